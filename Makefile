@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make demo` (set up + serve the dashboard) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8866
+
+.PHONY: setup chromium js lint test test-py demo bench train-tiny clean
+
+$(STAMP): pyproject.toml js/package.json js/package-lock.json
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU build of torch from the machine's local wheel; never a CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	cd js && npm ci --no-audit --no-fund
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+setup: $(STAMP) chromium
+
+js: $(STAMP)
+	cd js && npm run build
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	cd js && npx tsc --noEmit && npx eslint src tests
+
+test: setup js lint
+	cd js && npx vitest run
+	$(BIN)/pytest
+
+demo: setup js
+	$(BIN)/deepseek-viz app --host $(HOST) --port $(PORT)
+
+bench: setup js
+	$(PY) -m benchmarks
+
+train-tiny: $(STAMP)
+	@command -v fortune >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q fortunes fortunes-zh; }
+	$(PY) scripts/train_tiny.py
+
+clean:
+	rm -rf $(VENV) js/node_modules src/deepseek_viz/static

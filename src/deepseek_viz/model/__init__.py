@@ -1,0 +1,35 @@
+"""The model core: loading, tracing and the data a trace holds."""
+
+from .errors import (
+    AttentionUnavailableError,
+    DeepseekVizError,
+    DeviceUnavailableError,
+    EmptyTextError,
+    LayerOutOfRangeError,
+    ModelLoadError,
+    TextTooLongError,
+    UnsupportedModelError,
+)
+from .hooked_model import HookedModel, TraceOutOfMemoryError
+from .loading import BUNDLED_MODEL, load_model
+from .tokens import Token
+from .trace import Prediction, Routing, Trace
+
+__all__ = [
+    "BUNDLED_MODEL",
+    "AttentionUnavailableError",
+    "DeepseekVizError",
+    "DeviceUnavailableError",
+    "EmptyTextError",
+    "HookedModel",
+    "LayerOutOfRangeError",
+    "ModelLoadError",
+    "Prediction",
+    "Routing",
+    "TextTooLongError",
+    "Token",
+    "Trace",
+    "TraceOutOfMemoryError",
+    "UnsupportedModelError",
+    "load_model",
+]

@@ -1,0 +1,230 @@
+"""A causal LM wrapped so that one call traces a text: tokens, attention, hidden states, routing."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import attention_capture
+from .architecture import read_architecture
+from .errors import (
+    AttentionUnavailableError,
+    DeepseekVizError,
+    EmptyTextError,
+    LayerOutOfRangeError,
+    TextTooLongError,
+    UnsupportedModelError,
+)
+from .tokens import tokens_from_offsets
+from .trace import Routing, Trace
+
+DEFAULT_MAX_TOKENS = 4096
+
+
+class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
+    """The device ran out of memory while tracing; its cache was freed and the model is usable."""
+
+
+class HookedModel:
+    """A transformers causal LM and its fast tokenizer, traced one text at a time.
+
+    ``max_tokens`` bounds the tokens of one trace (default: the model's ``max_position_embeddings``, at
+    most 4096). Longer texts raise :class:`TextTooLongError` unless ``trace(..., truncate=True)`` is
+    asked for, which keeps the first ``max_tokens`` tokens and sets ``trace.truncated``.
+    Traces are cached by ``(text, layers, truncate)``; the ``cache_size`` most recent are kept.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        max_tokens: int | None = None,
+        cache_size: int = 4,
+        name: str | None = None,
+    ) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise UnsupportedModelError("deepseek-viz needs a fast tokenizer (for character offsets).")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        config = model.config
+        if getattr(config, "_attn_implementation", None) != "sdpa":
+            model.set_attn_implementation("sdpa")  # type: ignore[operator]
+        self.arch = read_architecture(model)
+        positions = getattr(config, "max_position_embeddings", None) or DEFAULT_MAX_TOKENS
+        self.max_tokens = max_tokens if max_tokens is not None else min(positions, DEFAULT_MAX_TOKENS)
+        self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def num_layers(self) -> int:
+        """Number of decoder layers."""
+        return len(self.arch.layers)
+
+    @property
+    def num_heads(self) -> int:
+        """Attention heads per layer."""
+        return self.arch.num_heads
+
+    @property
+    def moe_layers(self) -> tuple[int, ...]:
+        """Indices of the layers whose MLP is a routed mixture of experts."""
+        return tuple(sorted(self.arch.routers))
+
+    @property
+    def family(self) -> str:
+        """The transformers ``model_type`` (e.g. ``deepseek_v3``)."""
+        return self.arch.family
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are."""
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The model's floating-point type."""
+        return next(self.model.parameters()).dtype
+
+    def __repr__(self) -> str:
+        return (
+            f"HookedModel({self.name!r}, family={self.family}, layers={self.num_layers}, "
+            f"heads={self.num_heads}, moe_layers={list(self.moe_layers)}, device={self.device}, dtype={self.dtype})"
+        )
+
+    def _normalise_layers(self, layers: Iterable[int] | None) -> tuple[int, ...]:
+        if layers is None:
+            return tuple(range(self.num_layers))
+        chosen = set()
+        for layer in layers:
+            if not -self.num_layers <= layer < self.num_layers:
+                raise LayerOutOfRangeError(
+                    f"layer {layer} is out of range: the model has {self.num_layers} layers (0–{self.num_layers - 1})"
+                )
+            chosen.add(layer % self.num_layers)
+        return tuple(sorted(chosen))
+
+    def trace(
+        self,
+        text: str,
+        layers: Iterable[int] | None = None,
+        *,
+        truncate: bool = False,
+        thumbnails: int | None = None,
+    ) -> Trace:
+        """Run ``text`` through the model once and capture what the views need.
+
+        ``layers`` are the layers whose full attention patterns are kept (``None``: all); memory for the
+        patterns grows with these layers only. ``thumbnails=B`` also keeps every layer's pattern shrunk
+        to ``B × B`` block means (``trace.thumbnails``). Routing and hidden states cover every layer.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if not text:
+            raise EmptyTextError("the text is empty: type something to trace.")
+        chosen = self._normalise_layers(layers)
+        if thumbnails is not None and thumbnails < 1:
+            raise ValueError(f"thumbnails must be a positive number of bins, not {thumbnails}")
+        key = (text, chosen, truncate, thumbnails)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            result = self._run(text, chosen, truncate, thumbnails)
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return result
+
+    def _run(self, text: str, layers: tuple[int, ...], truncate: bool, thumbnails: int | None) -> Trace:
+        encoding = self.tokenizer(
+            text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True
+        )
+        ids: list[int] = encoding["input_ids"]
+        truncated = len(ids) > self.max_tokens
+        if truncated and not truncate:
+            raise TextTooLongError(len(ids), self.max_tokens)
+        n = min(len(ids), self.max_tokens)
+        ids = ids[:n]
+        tokens = tokens_from_offsets(
+            text,
+            ids,
+            encoding["offset_mapping"][:n],
+            encoding["special_tokens_mask"][:n],
+            self.tokenizer.convert_ids_to_tokens(ids),
+        )
+        watched = range(self.num_layers) if thumbnails is not None else layers
+        recorder = attention_capture.AttentionRecorder(
+            {id(self.arch.attention[layer]): layer for layer in watched}, set(layers), thumbnails
+        )
+        input_ids = torch.tensor([ids], device=self.device)
+        try:
+            with torch.no_grad(), attention_capture.recording(recorder), self._routing_hooks() as routing:
+                output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
+        except torch.OutOfMemoryError as error:
+            self._cache.clear()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise TraceOutOfMemoryError(
+                f"out of memory tracing {n} tokens with attention for {len(layers)} layers; "
+                "trace fewer layers or a shorter text."
+            ) from error
+        missing = [layer for layer in layers if layer not in recorder.patterns] + [
+            layer for layer in watched if thumbnails is not None and layer not in recorder.thumbnails
+        ]
+        if missing:
+            raise AttentionUnavailableError(
+                f"no attention was captured for layers {sorted(set(missing))}: this model's attention does not go through "
+                "transformers' attention interface (remote code or a custom attention class?)."
+            )
+        hidden = torch.stack([state[0] for state in output.hidden_states])
+        return Trace(
+            text=text,
+            tokens=tokens,
+            patterns=recorder.patterns,
+            thumbnails=recorder.thumbnails,
+            hidden=hidden,
+            routing=routing,
+            num_layers=self.num_layers,
+            readout=self.arch.unembed,
+            decode=lambda token_id: self.tokenizer.decode([token_id]),
+            truncated=truncated,
+        )
+
+    @contextmanager
+    def _routing_hooks(self) -> Iterator[dict[int, Routing]]:
+        """``blocks.{L}.mlp.hook_routing  # experts [n, k], weights [n, k]`` from each router's own output."""
+        captured: dict[int, Routing] = {}
+
+        def hook_for(layer: int) -> Any:
+            def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+                if not (isinstance(output, tuple) and len(output) == 3):
+                    raise UnsupportedModelError(
+                        f"layer {layer}: the MoE router returned {type(output).__name__}, not "
+                        "(router_logits, topk_weights, topk_indices)"
+                    )
+                logits, weights, experts = output[0].detach().float(), output[1].detach().float(), output[2]
+                order = torch.argsort(weights, dim=-1, descending=True)
+                captured[layer] = Routing(
+                    experts=experts.gather(-1, order).long().cpu().numpy(),
+                    weights=weights.gather(-1, order).cpu().numpy(),
+                    scores=logits.cpu().numpy(),
+                )
+
+            return hook
+
+        handles = [router.register_forward_hook(hook_for(layer)) for layer, router in self.arch.routers.items()]
+        try:
+            yield captured
+        finally:
+            for handle in handles:
+                handle.remove()

@@ -1,0 +1,200 @@
+"""The model core on tiny random checkpoints of every family, loaded back through load_model(path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+import deepseek_viz as dv
+from tests.conftest import CONFIGS, MOE_FAMILIES
+
+FAMILIES = list(CONFIGS)
+TEXT = "Fever may indicate flu. 你好，世界 🙂 <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def family(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def hooked(family: str, tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints[family], device="cpu")
+
+
+def test_load_reports_shape_of_model(family: str, hooked: dv.HookedModel) -> None:
+    assert hooked.family == family
+    assert hooked.num_layers == 3
+    assert hooked.num_heads == 4
+    assert hooked.moe_layers == ((1, 2) if family in MOE_FAMILIES else ())
+    assert hooked.device.type == "cpu" and hooked.dtype == torch.float32
+
+
+def test_attention_matches_eager(family: str, hooked: dv.HookedModel, tiny_checkpoints: dict[str, Path]) -> None:
+    eager = AutoModelForCausalLM.from_pretrained(tiny_checkpoints[family], attn_implementation="eager").eval()
+    trace = hooked.trace(TEXT)
+    ids = torch.tensor([[token.id for token in trace.tokens]])
+    with torch.no_grad():
+        reference = eager(ids, output_attentions=True)
+    for layer in range(hooked.num_layers):
+        ours = trace.attention(layer)
+        expected = reference.attentions[layer][0].numpy()
+        assert ours.shape == expected.shape == (4, len(trace.tokens), len(trace.tokens))
+        np.testing.assert_allclose(ours, expected, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(ours.sum(-1), 1.0, atol=1e-5)
+        assert np.all(np.triu(ours, k=1) == 0), "attention must be causal"
+    # capturing must not change what the model computes
+    torch.testing.assert_close(trace.logits, reference.logits[0], atol=1e-4, rtol=1e-4)
+
+
+def test_only_requested_layers_are_captured(hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT, layers=[-1])
+    assert trace.captured_layers == (2,)
+    with pytest.raises(dv.LayerOutOfRangeError, match="not captured"):
+        trace.attention(0)
+    assert trace.attention(-1).shape[0] == 4
+
+
+def test_hidden_states_and_predictions(hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT)
+    n = len(trace.tokens)
+    assert trace.hidden_states.shape == (hooked.num_layers + 1, n, 32)
+    predictions = trace.top_predictions(3)
+    assert len(predictions) == n and all(len(row) == 3 for row in predictions)
+    probs = np.array([[p.prob for p in row] for row in predictions])
+    assert np.all(np.diff(probs, axis=1) <= 0) and np.all(probs.sum(1) <= 1 + 1e-6)
+    assert predictions[0][0].token_id == int(trace.logits[0].argmax())
+
+
+def test_routing_is_what_the_router_chose(family: str, hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT)
+    if family not in MOE_FAMILIES:
+        assert all(trace.routing(layer) is None for layer in range(hooked.num_layers))
+        return
+    assert trace.routing(0) is None  # first_k_dense_replace=1
+    mlp_inputs: dict[int, torch.Tensor] = {}
+    handles = [
+        hooked.arch.layers[layer].mlp.register_forward_pre_hook(
+            lambda _m, args, layer=layer: mlp_inputs.__setitem__(layer, args[0].detach())
+        )
+        for layer in hooked.moe_layers
+    ]
+    try:
+        with torch.no_grad():
+            hooked.model(torch.tensor([[t.id for t in trace.tokens]]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    config = hooked.model.config
+    group_size = config.n_routed_experts // config.n_group
+    for layer in hooked.moe_layers:
+        routing = trace.routing(layer)
+        assert routing is not None
+        n = len(trace.tokens)
+        assert routing.experts.shape == routing.weights.shape == (n, 2)
+        assert routing.scores.shape == (n, 8)
+        with torch.no_grad():
+            _, weights, experts = hooked.arch.routers[layer](mlp_inputs[layer])
+        for row in range(n):
+            expected = dict(zip(experts[row].tolist(), weights[row].tolist(), strict=True))
+            got = dict(zip(routing.experts[row].tolist(), routing.weights[row].tolist(), strict=True))
+            assert got.keys() == expected.keys()
+            assert np.allclose([got[e] for e in expected], list(expected.values()), atol=1e-6)
+        groups_used = {len(set((routing.experts[row] // group_size).tolist())) for row in range(n)}
+        assert max(groups_used) <= config.topk_group, "group-limited routing must stay within topk_group groups"
+        assert np.all(np.diff(routing.weights, axis=1) <= 0), "experts are listed by weight"
+
+
+def test_correction_bias_steers_v3_routing(tiny_checkpoints: dict[str, Path]) -> None:
+    hooked = dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+    router = hooked.arch.routers[1]
+    with torch.no_grad():
+        router.e_score_correction_bias.zero_()
+        router.e_score_correction_bias[5] = 100.0
+    routing = hooked.trace(TEXT).routing(1)
+    assert routing is not None
+    assert np.all((routing.experts == 5).any(axis=1)), "a huge correction bias must select expert 5 everywhere"
+
+
+def test_tokens_show_source_text_for_cjk_and_emoji(hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT)
+    assert trace.tokens[0].special and trace.tokens[0].start == trace.tokens[0].end == 0
+    body = [token for token in trace.tokens if not token.special]
+    for token in body:
+        assert token.text == TEXT[token.start : token.end]
+    distinct = dict.fromkeys((t.start, t.end) for t in body)
+    assert "".join(TEXT[s:e] for s, e in distinct) == TEXT
+    emoji = [t for t in body if "🙂" in t.text]
+    assert emoji and all(t.text.strip() == "🙂" for t in emoji)
+    assert any(t.text == "世" or "世" in t.text for t in body)
+
+
+def test_cache_returns_the_same_trace(hooked: dv.HookedModel) -> None:
+    first = hooked.trace(TEXT, layers=[0, 1])
+    assert hooked.trace(TEXT, layers=[1, 0]) is first
+    assert hooked.trace(TEXT, layers=[0]) is not first
+
+
+def test_bad_input_errors(hooked: dv.HookedModel) -> None:
+    with pytest.raises(dv.EmptyTextError):
+        hooked.trace("")
+    with pytest.raises(TypeError):
+        hooked.trace(None)  # type: ignore[arg-type]
+    with pytest.raises(dv.LayerOutOfRangeError, match="out of range"):
+        hooked.trace(TEXT, layers=[3])
+    trace = hooked.trace(TEXT)
+    with pytest.raises(dv.LayerOutOfRangeError):
+        trace.attention(-4)
+    with pytest.raises(dv.LayerOutOfRangeError):
+        trace.routing(7)
+
+
+def test_long_text_is_refused_or_truncated(family: str, tiny_checkpoints: dict[str, Path]) -> None:
+    hooked = dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=8)
+    with pytest.raises(dv.TextTooLongError, match="limit is 8"):
+        hooked.trace(TEXT)
+    trace = hooked.trace(TEXT, truncate=True)
+    assert trace.truncated and len(trace.tokens) == 8
+    assert trace.attention(0).shape == (4, 8, 8)
+    assert dv.load_model(tiny_checkpoints[family], device="cpu").max_tokens == 256  # max_position_embeddings
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(dv.ModelLoadError, match="no model at"):
+        dv.load_model(tmp_path / "does-not-exist")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_gpu_is_a_clear_error(tiny_checkpoints: dict[str, Path]) -> None:
+    with pytest.raises(dv.DeviceUnavailableError, match="no usable CUDA"):
+        dv.load_model(tiny_checkpoints["llama"], device="cuda")
+
+
+def test_model_whose_attention_bypasses_the_interface(tiny_checkpoints: dict[str, Path]) -> None:
+    hooked = dv.load_model(tiny_checkpoints["llama"], device="cpu")
+    hooked.model.set_attn_implementation("eager")
+    with pytest.raises(dv.AttentionUnavailableError, match="no attention was captured"):
+        hooked.trace(TEXT)
+
+
+def test_thumbnails_are_block_means_of_every_layer(hooked: dv.HookedModel) -> None:
+    full = hooked.trace(TEXT)
+    n = len(full.tokens)
+    small = hooked.trace(TEXT, layers=[], thumbnails=4)
+    assert small.captured_layers == ()
+    thumbs = small.thumbnails
+    assert thumbs is not None and thumbs.shape == (3, 4, 4, 4)
+    bins = (np.arange(n) * 4) // n
+    for layer in range(3):
+        pattern = full.attention(layer)
+        for row in range(4):
+            for col in range(4):
+                block = pattern[:, bins == row][:, :, bins == col]
+                np.testing.assert_allclose(thumbs[layer, :, row, col], block.mean(axis=(1, 2)), atol=1e-5)
+    assert full.thumbnails is None
+    tiny = hooked.trace("Hi", thumbnails=64).thumbnails
+    assert tiny is not None and tiny.shape[-1] == len(hooked.trace("Hi").tokens)
