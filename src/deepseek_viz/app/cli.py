@@ -1,0 +1,58 @@
+"""The ``deepseek-viz`` command line: ``deepseek-viz app [MODEL]`` serves the dashboard with Voila."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+APP_NOTEBOOK = Path(__file__).with_name("dashboard.ipynb")
+MODEL_ENV = "DEEPSEEK_VIZ_MODEL"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepseek-viz", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    app = commands.add_parser("app", help="serve the dashboard as a Voila app")
+    app.add_argument("model", nargs="?", default=None, help="hub name or local folder (default: bundled model)")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    app.add_argument("--port", type=int, default=8866)
+    return parser
+
+
+def voila_command(notebook: Path, host: str, port: int) -> list[str]:
+    """The Voila invocation that serves ``notebook`` on ``host:port`` without opening a browser."""
+    voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+    return [
+        voila,
+        str(notebook),
+        "--no-browser",
+        f"--Voila.ip={host}",
+        f"--port={port}",
+        "--show_tracebacks=False",
+        "--theme=light",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``deepseek-viz`` command."""
+    args = _parser().parse_args(argv)
+    env = dict(os.environ)
+    if args.model:
+        env[MODEL_ENV] = args.model
+    with tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:
+        notebook = Path(folder) / "deepseek-viz.ipynb"
+        shutil.copyfile(APP_NOTEBOOK, notebook)
+        print(f"deepseek-viz: serving the dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+        try:
+            return subprocess.call(voila_command(notebook, args.host, args.port), env=env, cwd=folder)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
