@@ -30,6 +30,7 @@ js: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 	cd js && npx tsc --noEmit && npx eslint src tests
 

@@ -49,23 +49,48 @@ def build_tokenizer(vocab_size: int = 400) -> PreTrainedTokenizerFast:
 
 _MLA = dict(q_lora_rank=16, kv_lora_rank=16, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=12)
 _MOE = dict(
-    moe_intermediate_size=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, first_k_dense_replace=1
+    moe_intermediate_size=16,
+    n_routed_experts=8,
+    num_experts_per_tok=2,
+    n_shared_experts=1,
+    first_k_dense_replace=1,
 )
 _COMMON = dict(
-    vocab_size=400, hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
-    max_position_embeddings=256, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+    vocab_size=400,
+    hidden_size=32,
+    intermediate_size=48,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    max_position_embeddings=256,
+    bos_token_id=0,
+    eos_token_id=1,
+    pad_token_id=1,
 )
 
 CONFIGS = {
-    "deepseek_v3": lambda: DeepseekV3Config(**_COMMON, **_MLA, **_MOE, num_key_value_heads=4, n_group=4, topk_group=2),
+    "deepseek_v3": lambda: DeepseekV3Config(
+        **_COMMON, **_MLA, **_MOE, num_key_value_heads=4, n_group=4, topk_group=2
+    ),
     "deepseek_v2": lambda: DeepseekV2Config(
-        **_COMMON, **{**_MLA, "q_lora_rank": None}, **_MOE, num_key_value_heads=4,
-        topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        **_COMMON,
+        **{**_MLA, "q_lora_rank": None},
+        **_MOE,
+        num_key_value_heads=4,
+        topk_method="group_limited_greedy",
+        n_group=4,
+        topk_group=2,
     ),
     # index_topk < sequence length, so the sparse indexer really drops keys
     "deepseek_v32": lambda: DeepseekV32Config(
-        **_COMMON, **_MLA, **_MOE, num_key_value_heads=4, n_group=4, topk_group=2,
-        index_topk=6, index_head_dim=16, index_n_heads=2,
+        **_COMMON,
+        **_MLA,
+        **_MOE,
+        num_key_value_heads=4,
+        n_group=4,
+        topk_group=2,
+        index_topk=6,
+        index_head_dim=16,
+        index_n_heads=2,
     ),
     "llama": lambda: LlamaConfig(**_COMMON, num_key_value_heads=2),
     "qwen2": lambda: Qwen2Config(**_COMMON, num_key_value_heads=2),

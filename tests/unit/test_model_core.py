@@ -34,7 +34,9 @@ def test_load_reports_shape_of_model(family: str, hooked: dv.HookedModel) -> Non
     assert hooked.device.type == "cpu" and hooked.dtype == torch.float32
 
 
-def test_attention_matches_eager(family: str, hooked: dv.HookedModel, tiny_checkpoints: dict[str, Path]) -> None:
+def test_attention_matches_eager(
+    family: str, hooked: dv.HookedModel, tiny_checkpoints: dict[str, Path]
+) -> None:
     eager = AutoModelForCausalLM.from_pretrained(tiny_checkpoints[family], attn_implementation="eager").eval()
     trace = hooked.trace(TEXT)
     ids = torch.tensor([[token.id for token in trace.tokens]])
@@ -104,8 +106,11 @@ def test_routing_is_what_the_router_chose(family: str, hooked: dv.HookedModel) -
             got = dict(zip(routing.experts[row].tolist(), routing.weights[row].tolist(), strict=True))
             assert got.keys() == expected.keys()
             assert np.allclose([got[e] for e in expected], list(expected.values()), atol=1e-6)
+        assert routing.group_size == group_size and routing.groups is not None  # every MoE config is grouped
         groups_used = {len(set((routing.experts[row] // group_size).tolist())) for row in range(n)}
-        assert max(groups_used) <= config.topk_group, "group-limited routing must stay within topk_group groups"
+        assert max(groups_used) <= config.topk_group, (
+            "group-limited routing must stay within topk_group groups"
+        )
         assert np.all(np.diff(routing.weights, axis=1) <= 0), "experts are listed by weight"
 
 
@@ -117,7 +122,9 @@ def test_correction_bias_steers_v3_routing(tiny_checkpoints: dict[str, Path]) ->
         router.e_score_correction_bias[5] = 100.0
     routing = hooked.trace(TEXT).routing(1)
     assert routing is not None
-    assert np.all((routing.experts == 5).any(axis=1)), "a huge correction bias must select expert 5 everywhere"
+    assert np.all((routing.experts == 5).any(axis=1)), (
+        "a huge correction bias must select expert 5 everywhere"
+    )
 
 
 def test_tokens_show_source_text_for_cjk_and_emoji(hooked: dv.HookedModel) -> None:
@@ -198,3 +205,16 @@ def test_thumbnails_are_block_means_of_every_layer(hooked: dv.HookedModel) -> No
     assert full.thumbnails is None
     tiny = hooked.trace("Hi", thumbnails=64).thumbnails
     assert tiny is not None and tiny.shape[-1] == len(hooked.trace("Hi").tokens)
+
+
+def test_logit_lens_last_layer_is_the_model_output(hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT)
+    lens = trace.logit_lens(k=3)
+    n = len(trace.tokens)
+    assert lens.token_ids.shape == lens.probs.shape == (hooked.num_layers + 1, n, 3)
+    expected = torch.topk(torch.softmax(trace.logits, -1), 3, dim=-1)
+    np.testing.assert_array_equal(lens.token_ids[-1], expected.indices.numpy())
+    np.testing.assert_allclose(lens.probs[-1], expected.values.numpy(), atol=1e-6)
+    assert lens.texts[-1][0][0] == trace.top_predictions(1)[0][0].text
+    # earlier rows read the residual stream through the final norm, so they differ from the output
+    assert not np.allclose(lens.probs[0], lens.probs[-1])

@@ -18,7 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepseek-viz", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     app = commands.add_parser("app", help="serve the dashboard as a Voila app")
-    app.add_argument("model", nargs="?", default=None, help="hub name or local folder (default: bundled model)")
+    app.add_argument(
+        "model", nargs="?", default=None, help="hub name or local folder (default: bundled model)"
+    )
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     app.add_argument("--port", type=int, default=8866)
     return parser
@@ -47,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:
         notebook = Path(folder) / "deepseek-viz.ipynb"
         shutil.copyfile(APP_NOTEBOOK, notebook)
-        print(f"deepseek-viz: serving the dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+        print(
+            f"deepseek-viz: serving the dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops)",
+            flush=True,
+        )
         try:
             return subprocess.call(voila_command(notebook, args.host, args.port), env=env, cwd=folder)
         except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from .errors import (
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .loading import BUNDLED_MODEL, load_model
 from .tokens import Token
-from .trace import Prediction, Routing, Trace
+from .trace import LogitLens, Prediction, Routing, Trace
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -23,6 +23,7 @@ __all__ = [
     "EmptyTextError",
     "HookedModel",
     "LayerOutOfRangeError",
+    "LogitLens",
     "ModelLoadError",
     "Prediction",
     "Routing",

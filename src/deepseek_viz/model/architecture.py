@@ -31,6 +31,7 @@ class Architecture:
     num_routed_experts: int
     num_shared_experts: int
     experts_per_token: int
+    routing_group_size: int  # experts per group under group-limited routing, 0 when ungrouped
 
 
 def _config_int(config: Any, *names: str) -> int:
@@ -64,6 +65,9 @@ def read_architecture(model: nn.Module) -> Architecture:
         if isinstance(getattr(getattr(layer, "mlp", None), "gate", None), nn.Module)
         and hasattr(layer.mlp, "experts")
     }
+    num_experts = _config_int(config, "n_routed_experts", "num_local_experts", "num_experts")
+    num_groups = _config_int(config, "n_group")
+    grouped = num_groups > 1 and getattr(config, "topk_method", "group_limited") != "greedy"
     return Architecture(
         family=str(getattr(config, "model_type", "unknown")),
         layers=layers,
@@ -72,7 +76,8 @@ def read_architecture(model: nn.Module) -> Architecture:
         final_norm=norm,
         unembed=unembed,
         num_heads=_config_int(config, "num_attention_heads"),
-        num_routed_experts=_config_int(config, "n_routed_experts", "num_local_experts", "num_experts"),
+        num_routed_experts=num_experts,
         num_shared_experts=_config_int(config, "n_shared_experts"),
         experts_per_token=_config_int(config, "num_experts_per_tok"),
+        routing_group_size=num_experts // num_groups if grouped and routers else 0,
     )

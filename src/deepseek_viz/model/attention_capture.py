@@ -45,13 +45,22 @@ class AttentionRecorder:
         """The layer index of ``module`` if this recorder watches it, else ``None``."""
         return self._layer_of_module.get(id(module))
 
-    def record(self, layer: int, query: torch.Tensor, key: torch.Tensor, mask: torch.Tensor | None,
-               scaling: float, causal: bool) -> None:
+    def record(
+        self,
+        layer: int,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        mask: torch.Tensor | None,
+        scaling: float,
+        causal: bool,
+    ) -> None:
         """Store what this recorder wants of ``layer``'s attention."""
         keep_full = layer in self.full
         if not keep_full and self.thumbnail_bins is None:
             return
-        pattern, thumbnail = attention_pattern(query, key, mask, scaling, causal, keep_full, self.thumbnail_bins)
+        pattern, thumbnail = attention_pattern(
+            query, key, mask, scaling, causal, keep_full, self.thumbnail_bins
+        )
         if pattern is not None:
             self.patterns[layer] = pattern
         if thumbnail is not None:
@@ -145,7 +154,15 @@ def _sdpa_with_capture(
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
     output, _ = sdpa_attention_forward(
-        module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, is_causal=is_causal, **kwargs
+        module,
+        query,
+        key,
+        value,
+        attention_mask,
+        dropout=dropout,
+        scaling=scaling,
+        is_causal=is_causal,
+        **kwargs,
     )
     recorder = _active.get()
     layer = recorder.layer_of(module) if recorder is not None else None

@@ -195,7 +195,8 @@ class HookedModel:
             hidden=hidden,
             routing=routing,
             num_layers=self.num_layers,
-            readout=self.arch.unembed,
+            final_norm=self.arch.final_norm,
+            unembed=self.arch.unembed,
             decode=lambda token_id: self.tokenizer.decode([token_id]),
             truncated=truncated,
         )
@@ -218,11 +219,14 @@ class HookedModel:
                     experts=experts.gather(-1, order).long().cpu().numpy(),
                     weights=weights.gather(-1, order).cpu().numpy(),
                     scores=logits.cpu().numpy(),
+                    group_size=self.arch.routing_group_size,
                 )
 
             return hook
 
-        handles = [router.register_forward_hook(hook_for(layer)) for layer, router in self.arch.routers.items()]
+        handles = [
+            router.register_forward_hook(hook_for(layer)) for layer, router in self.arch.routers.items()
+        ]
         try:
             yield captured
         finally:

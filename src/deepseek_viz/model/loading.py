@@ -80,5 +80,7 @@ def load_model(
             f"could not load {source!r}: {error}. A hub name needs network access or a local copy "
             "(pass its folder instead); checkpoints that need remote code need trust_remote_code=True."
         ) from error
-    model.to(torch_device)
-    return HookedModel(model, tokenizer, max_tokens=max_tokens, cache_size=cache_size, name=str(name_or_path or "bundled"))
+    torch.nn.Module.to(model, torch_device)  # the plain Module.to: transformers' typed wrapper confuses mypy
+    return HookedModel(
+        model, tokenizer, max_tokens=max_tokens, cache_size=cache_size, name=str(name_or_path or "bundled")
+    )

@@ -25,6 +25,25 @@ class Routing:
     experts: np.ndarray
     weights: np.ndarray
     scores: np.ndarray
+    group_size: int = 0  # experts per routing group (DeepSeek group-limited routing), 0 when ungrouped
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """``[n, k]`` the routing group of each chosen expert, or ``None`` when routing is ungrouped."""
+        return self.experts // self.group_size if self.group_size else None
+
+
+@dataclass(frozen=True)
+class LogitLens:
+    """The final norm and unembedding applied to every layer's residual stream.
+
+    ``token_ids`` and ``probs`` are ``[num_layers + 1, n, k]``: row ``0`` reads the embeddings, row ``L``
+    the last layer (equal to the model's own next-token distribution). ``texts`` holds the decoded tokens.
+    """
+
+    token_ids: np.ndarray
+    probs: np.ndarray
+    texts: list[list[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -52,7 +71,8 @@ class Trace:
         hidden: torch.Tensor,
         routing: dict[int, Routing],
         num_layers: int,
-        readout: Callable[[torch.Tensor], torch.Tensor],
+        final_norm: Callable[[torch.Tensor], torch.Tensor],
+        unembed: Callable[[torch.Tensor], torch.Tensor],
         decode: Callable[[int], str],
         truncated: bool = False,
     ) -> None:
@@ -64,7 +84,8 @@ class Trace:
         self._thumbnails = thumbnails  # blocks.{L}.attn.hook_thumbnail  # [head, bins, bins]
         self._hidden = hidden  # [layer + 1, position, d_model]
         self._routing = routing
-        self._readout = readout
+        self._final_norm = final_norm
+        self._unembed = unembed
         self._decode = decode
 
     @property
@@ -74,7 +95,9 @@ class Trace:
 
     def _layer(self, layer: int) -> int:
         if not -self.num_layers <= layer < self.num_layers:
-            raise LayerOutOfRangeError(f"layer {layer} is out of range: the model has {self.num_layers} layers")
+            raise LayerOutOfRangeError(
+                f"layer {layer} is out of range: the model has {self.num_layers} layers"
+            )
         return layer % self.num_layers
 
     def attention_tensor(self, layer: int) -> torch.Tensor:
@@ -97,7 +120,9 @@ class Trace:
         ``thumbnails=bins`` (bins shrink to ``n`` for shorter texts), else ``None``."""
         if not self._thumbnails:
             return None
-        return torch.stack([self._thumbnails[layer] for layer in sorted(self._thumbnails)]).float().cpu().numpy()
+        return (
+            torch.stack([self._thumbnails[layer] for layer in sorted(self._thumbnails)]).float().cpu().numpy()
+        )
 
     @cached_property
     def hidden_states(self) -> np.ndarray:
@@ -117,7 +142,7 @@ class Trace:
     def logits(self) -> torch.Tensor:
         """Next-token logits, float32 ``[n, vocab]`` (computed on first use from the final hidden state)."""
         with torch.no_grad():
-            return self._readout(self._hidden[-1]).float()
+            return self._unembed(self._hidden[-1]).float()
 
     def top_predictions(self, k: int = 5) -> list[list[Prediction]]:
         """For each position, the ``k`` most probable next tokens with their probabilities."""
@@ -127,9 +152,27 @@ class Trace:
         top = torch.topk(probs, k=min(k, probs.shape[-1]), dim=-1)
         values, indices = top.values.cpu().tolist(), top.indices.cpu().tolist()
         return [
-            [Prediction(token_id, self._decode(token_id), prob) for token_id, prob in zip(ids, ps, strict=True)]
+            [
+                Prediction(token_id, self._decode(token_id), prob)
+                for token_id, prob in zip(ids, ps, strict=True)
+            ]
             for ids, ps in zip(indices, values, strict=True)
         ]
+
+    def logit_lens(self, k: int = 1) -> LogitLens:
+        """Top-``k`` next tokens read from every layer's hidden state (see :class:`LogitLens`)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        ids, probs = [], []
+        with torch.no_grad():
+            for layer, state in enumerate(self._hidden):
+                normed = state if layer == self.num_layers else self._final_norm(state)
+                top = torch.topk(torch.softmax(self._unembed(normed).float(), dim=-1), k=k, dim=-1)
+                ids.append(top.indices.cpu())
+                probs.append(top.values.cpu())
+        token_ids = torch.stack(ids).numpy()
+        texts = [[[self._decode(int(i)) for i in position] for position in layer] for layer in token_ids]
+        return LogitLens(token_ids=token_ids, probs=torch.stack(probs).numpy(), texts=texts)
 
     def __repr__(self) -> str:
         return (
