@@ -1,5 +1,14 @@
 """deepseek-viz: Jupyter widgets that show what happens inside DeepSeek language models."""
 
+from .analysis.attribution import (
+    Continuation,
+    Explanation,
+    GlobalImportance,
+    NextToken,
+    Verbalizer,
+    explain,
+    global_importance,
+)
 from .model import (
     AttentionUnavailableError,
     DeepseekVizError,
@@ -23,13 +32,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AttentionUnavailableError",
+    "Continuation",
     "DeepseekVizError",
     "DeviceUnavailableError",
     "EmptyTextError",
+    "Explanation",
+    "GlobalImportance",
     "HookedModel",
     "LayerOutOfRangeError",
     "LogitLens",
     "ModelLoadError",
+    "NextToken",
     "Prediction",
     "Routing",
     "TextTooLongError",
@@ -37,6 +50,9 @@ __all__ = [
     "Trace",
     "TraceOutOfMemoryError",
     "UnsupportedModelError",
+    "Verbalizer",
     "__version__",
+    "explain",
+    "global_importance",
     "load_model",
 ]

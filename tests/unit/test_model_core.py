@@ -140,6 +140,12 @@ def test_tokens_show_source_text_for_cjk_and_emoji(hooked: dv.HookedModel) -> No
     assert any(t.text == "世" or "世" in t.text for t in body)
 
 
+def test_tokenize_gives_the_trace_tokens_without_running_the_model(hooked: dv.HookedModel) -> None:
+    assert hooked.tokenize(TEXT) == hooked.trace(TEXT).tokens
+    with pytest.raises(dv.EmptyTextError):
+        hooked.tokenize("")
+
+
 def test_cache_returns_the_same_trace(hooked: dv.HookedModel) -> None:
     first = hooked.trace(TEXT, layers=[0, 1])
     assert hooked.trace(TEXT, layers=[1, 0]) is first

@@ -21,7 +21,7 @@ from .errors import (
     TextTooLongError,
     UnsupportedModelError,
 )
-from .tokens import tokens_from_offsets
+from .tokens import Token, tokens_from_offsets
 from .trace import Routing, Trace
 
 DEFAULT_MAX_TOKENS = 4096
@@ -126,10 +126,6 @@ class HookedModel:
         patterns grows with these layers only. ``thumbnails=B`` also keeps every layer's pattern shrunk
         to ``B × B`` block means (``trace.thumbnails``). Routing and hidden states cover every layer.
         """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if not text:
-            raise EmptyTextError("the text is empty: type something to trace.")
         chosen = self._normalise_layers(layers)
         if thumbnails is not None and thumbnails < 1:
             raise ValueError(f"thumbnails must be a positive number of bins, not {thumbnails}")
@@ -145,7 +141,15 @@ class HookedModel:
                 self._cache.popitem(last=False)
             return result
 
-    def _run(self, text: str, layers: tuple[int, ...], truncate: bool, thumbnails: int | None) -> Trace:
+    def tokenize(self, text: str, *, truncate: bool = False) -> list[Token]:
+        """The tokens ``trace(text, truncate=truncate)`` shows (BOS first), without running the model."""
+        return self._tokenize(text, truncate)[0]
+
+    def _tokenize(self, text: str, truncate: bool) -> tuple[list[Token], bool]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if not text:
+            raise EmptyTextError("the text is empty: type something to trace.")
         encoding = self.tokenizer(
             text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True
         )
@@ -154,19 +158,23 @@ class HookedModel:
         if truncated and not truncate:
             raise TextTooLongError(len(ids), self.max_tokens)
         n = min(len(ids), self.max_tokens)
-        ids = ids[:n]
         tokens = tokens_from_offsets(
             text,
-            ids,
+            ids[:n],
             encoding["offset_mapping"][:n],
             encoding["special_tokens_mask"][:n],
-            self.tokenizer.convert_ids_to_tokens(ids),
+            self.tokenizer.convert_ids_to_tokens(ids[:n]),
         )
+        return tokens, truncated
+
+    def _run(self, text: str, layers: tuple[int, ...], truncate: bool, thumbnails: int | None) -> Trace:
+        tokens, truncated = self._tokenize(text, truncate)
+        n = len(tokens)
         watched = range(self.num_layers) if thumbnails is not None else layers
         recorder = attention_capture.AttentionRecorder(
             {id(self.arch.attention[layer]): layer for layer in watched}, set(layers), thumbnails
         )
-        input_ids = torch.tensor([ids], device=self.device)
+        input_ids = torch.tensor([[token.id for token in tokens]], device=self.device)
         try:
             with torch.no_grad(), attention_capture.recording(recorder), self._routing_hooks() as routing:
                 output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)

@@ -1,0 +1,175 @@
+"""The result of :func:`explain`: per-token scores of each method, the target, faithfulness, timings.
+
+This is the data object the attribution view renders: :meth:`Explanation.to_dict` gives plain JSON
+values and :meth:`Explanation.score_matrix` a float32 ``[method, token]`` array for a binary buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...model import Token
+from .faithfulness import DeletionCurve, SumCheck
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from .targets import Target
+
+
+@dataclass(frozen=True, eq=False)
+class Faithfulness:
+    """How far each method's scores can be trusted, measured on this text.
+
+    ``completeness[m]``: ``Σ scores`` vs ``f(x) − f(baseline)`` for every method (a promise of
+    integrated gradients and — for the permutation algorithm — of SHAP; informative for the others).
+    ``additivity``: SHAP's ``Σ values + base value`` vs ``f(x)``. ``deletion[m]``: the deletion curve
+    of method ``m``; ``random_deletion``: the mean curve of random orders. ``ig_convergence_delta``:
+    captum's own delta. ``lime_fit``: the weighted R² of LIME's linear surrogate.
+    """
+
+    completeness: dict[str, SumCheck] = field(default_factory=dict)
+    additivity: SumCheck | None = None
+    deletion: dict[str, DeletionCurve] = field(default_factory=dict)
+    random_deletion: DeletionCurve | None = None
+    ig_convergence_delta: float | None = None
+    lime_fit: float | None = None
+
+    @property
+    def ig_completeness(self) -> SumCheck | None:
+        """Integrated gradients' completeness check, if that method ran."""
+        return self.completeness.get("integrated_gradients")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain numbers, ready for JSON."""
+        return {
+            "completeness": {m: c.to_dict() for m, c in self.completeness.items()},
+            "additivity": None if self.additivity is None else self.additivity.to_dict(),
+            "deletion": {m: c.to_dict() for m, c in self.deletion.items()},
+            "random_deletion": None if self.random_deletion is None else self.random_deletion.to_dict(),
+            "ig_convergence_delta": self.ig_convergence_delta,
+            "lime_fit": self.lime_fit,
+        }
+
+    def summary(self) -> list[str]:
+        """One line per figure, for a text report."""
+        lines = []
+        if self.ig_completeness is not None:
+            c = self.ig_completeness
+            lines.append(
+                f"IG completeness: Σ={c.total:.4g} vs f(x)−f(b)={c.expected:.4g} "
+                f"(rel. error {c.relative_error:.2%}; captum delta {self.ig_convergence_delta:.3g})"
+            )
+        if self.additivity is not None:
+            a = self.additivity
+            lines.append(
+                f"SHAP additivity: Σ+base={a.total:.4g} vs f(x)={a.expected:.4g} (error {a.error:.2g})"
+            )
+        if self.lime_fit is not None:
+            lines.append(f"LIME surrogate R²: {self.lime_fit:.3f}")
+        reference = self.random_deletion
+        for method, curve in self.deletion.items():
+            line = f"deletion AUC ({method}): {curve.auc:.4g}, normalised {curve.normalized_auc:.3f}"
+            if reference is not None:
+                line += f" (random order: {reference.auc:.4g}, {reference.normalized_auc:.3f})"
+            lines.append(line)
+        return lines
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Attributions of one target on one text, one score per traced token and method.
+
+    ``tokens`` are the trace's tokens (BOS first). Special tokens are never perturbed: their score is
+    0 in every method and ``special`` flags them. ``scores[m]`` is float64 ``[n]``; positive scores
+    push the target up. ``value`` is ``f(x)``, ``baseline_value`` ``f`` with every non-special token
+    masked (replaced by ``baseline``). ``timings[m]`` is the seconds method ``m`` took when it was
+    computed (``cached`` lists the methods served from the cache); ``evaluations[m]`` the model inputs
+    it scored.
+    """
+
+    text: str
+    tokens: list[Token]
+    special: np.ndarray
+    methods: tuple[str, ...]
+    scores: dict[str, np.ndarray]
+    target: str
+    target_spec: Target
+    value: float
+    baseline_value: float
+    baseline: str
+    faithfulness: Faithfulness
+    timings: dict[str, float]
+    evaluations: dict[str, int]
+    details: dict[str, dict[str, Any]]
+    settings: dict[str, Any]
+    cached: tuple[str, ...] = ()
+
+    def __getitem__(self, method: str) -> np.ndarray:
+        return self.scores[method]
+
+    @property
+    def token_texts(self) -> list[str]:
+        """Each token's source text (the vocabulary string for special tokens)."""
+        return [t.text for t in self.tokens]
+
+    def ranking(self, method: str) -> np.ndarray:
+        """Indices of the non-special tokens, highest score first (ties: earlier token first)."""
+        features = np.flatnonzero(~self.special)
+        return features[np.argsort(-self.scores[method][features], kind="stable")]
+
+    def top(self, method: str, k: int = 5) -> list[tuple[Token, float]]:
+        """The ``k`` highest-scoring tokens of ``method`` with their scores."""
+        return [(self.tokens[i], float(self.scores[method][i])) for i in self.ranking(method)[:k]]
+
+    def normalized(self, method: str) -> np.ndarray:
+        """``scores[method] / max |score|`` (all zeros if every score is 0), comparable across methods."""
+        scores = self.scores[method]
+        peak = float(np.max(np.abs(scores))) if scores.size else 0.0
+        return scores / peak if peak > 0 else np.zeros_like(scores)
+
+    def score_matrix(self, normalize: bool = False) -> np.ndarray:
+        """float32 ``[method, token]`` in the order of ``methods`` (for a binary buffer)."""
+        rows = [self.normalized(m) if normalize else self.scores[m] for m in self.methods]
+        return np.asarray(rows, dtype=np.float32).reshape(len(self.methods), len(self.tokens))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON values (token texts stay text; the view must set them as textContent)."""
+        return {
+            "text": self.text,
+            "tokens": [
+                {"id": t.id, "text": t.text, "start": t.start, "end": t.end, "special": t.special}
+                for t in self.tokens
+            ],
+            "methods": list(self.methods),
+            "scores": {m: self.scores[m].tolist() for m in self.methods},
+            "target": self.target,
+            "value": self.value,
+            "baseline_value": self.baseline_value,
+            "baseline": self.baseline,
+            "faithfulness": self.faithfulness.to_dict(),
+            "timings": dict(self.timings),
+            "evaluations": dict(self.evaluations),
+            "details": {m: dict(d) for m, d in self.details.items()},
+            "settings": dict(self.settings),
+            "cached": list(self.cached),
+        }
+
+    def bar_chart(self, methods: str | list[str] | None = None, normalize: bool = True) -> go.Figure:
+        """A plotly bar chart of the per-token scores (one bar group per token, one colour per method)."""
+        from .charts import token_bar_chart
+
+        return token_bar_chart(self, methods=methods, normalize=normalize)
+
+    figure = bar_chart
+
+    def __repr__(self) -> str:
+        lines = [f"Explanation of {self.target} = {self.value:.4g} on {len(self.tokens)} tokens"]
+        for method in self.methods:
+            best = ", ".join(f"{t.text!r} {s:+.3g}" for t, s in self.top(method, 3))
+            lines.append(f"  {method:<22} {self.timings.get(method, float('nan')):7.2f}s  top: {best}")
+        lines.extend("  " + line for line in self.faithfulness.summary())
+        return "\n".join(lines)
