@@ -9,6 +9,10 @@ from .analysis.attribution import (
     explain,
     global_importance,
 )
+from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
+from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
+from .export.figures import scatter_figure, to_html, to_png, token_paths_figure
+from .export.projector import read_projector, write_projector
 from .model import (
     AttentionUnavailableError,
     DeepseekVizError,
@@ -44,15 +48,28 @@ __all__ = [
     "ModelLoadError",
     "NextToken",
     "Prediction",
+    "Projection",
     "Routing",
     "TextTooLongError",
     "Token",
+    "TokenPaths",
     "Trace",
     "TraceOutOfMemoryError",
+    "TransformUnavailableError",
     "UnsupportedModelError",
     "Verbalizer",
     "__version__",
+    "embed_texts",
     "explain",
     "global_importance",
     "load_model",
+    "project",
+    "project_token_paths",
+    "read_projector",
+    "scatter_figure",
+    "to_html",
+    "to_png",
+    "token_embeddings",
+    "token_paths_figure",
+    "write_projector",
 ]

@@ -1,0 +1,288 @@
+"""Texts as vectors: pooled hidden states of many texts, and one text's tokens through every layer.
+
+Layers are indexed like ``Trace.hidden_states``: ``0`` is the embedding output, ``L`` (= ``num_layers``,
+also ``-1``) the last layer's output after the final norm; negative indices count from the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..model import EmptyTextError, HookedModel, LayerOutOfRangeError, Token, TraceOutOfMemoryError
+
+Pooling = Literal["mean", "last"]
+POOLINGS = ("mean", "last")
+
+#: Pooled embeddings kept per model: ``(texts digest, layer, pooling, max_tokens, device, dtype) -> [n, d]``.
+_CACHE_SIZE = 8
+_cache: weakref.WeakKeyDictionary[HookedModel, OrderedDict[tuple[object, ...], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def clear_embedding_cache() -> None:
+    """Forget every cached result of :func:`embed_texts` (e.g. after changing a model's weights)."""
+    _cache.clear()
+
+
+def hidden_state_index(model: HookedModel, layer: int) -> int:
+    """``layer`` as an index into the ``num_layers + 1`` hidden states (negative counts from the end)."""
+    count = model.num_layers + 1
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise TypeError(f"layer must be an int, not {type(layer).__name__}")
+    if not -count <= layer < count:
+        raise LayerOutOfRangeError(
+            f"layer {layer} is out of range: hidden states run from 0 (embeddings) to {count - 1} "
+            f"(the last of {model.num_layers} layers); negative indices down to {-count} count from the end."
+        )
+    return int(layer) % count
+
+
+def _texts_digest(texts: Sequence[str]) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings; for one text pass [text]")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{index}] is a {type(text).__name__}, not a str")
+    return texts
+
+
+def embed_texts(
+    model: HookedModel,
+    texts: Sequence[str],
+    layer: int = -1,
+    pooling: Pooling = "mean",
+    batch_size: int = 32,
+    progress: bool = True,
+) -> np.ndarray:
+    """One vector per text: the hidden state of ``layer`` pooled over the text's tokens.
+
+    Returns float32 ``[len(texts), d_model]`` in the order of ``texts``.
+
+    * ``layer`` indexes the hidden states (``0`` embeddings … ``num_layers`` last, after the final norm;
+      negative from the end); out of range raises :class:`LayerOutOfRangeError`.
+    * ``pooling="mean"`` averages the text's own tokens: special tokens (BOS) and padding are left out.
+      ``"last"`` takes the last such token (the one that has read the whole text).
+    * Each text keeps its first ``model.max_tokens`` tokens (BOS included); a warning counts the texts
+      cut short.
+    * Texts run in padded batches of ``batch_size`` on the model's device, sorted by length so batches
+      carry little padding; padding is on the tokenizer's side, with position ids taken from the attention
+      mask, so a text's vector does not depend on the batch it ran in (to float rounding, ~1e-6).
+    * Results are cached per model by ``(texts, layer, pooling)`` (see :func:`clear_embedding_cache`);
+      each call returns a fresh array.
+    """
+    if not isinstance(model, HookedModel):
+        raise TypeError(f"model must be a HookedModel (from load_model), not {type(model).__name__}")
+    texts = _check_texts(texts)
+    index = hidden_state_index(model, layer)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+
+    key = (_texts_digest(texts), len(texts), index, pooling, model.max_tokens, str(model.device), model.dtype)
+    per_model = _cache.setdefault(model, OrderedDict())
+    cached = per_model.get(key)
+    if cached is not None:
+        per_model.move_to_end(key)
+        return cached.copy()
+
+    result = _embed(model, texts, index, pooling, batch_size, progress)
+    result.setflags(write=False)
+    per_model[key] = result
+    while len(per_model) > _CACHE_SIZE:
+        per_model.popitem(last=False)
+    return result.copy()
+
+
+def _pad_id(tokenizer: object) -> int:
+    for name in ("pad_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def _embed(
+    model: HookedModel, texts: list[str], index: int, pooling: str, batch_size: int, progress: bool
+) -> np.ndarray:
+    config: Any = model.model.config
+    width = int(config.hidden_size)
+    if not texts:
+        return np.zeros((0, width), dtype=np.float32)
+    tokenizer = model.tokenizer
+    encoding = tokenizer(texts, add_special_tokens=True, return_special_tokens_mask=True)
+    all_ids: list[list[int]] = encoding["input_ids"]
+    all_special: list[list[int]] = encoding["special_tokens_mask"]
+    limit = model.max_tokens
+    truncated = sum(len(ids) > limit for ids in all_ids)
+    if truncated:
+        warnings.warn(
+            f"{truncated} of {len(texts)} texts are longer than max_tokens={limit}; "
+            f"each was cut to its first {limit} tokens.",
+            stacklevel=3,
+        )
+    all_ids = [ids[:limit] for ids in all_ids]
+    all_special = [mask[:limit] for mask in all_special]
+    for position, mask in enumerate(all_special):
+        if all(mask):
+            raise EmptyTextError(
+                f"texts[{position}] ({texts[position]!r}) has no tokens besides special ones: "
+                "remove empty texts before embedding."
+            )
+
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    pad_id = _pad_id(tokenizer)
+    device = model.device
+    order = sorted(range(len(texts)), key=lambda i: len(all_ids[i]))
+    result = np.empty((len(texts), width), dtype=np.float32)
+    bar = tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress)
+    try:
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            longest = max(len(all_ids[i]) for i in chosen)
+            ids = torch.full((len(chosen), longest), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(chosen), longest), dtype=torch.long)
+            keep = torch.zeros((len(chosen), longest), dtype=torch.bool)  # the text's own tokens
+            for row, i in enumerate(chosen):
+                n = len(all_ids[i])
+                span = slice(longest - n, longest) if left else slice(0, n)
+                ids[row, span] = torch.tensor(all_ids[i])
+                attention[row, span] = 1
+                keep[row, span] = torch.tensor(all_special[i]) == 0
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)
+            try:
+                with torch.no_grad():
+                    output = model.model(
+                        input_ids=ids.to(device),
+                        attention_mask=attention.to(device),
+                        position_ids=positions.to(device),
+                        output_hidden_states=True,
+                        use_cache=False,
+                    )
+            except torch.OutOfMemoryError as error:
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                raise TraceOutOfMemoryError(
+                    f"out of memory embedding a batch of {len(chosen)} texts of up to {longest} tokens; "
+                    "pass a smaller batch_size."
+                ) from error
+            hidden = output.hidden_states[index].float()  # [batch, position, d_model]
+            pooled = _pool(hidden, keep.to(device), pooling)
+            result[chosen] = pooled.cpu().numpy()
+            del output, hidden
+            bar.update(len(chosen))
+    finally:
+        bar.close()
+    return result
+
+
+def _pool(hidden: torch.Tensor, keep: torch.Tensor, pooling: str) -> torch.Tensor:
+    """``hidden [batch, position, d]`` pooled over the positions where ``keep`` is true."""
+    if pooling == "mean":
+        weights = keep.to(hidden.dtype).unsqueeze(-1)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+    positions = torch.arange(keep.shape[1], device=keep.device).expand_as(keep)
+    last = torch.where(keep, positions, -1).max(dim=1).values
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+
+@dataclass(frozen=True, eq=False)
+class TokenPaths:
+    """The tokens of one text through every layer, for "token mode" (a point per token per layer).
+
+    ``vectors`` is float32 ``[num_layers + 1, n_tokens, d_model]`` (row ``0``: embeddings, row ``L``: the
+    last layer after the final norm); ``tokens[j]`` is the token of column ``j`` and ``positions[j]`` its
+    position in the traced sequence (special tokens are left out unless asked for).
+
+    Flattened (``flat()``), the points are layer-major: point ``p`` is layer ``point_layer[p]`` of token
+    ``point_token[p]``; :meth:`unflatten` turns ``[points, ...]`` arrays (e.g. projected coordinates) back
+    into ``[layer, token, ...]``, whose ``[:, j]`` is the path of token ``j`` through the layers.
+    """
+
+    text: str
+    tokens: list[Token]
+    positions: np.ndarray
+    vectors: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        """Decoder layers (the paths have ``num_layers + 1`` points each)."""
+        return int(self.vectors.shape[0]) - 1
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.tokens)
+
+    def flat(self) -> np.ndarray:
+        """All points as float32 ``[(num_layers + 1) * n_tokens, d_model]``, layer-major."""
+        return self.vectors.reshape(-1, self.vectors.shape[-1])
+
+    @property
+    def point_layer(self) -> np.ndarray:
+        """``[points]`` the layer of each flattened point."""
+        return np.repeat(np.arange(self.vectors.shape[0]), self.num_tokens)
+
+    @property
+    def point_token(self) -> np.ndarray:
+        """``[points]`` the token column of each flattened point."""
+        return np.tile(np.arange(self.num_tokens), self.vectors.shape[0])
+
+    def point_labels(self) -> list[str]:
+        """A short description of every flattened point, e.g. ``"L2 · 'flu' (#5)"``."""
+        return [
+            f"L{layer} · {self.tokens[column].text!r} (#{int(self.positions[column])})"
+            for layer, column in zip(self.point_layer.tolist(), self.point_token.tolist(), strict=True)
+        ]
+
+    def unflatten(self, values: np.ndarray) -> np.ndarray:
+        """``[points, ...]`` (layer-major) back to ``[num_layers + 1, n_tokens, ...]``."""
+        values = np.asarray(values)
+        expected = self.vectors.shape[0] * self.num_tokens
+        if values.shape[0] != expected:
+            raise ValueError(f"expected {expected} points (layers × tokens), got {values.shape[0]}")
+        return values.reshape(self.vectors.shape[0], self.num_tokens, *values.shape[1:])
+
+
+def token_embeddings(
+    model: HookedModel, text: str, *, include_special: bool = False, truncate: bool = False
+) -> TokenPaths:
+    """Every token of ``text`` at every layer (see :class:`TokenPaths`), from one (cached) trace.
+
+    Special tokens (BOS) are left out by default: their hidden states are outliers whose norm would
+    dominate a joint projection. ``truncate=True`` keeps the first ``model.max_tokens`` tokens of a
+    longer text instead of raising :class:`TextTooLongError`.
+    """
+    if not isinstance(model, HookedModel):
+        raise TypeError(f"model must be a HookedModel (from load_model), not {type(model).__name__}")
+    trace = model.trace(text, layers=[], truncate=truncate)
+    columns = [i for i, token in enumerate(trace.tokens) if include_special or not token.special]
+    if not columns:
+        raise EmptyTextError(f"{text!r} has no tokens besides special ones.")
+    positions = np.asarray(columns, dtype=np.int64)
+    vectors = np.ascontiguousarray(trace.hidden_states[:, positions], dtype=np.float32)
+    vectors.setflags(write=False)
+    positions.setflags(write=False)
+    return TokenPaths(
+        text=text, tokens=[trace.tokens[i] for i in columns], positions=positions, vectors=vectors
+    )
