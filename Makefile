@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml js/package.json js/package-lock.json
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# Debian's Chromium for the browser tests, with fonts for CJK and emoji tokens in screenshots.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei fonts-noto-color-emoji
 chromium:
-	@command -v chromium >/dev/null || { \
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(BROWSER_PACKAGES); }
 
 setup: $(STAMP) chromium
 

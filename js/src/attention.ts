@@ -1,1 +1,286 @@
-export default {};
+// AttentionView (src/deepseek_viz/widgets/attention_view.py): head grid, heatmap, token view and a
+// live text editor, all reading the binary buffers the Python side sends.
+
+import type { RenderProps } from "@anywidget/types";
+import { dequantise, quantised, type ArrayMeta, type QuantisedArray } from "./lib/buffers";
+import { debounce } from "./lib/debounce";
+import { element, markDrawn } from "./lib/dom";
+import { Heatmap, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
+import { HeadGrid } from "./lib/headgrid";
+import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
+import { describeSelection, type Selection } from "./lib/selection";
+import { SequenceTracker } from "./lib/sequence";
+import { STYLES } from "./lib/styles";
+import { TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
+
+/** The heatmap's buffer metadata: block side of the max-pooling and the number of tokens. */
+export interface HeatmapMeta extends ArrayMeta {
+  block: number;
+  n: number;
+  colour_max: number;
+}
+
+/** Mirrors the synced traits of AttentionView. */
+export interface AttentionModel {
+  text: string;
+  layer: number;
+  heads: number[];
+  selected_token: number;
+  status: string;
+  num_layers: number;
+  num_heads: number;
+  _tokens: TokenEntry[];
+  _heatmap: DataView | null;
+  _heatmap_meta: Partial<HeatmapMeta>;
+  _thumbnails: DataView | null;
+  _thumbnails_meta: Partial<ArrayMeta>;
+  _data_id: number;
+  _seq: number;
+}
+
+/** Reply of the `_fetch_window` command. */
+interface WindowReply extends Partial<ArrayMeta> {
+  stale: boolean;
+  data_id?: number;
+  q0?: number;
+  k0?: number;
+}
+
+const EDIT_DEBOUNCE_MS = 300;
+const ROW_DEBOUNCE_MS = 60;
+
+function readArray<M extends ArrayMeta>(view: DataView | null, meta: Partial<M>): QuantisedArray | null {
+  if (!view || !meta.shape || view.byteLength === 0) return null;
+  return quantised(view, meta as M);
+}
+
+function render({ model, el, experimental, signal }: RenderProps<AttentionModel>): () => void {
+  const sequence = new SequenceTracker(model.get("_seq"));
+  let disposed = false;
+  let tokens: TokenEntry[] = [];
+  let heatmapData: HeatmapData | null = null;
+  let matrix: Float32Array | null = null; // full n × n values when the overview is exact (block 1)
+  let dataId = -1;
+  let thumbnailsView: DataView | null = null;
+  let hovered = -1;
+  let rowWeights: { index: number; incoming: boolean; values: Float32Array } | null = null;
+
+  const input = element("textarea", {
+    testid: "text-input",
+    className: "dsv-input",
+    attrs: { spellcheck: "false", "aria-label": "text to trace" },
+  });
+  input.value = model.get("text");
+  const status = element("span", { testid: "status", className: "dsv-status", attrs: { role: "status" } });
+  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its attention." });
+  const caption = element("div", { testid: "heatmap-caption", className: "dsv-caption" });
+  const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox" } });
+  const linesToggle = element("input", { testid: "line-toggle", attrs: { type: "checkbox" } });
+  const lines = new LineView();
+
+  const fetchCells = async (rect: CellRect): Promise<HeatmapWindow | null> => {
+    const asked = dataId;
+    const [reply, buffers] = await experimental.invoke<WindowReply>("_fetch_window", { ...rect, data_id: asked }, { signal });
+    if (disposed || reply.stale || reply.data_id !== dataId || !buffers[0]) return null;
+    return { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values: quantised(buffers[0], reply as ArrayMeta) };
+  };
+
+  const grid = new HeadGrid((selection: Selection) => {
+    model.set("layer", selection.layer);
+    model.set("heads", selection.heads);
+    model.save_changes();
+    showSelection();
+  });
+  const heatmap = new Heatmap({
+    label: (index) => tokenLabel(tokens, index),
+    requestWindow: (rect) => {
+      fetchCells(rect)
+        .then((win) => win && heatmap.setWindow(win))
+        .catch(() => undefined); // a later request supersedes; the overview stays on screen
+    },
+  });
+  const tokenView = new TokenView({
+    hover: (index) => {
+      hovered = index;
+      shadeTokens();
+    },
+    click: (index) => {
+      model.set("selected_token", index === model.get("selected_token") ? -1 : index);
+      model.save_changes();
+      showSelectedToken();
+    },
+  });
+
+  /** The row (what `index` attends to) or column (what attends to it) of the shown matrix. */
+  const fetchRow = debounce((index: number, incoming: boolean) => {
+    const n = heatmapData?.n ?? 0;
+    const rect = incoming ? { q0: 0, q1: n, k0: index, k1: index + 1 } : { q0: index, q1: index + 1, k0: 0, k1: n };
+    fetchCells(rect)
+      .then((win) => {
+        if (!win) return;
+        rowWeights = { index, incoming, values: dequantise(win.values) };
+        shadeTokens();
+      })
+      .catch(() => undefined);
+  }, ROW_DEBOUNCE_MS);
+
+  function weightsFor(index: number, incoming: boolean): Float32Array | null {
+    const n = heatmapData?.n ?? 0;
+    if (index < 0 || index >= n) return null;
+    const full = matrix;
+    if (full) {
+      return incoming ? Float32Array.from({ length: n }, (_, q) => full[q * n + index]) : full.slice(index * n, (index + 1) * n);
+    }
+    if (rowWeights && rowWeights.index === index && rowWeights.incoming === incoming) return rowWeights.values;
+    fetchRow.call(index, incoming);
+    return null;
+  }
+
+  function shadeTokens(): void {
+    const active = hovered >= 0 ? hovered : model.get("selected_token");
+    tokenView.shade(weightsFor(active, incomingToggle.checked), active);
+    drawLines(active);
+  }
+
+  function drawLines(active: number): void {
+    const short = tokens.length > 0 && tokens.length <= LINE_VIEW_LIMIT;
+    linesToggle.disabled = !short;
+    lines.canvas.hidden = !(short && linesToggle.checked && matrix);
+    if (!lines.canvas.hidden && matrix && heatmapData) {
+      lines.draw(tokens.map((_, i) => tokenLabel(tokens, i)), matrix, heatmapData.colourMax, active);
+    }
+  }
+
+  function showSelection(): void {
+    const selection = { layer: model.get("layer"), heads: model.get("heads") };
+    grid.setSelection(selection);
+    caption.textContent = describeSelection(selection, model.get("num_heads"));
+  }
+
+  function showSelectedToken(): void {
+    const selected = model.get("selected_token");
+    tokenView.setSelected(selected);
+    heatmap.setSelectedRow(selected);
+    shadeTokens();
+  }
+
+  function showStatus(): void {
+    const text = sequence.waiting() || editLater.pending() ? "computing" : model.get("status");
+    status.textContent = text;
+    status.classList.toggle("dsv-busy", text === "computing");
+    status.classList.toggle("dsv-error", text.startsWith("error"));
+  }
+
+  function onAnswer(): void {
+    const current = sequence.accept(model.get("_seq"));
+    if (current && !sequence.waiting() && !editLater.pending() && input.value !== model.get("text")) {
+      input.value = model.get("text");
+    }
+    showStatus();
+  }
+
+  function onData(): void {
+    if (!sequence.accept(model.get("_seq"))) return; // older than what is on screen
+    dataId = model.get("_data_id");
+    const newTokens = model.get("_tokens");
+    if (newTokens !== tokens) {
+      tokens = newTokens;
+      tokenView.setTokens(tokens);
+    }
+    const overview = readArray<HeatmapMeta>(model.get("_heatmap"), model.get("_heatmap_meta"));
+    const meta = model.get("_heatmap_meta");
+    heatmapData = overview ? { overview, block: meta.block ?? 1, n: meta.n ?? 0, colourMax: meta.colour_max ?? 1 } : null;
+    matrix = overview && heatmapData?.block === 1 ? dequantise(overview) : null;
+    rowWeights = null;
+    heatmap.setData(heatmapData);
+    const thumbnails = model.get("_thumbnails");
+    if (thumbnails !== thumbnailsView) {
+      thumbnailsView = thumbnails;
+      grid.setShape(model.get("num_layers"), model.get("num_heads"));
+      grid.setThumbnails(readArray(thumbnails, model.get("_thumbnails_meta")));
+    }
+    empty.hidden = tokens.length > 0;
+    showSelection();
+    showSelectedToken();
+    onAnswer();
+    markDrawn(root);
+  }
+
+  const editLater = debounce((text: string) => {
+    const seq = sequence.next(model.get("_seq"));
+    experimental
+      .invoke<{ stale: boolean }>("_edit", { text, seq }, { signal })
+      .then(([reply]) => reply.stale && !disposed && onAnswer())
+      .catch((error: unknown) => {
+        if (disposed) return;
+        status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+      })
+      .finally(() => !disposed && showStatus());
+    showStatus();
+  }, EDIT_DEBOUNCE_MS);
+
+  const onInput = (): void => {
+    editLater.call(input.value);
+    showStatus();
+  };
+  input.addEventListener("input", onInput);
+  incomingToggle.addEventListener("change", shadeTokens);
+  linesToggle.addEventListener("change", shadeTokens);
+
+  const style = element("style", { text: STYLES });
+  const root = element(
+    "div",
+    { testid: "attention-view", className: "dsv-root" },
+    style,
+    element("div", { className: "dsv-top" }, input, status),
+    empty,
+    element(
+      "div",
+      { className: "dsv-body" },
+      grid.root,
+      element("div", { className: "dsv-heatmap-wrap" }, caption, heatmap.root),
+      element(
+        "div",
+        { className: "dsv-tokens-wrap" },
+        element(
+          "div",
+          { className: "dsv-options" },
+          element("label", {}, incomingToggle, document.createTextNode(" shade what attends to the token")),
+          element("label", {}, linesToggle, document.createTextNode(` lines (≤ ${LINE_VIEW_LIMIT} tokens)`)),
+        ),
+        tokenView.root,
+        lines.canvas,
+      ),
+    ),
+  );
+  el.replaceChildren(root);
+  grid.setShape(model.get("num_layers"), model.get("num_heads"));
+
+  const handlers: [`change:${keyof AttentionModel & string}`, () => void][] = [
+    ["change:_data_id", onData],
+    ["change:_seq", onAnswer],
+    ["change:status", onAnswer],
+    ["change:text", onAnswer],
+    ["change:layer", showSelection],
+    ["change:heads", showSelection],
+    ["change:selected_token", showSelectedToken],
+  ];
+  for (const [event, handler] of handlers) model.on(event, handler);
+  onData();
+
+  return () => {
+    disposed = true;
+    for (const [event, handler] of handlers) model.off(event, handler);
+    editLater.cancel();
+    fetchRow.cancel();
+    input.removeEventListener("input", onInput);
+    incomingToggle.removeEventListener("change", shadeTokens);
+    linesToggle.removeEventListener("change", shadeTokens);
+    grid.destroy();
+    heatmap.destroy();
+    tokenView.destroy();
+    root.remove();
+  };
+}
+
+export default { render };

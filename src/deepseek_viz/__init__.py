@@ -31,11 +31,13 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
+from .widgets import AttentionView
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttentionUnavailableError",
+    "AttentionView",
     "Continuation",
     "DeepseekVizError",
     "DeviceUnavailableError",

@@ -1,0 +1,6 @@
+"""Jupyter widgets (anywidget): each shows one part of a model's insides."""
+
+from .attention_view import AttentionView
+from .linking import TraitLink
+
+__all__ = ["AttentionView", "TraitLink"]

@@ -1,0 +1,93 @@
+// The text as tokens: one span per token (data-testid token-I), shaded by attention weights.
+
+import { cssColour } from "./colour";
+import { element, markDrawn } from "./dom";
+
+/** `[display text, kind]` as sent by Python. */
+export type TokenEntry = [string, number];
+export const NORMAL = 0;
+export const SPECIAL = 1;
+/** A second or later byte piece of one character; its text is empty (the character shows once). */
+export const PIECE = 2;
+
+/** A readable label of token `index` for tooltips: whitespace made visible, pieces named by their character. */
+export function tokenLabel(tokens: readonly TokenEntry[], index: number): string {
+  const entry = tokens[index];
+  if (!entry) return "";
+  const [text, kind] = entry;
+  if (kind === PIECE) {
+    let owner = index - 1;
+    while (owner > 0 && tokens[owner][1] === PIECE) owner--;
+    return `${tokenLabel(tokens, owner)}[${index - owner}]`;
+  }
+  return text.replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/^ /, "␣");
+}
+
+export interface TokenCallbacks {
+  hover(index: number): void;
+  click(index: number): void;
+}
+
+export class TokenView {
+  readonly root: HTMLElement;
+  private spans: HTMLSpanElement[] = [];
+  private selected = -1;
+
+  constructor(private readonly callbacks: TokenCallbacks) {
+    this.root = element("div", { testid: "token-view", className: "dsv-tokens" });
+    this.root.addEventListener("mouseover", this.onOver);
+    this.root.addEventListener("mouseleave", this.onLeave);
+    this.root.addEventListener("click", this.onClick);
+  }
+
+  private indexOf(target: EventTarget | null): number {
+    const span = target instanceof Element ? target.closest<HTMLElement>("[data-index]") : null;
+    return span ? Number(span.dataset.index) : -1;
+  }
+
+  private onOver = (event: MouseEvent): void => this.callbacks.hover(this.indexOf(event.target));
+  private onLeave = (): void => this.callbacks.hover(-1);
+  private onClick = (event: MouseEvent): void => {
+    const index = this.indexOf(event.target);
+    if (index >= 0) this.callbacks.click(index);
+  };
+
+  /** Replace the tokens (text via textContent only). */
+  setTokens(tokens: readonly TokenEntry[]): void {
+    this.spans = tokens.map(([text, kind], index) =>
+      element("span", {
+        testid: `token-${index}`,
+        className: kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token",
+        text,
+        attrs: { "data-index": String(index) },
+      }),
+    );
+    this.root.replaceChildren(...this.spans);
+    this.setSelected(this.selected < this.spans.length ? this.selected : -1);
+    markDrawn(this.root);
+  }
+
+  /** Shade every token by `weights` (scaled to their max), outlining `active`; null clears the shading. */
+  shade(weights: Float32Array | null, active: number): void {
+    let peak = 0;
+    if (weights) for (const w of weights) peak = Math.max(peak, w);
+    this.spans.forEach((span, index) => {
+      const w = weights && peak > 0 ? (weights[index] ?? 0) / peak : 0;
+      span.style.backgroundColor = weights ? cssColour(w, 0.15 + 0.75 * w) : "";
+      span.style.color = weights && w > 0.6 ? "#111" : "";
+      span.classList.toggle("dsv-active", index === active);
+    });
+  }
+
+  /** Mark the selected token (-1: none). */
+  setSelected(index: number): void {
+    this.selected = index;
+    this.spans.forEach((span, i) => span.classList.toggle("dsv-selected", i === index));
+  }
+
+  destroy(): void {
+    this.root.removeEventListener("mouseover", this.onOver);
+    this.root.removeEventListener("mouseleave", this.onLeave);
+    this.root.removeEventListener("click", this.onClick);
+  }
+}

@@ -1,0 +1,273 @@
+"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+from anywidget.experimental import command
+
+from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
+from .buffers import encode_uint8, max_pool, normalise_each
+from .linking import TraitLink
+
+#: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
+#: full-resolution windows on demand (``_fetch_window``) when the user zooms in.
+OVERVIEW_SIZE = 512
+#: Thumbnails of all layers × heads together stay under this many bytes (one byte per bin).
+THUMBNAIL_BUDGET = 256 * 1024
+#: Most bins per thumbnail side (``trace.thumbnails`` shrinks them further for short texts).
+MAX_THUMBNAIL_BINS = 48
+
+# Token kinds sent to the browser with each token's display text.
+NORMAL, SPECIAL, PIECE = 0, 1, 2
+
+
+def thumbnail_bins(num_layers: int, num_heads: int) -> int:
+    """Bins per thumbnail side so that ``layers × heads × bins²`` bytes fit :data:`THUMBNAIL_BUDGET`."""
+    return max(4, min(MAX_THUMBNAIL_BINS, math.isqrt(THUMBNAIL_BUDGET // max(1, num_layers * num_heads))))
+
+
+def display_tokens(tokens: list[Token]) -> list[list[Any]]:
+    """``[text, kind]`` per token: the source text of its span, the vocabulary string of a special
+    token, and an empty text with kind ``PIECE`` for the second and later byte pieces of a character
+    (CJK, emoji), whose spans overlap the first piece's, so each character is shown once."""
+    shown: list[list[Any]] = []
+    covered = 0  # end of the source shown by earlier tokens
+    for token in tokens:
+        if token.special:
+            shown.append([token.text, SPECIAL])
+        elif token.start < covered:
+            shown.append(["", PIECE])
+        else:
+            shown.append([token.text, NORMAL])
+        covered = max(covered, token.end)
+    return shown
+
+
+def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarray:
+    """Float32 ``[query, key]`` mean of ``heads`` of ``layer``, summed one head at a time (no copy of
+    the other heads)."""
+    pattern = trace.attention_tensor(layer)
+    total = pattern[heads[0]].float()
+    for head in heads[1:]:
+        total = total + pattern[head].float()
+    return (total / len(heads)).cpu().numpy()
+
+
+class AttentionView(anywidget.AnyWidget):
+    """Explore one model's attention on a text: pick heads in the grid, read the heatmap, hover tokens.
+
+    ``AttentionView(model, text="...")``. Traits readable and settable from Python, synced both ways:
+
+    - ``text``: the traced text (editing it in the widget re-traces after a short pause);
+    - ``layer``: the layer shown (negative values count from the end);
+    - ``heads``: the selected heads of that layer, averaged (all heads = "mean of layer");
+    - ``selected_token``: the query token highlighted (``-1``: none).
+
+    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. A failed trace (e.g. a text over the
+    model's ``max_tokens``) sets the error and keeps the previous view; an empty text shows an empty
+    state. Out-of-range ``layer``/``heads``/``selected_token`` raise :class:`traitlets.TraitError`.
+
+    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_heatmap`` uint8 bytes of
+    the averaged selection (max-pooled to at most ``OVERVIEW_SIZE`` per side, ``_heatmap_meta`` says
+    the block size); ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
+    ``_data_id`` bumps with every new heatmap; ``_seq`` is the newest browser edit answered.
+    The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
+    parts of the heatmap with ``_fetch_window``.
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "attention.js"
+
+    text = traitlets.Unicode("").tag(sync=True)
+    layer = traitlets.Int(0).tag(sync=True)
+    heads = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
+    selected_token = traitlets.Int(-1).tag(sync=True)
+    status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
+    num_layers = traitlets.Int(read_only=True).tag(sync=True)
+    num_heads = traitlets.Int(read_only=True).tag(sync=True)
+
+    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
+    _heatmap = traitlets.Bytes(b"").tag(sync=True)
+    _heatmap_meta = traitlets.Dict().tag(sync=True)
+    _thumbnails = traitlets.Bytes(b"").tag(sync=True)
+    _thumbnails_meta = traitlets.Dict().tag(sync=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
+    _seq = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: HookedModel,
+        text: str = "",
+        *,
+        layer: int = 0,
+        heads: list[int] | None = None,
+        selected_token: int = -1,
+    ) -> None:
+        if not isinstance(model, HookedModel):
+            raise TypeError(
+                f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
+            )
+        self._hooked = model
+        self._bins = thumbnail_bins(model.num_layers, model.num_heads)
+        self._trace: Trace | None = None
+        self._trace_key: tuple[str, int] | None = None
+        self._matrix: np.ndarray | None = None  # mean of the selected heads, float32 [query, key]
+        self._matrix_key: tuple[str, int, tuple[int, ...]] | None = None
+        self._pending_seq = 0
+        super().__init__()
+        self.set_trait("num_layers", model.num_layers)
+        self.set_trait("num_heads", model.num_heads)
+        with self.hold_trait_notifications():
+            self.layer = layer
+            self.heads = [0] if heads is None else list(heads)
+            self.text = text
+        self._update()
+        self.selected_token = selected_token
+
+    @property
+    def model(self) -> HookedModel:
+        """The model this view traces."""
+        return self._hooked
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown now (``None`` before the first successful trace or for an empty text)."""
+        return self._trace
+
+    def link(
+        self, other: traitlets.HasTraits, names: tuple[str, ...] = ("text", "selected_token")
+    ) -> TraitLink:
+        """Keep ``text`` and ``selected_token`` (or ``names``) equal with ``other``; ``other`` takes this
+        view's values now. Returns a :class:`TraitLink` whose ``unlink()`` ends it."""
+        return TraitLink(self, other, names)
+
+    # --- validation -------------------------------------------------------------------------------
+
+    @traitlets.validate("layer")
+    def _valid_layer(self, proposal: Any) -> int:
+        layer = int(proposal["value"])
+        count = self._hooked.num_layers
+        if not -count <= layer < count:
+            raise traitlets.TraitError(
+                f"layer {layer} is out of range: the model has {count} layers (0–{count - 1})"
+            )
+        return layer % count
+
+    @traitlets.validate("heads")
+    def _valid_heads(self, proposal: Any) -> list[int]:
+        heads = sorted({int(head) for head in proposal["value"]})
+        count = self._hooked.num_heads
+        if not heads:
+            raise traitlets.TraitError("select at least one head (all heads give the mean of the layer)")
+        wrong = [head for head in heads if not 0 <= head < count]
+        if wrong:
+            raise traitlets.TraitError(
+                f"heads {wrong} are out of range: each layer has {count} heads (0–{count - 1})"
+            )
+        return heads
+
+    @traitlets.validate("selected_token")
+    def _valid_selected_token(self, proposal: Any) -> int:
+        index = int(proposal["value"])
+        count = len(self._tokens)
+        if index != -1 and not 0 <= index < count:
+            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
+        return index
+
+    # --- updates ------------------------------------------------------------------------------------
+
+    @traitlets.observe("text", "layer", "heads")
+    def _on_selection(self, _change: Any) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        """Trace and send what changed since the last update; errors become ``status``."""
+        text, layer, heads = self.text, self.layer, tuple(self.heads)
+        if (text, layer, heads) == self._matrix_key:
+            self._finish()
+            return
+        try:
+            if (text, layer) != self._trace_key:
+                self.set_trait("status", "computing")
+                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
+            else:
+                assert self._trace is not None
+                trace = self._trace
+            matrix = mean_of_heads(trace, layer, heads)
+        except EmptyTextError:
+            self._show_empty()
+            return
+        except DeepseekVizError as error:
+            self._finish(f"error: {error}")
+            return
+        new_text = self._trace is None or trace.text != self._trace.text
+        self._trace, self._trace_key = trace, (text, layer)
+        self._matrix, self._matrix_key = matrix, (text, layer, heads)
+        pooled, block = max_pool(matrix, OVERVIEW_SIZE)
+        heatmap, meta = encode_uint8(pooled)
+        # The first query can only attend to itself (weight 1); leave it out of the colour range.
+        colour_max = float(matrix[1:].max()) if len(matrix) > 1 else 1.0
+        with self.hold_sync():
+            if new_text:
+                self._tokens = display_tokens(trace.tokens)
+                if self.selected_token >= len(trace.tokens):
+                    self.selected_token = -1
+                thumbnails = trace.thumbnails
+                assert thumbnails is not None
+                self._thumbnails, thumbnail_meta = encode_uint8(normalise_each(thumbnails), scale=1.0)
+                self._thumbnails_meta = dict(thumbnail_meta)
+            self._heatmap = heatmap
+            self._heatmap_meta = {**meta, "block": block, "n": len(trace.tokens), "colour_max": colour_max}
+            self._data_id += 1
+            self._finish()
+
+    def _show_empty(self) -> None:
+        with self.hold_sync():
+            self._trace = self._trace_key = self._matrix = None
+            self._matrix_key = ("", self.layer, tuple(self.heads))
+            self.selected_token = -1
+            self._tokens = []
+            self._heatmap, self._heatmap_meta = b"", {}
+            self._thumbnails, self._thumbnails_meta = b"", {}
+            self._data_id += 1
+            self._finish()
+
+    def _finish(self, status: str = "ready") -> None:
+        with self.hold_sync():
+            self._seq = max(self._seq, self._pending_seq)
+            self.set_trait("status", status)
+
+    # --- browser commands -------------------------------------------------------------------------
+
+    @command
+    def _edit(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{text, seq}`` from the browser's debounced editor; edits older than one answered are dropped."""
+        seq = int(msg["seq"])
+        if seq <= self._seq:
+            return {"seq": seq, "stale": True}, []
+        self._pending_seq = seq
+        if self.text == msg["text"]:
+            self._finish(self.status)
+        else:
+            self.text = str(msg["text"])
+        return {"seq": seq, "stale": False}, []
+
+    @command
+    def _fetch_window(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """Full-resolution rows ``q0:q1`` × keys ``k0:k1`` of the shown heatmap (at most ``OVERVIEW_SIZE²``
+        cells: a zoomed-in window, or one token's whole row or column), quantised on their own max, if
+        ``data_id`` still names the data shown; else ``{"stale": true}``."""
+        matrix = self._matrix
+        if matrix is None or msg.get("data_id") != self._data_id:
+            return {"stale": True}, []
+        n = matrix.shape[0]
+        q0, k0 = (min(max(int(msg[name]), 0), n - 1) for name in ("q0", "k0"))
+        k1 = min(max(int(msg["k1"]), k0 + 1), n)
+        q1 = min(max(int(msg["q1"]), q0 + 1), n, q0 + max(1, OVERVIEW_SIZE**2 // (k1 - k0)))
+        data, meta = encode_uint8(matrix[q0:q1, k0:k1])
+        return {"stale": False, "data_id": self._data_id, "q0": q0, "k0": k0, **meta}, [data]

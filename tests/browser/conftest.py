@@ -1,0 +1,319 @@
+"""Browser-test fixtures: a real JupyterLab and Voila on 127.0.0.1, Debian Chromium via Playwright.
+
+One JupyterLab server and one Chromium per session. The model the notebooks load is a tiny random
+DeepSeek-V3 written to a temporary folder (max 4,096 tokens); set ``DEEPSEEK_VIZ_BROWSER_MODEL`` to a
+checkpoint folder, or to ``bundled`` for ``dv.load_model()``, to drive the widgets with another model.
+Screenshots go to ``test-artifacts/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from tests.conftest import CONFIGS, build_tokenizer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+BIN = Path(sys.executable).parent
+SERVER_START_TIMEOUT_S = 120
+#: Generous: a notebook imports torch and loads a model on 2 shared CPU cores.
+WIDGET_TIMEOUT_MS = 180_000
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip browser tests where Debian's Chromium is not installed."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (make chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_answers(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Server:
+    """A server process this test session started (its own process group), and its base URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_server(command: list[str], url: str, cwd: Path, log: Path, probe: str = "") -> Server:
+    env = {
+        **os.environ,
+        # keep the user's Jupyter settings, kernels and runtime files out of the test
+        "JUPYTER_CONFIG_DIR": str(cwd / ".jupyter-config"),
+        "JUPYTER_DATA_DIR": str(cwd / ".jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": str(cwd / ".jupyter-runtime"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(url, process, log)
+    try:
+        wait_until_answers(url + probe, process, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def model_expression(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Python source that loads the model the notebooks use (see the module docstring)."""
+    chosen = os.environ.get("DEEPSEEK_VIZ_BROWSER_MODEL")
+    if chosen == "bundled":
+        return 'dv.load_model(device="cpu")'
+    if chosen:
+        return f'dv.load_model({str(Path(chosen).resolve())!r}, device="cpu")'
+    path = tmp_path_factory.mktemp("browser-model") / "deepseek_v3"
+    torch.manual_seed(0)
+    config = CONFIGS["deepseek_v3"]()
+    config.max_position_embeddings = 4096
+    AutoModelForCausalLM.from_config(config).save_pretrained(path)
+    build_tokenizer().save_pretrained(path)
+    return f'dv.load_model({str(path)!r}, device="cpu")'
+
+
+@pytest.fixture(scope="session")
+def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder JupyterLab serves and notebooks are written to."""
+    return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="session")
+def write_notebook(notebook_dir: Path) -> Callable[[str, list[str]], Path]:
+    """``write_notebook(name, cells)``: a python3 notebook of code cells in :func:`notebook_dir`."""
+
+    def write(name: str, cells: list[str]) -> Path:
+        notebook = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(source) for source in cells],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        )
+        path = notebook_dir / f"{name}.ipynb"
+        nbformat.write(notebook, path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def attention_notebook(write_notebook: Callable[[str, list[str]], Path], model_expression: str) -> Path:
+    """A notebook showing one AttentionView (variable ``view``) on a short text."""
+    return write_notebook(
+        "attention",
+        [
+            "import deepseek_viz as dv\nfrom deepseek_viz.widgets import AttentionView\n"
+            f"model = {model_expression}",
+            'view = AttentionView(model, text="Fever may indicate flu. 你好 🙂", layer=0, heads=[0])\nview',
+        ],
+    )
+
+
+def lab_user_settings(root: Path) -> Path:
+    """JupyterLab user settings for tests: no news toast, no kernel dialog on start, no autosave."""
+    settings = root / ".lab-user-settings"
+    values = {
+        "apputils-extension/notification": {"fetchNews": "false"},
+        "notebook-extension/tracker": {"autoStartDefaultKernel": True},
+        "docmanager-extension/plugin": {"autosave": False},
+    }
+    for name, value in values.items():
+        package, plugin = name.split("/")
+        path = settings / "@jupyterlab" / package / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(notebook_dir: Path) -> Iterator[Server]:
+    """A JupyterLab on 127.0.0.1 without a token, with ``window.jupyterapp`` exposed for commands."""
+    port = free_port()
+    server = start_server(
+        [
+            str(BIN / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={notebook_dir}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.extension_manager=readonly",
+            "--allow-root",
+            "--LabServerApp.workspaces_dir=" + str(notebook_dir / ".workspaces"),
+            "--LabServerApp.user_settings_dir=" + str(lab_user_settings(notebook_dir)),
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        f"http://127.0.0.1:{port}",
+        notebook_dir,
+        notebook_dir / "jupyterlab.log",
+        probe="/api/status",
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def voila_server(notebook_dir: Path) -> Iterator[Callable[[Path], Server]]:
+    """``voila_server(notebook)``: serve one notebook with Voila on 127.0.0.1 (stopped at session end)."""
+    started: list[Server] = []
+
+    def start(notebook: Path) -> Server:
+        port = free_port()
+        server = start_server(
+            [
+                str(BIN / "voila"),
+                str(notebook),
+                "--no-browser",
+                "--Voila.ip=127.0.0.1",
+                f"--port={port}",
+                "--Voila.port_retries=0",
+            ],
+            f"http://127.0.0.1:{port}",
+            notebook_dir,
+            notebook_dir / f"voila-{port}.log",
+            probe="/voila/static/voila.js",  # a static file: probing "/" would run the notebook
+        )
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian Chromium, headless, network limited to what the page asks of 127.0.0.1."""
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class PageWatch:
+    """A page plus what it did that a test may assert on: dialogs (all dismissed) and page errors."""
+
+    page: playwright_sync.Page
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def open_page(browser: playwright_sync.Browser) -> tuple[playwright_sync.BrowserContext, PageWatch]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch = PageWatch(page)
+
+    def on_dialog(dialog: playwright_sync.Dialog) -> None:
+        watch.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    return context, watch
+
+
+@pytest.fixture(scope="module")
+def lab_attention(
+    browser: playwright_sync.Browser, jupyter_lab: Server, attention_notebook: Path
+) -> Iterator[PageWatch]:
+    """``attention.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
+    context, watch = open_page(browser)
+    page = watch.page
+    page.set_default_timeout(WIDGET_TIMEOUT_MS)
+    page.goto(f"{jupyter_lab.url}/lab/tree/{attention_notebook.name}")
+    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
+    # run only once the kernel is up, else JupyterLab asks for a kernel in a dialog
+    page.evaluate(
+        """async () => {
+            const session = window.jupyterapp.shell.currentWidget.sessionContext;
+            await session.ready;
+            while (session.session?.kernel?.status !== "idle") await new Promise((r) => setTimeout(r, 200));
+        }"""
+    )
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
+    yield watch
+    context.close()
+
+
+@pytest.fixture
+def fresh_page(browser: playwright_sync.Browser) -> Iterator[PageWatch]:
+    """A new page of its own, closed after the test."""
+    context, watch = open_page(browser)
+    watch.page.set_default_timeout(WIDGET_TIMEOUT_MS)
+    yield watch
+    context.close()

@@ -1,0 +1,186 @@
+"""AttentionView without a browser: traits, validation, data sent, live-edit protocol, linking."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import traitlets
+
+import deepseek_viz as dv
+from deepseek_viz.widgets import AttentionView
+from deepseek_viz.widgets.attention_view import (
+    OVERVIEW_SIZE,
+    PIECE,
+    SPECIAL,
+    THUMBNAIL_BUDGET,
+    display_tokens,
+    thumbnail_bins,
+)
+from deepseek_viz.widgets.buffers import decode
+
+TEXT = "Fever may indicate flu. 你好 🚀 <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=1200)
+
+
+@pytest.fixture
+def view(hooked: dv.HookedModel) -> AttentionView:
+    return AttentionView(hooked, text=TEXT, layer=1, heads=[2])
+
+
+def heatmap(view: AttentionView) -> np.ndarray:
+    return decode(view._heatmap, view._heatmap_meta)
+
+
+def test_first_draw_sends_tokens_heatmap_and_thumbnails(view: AttentionView, hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT, layers=[1], thumbnails=view._bins)
+    n = len(trace.tokens)
+    assert view.status == "ready"
+    assert (view.num_layers, view.num_heads) == (3, 4)
+    assert len(view._tokens) == n and view._tokens[0][1] == SPECIAL
+    assert "".join(text for text, kind in view._tokens if kind != SPECIAL) == TEXT
+    assert view._heatmap_meta["shape"] == [n, n] and view._heatmap_meta["block"] == 1
+    assert len(view._heatmap) == n * n  # one byte per cell shown
+    expected = trace.attention(1)[2]
+    assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
+    assert view._heatmap_meta["colour_max"] == pytest.approx(expected[1:].max())
+    assert view._thumbnails_meta["shape"][:2] == [3, 4]
+    assert len(view._thumbnails) <= THUMBNAIL_BUDGET
+
+
+def test_heads_are_averaged_and_layer_switch_retraces(view: AttentionView, hooked: dv.HookedModel) -> None:
+    before = view._data_id
+    view.heads = [3, 0, 3]
+    assert view.heads == [0, 3]
+    assert view._data_id == before + 1
+    attention = hooked.trace(TEXT, layers=[1], thumbnails=view._bins).attention(1)
+    assert np.abs(heatmap(view) - attention[[0, 3]].mean(0)).max() <= attention.max() / 255
+    view.layer = -1
+    assert view.layer == 2
+    assert view.trace is not None and view.trace.captured_layers == (2,)
+    assert view._data_id == before + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("layer", 3, "layer 3 is out of range"),
+        ("layer", -4, "out of range"),
+        ("heads", [4], "heads [4] are out of range"),
+        ("heads", [], "at least one head"),
+        ("selected_token", 10_000, "selected_token 10000 is out of range"),
+        ("selected_token", -2, "out of range"),
+    ],
+)
+def test_out_of_range_selection_is_a_clear_error(
+    view: AttentionView, name: str, value: object, message: str
+) -> None:
+    with pytest.raises(traitlets.TraitError, match=re.escape(message)):
+        setattr(view, name, value)
+
+
+def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
+    with pytest.raises(TypeError, match="HookedModel"):
+        AttentionView("not a model", text="hi")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        AttentionView(hooked, text="hi", colour="red")  # type: ignore[call-arg]
+    with pytest.raises(traitlets.TraitError):
+        AttentionView(hooked, text="hi", layer=7)
+
+
+def test_empty_text_shows_empty_state(view: AttentionView) -> None:
+    view.selected_token = 3
+    view.text = ""
+    assert view.status == "ready"
+    assert view._tokens == [] and view._heatmap == b"" and view._thumbnails == b""
+    assert view.selected_token == -1 and view.trace is None
+    view.text = "again"
+    assert view.status == "ready" and len(view._tokens) > 1
+
+
+def test_too_long_text_is_an_error_that_keeps_the_previous_view(view: AttentionView) -> None:
+    tokens, data = view._tokens, view._heatmap
+    view.text = "z " * 2000
+    assert view.status.startswith("error: the text is")
+    assert "limit is 1200" in view.status
+    assert view._tokens == tokens and view._heatmap == data
+    view.text = TEXT
+    assert view.status == "ready"
+
+
+def test_long_text_sends_a_pooled_overview_and_exact_windows(view: AttentionView) -> None:
+    view.text = "ab " * 450
+    n = view._heatmap_meta["n"]
+    assert OVERVIEW_SIZE < n <= 2 * OVERVIEW_SIZE
+    assert view._heatmap_meta["block"] == 2
+    assert max(view._heatmap_meta["shape"]) <= OVERVIEW_SIZE
+    reply, buffers = view._fetch_window(
+        {"data_id": view._data_id, "q0": 500, "q1": 540, "k0": 0, "k1": n}, []
+    )
+    assert not reply["stale"] and reply["shape"] == [40, n] and reply["q0"] == 500
+    exact = view.trace.attention(view.layer)[view.heads[0]]  # type: ignore[union-attr]
+    assert np.abs(decode(buffers[0], reply) - exact[500:540]).max() <= exact[500:540].max() / 255 / 2 + 1e-7
+    # a token's whole row or column fits; a huge window is cut to OVERVIEW_SIZE² cells
+    column, _ = view._fetch_window({"data_id": view._data_id, "q0": 0, "q1": n, "k0": 5, "k1": 6}, [])
+    assert column["shape"] == [n, 1]
+    big, _ = view._fetch_window({"data_id": view._data_id, "q0": 0, "q1": n, "k0": 0, "k1": n}, [])
+    assert big["shape"][0] * big["shape"][1] <= OVERVIEW_SIZE**2
+    stale, none = view._fetch_window({"data_id": view._data_id - 1, "q0": 0, "q1": 1, "k0": 0, "k1": 1}, [])
+    assert stale == {"stale": True} and none == []
+
+
+def test_edits_carry_sequence_numbers_and_stale_ones_are_dropped(view: AttentionView) -> None:
+    reply, _ = view._edit({"text": "first edit", "seq": 3}, [])
+    assert reply == {"seq": 3, "stale": False}
+    assert view.text == "first edit" and view._seq == 3 and view.status == "ready"
+    stale, _ = view._edit({"text": "older edit", "seq": 2}, [])
+    assert stale["stale"] and view.text == "first edit" and view._seq == 3
+    view._edit({"text": "first edit", "seq": 4}, [])  # unchanged text still answers its number
+    assert view._seq == 4
+    view._edit({"text": "", "seq": 5}, [])
+    assert view._seq == 5 and view._tokens == []
+    view._edit({"text": "w " * 2000, "seq": 6}, [])
+    assert view._seq == 6 and view.status.startswith("error:")
+    view.text = "set from Python"  # Python-side changes keep the last answered number
+    assert view._seq == 6 and view.status == "ready"
+
+
+def test_link_shares_text_and_selected_token_both_ways(hooked: dv.HookedModel) -> None:
+    first = AttentionView(hooked, text="shared text")
+    second = AttentionView(hooked, text="other", layer=2)
+    link = first.link(second)
+    assert second.text == "shared text"
+    second.text = "changed in the second"
+    assert first.text == "changed in the second"
+    first.selected_token = 2
+    assert second.selected_token == 2
+    assert second.layer == 2 and first.layer == 0  # only text and selected token are shared
+    link.unlink()
+    first.text = "independent"
+    assert second.text == "changed in the second"
+    with pytest.raises(TypeError, match="no trait"):
+        first.link(second, names=("colour",))
+
+
+def test_display_tokens_shows_each_character_once(hooked: dv.HookedModel) -> None:
+    text = "a 🚀 €"
+    trace = hooked.trace(text, layers=[0])
+    shown = display_tokens(trace.tokens)
+    assert "".join(t for t, kind in shown if kind != SPECIAL) == text
+    pieces = [i for i, (_, kind) in enumerate(shown) if kind == PIECE]
+    assert pieces, "the tiny tokenizer should split 🚀 into byte pieces"
+    assert all(shown[i][0] == "" for i in pieces)
+
+
+def test_thumbnail_bins_fit_the_budget() -> None:
+    assert thumbnail_bins(3, 4) == 48
+    for layers, heads in [(27, 16), (61, 128), (1, 1)]:
+        bins = thumbnail_bins(layers, heads)
+        assert 4 <= bins <= 48
+        assert layers * heads * bins * bins <= THUMBNAIL_BUDGET or bins == 4
