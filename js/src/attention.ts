@@ -9,7 +9,7 @@ import { Heatmap, type CellRect, type HeatmapData, type HeatmapWindow } from "./
 import { HeadGrid } from "./lib/headgrid";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
 import { describeSelection, type Selection } from "./lib/selection";
-import { SequenceTracker } from "./lib/sequence";
+import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
 import { STYLES } from "./lib/styles";
 import { TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
@@ -21,12 +21,10 @@ export interface HeatmapMeta extends ArrayMeta {
 }
 
 /** Mirrors the synced traits of AttentionView. */
-export interface AttentionModel {
-  text: string;
+export interface AttentionModel extends LiveTextModel {
   layer: number;
   heads: number[];
   selected_token: number;
-  status: string;
   num_layers: number;
   num_heads: number;
   _tokens: TokenEntry[];
@@ -35,7 +33,6 @@ export interface AttentionModel {
   _thumbnails: DataView | null;
   _thumbnails_meta: Partial<ArrayMeta>;
   _data_id: number;
-  _seq: number;
 }
 
 /** Reply of the `_fetch_window` command. */
@@ -46,7 +43,6 @@ interface WindowReply extends Partial<ArrayMeta> {
   k0?: number;
 }
 
-const EDIT_DEBOUNCE_MS = 300;
 const ROW_DEBOUNCE_MS = 60;
 
 function readArray<M extends ArrayMeta>(view: DataView | null, meta: Partial<M>): QuantisedArray | null {
@@ -55,7 +51,8 @@ function readArray<M extends ArrayMeta>(view: DataView | null, meta: Partial<M>)
 }
 
 function render({ model, el, experimental, signal }: RenderProps<AttentionModel>): () => void {
-  const sequence = new SequenceTracker(model.get("_seq"));
+  const editor = new LiveEditor(model, experimental, signal);
+  const { input, status } = editor;
   let disposed = false;
   let tokens: TokenEntry[] = [];
   let heatmapData: HeatmapData | null = null;
@@ -65,13 +62,6 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   let hovered = -1;
   let rowWeights: { index: number; incoming: boolean; values: Float32Array } | null = null;
 
-  const input = element("textarea", {
-    testid: "text-input",
-    className: "dsv-input",
-    attrs: { spellcheck: "false", "aria-label": "text to trace" },
-  });
-  input.value = model.get("text");
-  const status = element("span", { testid: "status", className: "dsv-status", attrs: { role: "status" } });
   const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its attention." });
   const caption = element("div", { testid: "heatmap-caption", className: "dsv-caption" });
   const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox" } });
@@ -164,23 +154,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     shadeTokens();
   }
 
-  function showStatus(): void {
-    const text = sequence.waiting() || editLater.pending() ? "computing" : model.get("status");
-    status.textContent = text;
-    status.classList.toggle("dsv-busy", text === "computing");
-    status.classList.toggle("dsv-error", text.startsWith("error"));
-  }
-
-  function onAnswer(): void {
-    const current = sequence.accept(model.get("_seq"));
-    if (current && !sequence.waiting() && !editLater.pending() && input.value !== model.get("text")) {
-      input.value = model.get("text");
-    }
-    showStatus();
-  }
-
   function onData(): void {
-    if (!sequence.accept(model.get("_seq"))) return; // older than what is on screen
+    if (!editor.accept()) return; // older than what is on screen
     dataId = model.get("_data_id");
     const newTokens = model.get("_tokens");
     if (newTokens !== tokens) {
@@ -202,28 +177,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     empty.hidden = tokens.length > 0;
     showSelection();
     showSelectedToken();
-    onAnswer();
+    editor.onAnswer();
     markDrawn(root);
   }
 
-  const editLater = debounce((text: string) => {
-    const seq = sequence.next(model.get("_seq"));
-    experimental
-      .invoke<{ stale: boolean }>("_edit", { text, seq }, { signal })
-      .then(([reply]) => reply.stale && !disposed && onAnswer())
-      .catch((error: unknown) => {
-        if (disposed) return;
-        status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
-      })
-      .finally(() => !disposed && showStatus());
-    showStatus();
-  }, EDIT_DEBOUNCE_MS);
-
-  const onInput = (): void => {
-    editLater.call(input.value);
-    showStatus();
-  };
-  input.addEventListener("input", onInput);
   incomingToggle.addEventListener("change", shadeTokens);
   linesToggle.addEventListener("change", shadeTokens);
 
@@ -258,9 +215,6 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
 
   const handlers: [`change:${keyof AttentionModel & string}`, () => void][] = [
     ["change:_data_id", onData],
-    ["change:_seq", onAnswer],
-    ["change:status", onAnswer],
-    ["change:text", onAnswer],
     ["change:layer", showSelection],
     ["change:heads", showSelection],
     ["change:selected_token", showSelectedToken],
@@ -271,9 +225,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   return () => {
     disposed = true;
     for (const [event, handler] of handlers) model.off(event, handler);
-    editLater.cancel();
+    editor.destroy();
     fetchRow.cancel();
-    input.removeEventListener("input", onInput);
     incomingToggle.removeEventListener("change", shadeTokens);
     linesToggle.removeEventListener("change", shadeTokens);
     grid.destroy();

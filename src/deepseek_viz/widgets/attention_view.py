@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import numpy as np
 import traitlets
 from anywidget.experimental import command
@@ -14,6 +13,7 @@ from anywidget.experimental import command
 from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
 from .buffers import encode_uint8, max_pool, normalise_each
 from .linking import TraitLink
+from .live_text import LiveTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
 #: full-resolution windows on demand (``_fetch_window``) when the user zooms in.
@@ -59,7 +59,7 @@ def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarra
     return (total / len(heads)).cpu().numpy()
 
 
-class AttentionView(anywidget.AnyWidget):
+class AttentionView(LiveTextWidget):
     """Explore one model's attention on a text: pick heads in the grid, read the heatmap, hover tokens.
 
     ``AttentionView(model, text="...")``. Traits readable and settable from Python, synced both ways:
@@ -83,11 +83,9 @@ class AttentionView(anywidget.AnyWidget):
 
     _esm = Path(__file__).parent.parent / "static" / "attention.js"
 
-    text = traitlets.Unicode("").tag(sync=True)
     layer = traitlets.Int(0).tag(sync=True)
     heads = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
     selected_token = traitlets.Int(-1).tag(sync=True)
-    status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
     num_heads = traitlets.Int(read_only=True).tag(sync=True)
 
@@ -97,7 +95,6 @@ class AttentionView(anywidget.AnyWidget):
     _thumbnails = traitlets.Bytes(b"").tag(sync=True)
     _thumbnails_meta = traitlets.Dict().tag(sync=True)
     _data_id = traitlets.Int(0).tag(sync=True)
-    _seq = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -118,7 +115,6 @@ class AttentionView(anywidget.AnyWidget):
         self._trace_key: tuple[str, int] | None = None
         self._matrix: np.ndarray | None = None  # mean of the selected heads, float32 [query, key]
         self._matrix_key: tuple[str, int, tuple[int, ...]] | None = None
-        self._pending_seq = 0
         super().__init__()
         self.set_trait("num_layers", model.num_layers)
         self.set_trait("num_heads", model.num_heads)
@@ -193,7 +189,7 @@ class AttentionView(anywidget.AnyWidget):
             return
         try:
             if (text, layer) != self._trace_key:
-                self.set_trait("status", "computing")
+                self._computing()
                 trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
             else:
                 assert self._trace is not None
@@ -236,26 +232,6 @@ class AttentionView(anywidget.AnyWidget):
             self._thumbnails, self._thumbnails_meta = b"", {}
             self._data_id += 1
             self._finish()
-
-    def _finish(self, status: str = "ready") -> None:
-        with self.hold_sync():
-            self._seq = max(self._seq, self._pending_seq)
-            self.set_trait("status", status)
-
-    # --- browser commands -------------------------------------------------------------------------
-
-    @command
-    def _edit(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        """``{text, seq}`` from the browser's debounced editor; edits older than one answered are dropped."""
-        seq = int(msg["seq"])
-        if seq <= self._seq:
-            return {"seq": seq, "stale": True}, []
-        self._pending_seq = seq
-        if self.text == msg["text"]:
-            self._finish(self.status)
-        else:
-            self.text = str(msg["text"])
-        return {"seq": seq, "stale": False}, []
 
     @command
     def _fetch_window(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
