@@ -187,11 +187,10 @@ def lab_user_settings(root: Path) -> Path:
     return settings
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(notebook_dir: Path) -> Iterator[Server]:
-    """A JupyterLab on 127.0.0.1 without a token, with ``window.jupyterapp`` exposed for commands."""
+def start_jupyter_lab(root: Path) -> Server:
+    """A JupyterLab serving ``root`` on 127.0.0.1 without a token, ``window.jupyterapp`` exposed."""
     port = free_port()
-    server = start_server(
+    return start_server(
         [
             str(BIN / "jupyter"),
             "lab",
@@ -202,19 +201,25 @@ def jupyter_lab(notebook_dir: Path) -> Iterator[Server]:
             "--IdentityProvider.token=",
             "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",
-            f"--ServerApp.root_dir={notebook_dir}",
+            f"--ServerApp.root_dir={root}",
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.extension_manager=readonly",
             "--allow-root",
-            "--LabServerApp.workspaces_dir=" + str(notebook_dir / ".workspaces"),
-            "--LabServerApp.user_settings_dir=" + str(lab_user_settings(notebook_dir)),
+            "--LabServerApp.workspaces_dir=" + str(root / ".workspaces"),
+            "--LabServerApp.user_settings_dir=" + str(lab_user_settings(root)),
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ],
         f"http://127.0.0.1:{port}",
-        notebook_dir,
-        notebook_dir / "jupyterlab.log",
+        root,
+        root / "jupyterlab.log",
         probe="/api/status",
     )
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(notebook_dir: Path) -> Iterator[Server]:
+    """A JupyterLab on 127.0.0.1 serving :func:`notebook_dir` (see :func:`start_jupyter_lab`)."""
+    server = start_jupyter_lab(notebook_dir)
     yield server
     server.stop()
 
@@ -286,6 +291,20 @@ def open_page(browser: playwright_sync.Browser) -> tuple[playwright_sync.Browser
     return context, watch
 
 
+def open_notebook(page: playwright_sync.Page, lab: Server, name: str) -> None:
+    """Open notebook ``name`` in ``lab`` and wait until its kernel is idle (running cells before that
+    makes JupyterLab ask for a kernel in a dialog)."""
+    page.goto(f"{lab.url}/lab/tree/{name}")
+    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
+    page.evaluate(
+        """async () => {
+            const session = window.jupyterapp.shell.currentWidget.sessionContext;
+            await session.ready;
+            while (session.session?.kernel?.status !== "idle") await new Promise((r) => setTimeout(r, 200));
+        }"""
+    )
+
+
 @pytest.fixture(scope="module")
 def lab_attention(
     browser: playwright_sync.Browser, jupyter_lab: Server, attention_notebook: Path
@@ -294,16 +313,7 @@ def lab_attention(
     context, watch = open_page(browser)
     page = watch.page
     page.set_default_timeout(WIDGET_TIMEOUT_MS)
-    page.goto(f"{jupyter_lab.url}/lab/tree/{attention_notebook.name}")
-    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
-    # run only once the kernel is up, else JupyterLab asks for a kernel in a dialog
-    page.evaluate(
-        """async () => {
-            const session = window.jupyterapp.shell.currentWidget.sessionContext;
-            await session.ready;
-            while (session.session?.kernel?.status !== "idle") await new Promise((r) => setTimeout(r, 200));
-        }"""
-    )
+    open_notebook(page, jupyter_lab, attention_notebook.name)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
     yield watch
