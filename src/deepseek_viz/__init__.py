@@ -14,6 +14,7 @@ from .analysis.projection import Projection, TransformUnavailableError, project,
 from .export.figures import scatter_figure, to_html, to_png, token_paths_figure
 from .export.projector import read_projector, write_projector
 from .model import (
+    BUNDLED_MODEL,
     AttentionUnavailableError,
     DeepseekVizError,
     DeviceUnavailableError,
@@ -31,13 +32,15 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
-from .widgets import AttentionView
+from .widgets import AttentionView, AttributionView
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BUNDLED_MODEL",
     "AttentionUnavailableError",
     "AttentionView",
+    "AttributionView",
     "Continuation",
     "DeepseekVizError",
     "DeviceUnavailableError",

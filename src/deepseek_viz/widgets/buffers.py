@@ -1,7 +1,7 @@
 """Arrays → binary buffers for the widgets, and back (for tests).
 
 Every array crosses to JavaScript as raw little-endian bytes plus a small metadata dict
-``{"dtype": "uint8" | "float16", "shape": [...], "scale": float}``:
+``{"dtype": "uint8" | "float16" | "float32", "shape": [...], "scale": float}``:
 
 - ``uint8``: values in ``[0, scale]`` quantised to ``round(value / scale * 255)``; decode with
   ``byte / 255 * scale``. One byte per value; used for attention (probabilities are in ``[0, 1]``).
@@ -21,7 +21,7 @@ import numpy as np
 class ArrayMeta(TypedDict):
     """How to read one encoded buffer."""
 
-    dtype: Literal["uint8", "float16"]
+    dtype: Literal["uint8", "float16", "float32"]
     shape: list[int]
     scale: float
 
@@ -46,13 +46,20 @@ def encode_float16(array: np.ndarray) -> tuple[bytes, ArrayMeta]:
     return values.tobytes(), ArrayMeta(dtype="float16", shape=list(values.shape), scale=1.0)
 
 
+def encode_float32(array: np.ndarray) -> tuple[bytes, ArrayMeta]:
+    """Little-endian IEEE single floats (four bytes per value), for values that must arrive exact."""
+    values = np.ascontiguousarray(array, dtype="<f4")
+    return values.tobytes(), ArrayMeta(dtype="float32", shape=list(values.shape), scale=1.0)
+
+
 def decode(data: bytes, meta: ArrayMeta) -> np.ndarray:
     """The float32 array a buffer encodes (the inverse of the encoders, up to quantisation)."""
     shape = tuple(meta["shape"])
     if meta["dtype"] == "uint8":
         return np.frombuffer(data, dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0 * meta["scale"]
-    if meta["dtype"] == "float16":
-        return np.frombuffer(data, dtype="<f2").reshape(shape).astype(np.float32)
+    if meta["dtype"] in ("float16", "float32"):
+        little_endian = "<f2" if meta["dtype"] == "float16" else "<f4"
+        return np.frombuffer(data, dtype=little_endian).reshape(shape).astype(np.float32)
     raise ValueError(f"unknown dtype {meta['dtype']!r}")
 
 

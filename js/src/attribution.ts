@@ -1,0 +1,124 @@
+// AttributionView (src/deepseek_viz/widgets/attribution_view.py): the text shaded by each method's
+// token scores (one aligned row per method), a live text editor, the sampling button, the target
+// caption, a legend and the faithfulness panel. Scores arrive as one float32 [method, token] buffer.
+
+import type { RenderProps } from "@anywidget/types";
+import { FaithfulnessPanel, type FaithfulnessFigures } from "./lib/attribution/faithfulness";
+import { AttributionRows, readScores, type ScoreRows, type ScoresMeta } from "./lib/attribution/rows";
+import { legendGradient } from "./lib/attribution/scale";
+import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
+import { element, markDrawn } from "./lib/dom";
+import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
+import { STYLES } from "./lib/styles";
+import type { TokenEntry } from "./lib/tokens";
+
+/** Mirrors the synced traits of AttributionView. */
+export interface AttributionModel extends LiveTextModel {
+  methods: string[];
+  sampling_methods: string[];
+  _tokens: TokenEntry[];
+  _scores: DataView | null;
+  _scores_meta: Partial<ScoresMeta>;
+  _caption: string;
+  _faithfulness: Partial<FaithfulnessFigures>;
+  _data_id: number;
+  _labels: Record<string, string>;
+}
+
+/** The sampling methods not yet among the rows shown (what the button would add). */
+export function missingSampling(sampling: readonly string[], shown: readonly string[]): string[] {
+  return sampling.filter((method) => !shown.includes(method));
+}
+
+function legend(): HTMLElement {
+  const bar = element("div", { className: "dsv-legend-bar" });
+  bar.style.background = legendGradient();
+  return element(
+    "div",
+    { testid: "attribution-legend", className: "dsv-attr-legend" },
+    element("span", { text: "lowers the target −" }),
+    bar,
+    element("span", { text: "+ raises it" }),
+    element("span", { text: "· each row scaled to its own largest |score| (±, under the method's name)" }),
+  );
+}
+
+function render({ model, el, experimental, signal }: RenderProps<AttributionModel>): () => void {
+  const editor = new LiveEditor(model, experimental, signal);
+  let disposed = false;
+  let running = false;
+  let scores: ScoreRows | null = null;
+
+  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its attributions." });
+  const caption = element("div", { testid: "attribution-caption", className: "dsv-caption" });
+  const rows = new AttributionRows();
+  const faithfulness = new FaithfulnessPanel();
+  const button = element("button", { testid: "run-sampling", attrs: { type: "button" } });
+
+  function showButton(): void {
+    const missing = missingSampling(model.get("sampling_methods"), scores?.methods ?? []);
+    const labels = model.get("_labels");
+    const names = missing.map((method) => labels[method] ?? method).join(", ");
+    button.hidden = model.get("sampling_methods").length === 0;
+    button.disabled = running || !scores || missing.length === 0;
+    button.textContent = running ? `running ${names}…` : missing.length ? `Run ${names}` : "sampling methods shown";
+  }
+
+  function onClick(): void {
+    running = true;
+    showButton();
+    experimental
+      .invoke<{ stale: boolean }>("_run_sampling", { data_id: model.get("_data_id") }, { signal })
+      .catch(() => undefined) // the status line reports errors from Python
+      .finally(() => {
+        if (disposed) return;
+        running = false;
+        showButton();
+      });
+  }
+
+  function onData(): void {
+    if (!editor.accept()) return; // older than what is on screen
+    const tokens = model.get("_tokens");
+    scores = readScores(model.get("_scores"), model.get("_scores_meta"), model.get("_labels"));
+    rows.setData(tokens, scores);
+    caption.textContent = model.get("_caption");
+    faithfulness.set(model.get("_faithfulness"), scores?.methods ?? [], scores?.labels ?? []);
+    empty.hidden = tokens.length > 0;
+    showButton();
+    editor.onAnswer();
+    markDrawn(root);
+  }
+
+  button.addEventListener("click", onClick);
+  const root = element(
+    "div",
+    { testid: "attribution-view", className: "dsv-root" },
+    element("style", { text: STYLES + ATTRIBUTION_STYLES }),
+    element("div", { className: "dsv-top" }, editor.input, editor.status),
+    element("div", { className: "dsv-sampling" }, caption, button),
+    empty,
+    rows.root,
+    legend(),
+    faithfulness.root,
+  );
+  el.replaceChildren(root);
+
+  const handlers: [`change:${keyof AttributionModel & string}`, () => void][] = [
+    ["change:_data_id", onData],
+    ["change:sampling_methods", showButton],
+  ];
+  for (const [event, handler] of handlers) model.on(event, handler);
+  onData();
+
+  return () => {
+    disposed = true;
+    for (const [event, handler] of handlers) model.off(event, handler);
+    editor.destroy();
+    button.removeEventListener("click", onClick);
+    rows.destroy();
+    root.remove();
+  };
+}
+
+export default { render };

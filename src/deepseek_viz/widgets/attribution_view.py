@@ -1,0 +1,224 @@
+"""``AttributionView``: a text shaded by each method's token scores, one aligned row per method."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+from anywidget.experimental import command
+
+from ..analysis.attribution import Explanation, Target, explain, global_importance
+from ..analysis.attribution.charts import METHOD_NAMES
+from ..analysis.attribution.explain import normalize_methods
+from ..model import DeepseekVizError, EmptyTextError, HookedModel
+from .attention_view import display_tokens
+from .buffers import encode_float32
+from .live_text import LiveTextWidget
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+#: Keyword arguments of :func:`explain` a view passes on (sample counts, baseline, seed, …).
+EXPLAIN_SETTINGS = frozenset(
+    name
+    for name, parameter in inspect.signature(explain).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "progress"
+)
+
+
+def _number(value: float | None) -> float | None:
+    """``value`` as a JSON-safe float (``None`` for a missing, infinite or NaN figure)."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def faithfulness_summary(explanation: Explanation) -> dict[str, Any]:
+    """The faithfulness figures the view shows, as JSON-safe scalars (no curves).
+
+    ``methods[m]``: ``sum_gap`` (``Σ scores − (f(x) − f(baseline))``; the completeness gap, a promise
+    of integrated gradients), ``relative_gap``, ``deletion_auc`` and ``normalized_auc`` (lower is more
+    faithful). ``additivity_gap``: SHAP's ``Σ values + base − f(x)``; ``random_auc`` /
+    ``random_normalized_auc``: the random-order reference; ``lime_fit``: LIME's surrogate R².
+    """
+    report = explanation.faithfulness
+    methods: dict[str, dict[str, float | None]] = {}
+    for method in explanation.methods:
+        check, curve = report.completeness.get(method), report.deletion.get(method)
+        methods[method] = {
+            "sum_gap": _number(check.error if check else None),
+            "relative_gap": _number(check.relative_error if check else None),
+            "deletion_auc": _number(curve.auc if curve else None),
+            "normalized_auc": _number(curve.normalized_auc if curve else None),
+        }
+    reference = report.random_deletion
+    return {
+        "methods": methods,
+        "additivity_gap": _number(report.additivity.error if report.additivity else None),
+        "random_auc": _number(reference.auc if reference else None),
+        "random_normalized_auc": _number(reference.normalized_auc if reference else None),
+        "lime_fit": _number(report.lime_fit),
+    }
+
+
+def describe_target(explanation: Explanation) -> str:
+    """One line saying what is explained and its value, e.g. ``log p(' the' | text) — … = -2.31``."""
+    return (
+        f"Explaining {explanation.target} = {explanation.value:.4g} "
+        f"(every token masked: {explanation.baseline_value:.4g})"
+    )
+
+
+class AttributionView(LiveTextWidget):
+    """Which tokens of a text push a target up or down, by several attribution methods side by side.
+
+    ``AttributionView(model, text, target=None, methods=(...), sampling_methods=(...), **settings)``:
+
+    - ``target``: what is explained (default :class:`NextToken`: the model's own next-token
+      prediction; or ``Continuation(" rose")``, ``Verbalizer(...)``); settable later from Python.
+    - ``methods``: computed live, every time the text changes (gradients: cheap);
+    - ``sampling_methods``: SHAP/LIME, slow, computed only when the ``run-sampling`` button is clicked
+      (or :meth:`run_sampling` is called) and shown until the text, target or methods change;
+    - ``settings``: keyword arguments of :func:`explain` (``ig_steps``, ``shap_max_evals``,
+      ``lime_samples``, ``baseline``, ``deletion_steps``, ``seed``, …).
+
+    ``explanation`` holds the :class:`Explanation` shown (scores, target, faithfulness, timings).
+    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``; an error (e.g. a text over the
+    model's ``max_tokens``) keeps the previous rows, an empty text shows an empty state.
+
+    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_scores`` float32
+    little-endian ``[method, token]`` bytes with ``_scores_meta`` (``dtype``, ``shape``, ``methods``);
+    ``_labels`` the methods' display names; ``_caption`` the target line; ``_faithfulness`` (see
+    :func:`faithfulness_summary`); ``_data_id`` bumps with every new matrix. Commands: ``_edit`` (live
+    text) and ``_run_sampling`` ``{data_id}`` (dropped as stale when ``data_id`` no longer names the data
+    shown).
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "attribution.js"
+
+    #: What is explained (None: NextToken()). The class is named by string: mypy rejects abstract classes.
+    target = traitlets.Instance("deepseek_viz.analysis.attribution.targets.Target", allow_none=True)
+    methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    sampling_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
+    _scores = traitlets.Bytes(b"").tag(sync=True)
+    _scores_meta = traitlets.Dict().tag(sync=True)
+    _caption = traitlets.Unicode("").tag(sync=True)
+    _faithfulness = traitlets.Dict().tag(sync=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
+    #: Display names of the methods (rows, button).
+    _labels = traitlets.Dict(METHOD_NAMES).tag(sync=True)
+
+    def __init__(
+        self,
+        model: HookedModel,
+        text: str = "",
+        target: Target | None = None,
+        methods: Sequence[str] = ("input_x_gradient", "integrated_gradients"),
+        sampling_methods: Sequence[str] = ("shap", "lime"),
+        **settings: Any,
+    ) -> None:
+        if not isinstance(model, HookedModel):
+            raise TypeError(
+                f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
+            )
+        unknown = sorted(set(settings) - EXPLAIN_SETTINGS)
+        if unknown:
+            raise TypeError(
+                f"AttributionView got unknown settings {unknown}; "
+                f"it passes these on to explain(): {', '.join(sorted(EXPLAIN_SETTINGS))}"
+            )
+        self._hooked = model
+        self._settings = settings
+        self._explanation: Explanation | None = None
+        super().__init__()
+        with self.hold_trait_notifications():
+            self.target = target
+            self.methods = list(methods)
+            self.sampling_methods = list(sampling_methods)
+            self.text = text
+        self._update()
+
+    @property
+    def model(self) -> HookedModel:
+        """The model this view explains."""
+        return self._hooked
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """The explanation shown (``None`` for an empty text or before the first success)."""
+        return self._explanation
+
+    def global_chart(self, texts: Iterable[str], method: str | None = None, top_k: int = 20) -> go.Figure:
+        """A plotly bar chart of global token importance over ``texts`` for this view's target and
+        settings (``method``: default the last of ``methods``), via :func:`global_importance`."""
+        chosen = self.methods[-1] if method is None else method
+        importance = global_importance(self._hooked, texts, self.target, chosen, **self._settings)
+        return importance.bar_chart(top_k=top_k)
+
+    # --- validation -------------------------------------------------------------------------------
+
+    @traitlets.validate("methods", "sampling_methods")
+    def _valid_methods(self, proposal: Any) -> list[str]:
+        if not proposal["value"] and proposal["trait"].name == "sampling_methods":
+            return []  # no button
+        try:
+            return list(normalize_methods(proposal["value"]))
+        except ValueError as error:
+            raise traitlets.TraitError(str(error)) from None
+
+    # --- updates ------------------------------------------------------------------------------------
+
+    @traitlets.observe("text", "target", "methods", "sampling_methods")
+    def _on_change(self, _change: Any) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        """Explain the text with the live methods (dropping any sampling rows); errors become ``status``."""
+        self._show(self._explain(self.methods))
+
+    def run_sampling(self) -> None:
+        """Add the ``sampling_methods`` rows for the text shown (what the ``run-sampling`` button does)."""
+        if self._explanation is None or not self.sampling_methods:
+            return
+        self._show(self._explain([*self.methods, *self.sampling_methods]))
+
+    @command
+    def _run_sampling(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{data_id}`` from the button: run the sampling methods if ``data_id`` is still the data shown."""
+        if msg.get("data_id") != self._data_id:
+            return {"stale": True}, []
+        self.run_sampling()
+        return {"stale": False, "data_id": self._data_id}, []
+
+    def _explain(self, methods: Sequence[str]) -> Explanation | str | None:
+        """The explanation of the current text, ``None`` for an empty text, or an error message."""
+        self._computing()
+        try:
+            return explain(self._hooked, self.text, self.target, methods, **self._settings)
+        except EmptyTextError:
+            return None
+        except (DeepseekVizError, ValueError) as error:
+            return f"error: {error}"
+
+    def _show(self, explanation: Explanation | str | None) -> None:
+        """Publish ``explanation`` (or the empty state for ``None``); an error message keeps the view."""
+        if isinstance(explanation, str):
+            self._finish(explanation)
+            return
+        with self.hold_sync():
+            self._explanation = explanation
+            if explanation is None:
+                self._tokens, self._scores, self._scores_meta = [], b"", {}
+                self._caption, self._faithfulness = "", {}
+            else:
+                self._tokens = display_tokens(explanation.tokens)
+                self._scores, meta = encode_float32(explanation.score_matrix())
+                self._scores_meta = {**meta, "methods": list(explanation.methods)}
+                self._caption = describe_target(explanation)
+                self._faithfulness = faithfulness_summary(explanation)
+            self._data_id += 1
+            self._finish()

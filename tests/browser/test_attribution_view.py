@@ -1,0 +1,170 @@
+"""AttributionView in Chromium, against a live JupyterLab kernel.
+
+The tests share one notebook and widget (module fixture ``lab_attribution``); each sets the text it
+needs, so their order does not matter. Sample counts are tiny: the model is a random toy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import WIDGET_TIMEOUT_MS, PageWatch, Server, open_page, playwright_sync
+from tests.browser.test_attention_view import (
+    HTML_TEXT,
+    kernel_run,
+    sel,
+    version,
+    wait_for_newer,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = "attribution-view"
+GRADIENTS = ("input_x_gradient", "integrated_gradients")
+
+
+@pytest.fixture(scope="module")
+def attribution_notebook(write_notebook: Callable[[str, list[str]], Path], model_expression: str) -> Path:
+    """A notebook showing one AttributionView (variable ``view``) with tiny sample counts."""
+    return write_notebook(
+        "attribution",
+        [
+            "import deepseek_viz as dv\n"
+            "from deepseek_viz.widgets.attribution_view import AttributionView\n"
+            f"model = {model_expression}",
+            'view = AttributionView(model, "Fever may indicate flu.", '
+            "ig_steps=4, lime_samples=16, deletion_steps=3)\nview",
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_attribution(
+    browser: playwright_sync.Browser, jupyter_lab: Server, attribution_notebook: Path
+) -> Iterator[PageWatch]:
+    """``attribution.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
+    context, watch = open_page(browser)
+    page = watch.page
+    page.set_default_timeout(WIDGET_TIMEOUT_MS)
+    page.goto(f"{jupyter_lab.url}/lab/tree/{attribution_notebook.name}")
+    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
+    page.evaluate(
+        """async () => {
+            const session = window.jupyterapp.shell.currentWidget.sessionContext;
+            await session.ready;
+            while (session.session?.kernel?.status !== "idle") await new Promise((r) => setTimeout(r, 200));
+        }"""
+    )
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_selector(f'{sel(ROOT)}[data-ready="true"]')
+    yield watch
+    context.close()
+
+
+def type_text(page: PageWatch, text: str) -> None:
+    """Replace the text as a user would, and wait until the view redrew it."""
+    before = version(page, ROOT)
+    page.page.fill(sel("text-input"), text)
+    wait_for_newer(page, ROOT, before)
+    assert wait_for_status(page, "ready") == "ready"
+
+
+def row_methods(page: PageWatch) -> list[str]:
+    ids = page.page.eval_on_selector_all(
+        '[data-testid^="attribution-row-"]', "rows => rows.map(r => r.dataset.testid)"
+    )
+    return [str(name).removeprefix("attribution-row-") for name in ids]
+
+
+def test_one_aligned_row_per_method(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "Fever may indicate a flu.")
+    assert row_methods(lab_attribution) == list(GRADIENTS)
+    count = page.locator(f"{sel('attribution-row-integrated_gradients')} [data-index]").count()
+    assert (
+        count > 4 and page.locator(f"{sel('attribution-row-input_x_gradient')} [data-index]").count() == count
+    )
+    for index in (1, count - 1):  # the same token sits in the same column of every row
+        boxes = [page.locator(sel(f"attr-{method}-{index}")).bounding_box() for method in GRADIENTS]
+        assert boxes[0] is not None and boxes[1] is not None
+        assert boxes[0]["x"] == pytest.approx(boxes[1]["x"], abs=0.5)
+        assert boxes[0]["width"] == pytest.approx(boxes[1]["width"], abs=0.5)
+        assert boxes[1]["y"] > boxes[0]["y"]
+    assert "top next token" in (page.text_content(sel("attribution-caption")) or "")
+    assert page.is_visible(sel("attribution-legend"))
+    assert page.is_visible(sel("faithfulness-integrated_gradients"))
+    assert lab_attribution.errors == []
+
+
+def test_hover_shows_the_score(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "one two three")
+    page.hover(sel("attr-integrated_gradients-2"))
+    tooltip = page.locator(sel("attribution-tooltip"))
+    tooltip.wait_for(state="visible")
+    text = tooltip.text_content() or ""
+    assert "(token 2)" in text and "integrated gradients: " in text
+    value = text.rsplit(": ", 1)[1].replace("−", "-")
+    expected = kernel_run(lab_attribution, "print(view.explanation.scores['integrated_gradients'][2])")
+    assert float(value) == pytest.approx(float(expected), rel=0.01, abs=1e-6)
+
+
+def test_editing_updates_the_rows(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "short")
+    before = version(lab_attribution, ROOT)
+    cells = page.locator(f"{sel('attribution-row-input_x_gradient')} [data-index]").count()
+    type_text(lab_attribution, "The heart attack risk rose 12%.")
+    assert version(lab_attribution, ROOT) > before
+    assert page.locator(f"{sel('attribution-row-input_x_gradient')} [data-index]").count() > cells
+    assert kernel_run(lab_attribution, "print(view.text)").strip() == "The heart attack risk rose 12%."
+
+
+def test_run_sampling_adds_shap_and_lime_rows(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "risk rose")
+    assert row_methods(lab_attribution) == list(GRADIENTS)
+    before = version(lab_attribution, ROOT)
+    page.click(sel("run-sampling"))
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert row_methods(lab_attribution) == [*GRADIENTS, "shap", "lime"]
+    assert wait_for_status(lab_attribution, "ready") == "ready"
+    assert "SHAP additivity gap" in (page.text_content(sel("faithfulness")) or "")
+    assert page.is_disabled(sel("run-sampling"))
+    page.hover(sel("attr-shap-1"))
+    lab_attribution.screenshot("attribution-view")
+    printed = kernel_run(lab_attribution, "print(view.explanation.methods)")
+    assert "'shap', 'lime'" in printed
+    type_text(lab_attribution, "risk fell")  # a new text drops the sampling rows
+    assert row_methods(lab_attribution) == list(GRADIENTS)
+
+
+def test_target_set_from_python(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "The risk")
+    before = version(lab_attribution, ROOT)
+    kernel_run(lab_attribution, 'view.target = dv.Continuation(" rose")')
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert "' rose'" in (page.text_content(sel("attribution-caption")) or "")
+    kernel_run(lab_attribution, "view.target = None")
+
+
+def test_html_empty_and_over_long_text(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, HTML_TEXT)
+    row = sel("attribution-row-input_x_gradient")
+    assert "".join(page.locator(f"{row} [data-index]").all_text_contents()).endswith(HTML_TEXT)
+    assert page.locator(f"{sel(ROOT)} img, {sel(ROOT)} b, {sel(ROOT)} script").count() == 0
+    assert lab_attribution.dialogs == []
+    page.fill(sel("text-input"), "")
+    page.wait_for_selector(f"{sel('empty-state')}:visible")
+    assert page.locator(row).count() == 0
+    type_text(lab_attribution, "back again")
+    shown = page.inner_text(row)
+    page.fill(sel("text-input"), " ".join(["a"] * 5000))
+    assert "tokens long; the limit is" in wait_for_status(lab_attribution, "error:")
+    assert page.inner_text(row) == shown  # the previous rows stay

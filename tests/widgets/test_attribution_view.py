@@ -1,0 +1,161 @@
+"""AttributionView without a browser: buffers vs ``explain``, live edits, sampling on request, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import traitlets
+
+import deepseek_viz as dv
+from deepseek_viz.analysis.attribution import explain
+from deepseek_viz.widgets.attention_view import SPECIAL
+from deepseek_viz.widgets.attribution_view import AttributionView
+from deepseek_viz.widgets.buffers import decode
+
+TEXT = "Fever may indicate flu. <b>x</b>"
+GRADIENTS = ["input_x_gradient", "integrated_gradients"]
+#: Small sample counts: SHAP's default (two permutations) and few LIME samples and IG steps.
+SETTINGS: dict[str, Any] = {"ig_steps": 8, "lime_samples": 24, "deletion_steps": 4}
+
+
+@pytest.fixture(scope="module")
+def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=200)
+
+
+@pytest.fixture
+def view(hooked: dv.HookedModel) -> AttributionView:
+    return AttributionView(hooked, TEXT, **SETTINGS)
+
+
+def shown(view: AttributionView) -> np.ndarray:
+    """The score matrix as the browser decodes it (little-endian float32, row-major)."""
+    meta = view._scores_meta
+    assert meta["dtype"] == "float32" and len(view._scores) == 4 * meta["shape"][0] * meta["shape"][1]
+    return decode(view._scores, meta)
+
+
+def reference(hooked: dv.HookedModel, text: str, methods: list[str], **extra: Any) -> np.ndarray:
+    return explain(hooked, text, methods=methods, cache=False, **SETTINGS, **extra).score_matrix()
+
+
+def test_buffer_holds_explains_scores(view: AttributionView, hooked: dv.HookedModel) -> None:
+    assert view.status == "ready"
+    assert view._scores_meta["methods"] == GRADIENTS
+    np.testing.assert_allclose(shown(view), reference(hooked, TEXT, GRADIENTS), rtol=1e-6, atol=1e-9)
+    explanation = view.explanation
+    assert explanation is not None and explanation.methods == tuple(GRADIENTS)
+    np.testing.assert_array_equal(shown(view), explanation.score_matrix())
+    assert len(view._tokens) == len(explanation.tokens) and view._tokens[0][1] == SPECIAL
+    assert "".join(text for text, kind in view._tokens if kind != SPECIAL) == TEXT  # HTML stays text
+    assert explanation.target in view._caption and "top next token" in view._caption
+
+
+def test_faithfulness_is_sent_as_json_safe_figures(view: AttributionView) -> None:
+    figures = view._faithfulness
+    json.dumps(figures, allow_nan=False)  # NaN would break the browser's JSON parser
+    assert view.explanation is not None
+    report = view.explanation.faithfulness
+    ig = figures["methods"]["integrated_gradients"]
+    assert ig["sum_gap"] == pytest.approx(report.completeness["integrated_gradients"].error)
+    assert ig["deletion_auc"] == pytest.approx(report.deletion["integrated_gradients"].auc)
+    assert figures["additivity_gap"] is None and figures["random_auc"] is not None
+
+
+def test_live_edit_recomputes_the_gradient_rows(view: AttributionView, hooked: dv.HookedModel) -> None:
+    before, old = view._data_id, shown(view)
+    reply, _ = view._edit({"text": "The heart attack risk rose", "seq": 1}, [])
+    assert reply == {"seq": 1, "stale": False}
+    assert view._seq == 1 and view._data_id == before + 1 and view.status == "ready"
+    new = shown(view)
+    assert new.shape != old.shape
+    np.testing.assert_allclose(
+        new, reference(hooked, "The heart attack risk rose", GRADIENTS), rtol=1e-6, atol=1e-9
+    )
+    stale, _ = view._edit({"text": "older", "seq": 1}, [])
+    assert stale["stale"] and view.text == "The heart attack risk rose"
+
+
+def test_sampling_runs_only_on_request(view: AttributionView, hooked: dv.HookedModel) -> None:
+    assert view.explanation is not None and "shap" not in view.explanation.timings
+    view.text = "risk rose"
+    assert view._scores_meta["methods"] == GRADIENTS  # an edit computes the live methods only
+    reply, _ = view._run_sampling({"data_id": view._data_id}, [])
+    assert reply == {"stale": False, "data_id": view._data_id}
+    assert view._scores_meta["methods"] == [*GRADIENTS, "shap", "lime"]
+    expected = reference(hooked, "risk rose", [*GRADIENTS, "shap", "lime"])
+    np.testing.assert_allclose(shown(view), expected, rtol=1e-5, atol=1e-7)
+    assert view._faithfulness["additivity_gap"] is not None
+    assert view._faithfulness["methods"]["shap"]["deletion_auc"] is not None
+    assert view.status == "ready"
+    view.text = "risk fell"  # a new text drops the sampling rows until asked again
+    assert view._scores_meta["methods"] == GRADIENTS
+
+
+def test_stale_sampling_request_is_dropped(view: AttributionView) -> None:
+    asked = view._data_id
+    view._edit({"text": "edited before the click arrived", "seq": 5}, [])
+    data_id, scores = view._data_id, view._scores
+    reply, _ = view._run_sampling({"data_id": asked}, [])
+    assert reply == {"stale": True}
+    assert view._data_id == data_id and view._scores == scores
+    assert view._scores_meta["methods"] == GRADIENTS
+
+
+def test_empty_text_shows_the_empty_state(view: AttributionView) -> None:
+    view.text = ""
+    assert view.status == "ready" and view.explanation is None
+    assert view._tokens == [] and view._scores == b"" and view._scores_meta == {}
+    view.run_sampling()  # nothing to sample
+    assert view._scores == b""
+    view.text = "again"
+    assert view.status == "ready" and shown(view).shape[0] == 2
+
+
+def test_errors_keep_the_previous_view(view: AttributionView) -> None:
+    tokens, scores, explanation = view._tokens, view._scores, view.explanation
+    view.text = "z " * 300
+    assert view.status.startswith("error: the text is") and "limit is 200" in view.status
+    assert view._tokens == tokens and view._scores == scores and view.explanation is explanation
+    view.text = "risk"
+    scores = view._scores
+    view.target = dv.Continuation("")  # a target that cannot be bound is an error too
+    assert view.status.startswith("error: continuation '' encodes to no tokens")
+    assert view._scores == scores
+
+
+def test_target_from_constructor_and_trait(hooked: dv.HookedModel) -> None:
+    view = AttributionView(hooked, "The risk", target=dv.Continuation(" rose"), methods=["ig"], **SETTINGS)
+    assert view.methods == ["integrated_gradients"]
+    assert "' rose'" in view._caption
+    expected = explain(hooked, "The risk", dv.Continuation(" rose"), "ig", cache=False, **SETTINGS)
+    np.testing.assert_allclose(shown(view)[0], expected.scores["integrated_gradients"], rtol=1e-6, atol=1e-9)
+    before = view._data_id
+    view.target = dv.Verbalizer("{text}\nSentiment:", (" positive", " negative"))
+    assert view._data_id == before + 1 and "log-odds" in view._caption
+    view.target = None
+    assert "top next token" in view._caption
+
+
+def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
+    with pytest.raises(TypeError, match="HookedModel"):
+        AttributionView("not a model", "hi")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unknown settings \\['colour'\\]"):
+        AttributionView(hooked, "hi", colour="red")
+    with pytest.raises(traitlets.TraitError, match="unknown attribution method 'saliency'"):
+        AttributionView(hooked, "hi", methods=["saliency"])
+    view = AttributionView(hooked, "hi", sampling_methods=(), **SETTINGS)
+    assert view.sampling_methods == []
+    view.run_sampling()  # no sampling methods: nothing to add
+    assert view._scores_meta["methods"] == GRADIENTS
+
+
+def test_global_chart_uses_the_views_target(view: AttributionView) -> None:
+    figure = view.global_chart(["risk rose", "risk fell"], method="input_x_gradient", top_k=3)
+    assert isinstance(figure, go.Figure)
+    assert len(figure.data[0].x) == 3 and "input × gradient" in figure.layout.title.text
