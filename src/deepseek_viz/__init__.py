@@ -32,7 +32,7 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
-from .widgets import AttentionView, AttributionView
+from .widgets import AttentionView, AttributionView, PredictionView, RoutingView
 
 __version__ = "0.1.0"
 
@@ -53,8 +53,10 @@ __all__ = [
     "ModelLoadError",
     "NextToken",
     "Prediction",
+    "PredictionView",
     "Projection",
     "Routing",
+    "RoutingView",
     "TextTooLongError",
     "Token",
     "TokenPaths",

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,10 +293,16 @@ def open_page(browser: playwright_sync.Browser) -> tuple[playwright_sync.Browser
 
 
 def open_notebook(page: playwright_sync.Page, lab: Server, name: str) -> None:
-    """Open notebook ``name`` in ``lab`` and wait until its kernel is idle (running cells before that
+    """Open notebook ``name`` in ``lab`` in a workspace of its own (reset, so notebooks other tests
+    opened are not restored beside it) and wait until its kernel is idle (running cells before that
     makes JupyterLab ask for a kernel in a dialog)."""
-    page.goto(f"{lab.url}/lab/tree/{name}")
-    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
+    stem = Path(name).stem
+    page.goto(f"{lab.url}/lab/workspaces/{stem}/tree/{name}?reset")
+    page.wait_for_function(
+        "name => window.jupyterapp?.shell.currentWidget?.context?.path === name && "
+        "window.jupyterapp.shell.currentWidget.sessionContext",
+        arg=name,
+    )
     page.evaluate(
         """async () => {
             const session = window.jupyterapp.shell.currentWidget.sessionContext;
@@ -305,19 +312,80 @@ def open_notebook(page: playwright_sync.Page, lab: Server, name: str) -> None:
     )
 
 
+@contextmanager
+def notebook_in_lab(
+    browser: playwright_sync.Browser, lab: Server, notebook: Path, root_testid: str
+) -> Iterator[PageWatch]:
+    """``notebook`` open in ``lab`` with all cells run on a live kernel, until the element with
+    ``data-testid=root_testid`` has drawn (``data-ready="true"``)."""
+    context, watch = open_page(browser)
+    page = watch.page
+    page.set_default_timeout(WIDGET_TIMEOUT_MS)
+    try:
+        open_notebook(page, lab, notebook.name)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        page.wait_for_selector(f'{sel(root_testid)}[data-ready="true"]')
+        yield watch
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def lab_attention(
     browser: playwright_sync.Browser, jupyter_lab: Server, attention_notebook: Path
 ) -> Iterator[PageWatch]:
     """``attention.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
-    context, watch = open_page(browser)
-    page = watch.page
-    page.set_default_timeout(WIDGET_TIMEOUT_MS)
-    open_notebook(page, jupyter_lab, attention_notebook.name)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
-    yield watch
-    context.close()
+    with notebook_in_lab(browser, jupyter_lab, attention_notebook, "attention-view") as watch:
+        yield watch
+
+
+# --- page helpers shared by the views' tests ---------------------------------------------------------
+
+HTML_TEXT = "<img src=x onerror=alert(1)> <b>bold</b> <script>alert(2)</script>"
+
+
+def sel(name: str) -> str:
+    """CSS selector of the element with data-testid `name`."""
+    return f'[data-testid="{name}"]'
+
+
+def version(page: PageWatch, name: str) -> int:
+    return int(page.page.get_attribute(sel(name), "data-version") or 0)
+
+
+def wait_for_newer(page: PageWatch, name: str, than: int) -> None:
+    page.page.wait_for_function(
+        "([selector, than]) => Number(document.querySelector(selector)?.dataset.version ?? 0) > than",
+        arg=[sel(name), than],
+    )
+
+
+def wait_for_status(page: PageWatch, prefix: str) -> str:
+    page.page.wait_for_function(
+        "([selector, prefix]) => document.querySelector(selector)?.textContent.startsWith(prefix)",
+        arg=[sel("status"), prefix],
+    )
+    return page.page.text_content(sel("status")) or ""
+
+
+def kernel_run(page: PageWatch, code: str) -> str:
+    """Run ``code`` in the open notebook's kernel; its printed output (or error)."""
+    return str(
+        page.page.evaluate(
+            """async (code) => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const future = kernel.requestExecute({ code });
+                let out = "";
+                future.onIOPub = (msg) => {
+                    if (msg.header.msg_type === "stream") out += msg.content.text;
+                    if (msg.header.msg_type === "error") out += `${msg.content.ename}: ${msg.content.evalue}`;
+                };
+                await future.done;
+                return out;
+            }""",
+            code,
+        )
+    )
 
 
 @pytest.fixture

@@ -11,55 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PageWatch, Server
+from tests.browser.conftest import (
+    HTML_TEXT,
+    PageWatch,
+    Server,
+    kernel_run,
+    sel,
+    version,
+    wait_for_newer,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.browser
-
-HTML_TEXT = "<img src=x onerror=alert(1)> <b>bold</b> <script>alert(2)</script>"
-
-
-def sel(name: str) -> str:
-    """CSS selector of the element with data-testid `name`."""
-    return f'[data-testid="{name}"]'
-
-
-def version(page: PageWatch, name: str) -> int:
-    return int(page.page.get_attribute(sel(name), "data-version") or 0)
-
-
-def wait_for_newer(page: PageWatch, name: str, than: int) -> None:
-    page.page.wait_for_function(
-        "([selector, than]) => Number(document.querySelector(selector)?.dataset.version ?? 0) > than",
-        arg=[sel(name), than],
-    )
-
-
-def wait_for_status(page: PageWatch, prefix: str) -> str:
-    page.page.wait_for_function(
-        "([selector, prefix]) => document.querySelector(selector)?.textContent.startsWith(prefix)",
-        arg=[sel("status"), prefix],
-    )
-    return page.page.text_content(sel("status")) or ""
-
-
-def kernel_run(page: PageWatch, code: str) -> str:
-    """Run ``code`` in the open notebook's kernel; its printed output (or error)."""
-    return str(
-        page.page.evaluate(
-            """async (code) => {
-                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                const future = kernel.requestExecute({ code });
-                let out = "";
-                future.onIOPub = (msg) => {
-                    if (msg.header.msg_type === "stream") out += msg.content.text;
-                    if (msg.header.msg_type === "error") out += `${msg.content.ename}: ${msg.content.evalue}`;
-                };
-                await future.done;
-                return out;
-            }""",
-            code,
-        )
-    )
 
 
 def type_text(page: PageWatch, text: str) -> None:
@@ -110,7 +73,9 @@ def test_traits_set_from_python_reach_the_browser(lab_attention: PageWatch) -> N
         "selector => document.querySelector(selector).value === 'typed in Python'", arg=sel("text-input")
     )
     page.click(sel("token-1"))
-    page.wait_for_function("selector => document.querySelector(selector)", arg=sel("token-1") + ".dsv-selected")
+    page.wait_for_function(
+        "selector => document.querySelector(selector)", arg=sel("token-1") + ".dsv-selected"
+    )
     assert kernel_run(lab_attention, "print(view.text, view.selected_token)").strip() == "typed in Python 1"
     assert "TraitError" in kernel_run(lab_attention, "view.layer = 99")
 

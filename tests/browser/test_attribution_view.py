@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import WIDGET_TIMEOUT_MS, PageWatch, Server, open_page, playwright_sync
-from tests.browser.test_attention_view import (
+from tests.browser.conftest import (
     HTML_TEXT,
+    PageWatch,
+    Server,
     kernel_run,
+    notebook_in_lab,
+    playwright_sync,
     sel,
     version,
     wait_for_newer,
@@ -47,22 +50,8 @@ def lab_attribution(
     browser: playwright_sync.Browser, jupyter_lab: Server, attribution_notebook: Path
 ) -> Iterator[PageWatch]:
     """``attribution.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
-    context, watch = open_page(browser)
-    page = watch.page
-    page.set_default_timeout(WIDGET_TIMEOUT_MS)
-    page.goto(f"{jupyter_lab.url}/lab/tree/{attribution_notebook.name}")
-    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
-    page.evaluate(
-        """async () => {
-            const session = window.jupyterapp.shell.currentWidget.sessionContext;
-            await session.ready;
-            while (session.session?.kernel?.status !== "idle") await new Promise((r) => setTimeout(r, 200));
-        }"""
-    )
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_selector(f'{sel(ROOT)}[data-ready="true"]')
-    yield watch
-    context.close()
+    with notebook_in_lab(browser, jupyter_lab, attribution_notebook, ROOT) as watch:
+        yield watch
 
 
 def type_text(page: PageWatch, text: str) -> None:

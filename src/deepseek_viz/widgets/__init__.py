@@ -3,5 +3,7 @@
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
 from .linking import TraitLink
+from .prediction_view import PredictionView
+from .routing_view import RoutingView
 
-__all__ = ["AttentionView", "AttributionView", "TraitLink"]
+__all__ = ["AttentionView", "AttributionView", "PredictionView", "RoutingView", "TraitLink"]

@@ -1,0 +1,69 @@
+// Where things go on the routing heatmap: a "shared ×N" band, then the routed experts left to right,
+// laid out by routing group with a gap between groups; one row per token. Pure functions (hit-testing).
+
+export interface ColumnLayout {
+  numExperts: number;
+  /** Experts per routing group (0: ungrouped, no gaps). */
+  groupSize: number;
+  /** Width of the shared-experts band (0 when the model has none). */
+  shared: number;
+  cell: number;
+  gap: number;
+  width: number;
+}
+
+export const SHARED_BAND = 18;
+const MAX_CELL = 16;
+
+/** Columns that fit `maxWidth` pixels: cells 2–16 px wide, 4 px between groups (1 px when cells are narrow). */
+export function columnLayout(numExperts: number, groupSize: number, numShared: number, maxWidth: number): ColumnLayout {
+  const groups = groupSize > 0 ? Math.ceil(numExperts / groupSize) : 1;
+  const shared = numShared > 0 ? SHARED_BAND : 0;
+  const room = maxWidth - (shared ? shared + 4 : 0);
+  const cellFor = (gap: number): number => Math.floor((room - (groups - 1) * gap) / Math.max(1, numExperts));
+  let gap = groups > 1 ? 4 : 0;
+  if (gap && cellFor(gap) < 4) gap = 1;
+  const cell = Math.max(2, Math.min(MAX_CELL, cellFor(gap)));
+  const start = shared ? shared + 4 : 0;
+  return { numExperts, groupSize, shared, cell, gap, width: start + numExperts * cell + (groups - 1) * gap };
+}
+
+/** Left edge of expert `expert`'s column. */
+export function expertX(layout: ColumnLayout, expert: number): number {
+  const group = layout.groupSize > 0 ? Math.floor(expert / layout.groupSize) : 0;
+  return (layout.shared ? layout.shared + 4 : 0) + expert * layout.cell + group * layout.gap;
+}
+
+/** Left edge and width of routing group `group`'s columns. */
+export function groupSpan(layout: ColumnLayout, group: number): [number, number] {
+  const first = group * layout.groupSize;
+  const last = Math.min(layout.numExperts, first + layout.groupSize) - 1;
+  const x = expertX(layout, first);
+  return [x, expertX(layout, last) + layout.cell - x];
+}
+
+/** The expert whose column holds x; -1 over the shared band, a gap or outside. */
+export function expertAt(layout: ColumnLayout, x: number): number {
+  const offset = x - (layout.shared ? layout.shared + 4 : 0);
+  if (offset < 0) return -1;
+  let expert = Math.floor(offset / layout.cell);
+  if (layout.groupSize > 0) {
+    const perGroup = layout.groupSize * layout.cell + layout.gap;
+    const group = Math.floor(offset / perGroup);
+    const index = Math.floor((offset - group * perGroup) / layout.cell);
+    if (index >= layout.groupSize) return -1; // in the gap after a group
+    expert = group * layout.groupSize + index;
+  }
+  return expert < layout.numExperts ? expert : -1;
+}
+
+/** Pixel height of one token's row: 14 px for short texts, down to 2 px so long ones stay scrollable. */
+export function rowHeight(n: number, maxHeight: number): number {
+  return Math.max(2, Math.min(14, Math.floor(maxHeight / Math.max(1, n))));
+}
+
+/** The token whose row holds y, or -1. */
+export function rowAt(y: number, height: number, n: number): number {
+  const row = Math.floor(y / height);
+  return y >= 0 && row < n ? row : -1;
+}

@@ -1,0 +1,243 @@
+"""``RoutingView``: which routed experts each token of a text went to, layer by layer (MoE models)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+import plotly.graph_objects as go
+import traitlets
+
+from ..analysis.routing_stats import RoutingStatistics, coactivation_figure, load_figure, routing_statistics
+from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
+from .attention_view import display_tokens
+from .buffers import encode_uint8
+from .linking import TraitLink
+from .live_text import LiveTextWidget
+
+
+class IndexMeta(TypedDict):
+    """How to read a buffer of unsigned integers (expert ids, string-table indices)."""
+
+    dtype: Literal["uint16", "uint32"]
+    shape: list[int]
+
+
+def encode_indices(array: np.ndarray) -> tuple[bytes, IndexMeta]:
+    """Little-endian ``uint16`` (or ``uint32`` when a value needs it) bytes of non-negative integers."""
+    values = np.asarray(array)
+    wide = values.size > 0 and int(values.max()) > np.iinfo(np.uint16).max
+    dtype: Literal["uint16", "uint32"] = "uint32" if wide else "uint16"
+    return values.astype("<u4" if wide else "<u2").tobytes(), IndexMeta(dtype=dtype, shape=list(values.shape))
+
+
+def decode_indices(data: bytes, meta: IndexMeta) -> np.ndarray:
+    """The integer array :func:`encode_indices` encoded (for tests and Python readers)."""
+    dtype = "<u4" if meta["dtype"] == "uint32" else "<u2"
+    return np.frombuffer(data, dtype=dtype).reshape(tuple(meta["shape"])).astype(np.int64)
+
+
+def require_hooked_model(model: object) -> HookedModel:
+    """``model`` if it is a :class:`HookedModel`, else a :class:`TypeError` that says how to get one."""
+    if not isinstance(model, HookedModel):
+        raise TypeError(
+            f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
+        )
+    return model
+
+
+class RoutingView(LiveTextWidget):
+    """The MoE routing of a text: tokens × routed experts per layer, expert load, group-limited routing.
+
+    ``RoutingView(model, text="...", corpus=None)``. Traits readable and settable from Python:
+
+    - ``text``: the traced text (edited live in the widget);
+    - ``layer``: the MoE layer shown in the heatmap (one of ``moe_layers``);
+    - ``selected_token``: the token whose experts across all layers are listed (``-1``: none);
+    - ``selected_expert``: the routed expert of ``layer`` whose tokens are highlighted (``-1``: none).
+
+    Read-only: ``moe_layers``, ``num_experts`` (routed), ``num_shared`` (shared experts every token
+    uses), ``top_k`` and ``group_size`` (experts per routing group; 0 when routing is ungrouped).
+    A dense model (no MoE layers) shows a "no MoE layers" state and only tokenizes the text.
+    ``corpus`` (texts) adds each expert's load over that corpus beside the load for the text.
+
+    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_experts`` uint16
+    ``[moe layer, token, k]`` expert ids and ``_weights`` uint8 the same shape (gate weights over
+    ``[0, scale]``), both described by ``_routing_meta``; ``_corpus_load`` uint8 ``[moe layer, expert]``
+    shares (``_corpus_meta``); ``_data_id`` bumps with every new text.
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "routing.js"
+
+    layer = traitlets.Int(0).tag(sync=True)
+    selected_token = traitlets.Int(-1).tag(sync=True)
+    selected_expert = traitlets.Int(-1).tag(sync=True)
+    family = traitlets.Unicode(read_only=True).tag(sync=True)
+    moe_layers = traitlets.List(traitlets.Int(), read_only=True).tag(sync=True)
+    num_experts = traitlets.Int(read_only=True).tag(sync=True)
+    num_shared = traitlets.Int(read_only=True).tag(sync=True)
+    top_k = traitlets.Int(read_only=True).tag(sync=True)
+    group_size = traitlets.Int(read_only=True).tag(sync=True)
+
+    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
+    _experts = traitlets.Bytes(b"").tag(sync=True)
+    _weights = traitlets.Bytes(b"").tag(sync=True)
+    _routing_meta = traitlets.Dict().tag(sync=True)
+    _corpus_load = traitlets.Bytes(b"").tag(sync=True)
+    _corpus_meta = traitlets.Dict().tag(sync=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: HookedModel,
+        text: str = "",
+        *,
+        corpus: Iterable[str] | None = None,
+        layer: int | None = None,
+        selected_token: int = -1,
+    ) -> None:
+        self._hooked = require_hooked_model(model)
+        self._trace: Trace | None = None
+        self._shown_text: str | None = None  # the text whose data the browser has
+        self._corpus_stats: RoutingStatistics | None = None
+        super().__init__()
+        arch = model.arch
+        layers = list(model.moe_layers)
+        self.set_trait("family", model.family)
+        self.set_trait("moe_layers", layers)
+        self.set_trait("num_experts", arch.num_routed_experts if layers else 0)
+        self.set_trait("num_shared", arch.num_shared_experts if layers else 0)
+        self.set_trait("top_k", arch.experts_per_token if layers else 0)
+        self.set_trait("group_size", arch.routing_group_size)
+        if corpus is not None and layers:
+            self._corpus_stats = routing_statistics(model, list(corpus))
+            self._corpus_load, meta = encode_uint8(self._corpus_stats.load, scale=1.0)
+            self._corpus_meta = {**meta, "num_tokens": self._corpus_stats.num_tokens}
+        with self.hold_trait_notifications():
+            self.layer = layers[0] if layer is None and layers else (layer or 0)
+            self.text = text
+        self._update()
+        self.selected_token = selected_token
+
+    @property
+    def model(self) -> HookedModel:
+        """The model this view traces."""
+        return self._hooked
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown now (``None`` for an empty text, a dense model or before the first trace)."""
+        return self._trace
+
+    @property
+    def corpus_statistics(self) -> RoutingStatistics | None:
+        """Routing statistics over the ``corpus`` given at creation (``None`` without one)."""
+        return self._corpus_stats
+
+    def statistics(self, corpus: bool = False) -> RoutingStatistics:
+        """Routing statistics of the text shown, or of the corpus (``corpus=True``)."""
+        if corpus:
+            if self._corpus_stats is None:
+                raise ValueError("this view has no corpus: create it with RoutingView(..., corpus=[...])")
+            return self._corpus_stats
+        if self._trace is None:
+            raise ValueError("no routing to count: the text is empty or the model has no MoE layers")
+        return routing_statistics(self._hooked, [self._trace])
+
+    def load_figure(self, corpus: bool = False) -> go.Figure:
+        """Plotly heatmap of expert load, MoE layers × experts, for the text (or the corpus)."""
+        return load_figure(self.statistics(corpus))
+
+    def coactivation_figure(self, layer: int | None = None, corpus: bool = False) -> go.Figure:
+        """Plotly heatmap of how often two experts of ``layer`` (default: the layer shown) share a token."""
+        return coactivation_figure(self.statistics(corpus), self.layer if layer is None else layer)
+
+    def link(
+        self, other: traitlets.HasTraits, names: tuple[str, ...] = ("text", "selected_token")
+    ) -> TraitLink:
+        """Keep ``text`` and ``selected_token`` (or ``names``) equal with ``other`` (e.g. an
+        :class:`AttentionView`); ``other`` takes this view's values now. ``unlink()`` ends it."""
+        return TraitLink(self, other, names)
+
+    # --- validation -------------------------------------------------------------------------------
+
+    @traitlets.validate("layer")
+    def _valid_layer(self, proposal: Any) -> int:
+        layer = int(proposal["value"])
+        layers = self.moe_layers
+        if not layers:
+            return 0
+        count = self._hooked.num_layers
+        if -count <= layer < count and layer % count in layers:
+            return layer % count
+        raise traitlets.TraitError(f"layer {layer} is not an MoE layer; the MoE layers are {layers}")
+
+    @traitlets.validate("selected_token")
+    def _valid_selected_token(self, proposal: Any) -> int:
+        index = int(proposal["value"])
+        count = len(self._tokens)
+        if index != -1 and not 0 <= index < count:
+            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
+        return index
+
+    @traitlets.validate("selected_expert")
+    def _valid_selected_expert(self, proposal: Any) -> int:
+        expert = int(proposal["value"])
+        count = self.num_experts
+        if expert != -1 and not 0 <= expert < count:
+            raise traitlets.TraitError(
+                f"selected_expert {expert} is out of range: -1 (none) or 0–{count - 1} (routed experts)"
+            )
+        return expert
+
+    # --- updates ------------------------------------------------------------------------------------
+
+    @traitlets.observe("text")
+    def _on_text(self, _change: Any) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
+        text = self.text
+        if self._shown_text == text:
+            self._finish()
+            return
+        self._computing()
+        trace: Trace | None = None
+        try:
+            if self.moe_layers:
+                trace = self._hooked.trace(text, layers=[])
+                tokens = trace.tokens
+            else:
+                tokens = self._hooked.tokenize(text)
+        except EmptyTextError:
+            self._show(None, [], text)
+            return
+        except DeepseekVizError as error:
+            self._finish(f"error: {error}")
+            return
+        self._show(trace, tokens, text)
+
+    def _show(self, trace: Trace | None, tokens: list[Token], text: str) -> None:
+        with self.hold_sync():
+            self._trace, self._shown_text = trace, text
+            if self.selected_token >= len(tokens):
+                self.selected_token = -1
+            self._tokens = display_tokens(tokens)
+            if trace is None:
+                self._experts, self._weights, self._routing_meta = b"", b"", {}
+            else:
+                self._send_routing(trace)
+            self._data_id += 1
+            self._finish()
+
+    def _send_routing(self, trace: Trace) -> None:
+        # every MoE layer's router runs on every token, so each of them has routing
+        routings = [routing for layer in self.moe_layers if (routing := trace.routing(layer)) is not None]
+        experts = np.stack([routing.experts for routing in routings])
+        weights = np.stack([routing.weights for routing in routings])
+        self._experts, expert_meta = encode_indices(experts)
+        self._weights, weight_meta = encode_uint8(weights)
+        self._routing_meta = {"layers": list(self.moe_layers), "experts": expert_meta, "weights": weight_meta}

@@ -1,0 +1,181 @@
+"""RoutingView without a browser: the routing decoded from its buffers is the model's own top-k."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import traitlets
+
+import deepseek_viz as dv
+from deepseek_viz.analysis.routing_stats import routing_statistics
+from deepseek_viz.model import BUNDLED_MODEL
+from deepseek_viz.widgets.attention_view import SPECIAL
+from deepseek_viz.widgets.buffers import decode
+from deepseek_viz.widgets.routing_view import RoutingView, decode_indices, encode_indices
+
+TEXT = "Fever may indicate flu. 你好 🚀 <b>bold</b>"
+CORPUS = ["Quarterly revenue rose 12%.", "Chest pain can be a sign of a heart attack."]
+
+
+@pytest.fixture(scope="module")
+def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
+    return {
+        family: dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
+        for family in ("deepseek_v3", "deepseek_v2", "llama")
+    }
+
+
+@pytest.fixture
+def view(models: dict[str, dv.HookedModel]) -> RoutingView:
+    return RoutingView(models["deepseek_v3"], text=TEXT)
+
+
+def shown_routing(view: RoutingView) -> tuple[np.ndarray, np.ndarray]:
+    """Expert ids ``[moe layer, n, k]`` and gate weights decoded from what the widget sends."""
+    meta = view._routing_meta
+    return decode_indices(view._experts, meta["experts"]), decode(view._weights, meta["weights"])
+
+
+def assert_routing_matches(view: RoutingView, model: dv.HookedModel, text: str) -> None:
+    experts, weights = shown_routing(view)
+    trace = model.trace(text, layers=[])
+    assert view._routing_meta["layers"] == list(model.moe_layers)
+    assert experts.shape[0] == len(model.moe_layers) and experts.shape[1] == len(trace.tokens)
+    scale = view._routing_meta["weights"]["scale"]
+    for row, layer in enumerate(model.moe_layers):
+        routing = trace.routing(layer)
+        assert routing is not None
+        np.testing.assert_array_equal(experts[row], routing.experts)
+        assert np.abs(weights[row] - routing.weights).max() <= scale / 255 / 2 + 1e-6
+
+
+@pytest.mark.parametrize("family", ["deepseek_v3", "deepseek_v2"])
+def test_routing_sent_is_the_models_top_k(models: dict[str, dv.HookedModel], family: str) -> None:
+    model = models[family]
+    view = RoutingView(model, text=TEXT)
+    assert view.status == "ready"
+    assert view.moe_layers == [1, 2] and view.layer == 1
+    assert (view.num_experts, view.num_shared, view.top_k, view.group_size) == (8, 1, 2, 2)
+    assert view._routing_meta["experts"]["dtype"] == "uint16"
+    assert len(view._experts) == 2 * len(view._weights)  # two bytes per expert id, one per weight
+    assert_routing_matches(view, model, TEXT)
+    # group-limited routing (topk_group=2 of 4 groups): no token's experts span more than 2 groups
+    experts, _ = shown_routing(view)
+    groups = experts // view.group_size
+    assert max(len(set(row)) for row in groups.reshape(-1, groups.shape[-1])) <= 2
+
+
+def test_bundled_model_routing_is_the_models_top_k() -> None:
+    if not BUNDLED_MODEL.exists():
+        pytest.skip(f"the bundled model is not built yet ({BUNDLED_MODEL} is missing)")
+    model = dv.load_model(device="cpu")
+    view = RoutingView(model, text=TEXT)
+    assert view.status == "ready"
+    assert_routing_matches(view, model, TEXT)
+
+
+def test_editing_resends_and_bad_text_keeps_the_view(
+    view: RoutingView, models: dict[str, dv.HookedModel]
+) -> None:
+    before = view._data_id
+    reply, _ = view._edit({"text": "another text entirely", "seq": 1}, [])
+    assert reply == {"seq": 1, "stale": False}
+    assert view._data_id == before + 1 and view._seq == 1
+    assert "".join(text for text, kind in view._tokens if kind != SPECIAL) == "another text entirely"
+    assert_routing_matches(view, models["deepseek_v3"], "another text entirely")
+    tokens, experts = view._tokens, view._experts
+    view._edit({"text": "z " * 400, "seq": 2}, [])
+    assert view.status.startswith("error: the text is") and "limit is 300" in view.status
+    assert view._tokens == tokens and view._experts == experts and view._seq == 2
+    view.selected_token = 3
+    view.text = ""
+    assert view.status == "ready" and view._tokens == [] and view._experts == b"" and view.trace is None
+    assert view.selected_token == -1
+    view.text = "another text entirely"
+    assert view.status == "ready" and view._experts == experts
+
+
+def test_dense_model_shows_the_no_moe_state(models: dict[str, dv.HookedModel]) -> None:
+    view = RoutingView(models["llama"], text=TEXT)
+    assert view.status == "ready"
+    assert view.moe_layers == [] and view.num_experts == 0 and view._experts == b""
+    assert len(view._tokens) > 5  # the text is still tokenized, so selections can be linked
+    view.text = "dense still edits"
+    assert view.status == "ready" and view.trace is None
+    with pytest.raises(ValueError, match="no MoE layers"):
+        view.load_figure()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("layer", 0, "layer 0 is not an MoE layer; the MoE layers are [1, 2]"),
+        ("layer", 5, "not an MoE layer"),
+        ("selected_expert", 8, "selected_expert 8 is out of range"),
+        ("selected_token", 999, "selected_token 999 is out of range"),
+    ],
+)
+def test_out_of_range_selection_is_a_clear_error(
+    view: RoutingView, name: str, value: int, message: str
+) -> None:
+    with pytest.raises(traitlets.TraitError, match=re.escape(message)):
+        setattr(view, name, value)
+
+
+def test_layer_accepts_negative_indices(view: RoutingView) -> None:
+    view.layer = -1
+    assert view.layer == 2
+
+
+def test_constructor_rejects_bad_arguments(models: dict[str, dv.HookedModel]) -> None:
+    with pytest.raises(TypeError, match="HookedModel"):
+        RoutingView("not a model", text="hi")
+    with pytest.raises(TypeError):
+        RoutingView(models["deepseek_v3"], text="hi", colour="red")
+
+
+def test_corpus_load_and_figures(models: dict[str, dv.HookedModel]) -> None:
+    model = models["deepseek_v3"]
+    view = RoutingView(model, text=TEXT, corpus=CORPUS)
+    expected = routing_statistics(model, CORPUS)
+    assert view.corpus_statistics is not None
+    np.testing.assert_array_equal(view.corpus_statistics.counts, expected.counts)
+    load = decode(view._corpus_load, view._corpus_meta)
+    assert load.shape == (2, 8)
+    assert np.abs(load - expected.load).max() <= 1 / 255 / 2 + 1e-6
+    assert view._corpus_meta["num_tokens"] == expected.num_tokens
+    assert view.trace is not None
+    assert view.statistics().num_tokens == len([t for t in view.trace.tokens if not t.special])
+    assert view.load_figure().data[0].z.shape == (2, 8)
+    assert "over" in view.load_figure(corpus=True).layout.title.text
+    assert view.coactivation_figure().layout.title.text == "Expert co-activation, layer 1"
+    with pytest.raises(ValueError, match="no corpus"):
+        RoutingView(model, text=TEXT).load_figure(corpus=True)
+
+
+def test_link_shares_text_and_selected_token_with_the_attention_view(
+    models: dict[str, dv.HookedModel],
+) -> None:
+    routing = RoutingView(models["deepseek_v3"], text="shared text")
+    attention = dv.AttentionView(models["deepseek_v3"], text="other")
+    link = routing.link(attention)
+    assert attention.text == "shared text"
+    attention.text = "typed in attention"
+    assert routing.text == "typed in attention"
+    assert_routing_matches(routing, models["deepseek_v3"], "typed in attention")
+    attention.selected_token = 2
+    assert routing.selected_token == 2
+    link.unlink()
+    attention.text = "independent"
+    assert routing.text == "typed in attention"
+
+
+def test_index_codec_widens_only_when_needed() -> None:
+    data, meta = encode_indices(np.array([[0, 65535]]))
+    assert meta == {"dtype": "uint16", "shape": [1, 2]} and len(data) == 4
+    data, meta = encode_indices(np.array([70000, 3]))
+    assert meta["dtype"] == "uint32"
+    np.testing.assert_array_equal(decode_indices(data, meta), [70000, 3])
