@@ -44,6 +44,7 @@ demo: setup js
 	$(BIN)/deepseek-viz app --host $(HOST) --port $(PORT)
 
 bench: setup js
+	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) -m benchmarks
 
 train-tiny: $(STAMP)
