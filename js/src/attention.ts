@@ -2,15 +2,15 @@
 // live text editor, all reading the binary buffers the Python side sends.
 
 import type { RenderProps } from "@anywidget/types";
-import { dequantise, quantised, type ArrayMeta, type QuantisedArray } from "./lib/buffers";
+import { dequantise, quantised, readQuantised, type ArrayMeta } from "./lib/buffers";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { Heatmap, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
 import { HeadGrid } from "./lib/headgrid";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
 import { describeSelection, type Selection } from "./lib/selection";
-import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
-import { STYLES } from "./lib/styles";
+import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
+import { listen, toggleIndex } from "./lib/model";
 import { TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
 /** The heatmap's buffer metadata: block side of the max-pooling and the number of tokens. */
@@ -45,14 +45,8 @@ interface WindowReply extends Partial<ArrayMeta> {
 
 const ROW_DEBOUNCE_MS = 60;
 
-function readArray<M extends ArrayMeta>(view: DataView | null, meta: Partial<M>): QuantisedArray | null {
-  if (!view || !meta.shape || view.byteLength === 0) return null;
-  return quantised(view, meta as M);
-}
-
 function render({ model, el, experimental, signal }: RenderProps<AttentionModel>): () => void {
   const editor = new LiveEditor(model, experimental, signal);
-  const { input, status } = editor;
   let disposed = false;
   let tokens: TokenEntry[] = [];
   let heatmapData: HeatmapData | null = null;
@@ -62,7 +56,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   let hovered = -1;
   let rowWeights: { index: number; incoming: boolean; values: Float32Array } | null = null;
 
-  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its attention." });
+  const empty = emptyState("attention");
   const caption = element("div", { testid: "heatmap-caption", className: "dsv-caption" });
   const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox" } });
   const linesToggle = element("input", { testid: "line-toggle", attrs: { type: "checkbox" } });
@@ -95,8 +89,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
       shadeTokens();
     },
     click: (index) => {
-      model.set("selected_token", index === model.get("selected_token") ? -1 : index);
-      model.save_changes();
+      toggleIndex(model, "selected_token", index);
       showSelectedToken();
     },
   });
@@ -157,12 +150,9 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   function onData(): void {
     if (!editor.accept()) return; // older than what is on screen
     dataId = model.get("_data_id");
-    const newTokens = model.get("_tokens");
-    if (newTokens !== tokens) {
-      tokens = newTokens;
-      tokenView.setTokens(tokens);
-    }
-    const overview = readArray<HeatmapMeta>(model.get("_heatmap"), model.get("_heatmap_meta"));
+    tokens = model.get("_tokens");
+    tokenView.showTokens(tokens); // redraws only new tokens
+    const overview = readQuantised(model.get("_heatmap"), model.get("_heatmap_meta"));
     const meta = model.get("_heatmap_meta");
     heatmapData = overview ? { overview, block: meta.block ?? 1, n: meta.n ?? 0, colourMax: meta.colour_max ?? 1 } : null;
     matrix = overview && heatmapData?.block === 1 ? dequantise(overview) : null;
@@ -172,7 +162,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     if (thumbnails !== thumbnailsView) {
       thumbnailsView = thumbnails;
       grid.setShape(model.get("num_layers"), model.get("num_heads"));
-      grid.setThumbnails(readArray(thumbnails, model.get("_thumbnails_meta")));
+      grid.setThumbnails(readQuantised(thumbnails, model.get("_thumbnails_meta")));
     }
     empty.hidden = tokens.length > 0;
     showSelection();
@@ -184,12 +174,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   incomingToggle.addEventListener("change", shadeTokens);
   linesToggle.addEventListener("change", shadeTokens);
 
-  const style = element("style", { text: STYLES });
-  const root = element(
-    "div",
-    { testid: "attention-view", className: "dsv-root" },
-    style,
-    element("div", { className: "dsv-top" }, input, status),
+  const root = liveRoot(
+    "attention-view",
+    editor,
+    "",
     empty,
     element(
       "div",
@@ -213,18 +201,17 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   el.replaceChildren(root);
   grid.setShape(model.get("num_layers"), model.get("num_heads"));
 
-  const handlers: [`change:${keyof AttentionModel & string}`, () => void][] = [
+  const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:layer", showSelection],
     ["change:heads", showSelection],
     ["change:selected_token", showSelectedToken],
-  ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  ]);
   onData();
 
   return () => {
     disposed = true;
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     editor.destroy();
     fetchRow.cancel();
     incomingToggle.removeEventListener("change", shadeTokens);

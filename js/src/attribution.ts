@@ -8,8 +8,8 @@ import { AttributionRows, readScores, type ScoreRows, type ScoresMeta } from "./
 import { legendGradient } from "./lib/attribution/scale";
 import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
 import { element, markDrawn } from "./lib/dom";
-import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
-import { STYLES } from "./lib/styles";
+import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
+import { listen } from "./lib/model";
 import type { TokenEntry } from "./lib/tokens";
 
 /** Mirrors the synced traits of AttributionView. */
@@ -49,7 +49,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   let running = false;
   let scores: ScoreRows | null = null;
 
-  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its attributions." });
+  const empty = emptyState("attributions");
   const caption = element("div", { testid: "attribution-caption", className: "dsv-caption" });
   const rows = new AttributionRows();
   const faithfulness = new FaithfulnessPanel();
@@ -91,11 +91,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   }
 
   button.addEventListener("click", onClick);
-  const root = element(
-    "div",
-    { testid: "attribution-view", className: "dsv-root" },
-    element("style", { text: STYLES + ATTRIBUTION_STYLES }),
-    element("div", { className: "dsv-top" }, editor.input, editor.status),
+  const root = liveRoot(
+    "attribution-view",
+    editor,
+    ATTRIBUTION_STYLES,
     element("div", { className: "dsv-sampling" }, caption, button),
     empty,
     rows.root,
@@ -104,16 +103,15 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   );
   el.replaceChildren(root);
 
-  const handlers: [`change:${keyof AttributionModel & string}`, () => void][] = [
+  const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:sampling_methods", showButton],
-  ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  ]);
   onData();
 
   return () => {
     disposed = true;
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     editor.destroy();
     button.removeEventListener("click", onClick);
     rows.destroy();

@@ -4,10 +4,10 @@
 import type { RenderProps } from "@anywidget/types";
 import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
-import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
+import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
+import { listen, toggleIndex } from "./lib/model";
 import { candidates, decodeLens, lensWindow, rowName, type Candidate, type LensData, type LensMeta } from "./lib/routing/lens";
 import { ROUTING_STYLES } from "./lib/routing/styles";
-import { STYLES } from "./lib/styles";
 import { NORMAL, TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
 /** Mirrors the synced traits of PredictionView. */
@@ -39,7 +39,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   let lens: LensData | null = null;
   let hovered = -1;
 
-  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its predictions." });
+  const empty = emptyState("predictions");
   const table = element("table", { testid: "logit-lens", className: "dsv-lens" });
   const tooltip = element("div", { testid: "lens-tooltip", className: "dsv-tooltip" });
   tooltip.hidden = true;
@@ -50,8 +50,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
       showPredictions();
     },
     click: (index) => {
-      model.set("selected_token", index === model.get("selected_token") ? -1 : index);
-      model.save_changes();
+      toggleIndex(model, "selected_token", index);
       showSelection();
     },
   });
@@ -139,11 +138,8 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
 
   function onData(): void {
     if (!editor.accept()) return; // older than what is on screen
-    const newTokens = model.get("_tokens");
-    if (newTokens !== tokens) {
-      tokens = newTokens;
-      tokenView.setTokens(tokens);
-    }
+    tokens = model.get("_tokens");
+    tokenView.showTokens(tokens); // redraws only new tokens
     lens = decodeLens(model.get("_lens_ids"), model.get("_lens_probs"), model.get("_lens_meta"), model.get("_strings"));
     empty.hidden = tokens.length > 0;
     showSelection();
@@ -154,11 +150,10 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   const lensWrap = element("div", { className: "dsv-lens-wrap" }, table, tooltip);
   lensWrap.addEventListener("mousemove", onLensMove);
   lensWrap.addEventListener("mouseleave", onLensLeave);
-  const root = element(
-    "div",
-    { testid: "prediction-view", className: "dsv-root" },
-    element("style", { text: STYLES + ROUTING_STYLES }),
-    element("div", { className: "dsv-top" }, editor.input, editor.status),
+  const root = liveRoot(
+    "prediction-view",
+    editor,
+    ROUTING_STYLES,
     empty,
     element(
       "div",
@@ -169,15 +164,14 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   );
   el.replaceChildren(root);
 
-  const handlers: [`change:${keyof PredictionModel & string}`, () => void][] = [
+  const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:selected_token", showSelection],
-  ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  ]);
   onData();
 
   return () => {
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     lensWrap.removeEventListener("mousemove", onLensMove);
     lensWrap.removeEventListener("mouseleave", onLensLeave);
     editor.destroy();

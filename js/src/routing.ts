@@ -2,14 +2,14 @@
 // every MoE layer, expert load, group-limited routing, and a token's experts across all layers.
 
 import type { RenderProps } from "@anywidget/types";
-import { dequantise, quantised, type ArrayMeta } from "./lib/buffers";
+import { dequantise, readQuantised, type ArrayMeta } from "./lib/buffers";
 import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
-import { LiveEditor, type LiveTextModel } from "./lib/live_editor";
+import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
+import { listen, toggleIndex } from "./lib/model";
 import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf, type RoutingData, type RoutingMeta } from "./lib/routing/data";
 import { RoutingHeatmap } from "./lib/routing/heatmap";
 import { ROUTING_STYLES } from "./lib/routing/styles";
-import { STYLES } from "./lib/styles";
 import { SPECIAL, TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
 /** Mirrors the synced traits of RoutingView. */
@@ -39,7 +39,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   let corpusLoad: Float32Array[] = [];
 
   const label = (index: number): string => `${index}: ${tokenLabel(tokens, index) || "·"}`;
-  const empty = element("div", { testid: "empty-state", className: "dsv-empty", text: "Type some text above to see its routing." });
+  const empty = emptyState("routing");
   const noMoe = element("div", { testid: "no-moe", className: "dsv-empty" });
   const picker = element("div", { testid: "layer-picker", className: "dsv-layer-picker" });
   const caption = element("div", { testid: "routing-caption", className: "dsv-caption" });
@@ -47,8 +47,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   const note = element("div", { className: "dsv-note" });
 
   const select = (name: "selected_token" | "selected_expert", index: number): void => {
-    model.set(name, index === model.get(name) ? -1 : index);
-    model.save_changes();
+    toggleIndex(model, name, index);
     showSelection();
   };
   const heatmap = new RoutingHeatmap({
@@ -149,21 +148,17 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   }
 
   function readCorpus(): void {
-    const view = model.get("_corpus_load");
-    const meta = model.get("_corpus_meta");
-    if (!view || !meta.shape || view.byteLength === 0) return;
-    const load = dequantise(quantised(view, meta as ArrayMeta));
-    const numExperts = meta.shape[1];
-    corpusLoad = Array.from({ length: meta.shape[0] }, (_, r) => load.subarray(r * numExperts, (r + 1) * numExperts));
+    const array = readQuantised(model.get("_corpus_load"), model.get("_corpus_meta"));
+    if (!array) return;
+    const load = dequantise(array);
+    const [rows, numExperts] = array.shape;
+    corpusLoad = Array.from({ length: rows }, (_, r) => load.subarray(r * numExperts, (r + 1) * numExperts));
   }
 
   function onData(): void {
     if (!editor.accept()) return; // older than what is on screen
-    const newTokens = model.get("_tokens");
-    if (newTokens !== tokens) {
-      tokens = newTokens;
-      tokenView.setTokens(tokens);
-    }
+    tokens = model.get("_tokens");
+    tokenView.showTokens(tokens); // redraws only new tokens
     data = decodeRouting(model.get("_experts"), model.get("_weights"), model.get("_routing_meta"));
     const dense = model.get("moe_layers").length === 0;
     noMoe.hidden = !dense;
@@ -181,11 +176,10 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     element("div", { className: "dsv-heatmap-wrap" }, picker, caption, heatmap.root),
     element("div", { className: "dsv-tokens-wrap" }, note, tokenView.root, panel),
   );
-  const root = element(
-    "div",
-    { testid: "routing-view", className: "dsv-root" },
-    element("style", { text: STYLES + ROUTING_STYLES }),
-    element("div", { className: "dsv-top" }, editor.input, editor.status),
+  const root = liveRoot(
+    "routing-view",
+    editor,
+    ROUTING_STYLES,
     noMoe,
     empty,
     body,
@@ -194,17 +188,16 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   buildPicker();
   readCorpus();
 
-  const handlers: [`change:${keyof RoutingModel & string}`, () => void][] = [
+  const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:layer", showLayer],
     ["change:selected_token", showSelection],
     ["change:selected_expert", showSelection],
-  ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  ]);
   onData();
 
   return () => {
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     editor.destroy();
     heatmap.destroy();
     tokenView.destroy();

@@ -1,42 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { RenderProps } from "@anywidget/types";
 import widget, { type AttentionModel } from "../src/attention";
-
-type Handler = () => void;
-
-/** Just enough of an anywidget model: get/set/on/off/save_changes, and `update` to play Python. */
-class FakeModel {
-  handlers = new Map<string, Set<Handler>>();
-  saved: Partial<AttentionModel>[] = [];
-  private pending: Partial<AttentionModel> = {};
-  constructor(public state: AttentionModel) {}
-  get<K extends keyof AttentionModel>(key: K): AttentionModel[K] {
-    return this.state[key];
-  }
-  set<K extends keyof AttentionModel>(key: K, value: AttentionModel[K]): void {
-    this.state[key] = value;
-    this.pending[key] = value;
-  }
-  save_changes(): void {
-    this.saved.push(this.pending);
-    this.pending = {};
-  }
-  on(event: string, handler: Handler): void {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)?.add(handler);
-  }
-  off(event: string, handler: Handler): void {
-    this.handlers.get(event)?.delete(handler);
-  }
-  /** Set several traits at once, then fire their change events (like one comm message). */
-  update(changes: Partial<AttentionModel>): void {
-    Object.assign(this.state, changes);
-    for (const key of Object.keys(changes)) this.handlers.get(`change:${key}`)?.forEach((h) => h());
-  }
-  listenerCount(): number {
-    return [...this.handlers.values()].reduce((total, set) => total + set.size, 0);
-  }
-}
+import { renderView } from "./fake_model";
 
 function data(tokens: string[], seq: number, dataId: number): Partial<AttentionModel> {
   const n = tokens.length;
@@ -55,26 +19,9 @@ function data(tokens: string[], seq: number, dataId: number): Partial<AttentionM
 }
 
 function setup() {
-  const model = new FakeModel({
-    layer: 0,
-    heads: [0],
-    selected_token: -1,
-    num_layers: 3,
-    num_heads: 4,
-    ...data(["Hello", " world"], 0, 1),
-  } as AttentionModel);
   const invoke = vi.fn(async (name: string, msg: unknown) => [{ name, msg }, []] as [unknown, DataView[]]);
-  const el = document.createElement("div");
-  const props = {
-    model,
-    el,
-    signal: new AbortController().signal,
-    experimental: { invoke },
-    host: {},
-  } as unknown as RenderProps<AttentionModel>;
-  const cleanup = (widget.render as (p: RenderProps<AttentionModel>) => () => void)(props);
-  const q = (id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-  return { model, invoke, el, cleanup, q };
+  const state = { layer: 0, heads: [0], selected_token: -1, num_layers: 3, num_heads: 4, ...data(["Hello", " world"], 0, 1) } as AttentionModel;
+  return { ...renderView(widget, state, { invoke }), invoke };
 }
 
 describe("attention widget", () => {

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { RenderProps } from "@anywidget/types";
 import widget, { missingSampling, type AttributionModel } from "../src/attribution";
 import { methodCells, notes } from "../src/lib/attribution/faithfulness";
 import { AttributionRows, cellAt, readScores, tooltipPosition, tooltipText } from "../src/lib/attribution/rows";
 import { cssDiverging, divergingColour, formatScore, inkFor, legendGradient, normalise, peakAbs } from "../src/lib/attribution/scale";
 import type { TokenEntry } from "../src/lib/tokens";
+import { renderView } from "./fake_model";
 
 const LABELS = { input_x_gradient: "input × gradient", integrated_gradients: "integrated gradients", shap: "SHAP", lime: "LIME" };
 
@@ -161,32 +161,6 @@ describe("faithfulness panel figures", () => {
   });
 });
 
-type Handler = () => void;
-
-/** Just enough of an anywidget model to render the view and play Python's updates. */
-class FakeModel {
-  handlers = new Map<string, Set<Handler>>();
-  constructor(public state: AttributionModel) {}
-  get<K extends keyof AttributionModel>(key: K): AttributionModel[K] {
-    return this.state[key];
-  }
-  set<K extends keyof AttributionModel>(key: K, value: AttributionModel[K]): void {
-    this.state[key] = value;
-  }
-  save_changes(): void {}
-  on(event: string, handler: Handler): void {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)?.add(handler);
-  }
-  off(event: string, handler: Handler): void {
-    this.handlers.get(event)?.delete(handler);
-  }
-  update(changes: Partial<AttributionModel>): void {
-    Object.assign(this.state, changes);
-    for (const key of Object.keys(changes)) this.handlers.get(`change:${key}`)?.forEach((h) => h());
-  }
-}
-
 function data(methods: string[], seq: number, dataId: number): Partial<AttributionModel> {
   const tokens: TokenEntry[] = [["<bos>", 1], ["a", 0], [" b", 0]];
   return {
@@ -208,7 +182,7 @@ describe("the widget", () => {
   });
 
   function setup() {
-    const model = new FakeModel({
+    const state: AttributionModel = {
       text: "",
       status: "ready",
       _seq: 0,
@@ -221,14 +195,9 @@ describe("the widget", () => {
       _faithfulness: {},
       _data_id: 0,
       _labels: LABELS,
-    });
+    };
     const invoke = vi.fn(() => Promise.resolve([{ stale: false }, []]));
-    const el = document.createElement("div");
-    document.body.append(el);
-    const props = { model, el, experimental: { invoke }, signal: new AbortController().signal } as unknown as RenderProps<AttributionModel>;
-    const cleanup = widget.render(props);
-    const q = (id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-    return { model, invoke, q, el, cleanup };
+    return { ...renderView(widget, state, { invoke, attach: true }), invoke };
   }
 
   it("shows the empty state, then rows, caption and a sampling button that asks for the data shown", async () => {

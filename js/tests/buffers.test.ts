@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeArray, dequantise, halfToFloat, quantised, sizeOf } from "../src/lib/buffers";
+import { decodeArray, decodeIndices, dequantise, halfToFloat, quantised, readQuantised, sizeOf } from "../src/lib/buffers";
 
 /** A DataView over `bytes` placed at `offset` inside a larger buffer, as message buffers often are. */
 function viewAt(bytes: number[], offset: number): DataView {
@@ -52,6 +52,22 @@ describe("decodeArray", () => {
   });
 });
 
+describe("decodeIndices", () => {
+  it("reads little-endian uint16 at an odd offset and uint32", () => {
+    expect([...decodeIndices(viewAt([1, 0, 0x34, 0x12], 3), { dtype: "uint16", shape: [2] })]).toEqual([1, 0x1234]);
+    const wide = new DataView(new Uint32Array([70000, 1]).buffer);
+    expect([...decodeIndices(wide, { dtype: "uint32", shape: [2] })]).toEqual([70000, 1]);
+  });
+
+  it("rejects a buffer whose length does not match the shape", () => {
+    expect(() => decodeIndices(viewAt([1, 0, 2, 0, 3, 0], 1), { dtype: "uint16", shape: [2, 2] })).toThrow(RangeError);
+  });
+
+  it("lets decodeArray read integer buffers as well", () => {
+    expect(Array.from(decodeArray(viewAt([7, 0, 0, 1], 5), { dtype: "uint16", shape: [2], scale: 1 }))).toEqual([7, 256]);
+  });
+});
+
 describe("quantised", () => {
   it("wraps the bytes without copying, at the view's offset", () => {
     const view = viewAt([10, 20, 30, 40, 50, 60], 7);
@@ -64,6 +80,13 @@ describe("quantised", () => {
 
   it("refuses float buffers", () => {
     expect(() => quantised(viewAt([0, 0], 0), { dtype: "float16", shape: [1], scale: 1 })).toThrow(TypeError);
+  });
+
+  it("reads an absent buffer as null", () => {
+    expect(readQuantised(null, { dtype: "uint8", shape: [0], scale: 1 })).toBeNull();
+    expect(readQuantised(viewAt([1], 0), {})).toBeNull();
+    expect(readQuantised(viewAt([], 0), { dtype: "uint8", shape: [0], scale: 1 })).toBeNull();
+    expect(readQuantised(viewAt([9], 2), { dtype: "uint8", shape: [1], scale: 1 })?.bytes[0]).toBe(9);
   });
 
   it("counts shape sizes", () => {

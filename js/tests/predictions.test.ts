@@ -1,8 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
-import type { RenderProps } from "@anywidget/types";
+import { describe, expect, it } from "vitest";
 import widget, { LENS_COLUMNS, type PredictionModel } from "../src/predictions";
 import { candidates, decodeLens, lensWindow, rowName, type LensMeta } from "../src/lib/routing/lens";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
+import { renderView } from "./fake_model";
 
 // 3 lens rows (embed, L0, L1 = output) × 2 positions × top-2, texts by index into STRINGS.
 const STRINGS = ["<img src=x onerror=alert(1)>", " the", "\n", "cat"];
@@ -35,38 +35,13 @@ describe("logit lens data", () => {
   });
 });
 
-type Handler = () => void;
-
-class FakeModel {
-  handlers = new Map<string, Set<Handler>>();
-  constructor(public state: PredictionModel) {}
-  get<K extends keyof PredictionModel>(key: K): PredictionModel[K] {
-    return this.state[key];
-  }
-  set<K extends keyof PredictionModel>(key: K, value: PredictionModel[K]): void {
-    this.state[key] = value;
-  }
-  save_changes(): void {}
-  on(event: string, handler: Handler): void {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)?.add(handler);
-  }
-  off(event: string, handler: Handler): void {
-    this.handlers.get(event)?.delete(handler);
-  }
-  update(changes: Partial<PredictionModel>): void {
-    Object.assign(this.state, changes);
-    for (const key of Object.keys(changes)) this.handlers.get(`change:${key}`)?.forEach((h) => h());
-  }
-}
-
 const TOKENS: TokenEntry[] = [
   ["<bos>", SPECIAL],
   ["Hello", NORMAL],
 ];
 
 function setup() {
-  const model = new FakeModel({
+  const state: PredictionModel = {
     text: "Hello",
     status: "ready",
     _seq: 0,
@@ -79,13 +54,8 @@ function setup() {
     _lens_probs: probsView(),
     _lens_meta: META,
     _data_id: 1,
-  });
-  const el = document.createElement("div");
-  document.body.append(el);
-  const props = { model, el, signal: new AbortController().signal, experimental: { invoke: vi.fn() }, host: {} } as unknown as RenderProps<PredictionModel>;
-  const cleanup = (widget.render as (p: RenderProps<PredictionModel>) => () => void)(props);
-  const q = (id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-  return { model, el, cleanup, q };
+  };
+  return renderView(widget, state, { attach: true });
 }
 
 describe("prediction widget", () => {

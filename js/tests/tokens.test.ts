@@ -23,6 +23,15 @@ describe("TokenView", () => {
     expect(view.root.dataset.version).toBe("2");
   });
 
+  it("redraws on showTokens only for tokens not shown already", () => {
+    const view = new TokenView({ hover: () => undefined, click: () => undefined });
+    view.showTokens(TOKENS);
+    view.showTokens(TOKENS);
+    expect(view.root.dataset.version).toBe("1");
+    view.showTokens([...TOKENS]);
+    expect(view.root.dataset.version).toBe("2");
+  });
+
   it("reports hovered and clicked token indices", () => {
     const hover = vi.fn();
     const click = vi.fn();

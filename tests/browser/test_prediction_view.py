@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
+    HTML_TEXT,
     PageWatch,
     Server,
     notebook_in_lab,
@@ -19,8 +20,6 @@ from tests.browser.conftest import (
 )
 
 pytestmark = pytest.mark.browser
-
-HTML_TEXT = "<img src=x onerror=alert(1)> and more"
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,9 @@ import traitlets
 
 import deepseek_viz as dv
 from deepseek_viz.widgets import AttentionView
-from deepseek_viz.widgets.attention_view import (
-    OVERVIEW_SIZE,
-    PIECE,
-    SPECIAL,
-    THUMBNAIL_BUDGET,
-    display_tokens,
-    thumbnail_bins,
-)
+from deepseek_viz.widgets.attention_view import OVERVIEW_SIZE, THUMBNAIL_BUDGET, thumbnail_bins
 from deepseek_viz.widgets.buffers import decode
+from deepseek_viz.widgets.live_text import PIECE, SPECIAL, display_tokens
 
 TEXT = "Fever may indicate flu. 你好 🚀 <img src=x onerror=alert(1)>"
 

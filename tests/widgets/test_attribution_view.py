@@ -13,9 +13,9 @@ import traitlets
 
 import deepseek_viz as dv
 from deepseek_viz.analysis.attribution import explain
-from deepseek_viz.widgets.attention_view import SPECIAL
 from deepseek_viz.widgets.attribution_view import AttributionView
 from deepseek_viz.widgets.buffers import decode
+from deepseek_viz.widgets.live_text import SPECIAL
 
 TEXT = "Fever may indicate flu. <b>x</b>"
 GRADIENTS = ["input_x_gradient", "integrated_gradients"]
@@ -159,3 +159,12 @@ def test_global_chart_uses_the_views_target(view: AttributionView) -> None:
     figure = view.global_chart(["risk rose", "risk fell"], method="input_x_gradient", top_k=3)
     assert isinstance(figure, go.Figure)
     assert len(figure.data[0].x) == 3 and "input × gradient" in figure.layout.title.text
+
+
+def test_link_keeps_the_traits_both_views_have(view: AttributionView, hooked: dv.HookedModel) -> None:
+    attention = dv.AttentionView(hooked, text="other")
+    link = view.link(attention)  # an AttributionView has no selected_token: only the text is linked
+    assert link.names == ("text",) and attention.text == TEXT
+    attention.text = "typed in attention"
+    assert view.text == "typed in attention" and view.status == "ready"
+    link.unlink()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepseek_viz.widgets.buffers import decode, encode_float16, encode_uint8, max_pool, normalise_each
+from deepseek_viz.widgets.buffers import (
+    decode,
+    decode_indices,
+    encode_float16,
+    encode_indices,
+    encode_uint8,
+    max_pool,
+    normalise_each,
+)
 
 
 def test_uint8_round_trip_within_half_a_step() -> None:
@@ -52,3 +60,11 @@ def test_normalise_each_scales_every_slice_to_one() -> None:
     assert normalised[0].max() == pytest.approx(1.0)
     assert normalised[0, 0, 1] == pytest.approx(0.5)
     assert not normalised[1].any()
+
+
+def test_index_codec_widens_only_when_needed() -> None:
+    data, meta = encode_indices(np.array([[0, 65535]]))
+    assert meta == {"dtype": "uint16", "shape": [1, 2]} and len(data) == 4
+    data, meta = encode_indices(np.array([70000, 3]))
+    assert meta["dtype"] == "uint32"
+    np.testing.assert_array_equal(decode_indices(data, meta), [70000, 3])

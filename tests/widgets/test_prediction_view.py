@@ -10,9 +10,9 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.widgets.buffers import decode
+from deepseek_viz.widgets.buffers import decode, decode_indices
 from deepseek_viz.widgets.prediction_view import PredictionView
-from deepseek_viz.widgets.routing_view import RoutingView, decode_indices
+from deepseek_viz.widgets.routing_view import RoutingView
 
 TEXT = "Fever may indicate flu. 你好 <b>bold</b>"
 

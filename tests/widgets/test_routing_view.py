@@ -12,9 +12,9 @@ import traitlets
 import deepseek_viz as dv
 from deepseek_viz.analysis.routing_stats import routing_statistics
 from deepseek_viz.model import BUNDLED_MODEL
-from deepseek_viz.widgets.attention_view import SPECIAL
-from deepseek_viz.widgets.buffers import decode
-from deepseek_viz.widgets.routing_view import RoutingView, decode_indices, encode_indices
+from deepseek_viz.widgets.buffers import decode, decode_indices
+from deepseek_viz.widgets.live_text import SPECIAL
+from deepseek_viz.widgets.routing_view import RoutingView
 
 TEXT = "Fever may indicate flu. 你好 🚀 <b>bold</b>"
 CORPUS = ["Quarterly revenue rose 12%.", "Chest pain can be a sign of a heart attack."]
@@ -171,11 +171,3 @@ def test_link_shares_text_and_selected_token_with_the_attention_view(
     link.unlink()
     attention.text = "independent"
     assert routing.text == "typed in attention"
-
-
-def test_index_codec_widens_only_when_needed() -> None:
-    data, meta = encode_indices(np.array([[0, 65535]]))
-    assert meta == {"dtype": "uint16", "shape": [1, 2]} and len(data) == 4
-    data, meta = encode_indices(np.array([70000, 3]))
-    assert meta["dtype"] == "uint32"
-    np.testing.assert_array_equal(decode_indices(data, meta), [70000, 3])

@@ -1,6 +1,6 @@
 // Sequential colour scale (viridis control points) for attention weights in [0, scale].
 
-type Rgb = [number, number, number];
+export type Rgb = [number, number, number];
 
 const STOPS: Rgb[] = [
   [68, 1, 84],
@@ -17,11 +17,15 @@ const STOPS: Rgb[] = [
 
 /** Colour of `t` in [0, 1] (clamped; NaN counts as 0), linearly between the control points. */
 export function colourAt(t: number): Rgb {
-  const clamped = Number.isNaN(t) ? 0 : Math.min(1, Math.max(0, t));
-  const position = clamped * (STOPS.length - 1);
-  const index = Math.min(STOPS.length - 2, Math.floor(position));
+  return interpolate(STOPS, Number.isNaN(t) ? 0 : Math.min(1, Math.max(0, t)));
+}
+
+/** The colour at `u` in [0, 1] along evenly spaced control points `stops`, linearly between them. */
+export function interpolate(stops: readonly Rgb[], u: number): Rgb {
+  const position = u * (stops.length - 1);
+  const index = Math.min(stops.length - 2, Math.floor(position));
   const mix = position - index;
-  const [a, b] = [STOPS[index], STOPS[index + 1]];
+  const [a, b] = [stops[index], stops[index + 1]];
   return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * mix)) as Rgb;
 }
 

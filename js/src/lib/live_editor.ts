@@ -6,6 +6,7 @@ import type { AnyModel, Experimental } from "@anywidget/types";
 import { debounce } from "./debounce";
 import { element } from "./dom";
 import { SequenceTracker } from "./sequence";
+import { STYLES } from "./styles";
 
 /** The traits every live view shares (LiveTextWidget). */
 export interface LiveTextModel {
@@ -90,4 +91,21 @@ export class LiveEditor<T extends LiveTextModel> {
     this.input.removeEventListener("input", this.onInput);
     for (const event of ["change:_seq", "change:status", "change:text"] as const) this.live.off(event, this.onAnswerBound);
   }
+}
+
+/** What a live view shows while it has no tokens: "Type some text above to see its `what`." */
+export function emptyState(what: string): HTMLDivElement {
+  return element("div", { testid: "empty-state", className: "dsv-empty", text: `Type some text above to see its ${what}.` });
+}
+
+/** A live view's root: the shared styles and the view's own `styles`, the editor's text box and status
+ * line on top, then `children`. */
+export function liveRoot(testid: string, editor: { input: HTMLElement; status: HTMLElement }, styles: string, ...children: Node[]): HTMLDivElement {
+  return element(
+    "div",
+    { testid, className: "dsv-root" },
+    element("style", { text: STYLES + styles }),
+    element("div", { className: "dsv-top" }, editor.input, editor.status),
+    ...children,
+  );
 }

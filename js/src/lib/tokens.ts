@@ -31,6 +31,7 @@ export interface TokenCallbacks {
 export class TokenView {
   readonly root: HTMLElement;
   private spans: HTMLSpanElement[] = [];
+  private shown: readonly TokenEntry[] | null = null;
   private selected = -1;
 
   constructor(private readonly callbacks: TokenCallbacks) {
@@ -54,6 +55,7 @@ export class TokenView {
 
   /** Replace the tokens (text via textContent only). */
   setTokens(tokens: readonly TokenEntry[]): void {
+    this.shown = tokens;
     this.spans = tokens.map(([text, kind], index) =>
       element("span", {
         testid: `token-${index}`,
@@ -65,6 +67,11 @@ export class TokenView {
     this.root.replaceChildren(...this.spans);
     this.setSelected(this.selected < this.spans.length ? this.selected : -1);
     markDrawn(this.root);
+  }
+
+  /** `setTokens` unless `tokens` is the very array shown already (new data from Python is a new array). */
+  showTokens(tokens: readonly TokenEntry[]): void {
+    if (tokens !== this.shown) this.setTokens(tokens);
   }
 
   /** Shade every token by `weights` (scaled to their max), outlining `active`; null clears the shading. */

@@ -10,10 +10,9 @@ import numpy as np
 import traitlets
 from anywidget.experimental import command
 
-from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
+from ..model import DeepseekVizError, EmptyTextError, HookedModel, Trace
 from .buffers import encode_uint8, max_pool, normalise_each
-from .linking import TraitLink
-from .live_text import LiveTextWidget
+from .live_text import TracedTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
 #: full-resolution windows on demand (``_fetch_window``) when the user zooms in.
@@ -23,30 +22,10 @@ THUMBNAIL_BUDGET = 256 * 1024
 #: Most bins per thumbnail side (``trace.thumbnails`` shrinks them further for short texts).
 MAX_THUMBNAIL_BINS = 48
 
-# Token kinds sent to the browser with each token's display text.
-NORMAL, SPECIAL, PIECE = 0, 1, 2
-
 
 def thumbnail_bins(num_layers: int, num_heads: int) -> int:
     """Bins per thumbnail side so that ``layers × heads × bins²`` bytes fit :data:`THUMBNAIL_BUDGET`."""
     return max(4, min(MAX_THUMBNAIL_BINS, math.isqrt(THUMBNAIL_BUDGET // max(1, num_layers * num_heads))))
-
-
-def display_tokens(tokens: list[Token]) -> list[list[Any]]:
-    """``[text, kind]`` per token: the source text of its span, the vocabulary string of a special
-    token, and an empty text with kind ``PIECE`` for the second and later byte pieces of a character
-    (CJK, emoji), whose spans overlap the first piece's, so each character is shown once."""
-    shown: list[list[Any]] = []
-    covered = 0  # end of the source shown by earlier tokens
-    for token in tokens:
-        if token.special:
-            shown.append([token.text, SPECIAL])
-        elif token.start < covered:
-            shown.append(["", PIECE])
-        else:
-            shown.append([token.text, NORMAL])
-        covered = max(covered, token.end)
-    return shown
 
 
 def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarray:
@@ -59,7 +38,7 @@ def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarra
     return (total / len(heads)).cpu().numpy()
 
 
-class AttentionView(LiveTextWidget):
+class AttentionView(TracedTextWidget):
     """Explore one model's attention on a text: pick heads in the grid, read the heatmap, hover tokens.
 
     ``AttentionView(model, text="...")``. Traits readable and settable from Python, synced both ways:
@@ -85,16 +64,13 @@ class AttentionView(LiveTextWidget):
 
     layer = traitlets.Int(0).tag(sync=True)
     heads = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
-    selected_token = traitlets.Int(-1).tag(sync=True)
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
     num_heads = traitlets.Int(read_only=True).tag(sync=True)
 
-    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _heatmap = traitlets.Bytes(b"").tag(sync=True)
     _heatmap_meta = traitlets.Dict().tag(sync=True)
     _thumbnails = traitlets.Bytes(b"").tag(sync=True)
     _thumbnails_meta = traitlets.Dict().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -105,42 +81,14 @@ class AttentionView(LiveTextWidget):
         heads: list[int] | None = None,
         selected_token: int = -1,
     ) -> None:
-        if not isinstance(model, HookedModel):
-            raise TypeError(
-                f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
-            )
-        self._hooked = model
-        self._bins = thumbnail_bins(model.num_layers, model.num_heads)
-        self._trace: Trace | None = None
         self._trace_key: tuple[str, int] | None = None
         self._matrix: np.ndarray | None = None  # mean of the selected heads, float32 [query, key]
         self._matrix_key: tuple[str, int, tuple[int, ...]] | None = None
-        super().__init__()
+        super().__init__(model)
+        self._bins = thumbnail_bins(model.num_layers, model.num_heads)
         self.set_trait("num_layers", model.num_layers)
         self.set_trait("num_heads", model.num_heads)
-        with self.hold_trait_notifications():
-            self.layer = layer
-            self.heads = [0] if heads is None else list(heads)
-            self.text = text
-        self._update()
-        self.selected_token = selected_token
-
-    @property
-    def model(self) -> HookedModel:
-        """The model this view traces."""
-        return self._hooked
-
-    @property
-    def trace(self) -> Trace | None:
-        """The trace shown now (``None`` before the first successful trace or for an empty text)."""
-        return self._trace
-
-    def link(
-        self, other: traitlets.HasTraits, names: tuple[str, ...] = ("text", "selected_token")
-    ) -> TraitLink:
-        """Keep ``text`` and ``selected_token`` (or ``names``) equal with ``other``; ``other`` takes this
-        view's values now. Returns a :class:`TraitLink` whose ``unlink()`` ends it."""
-        return TraitLink(self, other, names)
+        self._start(text, selected_token, layer=layer, heads=[0] if heads is None else list(heads))
 
     # --- validation -------------------------------------------------------------------------------
 
@@ -166,14 +114,6 @@ class AttentionView(LiveTextWidget):
                 f"heads {wrong} are out of range: each layer has {count} heads (0–{count - 1})"
             )
         return heads
-
-    @traitlets.validate("selected_token")
-    def _valid_selected_token(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        count = len(self._tokens)
-        if index != -1 and not 0 <= index < count:
-            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
-        return index
 
     # --- updates ------------------------------------------------------------------------------------
 
@@ -210,9 +150,7 @@ class AttentionView(LiveTextWidget):
         colour_max = float(matrix[1:].max()) if len(matrix) > 1 else 1.0
         with self.hold_sync():
             if new_text:
-                self._tokens = display_tokens(trace.tokens)
-                if self.selected_token >= len(trace.tokens):
-                    self.selected_token = -1
+                self._show_tokens(trace.tokens)
                 thumbnails = trace.thumbnails
                 assert thumbnails is not None
                 self._thumbnails, thumbnail_meta = encode_uint8(normalise_each(thumbnails), scale=1.0)
@@ -226,8 +164,7 @@ class AttentionView(LiveTextWidget):
         with self.hold_sync():
             self._trace = self._trace_key = self._matrix = None
             self._matrix_key = ("", self.layer, tuple(self.heads))
-            self.selected_token = -1
-            self._tokens = []
+            self._show_tokens([])
             self._heatmap, self._heatmap_meta = b"", {}
             self._thumbnails, self._thumbnails_meta = b"", {}
             self._data_id += 1

@@ -15,9 +15,8 @@ from ..analysis.attribution import Explanation, Target, explain, global_importan
 from ..analysis.attribution.charts import METHOD_NAMES
 from ..analysis.attribution.explain import normalize_methods
 from ..model import DeepseekVizError, EmptyTextError, HookedModel
-from .attention_view import display_tokens
 from .buffers import encode_float32
-from .live_text import LiveTextWidget
+from .live_text import LiveTextWidget, display_tokens, require_hooked_model
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -103,12 +102,10 @@ class AttributionView(LiveTextWidget):
     methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
     sampling_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
-    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _scores = traitlets.Bytes(b"").tag(sync=True)
     _scores_meta = traitlets.Dict().tag(sync=True)
     _caption = traitlets.Unicode("").tag(sync=True)
     _faithfulness = traitlets.Dict().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
     #: Display names of the methods (rows, button).
     _labels = traitlets.Dict(METHOD_NAMES).tag(sync=True)
 
@@ -121,31 +118,17 @@ class AttributionView(LiveTextWidget):
         sampling_methods: Sequence[str] = ("shap", "lime"),
         **settings: Any,
     ) -> None:
-        if not isinstance(model, HookedModel):
-            raise TypeError(
-                f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
-            )
+        require_hooked_model(model)  # before the settings: a wrong model is the error to report first
         unknown = sorted(set(settings) - EXPLAIN_SETTINGS)
         if unknown:
             raise TypeError(
                 f"AttributionView got unknown settings {unknown}; "
                 f"it passes these on to explain(): {', '.join(sorted(EXPLAIN_SETTINGS))}"
             )
-        self._hooked = model
         self._settings = settings
         self._explanation: Explanation | None = None
-        super().__init__()
-        with self.hold_trait_notifications():
-            self.target = target
-            self.methods = list(methods)
-            self.sampling_methods = list(sampling_methods)
-            self.text = text
-        self._update()
-
-    @property
-    def model(self) -> HookedModel:
-        """The model this view explains."""
-        return self._hooked
+        super().__init__(model)
+        self._start(text, target=target, methods=list(methods), sampling_methods=list(sampling_methods))
 
     @property
     def explanation(self) -> Explanation | None:

@@ -6,6 +6,11 @@ Every array crosses to JavaScript as raw little-endian bytes plus a small metada
 - ``uint8``: values in ``[0, scale]`` quantised to ``round(value / scale * 255)``; decode with
   ``byte / 255 * scale``. One byte per value; used for attention (probabilities are in ``[0, 1]``).
 - ``float16``: IEEE half floats, ``scale`` is 1. Used where the range is not known in advance.
+- ``float32``: IEEE single floats, ``scale`` is 1, for values that must arrive exact.
+
+Non-negative integers (expert ids, string-table indices) cross as little-endian ``uint16`` (or
+``uint32`` when a value needs it) with ``{"dtype": "uint16" | "uint32", "shape": [...]}``
+(:class:`IndexMeta`, no scale).
 
 ``js/src/lib/buffers.ts`` is the decoder on the other side; keep the two in step.
 """
@@ -24,6 +29,13 @@ class ArrayMeta(TypedDict):
     dtype: Literal["uint8", "float16", "float32"]
     shape: list[int]
     scale: float
+
+
+class IndexMeta(TypedDict):
+    """How to read a buffer of unsigned integers (expert ids, string-table indices)."""
+
+    dtype: Literal["uint16", "uint32"]
+    shape: list[int]
 
 
 def encode_uint8(array: np.ndarray, scale: float | None = None) -> tuple[bytes, ArrayMeta]:
@@ -61,6 +73,20 @@ def decode(data: bytes, meta: ArrayMeta) -> np.ndarray:
         little_endian = "<f2" if meta["dtype"] == "float16" else "<f4"
         return np.frombuffer(data, dtype=little_endian).reshape(shape).astype(np.float32)
     raise ValueError(f"unknown dtype {meta['dtype']!r}")
+
+
+def encode_indices(array: np.ndarray) -> tuple[bytes, IndexMeta]:
+    """Little-endian ``uint16`` (or ``uint32`` when a value needs it) bytes of non-negative integers."""
+    values = np.asarray(array)
+    wide = values.size > 0 and int(values.max()) > np.iinfo(np.uint16).max
+    dtype: Literal["uint16", "uint32"] = "uint32" if wide else "uint16"
+    return values.astype("<u4" if wide else "<u2").tobytes(), IndexMeta(dtype=dtype, shape=list(values.shape))
+
+
+def decode_indices(data: bytes, meta: IndexMeta) -> np.ndarray:
+    """The integer array :func:`encode_indices` encoded (for tests and Python readers)."""
+    dtype = "<u4" if meta["dtype"] == "uint32" else "<u2"
+    return np.frombuffer(data, dtype=dtype).reshape(tuple(meta["shape"])).astype(np.int64)
 
 
 def max_pool(matrix: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:

@@ -1,16 +1,56 @@
-"""The part every live view shares: an editable ``text``, a ``status`` line and the edit protocol."""
+"""The part every live view shares: the model, an editable ``text``, a ``status`` line, the edit
+protocol, linking, and the tokens (with an optional selected one) sent to the browser."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import anywidget
 import traitlets
 from anywidget.experimental import command
 
+from ..model import HookedModel, Token, Trace
+from .linking import TraitLink
+
+# Token kinds sent to the browser with each token's display text (``js/src/lib/tokens.ts``).
+NORMAL, SPECIAL, PIECE = 0, 1, 2
+
+#: What :meth:`LiveTextWidget.link` keeps equal by default (those of them both widgets have).
+LINKED_TRAITS = ("text", "selected_token")
+
+
+def display_tokens(tokens: list[Token]) -> list[list[Any]]:
+    """``[text, kind]`` per token: the source text of its span, the vocabulary string of a special
+    token, and an empty text with kind ``PIECE`` for the second and later byte pieces of a character
+    (CJK, emoji), whose spans overlap the first piece's, so each character is shown once."""
+    shown: list[list[Any]] = []
+    covered = 0  # end of the source shown by earlier tokens
+    for token in tokens:
+        if token.special:
+            shown.append([token.text, SPECIAL])
+        elif token.start < covered:
+            shown.append(["", PIECE])
+        else:
+            shown.append([token.text, NORMAL])
+        covered = max(covered, token.end)
+    return shown
+
+
+def require_hooked_model(model: object) -> HookedModel:
+    """``model`` if it is a :class:`HookedModel`, else a :class:`TypeError` that says how to get one."""
+    if not isinstance(model, HookedModel):
+        raise TypeError(
+            f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
+        )
+    return model
+
 
 class LiveTextWidget(anywidget.AnyWidget):
     """Base class of views that trace a text the user edits in the browser.
+
+    ``__init__(model)`` checks that ``model`` is a :class:`HookedModel` (a :class:`TypeError` otherwise,
+    before the widget opens) and keeps it as :attr:`model`.
 
     Protocol (``js/src/lib/live_editor.ts`` is the other side): the browser debounces edits and
     sends ``{text, seq}`` with the ``_edit`` command; ``seq`` grows with every edit. An edit not newer
@@ -18,16 +58,46 @@ class LiveTextWidget(anywidget.AnyWidget):
     ``text``); the subclass ends every update with :meth:`_finish`, which publishes ``status`` and
     ``_seq`` (the newest edit answered), so the browser can drop results older than what it shows.
 
-    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``.
+    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. ``_tokens`` is ``[[text, kind], …]``
+    (:func:`display_tokens`); ``_data_id`` bumps with every new data the view sends.
     """
 
     text = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
     _seq = traitlets.Int(0).tag(sync=True)
+    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, model: HookedModel, **kwargs: Any) -> None:
+        self._hooked = require_hooked_model(model)
         self._pending_seq = 0
         super().__init__(**kwargs)
+
+    @property
+    def model(self) -> HookedModel:
+        """The model this view traces."""
+        return self._hooked
+
+    def link(self, other: traitlets.HasTraits, names: Iterable[str] | None = None) -> TraitLink:
+        """Keep ``text`` and ``selected_token`` (those of them both widgets have; or exactly ``names``)
+        equal with ``other`` (e.g. another view); ``other`` takes this view's values now. Returns a
+        :class:`TraitLink` whose ``unlink()`` ends it."""
+        if names is None:
+            names = [name for name in LINKED_TRAITS if self.has_trait(name) and other.has_trait(name)]
+        return TraitLink(self, other, names)
+
+    def _start(self, text: str, **traits: Any) -> None:
+        """End of a subclass's ``__init__``: set ``traits`` (in order) and ``text`` with one round of
+        notifications, then run the first :meth:`_update` (also when nothing changed)."""
+        with self.hold_trait_notifications():
+            for name, value in traits.items():
+                setattr(self, name, value)
+            self.text = text
+        self._update()
+
+    def _update(self) -> None:
+        """Compute what the traits ask for and send it; ends with :meth:`_finish` (each view defines it)."""
+        raise NotImplementedError
 
     def _computing(self) -> None:
         self.set_trait("status", "computing")
@@ -50,3 +120,37 @@ class LiveTextWidget(anywidget.AnyWidget):
         else:
             self.text = str(msg["text"])
         return {"seq": seq, "stale": False}, []
+
+
+class TracedTextWidget(LiveTextWidget):
+    """A live view of one trace of its text, with a ``selected_token`` (``-1``: none) among its tokens."""
+
+    selected_token = traitlets.Int(-1).tag(sync=True)
+
+    def __init__(self, model: HookedModel, **kwargs: Any) -> None:
+        self._trace: Trace | None = None
+        super().__init__(model, **kwargs)
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown now (``None`` before the first successful trace, for an empty text, or where
+        the view needs none, e.g. a :class:`RoutingView` of a dense model)."""
+        return self._trace
+
+    def _start(self, text: str, selected_token: int = -1, **traits: Any) -> None:
+        super()._start(text, **traits)
+        self.selected_token = selected_token  # once the tokens it must fall among are there
+
+    @traitlets.validate("selected_token")
+    def _valid_selected_token(self, proposal: Any) -> int:
+        index = int(proposal["value"])
+        count = len(self._tokens)
+        if index != -1 and not 0 <= index < count:
+            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
+        return index
+
+    def _show_tokens(self, tokens: list[Token]) -> None:
+        """Send ``tokens`` (for display), dropping a selection they no longer reach."""
+        if self.selected_token >= len(tokens):
+            self.selected_token = -1
+        self._tokens = display_tokens(tokens)

@@ -9,11 +9,8 @@ import numpy as np
 import traitlets
 
 from ..model import DeepseekVizError, EmptyTextError, HookedModel, LogitLens, Trace
-from .attention_view import display_tokens
-from .buffers import encode_uint8
-from .linking import TraitLink
-from .live_text import LiveTextWidget
-from .routing_view import encode_indices, require_hooked_model
+from .buffers import encode_indices, encode_uint8
+from .live_text import TracedTextWidget
 
 #: Most candidates per cell a view may ask for (bytes sent grow with it).
 MAX_K = 20
@@ -27,7 +24,7 @@ def string_table(lens: LogitLens) -> tuple[list[str], np.ndarray]:
     return [flat[int(i)] for i in first], inverse.reshape(ids.shape)
 
 
-class PredictionView(LiveTextWidget):
+class PredictionView(TracedTextWidget):
     """What the model predicts next at every position, and how that prediction forms layer by layer.
 
     ``PredictionView(model, text="...", k=5)``. Traits readable and settable from Python:
@@ -49,51 +46,25 @@ class PredictionView(LiveTextWidget):
 
     _esm = Path(__file__).parent.parent / "static" / "predictions.js"
 
-    selected_token = traitlets.Int(-1).tag(sync=True)
     k = traitlets.Int(5).tag(sync=True)
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
 
-    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _strings = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _lens_ids = traitlets.Bytes(b"").tag(sync=True)
     _lens_probs = traitlets.Bytes(b"").tag(sync=True)
     _lens_meta = traitlets.Dict().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, model: HookedModel, text: str = "", *, k: int = 5, selected_token: int = -1) -> None:
-        self._hooked = require_hooked_model(model)
-        self._trace: Trace | None = None
         self._lens: LogitLens | None = None
         self._shown: tuple[str, int] | None = None  # (text, k) of the data the browser has
-        super().__init__()
+        super().__init__(model)
         self.set_trait("num_layers", model.num_layers)
-        with self.hold_trait_notifications():
-            self.k = k
-            self.text = text
-        self._update()
-        self.selected_token = selected_token
-
-    @property
-    def model(self) -> HookedModel:
-        """The model this view traces."""
-        return self._hooked
-
-    @property
-    def trace(self) -> Trace | None:
-        """The trace shown now (``None`` for an empty text or before the first trace)."""
-        return self._trace
+        self._start(text, selected_token, k=k)
 
     @property
     def lens(self) -> LogitLens | None:
         """The logit lens shown now (``None`` when there is none)."""
         return self._lens
-
-    def link(
-        self, other: traitlets.HasTraits, names: tuple[str, ...] = ("text", "selected_token")
-    ) -> TraitLink:
-        """Keep ``text`` and ``selected_token`` (or ``names``) equal with ``other``; ``other`` takes this
-        view's values now. ``unlink()`` ends it."""
-        return TraitLink(self, other, names)
 
     @traitlets.validate("k")
     def _valid_k(self, proposal: Any) -> int:
@@ -101,14 +72,6 @@ class PredictionView(LiveTextWidget):
         if not 1 <= k <= MAX_K:
             raise traitlets.TraitError(f"k must be between 1 and {MAX_K}, not {k}")
         return k
-
-    @traitlets.validate("selected_token")
-    def _valid_selected_token(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        count = len(self._tokens)
-        if index != -1 and not 0 <= index < count:
-            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
-        return index
 
     @traitlets.observe("text", "k")
     def _on_change(self, _change: Any) -> None:
@@ -135,10 +98,7 @@ class PredictionView(LiveTextWidget):
     def _publish(self, trace: Trace | None, lens: LogitLens | None, key: tuple[str, int]) -> None:
         with self.hold_sync():
             self._trace, self._lens, self._shown = trace, lens, key
-            tokens = display_tokens(trace.tokens) if trace else []
-            if self.selected_token >= len(tokens):
-                self.selected_token = -1
-            self._tokens = tokens
+            self._show_tokens(trace.tokens if trace else [])
             if lens is None:
                 self._strings, self._lens_ids, self._lens_probs, self._lens_meta = [], b"", b"", {}
             else:

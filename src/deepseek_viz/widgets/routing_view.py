@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,43 +12,11 @@ import traitlets
 
 from ..analysis.routing_stats import RoutingStatistics, coactivation_figure, load_figure, routing_statistics
 from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
-from .attention_view import display_tokens
-from .buffers import encode_uint8
-from .linking import TraitLink
-from .live_text import LiveTextWidget
+from .buffers import encode_indices, encode_uint8
+from .live_text import TracedTextWidget
 
 
-class IndexMeta(TypedDict):
-    """How to read a buffer of unsigned integers (expert ids, string-table indices)."""
-
-    dtype: Literal["uint16", "uint32"]
-    shape: list[int]
-
-
-def encode_indices(array: np.ndarray) -> tuple[bytes, IndexMeta]:
-    """Little-endian ``uint16`` (or ``uint32`` when a value needs it) bytes of non-negative integers."""
-    values = np.asarray(array)
-    wide = values.size > 0 and int(values.max()) > np.iinfo(np.uint16).max
-    dtype: Literal["uint16", "uint32"] = "uint32" if wide else "uint16"
-    return values.astype("<u4" if wide else "<u2").tobytes(), IndexMeta(dtype=dtype, shape=list(values.shape))
-
-
-def decode_indices(data: bytes, meta: IndexMeta) -> np.ndarray:
-    """The integer array :func:`encode_indices` encoded (for tests and Python readers)."""
-    dtype = "<u4" if meta["dtype"] == "uint32" else "<u2"
-    return np.frombuffer(data, dtype=dtype).reshape(tuple(meta["shape"])).astype(np.int64)
-
-
-def require_hooked_model(model: object) -> HookedModel:
-    """``model`` if it is a :class:`HookedModel`, else a :class:`TypeError` that says how to get one."""
-    if not isinstance(model, HookedModel):
-        raise TypeError(
-            f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
-        )
-    return model
-
-
-class RoutingView(LiveTextWidget):
+class RoutingView(TracedTextWidget):
     """The MoE routing of a text: tokens × routed experts per layer, expert load, group-limited routing.
 
     ``RoutingView(model, text="...", corpus=None)``. Traits readable and settable from Python:
@@ -72,7 +40,6 @@ class RoutingView(LiveTextWidget):
     _esm = Path(__file__).parent.parent / "static" / "routing.js"
 
     layer = traitlets.Int(0).tag(sync=True)
-    selected_token = traitlets.Int(-1).tag(sync=True)
     selected_expert = traitlets.Int(-1).tag(sync=True)
     family = traitlets.Unicode(read_only=True).tag(sync=True)
     moe_layers = traitlets.List(traitlets.Int(), read_only=True).tag(sync=True)
@@ -81,13 +48,11 @@ class RoutingView(LiveTextWidget):
     top_k = traitlets.Int(read_only=True).tag(sync=True)
     group_size = traitlets.Int(read_only=True).tag(sync=True)
 
-    _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _experts = traitlets.Bytes(b"").tag(sync=True)
     _weights = traitlets.Bytes(b"").tag(sync=True)
     _routing_meta = traitlets.Dict().tag(sync=True)
     _corpus_load = traitlets.Bytes(b"").tag(sync=True)
     _corpus_meta = traitlets.Dict().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -98,11 +63,9 @@ class RoutingView(LiveTextWidget):
         layer: int | None = None,
         selected_token: int = -1,
     ) -> None:
-        self._hooked = require_hooked_model(model)
-        self._trace: Trace | None = None
         self._shown_text: str | None = None  # the text whose data the browser has
         self._corpus_stats: RoutingStatistics | None = None
-        super().__init__()
+        super().__init__(model)
         arch = model.arch
         layers = list(model.moe_layers)
         self.set_trait("family", model.family)
@@ -115,21 +78,7 @@ class RoutingView(LiveTextWidget):
             self._corpus_stats = routing_statistics(model, list(corpus))
             self._corpus_load, meta = encode_uint8(self._corpus_stats.load, scale=1.0)
             self._corpus_meta = {**meta, "num_tokens": self._corpus_stats.num_tokens}
-        with self.hold_trait_notifications():
-            self.layer = layers[0] if layer is None and layers else (layer or 0)
-            self.text = text
-        self._update()
-        self.selected_token = selected_token
-
-    @property
-    def model(self) -> HookedModel:
-        """The model this view traces."""
-        return self._hooked
-
-    @property
-    def trace(self) -> Trace | None:
-        """The trace shown now (``None`` for an empty text, a dense model or before the first trace)."""
-        return self._trace
+        self._start(text, selected_token, layer=layers[0] if layer is None and layers else (layer or 0))
 
     @property
     def corpus_statistics(self) -> RoutingStatistics | None:
@@ -154,13 +103,6 @@ class RoutingView(LiveTextWidget):
         """Plotly heatmap of how often two experts of ``layer`` (default: the layer shown) share a token."""
         return coactivation_figure(self.statistics(corpus), self.layer if layer is None else layer)
 
-    def link(
-        self, other: traitlets.HasTraits, names: tuple[str, ...] = ("text", "selected_token")
-    ) -> TraitLink:
-        """Keep ``text`` and ``selected_token`` (or ``names``) equal with ``other`` (e.g. an
-        :class:`AttentionView`); ``other`` takes this view's values now. ``unlink()`` ends it."""
-        return TraitLink(self, other, names)
-
     # --- validation -------------------------------------------------------------------------------
 
     @traitlets.validate("layer")
@@ -173,14 +115,6 @@ class RoutingView(LiveTextWidget):
         if -count <= layer < count and layer % count in layers:
             return layer % count
         raise traitlets.TraitError(f"layer {layer} is not an MoE layer; the MoE layers are {layers}")
-
-    @traitlets.validate("selected_token")
-    def _valid_selected_token(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        count = len(self._tokens)
-        if index != -1 and not 0 <= index < count:
-            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
-        return index
 
     @traitlets.validate("selected_expert")
     def _valid_selected_expert(self, proposal: Any) -> int:
@@ -223,9 +157,7 @@ class RoutingView(LiveTextWidget):
     def _show(self, trace: Trace | None, tokens: list[Token], text: str) -> None:
         with self.hold_sync():
             self._trace, self._shown_text = trace, text
-            if self.selected_token >= len(tokens):
-                self.selected_token = -1
-            self._tokens = display_tokens(tokens)
+            self._show_tokens(tokens)
             if trace is None:
                 self._experts, self._weights, self._routing_meta = b"", b"", {}
             else:

@@ -1,9 +1,7 @@
 // Diverging colour scale for attribution scores: blue (pushes the target down) – white (0) – red
 // (pushes it up), symmetric around 0. Each row is scaled by its own largest |score|.
 
-import { formatWeight } from "../colour";
-
-export type Rgb = [number, number, number];
+import { formatWeight, interpolate, type Rgb } from "../colour";
 
 /** ColorBrewer RdBu control points from −1 (blue) through 0 (near-white) to +1 (red). */
 const STOPS: Rgb[] = [
@@ -19,11 +17,7 @@ const STOPS: Rgb[] = [
 /** Colour of `t` in [−1, 1] (clamped; NaN counts as 0), linearly between the control points. */
 export function divergingColour(t: number): Rgb {
   const clamped = Number.isNaN(t) ? 0 : Math.min(1, Math.max(-1, t));
-  const position = ((clamped + 1) / 2) * (STOPS.length - 1);
-  const index = Math.min(STOPS.length - 2, Math.floor(position));
-  const mix = position - index;
-  const [a, b] = [STOPS[index], STOPS[index + 1]];
-  return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * mix)) as Rgb;
+  return interpolate(STOPS, (clamped + 1) / 2);
 }
 
 /** CSS colour of `t` in [−1, 1]. */

@@ -1,8 +1,7 @@
 // The routing a RoutingView sends: for each MoE layer, each token's top-k routed experts and gate
 // weights (decoded from uint16 ids + uint8 weights), and what the views derive from it. Pure functions.
 
-import { decodeArray, type ArrayMeta } from "../buffers";
-import { decodeIndices, type IndexMeta } from "./indices";
+import { decodeArray, decodeIndices, type ArrayMeta, type IndexMeta } from "../buffers";
 
 /** `_routing_meta` of RoutingView. */
 export interface RoutingMeta {

@@ -1,8 +1,7 @@
 // The logit lens a PredictionView sends: for each layer (0: embeddings … L: output) and position, the
 // top-k next tokens (indices into a table of texts) and their probabilities. Pure functions.
 
-import { decodeArray, type ArrayMeta } from "../buffers";
-import { decodeIndices, type IndexMeta } from "./indices";
+import { decodeArray, decodeIndices, type ArrayMeta, type IndexMeta } from "../buffers";
 
 /** `_lens_meta` of PredictionView. */
 export interface LensMeta {
