@@ -32,9 +32,10 @@ async ([selector, action]) => {
     observer.observe(target, { attributes: true, attributeFilter: ["data-version"] });
   });
   const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("no redraw within 120 s")), 120000));
   const start = performance.now();
   (new Function(action))();
-  await changed;
+  await Promise.race([changed, timeout]);
   await frame();
   await frame();
   return performance.now() - start;
