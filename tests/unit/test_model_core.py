@@ -224,3 +224,21 @@ def test_logit_lens_last_layer_is_the_model_output(hooked: dv.HookedModel) -> No
     assert lens.texts[-1][0][0] == trace.top_predictions(1)[0][0].text
     # earlier rows read the residual stream through the final norm, so they differ from the output
     assert not np.allclose(lens.probs[0], lens.probs[-1])
+
+
+def test_out_of_memory_is_a_clear_error_and_the_model_stays_usable(
+    tiny_checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooked = dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+    cached = hooked.trace("cached text")
+    forward = hooked.model.forward
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(hooked.model, "forward", out_of_memory)
+    with pytest.raises(dv.TraceOutOfMemoryError, match="trace fewer layers or a shorter text"):
+        hooked.trace(TEXT)
+    monkeypatch.setattr(hooked.model, "forward", forward)
+    assert hooked.trace("cached text") is not cached, "the cache was freed"
+    assert len(hooked.trace(TEXT[:10]).tokens) > 1

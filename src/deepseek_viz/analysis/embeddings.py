@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..model import EmptyTextError, HookedModel, LayerOutOfRangeError, Token, TraceOutOfMemoryError
+from ..model import EmptyTextError, HookedModel, LayerOutOfRangeError, Token
+from ..model.hooked_model import out_of_memory_as_error
 
 Pooling = Literal["mean", "last"]
 POOLINGS = ("mean", "last")
@@ -171,22 +172,18 @@ def _embed(
                 attention[row, span] = 1
                 keep[row, span] = torch.tensor(all_special[i]) == 0
             positions = (attention.cumsum(-1) - 1).clamp(min=0)
-            try:
-                with torch.no_grad():
-                    output = model.model(
-                        input_ids=ids.to(device),
-                        attention_mask=attention.to(device),
-                        position_ids=positions.to(device),
-                        output_hidden_states=True,
-                        use_cache=False,
-                    )
-            except torch.OutOfMemoryError as error:
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                raise TraceOutOfMemoryError(
-                    f"out of memory embedding a batch of {len(chosen)} texts of up to {longest} tokens; "
-                    "pass a smaller batch_size."
-                ) from error
+            advice = (
+                f"out of memory embedding a batch of {len(chosen)} texts of up to {longest} tokens; "
+                "pass a smaller batch_size."
+            )
+            with out_of_memory_as_error(advice), torch.no_grad():
+                output = model.model(
+                    input_ids=ids.to(device),
+                    attention_mask=attention.to(device),
+                    position_ids=positions.to(device),
+                    output_hidden_states=True,
+                    use_cache=False,
+                )
             hidden = output.hidden_states[index].float()  # [batch, position, d_model]
             pooled = _pool(hidden, keep.to(device), pooling)
             result[chosen] = pooled.cpu().numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +29,20 @@ DEFAULT_MAX_TOKENS = 4096
 
 class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
     """The device ran out of memory while tracing; its cache was freed and the model is usable."""
+
+
+@contextmanager
+def out_of_memory_as_error(message: str, free: Callable[[], None] | None = None) -> Iterator[None]:
+    """Turn the device running out of memory inside the block into :class:`TraceOutOfMemoryError`
+    (``message`` says what to try instead), after calling ``free`` and emptying the CUDA cache."""
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        if free is not None:
+            free()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise TraceOutOfMemoryError(message) from error
 
 
 class HookedModel:
@@ -175,17 +189,17 @@ class HookedModel:
             {id(self.arch.attention[layer]): layer for layer in watched}, set(layers), thumbnails
         )
         input_ids = torch.tensor([[token.id for token in tokens]], device=self.device)
-        try:
-            with torch.no_grad(), attention_capture.recording(recorder), self._routing_hooks() as routing:
-                output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
-        except torch.OutOfMemoryError as error:
-            self._cache.clear()
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            raise TraceOutOfMemoryError(
-                f"out of memory tracing {n} tokens with attention for {len(layers)} layers; "
-                "trace fewer layers or a shorter text."
-            ) from error
+        advice = (
+            f"out of memory tracing {n} tokens with attention for {len(layers)} layers; "
+            "trace fewer layers or a shorter text."
+        )
+        with (
+            out_of_memory_as_error(advice, free=self._cache.clear),
+            torch.no_grad(),
+            attention_capture.recording(recorder),
+            self._routing_hooks() as routing,
+        ):
+            output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
         missing = [layer for layer in layers if layer not in recorder.patterns] + [
             layer for layer in watched if thumbnails is not None and layer not in recorder.thumbnails
         ]
