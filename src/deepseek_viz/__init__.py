@@ -32,7 +32,7 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
-from .widgets import AttentionView, AttributionView, PredictionView, RoutingView
+from .widgets import AttentionView, AttributionView, EmbeddingScatter, PredictionView, RoutingView, link
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "Continuation",
     "DeepseekVizError",
     "DeviceUnavailableError",
+    "EmbeddingScatter",
     "EmptyTextError",
     "Explanation",
     "GlobalImportance",
@@ -69,6 +70,7 @@ __all__ = [
     "embed_texts",
     "explain",
     "global_importance",
+    "link",
     "load_model",
     "project",
     "project_token_paths",

@@ -171,3 +171,15 @@ def test_link_shares_text_and_selected_token_with_the_attention_view(
     link.unlink()
     attention.text = "independent"
     assert routing.text == "typed in attention"
+
+
+def test_dv_link_shares_text_between_views(tiny_checkpoints: dict[str, Path]) -> None:
+    model = dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+    attention, routing = dv.AttentionView(model, text="first"), dv.RoutingView(model, text="other")
+    link = dv.link(attention, routing)
+    assert routing.text == "first"
+    routing.text = "second text"
+    assert attention.text == "second text"
+    link.unlink()
+    attention.text = "third"
+    assert routing.text == "second text"

@@ -2,8 +2,18 @@
 
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
-from .linking import TraitLink
+from .embedding_scatter import EmbeddingScatter, TextViewLink
+from .linking import TraitLink, link
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
 
-__all__ = ["AttentionView", "AttributionView", "PredictionView", "RoutingView", "TraitLink"]
+__all__ = [
+    "AttentionView",
+    "AttributionView",
+    "EmbeddingScatter",
+    "PredictionView",
+    "RoutingView",
+    "TextViewLink",
+    "TraitLink",
+    "link",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import traitlets
 
@@ -29,3 +30,10 @@ class TraitLink:
         for link in self._links:
             link.unlink()
         self._links = []
+
+
+def link(first: Any, second: Any) -> Any:
+    """Link two views: ``dv.link(scatter, attention_view)`` is ``scatter.link(attention_view)`` (shared
+    text and selected token between live views; clicks and the live point for an embedding scatter).
+    Returns the link object, whose ``unlink()`` ends it."""
+    return first.link(second)

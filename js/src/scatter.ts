@@ -1,0 +1,441 @@
+// EmbeddingScatter (src/deepseek_viz/widgets/embedding_scatter.py): texts (or one text's tokens through
+// the layers) as points on a WebGL canvas: pan, zoom, hover tooltip, box/lasso selection synced to Python,
+// click to pick a text, a legend per label, and the "live point" of a linked view's text.
+
+import type { RenderProps } from "@anywidget/types";
+import type { ArrayMeta } from "./lib/buffers";
+import { debounce } from "./lib/debounce";
+import { element, markDrawn } from "./lib/dom";
+import { listen } from "./lib/model";
+import {
+  centre3,
+  extentOf,
+  fitCamera,
+  orbitBy,
+  orbitToPlane,
+  panCamera,
+  toPlane,
+  toScreen,
+  zoomCamera,
+  type Camera,
+  type Orbit,
+} from "./lib/scatter/camera";
+import { SpatialGrid } from "./lib/scatter/grid";
+import { clear, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
+import { parseColour, pointColours, pointSize, type Rgb } from "./lib/scatter/palette";
+import { decodePoints, type PointData } from "./lib/scatter/points";
+import { createRenderer } from "./lib/scatter/renderer";
+import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
+import { SCATTER_STYLES } from "./lib/scatter/styles";
+
+/** Mirrors the synced traits of EmbeddingScatter. */
+export interface ScatterModel {
+  selected: number[];
+  clicked: number;
+  clicked_text: string;
+  live_point: number[];
+  live_text: string;
+  status: string;
+  mode: string;
+  _coords: DataView | null;
+  _coords_meta: Partial<ArrayMeta>;
+  _labels: DataView | null;
+  _labels_meta: Partial<ArrayMeta>;
+  _label_names: string[];
+  _colours: string[];
+  _texts: string[];
+  _paths: { layers?: number; tokens?: number };
+  _data_id: number;
+}
+
+type Tool = "box" | "lasso";
+
+interface Gesture {
+  kind: "pan" | "orbit" | Tool;
+  startX: number;
+  startY: number;
+  lastX: number;
+  lastY: number;
+  moved: boolean;
+  /** Screen polygon of a box or lasso, interleaved x, y. */
+  outline: number[];
+}
+
+/** Pixels a press may move and still count as a click. */
+const CLICK_SLOP = 4;
+const DEFAULT_ORBIT: Orbit = { yaw: 0.6, pitch: 0.35 };
+const TEXT_FETCH_DEBOUNCE_MS = 60;
+
+function render({ model, el, experimental, signal }: RenderProps<ScatterModel>): () => void {
+  let disposed = false;
+  let data: PointData | null = null;
+  let plane: Float32Array = new Float32Array(0); // where each point is on the plane the camera looks at
+  let grid: SpatialGrid | null = null; // built on first hover after the plane changed
+  let origin = [0, 0, 0];
+  let orbit = DEFAULT_ORBIT;
+  let camera: Camera = { cx: 0, cy: 0, scale: 1 };
+  let fitScale = 1;
+  let width = 0;
+  let height = 0;
+  let colours: Rgb[] = [];
+  let hovered = -1;
+  let gesture: Gesture | null = null;
+  let tool: Tool = "box";
+  let frameRequest = 0;
+  const texts = new Map<number, string>(); // fetched on hover when Python does not send them all
+
+  const stage = element("div", { className: "dsv-scatter-stage" });
+  const linesCanvas = element("canvas");
+  const input = element("canvas", {
+    className: "dsv-scatter-input",
+    attrs: { "aria-label": "embedding scatter: drag to pan, wheel to zoom, shift-drag to select" },
+  });
+  const tooltip = element("div", { testid: "scatter-tooltip", className: "dsv-scatter-tooltip" });
+  const tooltipText = element("span");
+  const tooltipLabel = element("span", { className: "dsv-scatter-tooltip-label" });
+  tooltip.append(tooltipText, tooltipLabel);
+  tooltip.hidden = true;
+  const live = element("div", { testid: "live-point", className: "dsv-live-point" });
+  live.hidden = true;
+  const renderer = createRenderer();
+  renderer.canvas.dataset.testid = "scatter-canvas";
+  stage.append(linesCanvas, renderer.canvas, input, live, tooltip);
+  const lines = linesCanvas.getContext("2d");
+  const overlay = input.getContext("2d");
+
+  const legend = element("div", { testid: "scatter-legend", className: "dsv-scatter-legend" });
+  const status = element("span", { testid: "status", className: "dsv-scatter-status", attrs: { role: "status" } });
+  const count = element("span", { testid: "selection-count" });
+  const button = (testid: string, text: string, title: string, action: () => void): HTMLButtonElement => {
+    const node = element("button", { testid, text, attrs: { title, type: "button" } });
+    node.addEventListener("click", action);
+    return node;
+  };
+  const toolButton = button("select-tool", "box select", "what shift-drag selects with: click to switch", () => {
+    tool = tool === "box" ? "lasso" : "box";
+    toolButton.textContent = `${tool} select`;
+  });
+  const hint = element("span", { className: "dsv-scatter-hint" });
+  const root = element(
+    "div",
+    { testid: "embedding-scatter", className: "dsv-scatter", attrs: { "data-renderer": renderer.kind } },
+    element("style", { text: SCATTER_STYLES }),
+    element(
+      "div",
+      { className: "dsv-scatter-bar" },
+      toolButton,
+      button("reset-view", "reset view", "show all points (or double-click)", () => resetView()),
+      button("clear-selection", "clear selection", "select nothing", () => select([])),
+      count,
+      status,
+      hint,
+    ),
+    element("div", { className: "dsv-scatter-body" }, stage, legend),
+  );
+  el.replaceChildren(root);
+
+  const frame = (): Frame => ({ camera, width, height });
+
+  function requestDraw(): void {
+    if (!frameRequest && !disposed) frameRequest = requestAnimationFrame(draw);
+  }
+
+  function draw(): void {
+    frameRequest = 0;
+    if (disposed || width === 0) return;
+    const ratio = window.devicePixelRatio || 1;
+    renderer.draw(camera, pointSize(data?.n ?? 0));
+    const paths = model.get("_paths");
+    if (lines) {
+      clear(lines, frame(), ratio);
+      if (data && paths.layers && paths.tokens) drawPaths(lines, plane, paths.layers, paths.tokens, frame());
+    }
+    if (overlay) {
+      clear(overlay, frame(), ratio);
+      const clicked = model.get("clicked");
+      if (data && clicked >= 0 && clicked < data.n) ringAround(overlay, clicked, "#d50000");
+      if (data && hovered >= 0 && hovered < data.n) ringAround(overlay, hovered, "#111");
+      if (gesture && (gesture.kind === "box" || gesture.kind === "lasso")) drawSelection(overlay, gesture.outline);
+    }
+    placeLivePoint();
+    root.dataset.camera = JSON.stringify({ ...camera, width, height });
+    markDrawn(root);
+  }
+
+  function ringAround(context: CanvasRenderingContext2D, index: number, colour: string): void {
+    const radius = pointSize(data?.n ?? 0) / 2 + 3;
+    drawRing(context, plane[2 * index], plane[2 * index + 1], radius, colour, frame());
+  }
+
+  function placeLivePoint(): void {
+    const point = model.get("live_point");
+    if (!data || point.length !== data.dims) {
+      live.hidden = true;
+      return;
+    }
+    const [x, y] = data.dims === 3 ? orbitToPlane(Float32Array.from(point), orbit, origin) : point;
+    const [px, py] = toScreen(camera, x, y, width, height);
+    live.hidden = px < 0 || py < 0 || px > width || py > height;
+    live.style.left = `${px}px`;
+    live.style.top = `${py}px`;
+    live.dataset.x = String(point[0]);
+    live.dataset.y = String(point[1]);
+    live.title = model.get("live_text");
+  }
+
+  /** Recompute where the points are on the plane (3-D: after the orbit changed). */
+  function updatePlane(): void {
+    if (!data) plane = new Float32Array(0);
+    else plane = data.dims === 2 ? data.coords : orbitToPlane(data.coords, orbit, origin, plane);
+    renderer.setPositions(plane);
+    grid = null;
+  }
+
+  function resetView(): void {
+    if (data?.dims === 3) {
+      orbit = DEFAULT_ORBIT;
+      updatePlane();
+    }
+    camera = fitCamera(extentOf(plane), width || 1, height || 1);
+    fitScale = camera.scale;
+    requestDraw();
+  }
+
+  function showColours(): void {
+    if (!data) return;
+    renderer.setColours(pointColours(data.labels, colours, selectionMask(data.n, model.get("selected"))));
+    const selected = model.get("selected").length;
+    count.textContent = selected ? `${selected} selected` : "";
+    requestDraw();
+  }
+
+  function select(indices: number[]): void {
+    model.set("selected", indices); // fires change:selected, which recolours
+    model.save_changes();
+  }
+
+  function showLegend(): void {
+    const names = model.get("_label_names");
+    const counts = new Array<number>(names.length).fill(0);
+    if (data) for (const label of data.labels) counts[label]++;
+    legend.hidden = names.length < 2;
+    legend.replaceChildren(
+      ...names.map((name, index) => {
+        const [r, g, b] = colours[index] ?? [0, 0, 0];
+        const entry = element(
+          "div",
+          { testid: `legend-${index}`, className: "dsv-legend-entry", attrs: { title: `select all “${name}”` } },
+          element("span", { className: "dsv-legend-swatch", attrs: { style: `background: rgb(${r}, ${g}, ${b})` } }),
+          element("span", { className: "dsv-legend-name", text: name }),
+          element("span", { className: "dsv-legend-count", text: String(counts[index]) }),
+        );
+        entry.addEventListener("click", () => {
+          const labels = data?.labels ?? new Uint8Array(0);
+          select(Array.from(labels.keys()).filter((i) => labels[i] === index));
+        });
+        return entry;
+      }),
+    );
+  }
+
+  function showStatus(): void {
+    const text = model.get("status");
+    status.textContent = text;
+    status.classList.toggle("dsv-error", text.startsWith("error"));
+  }
+
+  function onData(): void {
+    try {
+      data = decodePoints(model.get("_coords"), model.get("_coords_meta"), model.get("_labels"), model.get("_labels_meta"));
+    } catch (error) {
+      data = null;
+      status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    colours = model.get("_colours").map(parseColour);
+    origin = data?.dims === 3 ? centre3(data.coords) : [0, 0, 0];
+    orbit = DEFAULT_ORBIT;
+    hint.textContent = `${data?.dims === 3 ? "drag: rotate" : "drag: pan"} · wheel: zoom · shift-drag: select · click: pick`;
+    texts.clear();
+    hideTooltip();
+    updatePlane();
+    resetView();
+    showColours();
+    showLegend();
+  }
+
+  // --- hover -------------------------------------------------------------------------------------
+
+  function pick(px: number, py: number): number {
+    if (!data || data.n === 0) return -1;
+    grid ??= new SpatialGrid(plane);
+    const [x, y] = toPlane(camera, px, py, width, height);
+    return grid.nearest(x, y, (pointSize(data.n) / 2 + 4) / camera.scale);
+  }
+
+  function textOf(index: number): string | undefined {
+    return model.get("_texts")[index] ?? texts.get(index);
+  }
+
+  const fetchText = debounce((index: number) => {
+    experimental
+      .invoke<{ index: number; text: string }>("_fetch_text", { index }, { signal })
+      .then(([reply]) => {
+        if (disposed) return;
+        texts.set(reply.index, reply.text);
+        if (hovered === reply.index) showTooltip();
+      })
+      .catch(() => undefined); // the next hover asks again
+  }, TEXT_FETCH_DEBOUNCE_MS);
+
+  function hideTooltip(): void {
+    tooltip.hidden = true;
+    delete tooltip.dataset.index;
+  }
+
+  function showTooltip(): void {
+    if (!data || hovered < 0) return hideTooltip();
+    const text = textOf(hovered);
+    if (text === undefined) fetchText.call(hovered);
+    tooltipText.textContent = text ?? "…";
+    const names = model.get("_label_names");
+    tooltipLabel.textContent = names.length > 1 ? names[data.labels[hovered]] : "";
+    tooltipLabel.hidden = !tooltipLabel.textContent;
+    tooltip.dataset.index = String(hovered);
+    tooltip.hidden = false;
+    const [px, py] = toScreen(camera, plane[2 * hovered], plane[2 * hovered + 1], width, height);
+    tooltip.style.left = `${Math.min(Math.max(0, px + 12), Math.max(0, width - tooltip.offsetWidth - 4))}px`;
+    tooltip.style.top = `${py + 12 + tooltip.offsetHeight > height ? Math.max(0, py - 12 - tooltip.offsetHeight) : py + 12}px`;
+  }
+
+  function hover(px: number, py: number): void {
+    const index = pick(px, py);
+    if (index === hovered) return;
+    hovered = index;
+    showTooltip();
+    requestDraw();
+  }
+
+  // --- gestures ----------------------------------------------------------------------------------
+
+  function local(event: MouseEvent): [number, number] {
+    const box = input.getBoundingClientRect();
+    return [event.clientX - box.left, event.clientY - box.top];
+  }
+
+  function onDown(event: PointerEvent): void {
+    if (event.button !== 0 || !data) return;
+    const [px, py] = local(event);
+    try {
+      input.setPointerCapture(event.pointerId);
+    } catch {
+      // not an active pointer (a synthetic event): the drag still works inside the canvas
+    }
+    const kind = event.shiftKey ? tool : data.dims === 3 ? "orbit" : "pan";
+    gesture = { kind, startX: px, startY: py, lastX: px, lastY: py, moved: false, outline: [px, py] };
+  }
+
+  function onMove(event: PointerEvent): void {
+    const [px, py] = local(event);
+    const g = gesture;
+    if (!g) return hover(px, py);
+    g.moved ||= Math.hypot(px - g.startX, py - g.startY) > CLICK_SLOP;
+    if (!g.moved) return;
+    if (g.kind === "pan") camera = panCamera(camera, px - g.lastX, py - g.lastY);
+    else if (g.kind === "orbit") {
+      orbit = orbitBy(orbit, px - g.lastX, py - g.lastY);
+      updatePlane();
+    } else if (g.kind === "box") g.outline = [g.startX, g.startY, px, g.startY, px, py, g.startX, py];
+    else g.outline.push(px, py);
+    [g.lastX, g.lastY] = [px, py];
+    hovered = -1;
+    hideTooltip();
+    requestDraw();
+  }
+
+  function onUp(event: PointerEvent): void {
+    const g = gesture;
+    gesture = null;
+    if (!g) return;
+    const [px, py] = local(event);
+    if (!g.moved) {
+      if (g.kind === "pan" || g.kind === "orbit") click(pick(px, py));
+    } else if (g.kind === "box" || g.kind === "lasso") {
+      const polygon: number[] = [];
+      for (let i = 0; i + 1 < g.outline.length; i += 2) polygon.push(...toPlane(camera, g.outline[i], g.outline[i + 1], width, height));
+      if (g.kind === "box") select(selectInBox(plane, boxFrom(polygon[0], polygon[1], polygon[4], polygon[5])));
+      else select(selectInPolygon(plane, polygon));
+    }
+    requestDraw();
+  }
+
+  function click(index: number): void {
+    if (index < 0) return;
+    experimental.invoke("_click", { index }, { signal }).catch((error: unknown) => {
+      if (!disposed) status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+    });
+  }
+
+  function onWheel(event: WheelEvent): void {
+    event.preventDefault();
+    const [px, py] = local(event);
+    camera = zoomCamera(camera, Math.exp(-event.deltaY * 0.0015), px, py, width, height, fitScale);
+    hovered = -1;
+    hideTooltip();
+    requestDraw();
+  }
+
+  function onLeave(): void {
+    if (gesture) return;
+    hovered = -1;
+    hideTooltip();
+    requestDraw();
+  }
+
+  function onResize(): void {
+    const [w, h] = [stage.clientWidth, stage.clientHeight];
+    if (w === 0 || h === 0 || (w === width && h === height)) return;
+    const first = width === 0;
+    [width, height] = [w, h];
+    renderer.resize(width, height, window.devicePixelRatio || 1);
+    if (first) resetView();
+    requestDraw();
+  }
+
+  input.addEventListener("pointerdown", onDown);
+  input.addEventListener("pointermove", onMove);
+  input.addEventListener("pointerup", onUp);
+  input.addEventListener("pointerleave", onLeave);
+  input.addEventListener("wheel", onWheel, { passive: false });
+  input.addEventListener("dblclick", resetView);
+  const resizes = new ResizeObserver(onResize);
+  resizes.observe(stage);
+
+  const unlisten = listen(model, [
+    ["change:_data_id", onData],
+    ["change:selected", showColours],
+    ["change:clicked", requestDraw],
+    ["change:live_point", requestDraw],
+    ["change:status", showStatus],
+  ]);
+  showStatus();
+  onData();
+  onResize();
+
+  return () => {
+    disposed = true;
+    unlisten();
+    if (frameRequest) cancelAnimationFrame(frameRequest);
+    fetchText.cancel();
+    resizes.disconnect();
+    input.removeEventListener("pointerdown", onDown);
+    input.removeEventListener("pointermove", onMove);
+    input.removeEventListener("pointerup", onUp);
+    input.removeEventListener("pointerleave", onLeave);
+    input.removeEventListener("wheel", onWheel);
+    input.removeEventListener("dblclick", resetView);
+    renderer.destroy();
+    root.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,369 @@
+"""``EmbeddingScatter``: many texts as points of a 2-D/3-D projection of their hidden states, or one
+text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import anywidget
+import numpy as np
+import plotly.graph_objects as go
+import traitlets
+from anywidget.experimental import command
+
+from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embeddings
+from ..analysis.projection import Method, Projection, project, project_token_paths
+from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
+from ..export.projector import write_projector
+from ..model import DeepseekVizError, EmptyTextError, HookedModel
+from .buffers import encode_float32, encode_uint8
+from .live_text import require_hooked_model
+
+#: Texts are cut to this many characters for tooltips (the full text stays in Python).
+TEXT_CHARS = 200
+#: Up to this many points, all tooltip texts are sent with the data; above it each is fetched on hover.
+INLINE_TEXTS = 20_000
+#: Label indices cross as one byte per point.
+MAX_LABELS = 256
+
+Mode = Literal["texts", "tokens"]
+ClickCallback = Callable[[int], None]
+
+
+def tooltip_text(text: str) -> str:
+    """``text`` cut to :data:`TEXT_CHARS` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
+
+
+def categorise(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+    """Label names (``str`` of each distinct label, in order of first appearance) and the uint8 index of
+    each point's name. More than :data:`MAX_LABELS` distinct labels raise ``ValueError``."""
+    names = [str(label) for label in labels]
+    order = list(dict.fromkeys(names))
+    if len(order) > MAX_LABELS:
+        raise ValueError(
+            f"{len(order)} distinct labels; the scatter colours at most {MAX_LABELS}. "
+            "Group rare labels (e.g. as 'other') first."
+        )
+    position = {name: i for i, name in enumerate(order)}
+    return order, np.fromiter((position[name] for name in names), dtype=np.uint8, count=len(names))
+
+
+def _check_texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings; for one text's tokens use EmbeddingScatter.tokens")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts is empty: give the texts to embed (a list of strings)")
+    wrong = [i for i, text in enumerate(texts) if not isinstance(text, str)]
+    if wrong:
+        raise TypeError(f"texts[{wrong[0]}] is a {type(texts[wrong[0]]).__name__}, not a str")
+    return texts
+
+
+class EmbeddingScatter(anywidget.AnyWidget):
+    """Texts as points: each text's hidden state at ``layer`` (pooled over its tokens), projected to
+    ``dims`` (2 or 3) dimensions with ``method`` (``"umap"``, ``"pca"`` or ``"tsne"``), coloured by label.
+
+    ``EmbeddingScatter(model, texts, labels=None, layer=-1, pooling="mean", method="umap", dims=2)``;
+    :meth:`tokens` shows one text's tokens at every layer instead. In the browser: drag pans (3-D:
+    rotates), the wheel zooms, shift-drag selects (box or lasso), a click picks a point, hovering shows
+    its text and label, the legend selects a label's points.
+
+    Traits synced with the browser:
+
+    - ``selected``: indices of the selected points (set either side; sorted, duplicates dropped);
+    - ``clicked``: the point clicked last (``-1``: none) and ``clicked_text`` its full text;
+    - ``live_point``: where the text of a linked view (:meth:`link`) or of :meth:`place` lands, ``[]``
+      for none, with ``live_text``; ``status``: ``"ready"`` or ``"error: …"`` (a text that fails to place).
+
+    Wire protocol (private traits): ``_coords`` float32 ``[n, dims]`` bytes, ``_labels`` one uint8 label
+    index per point (``_label_names`` and ``_colours`` per label, the colours of the exported figures),
+    ``_texts`` tooltip texts cut to :data:`TEXT_CHARS` characters when there are at most
+    :data:`INLINE_TEXTS` points (else the ``_fetch_text`` command answers one at a time), ``_paths``
+    ``{layers, tokens}`` in token mode, ``_data_id`` bumped with new data. Clicks arrive through the
+    ``_click`` command, so clicking the same point twice reaches :meth:`on_click` callbacks twice.
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "scatter.js"
+
+    selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    clicked = traitlets.Int(-1).tag(sync=True)
+    clicked_text = traitlets.Unicode("", read_only=True).tag(sync=True)
+    live_point = traitlets.List(traitlets.Float(), read_only=True).tag(sync=True)
+    live_text = traitlets.Unicode("", read_only=True).tag(sync=True)
+    status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
+    mode = traitlets.Unicode("texts", read_only=True).tag(sync=True)
+
+    _coords = traitlets.Bytes(b"").tag(sync=True)
+    _coords_meta = traitlets.Dict().tag(sync=True)
+    _labels = traitlets.Bytes(b"").tag(sync=True)
+    _labels_meta = traitlets.Dict().tag(sync=True)
+    _label_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _paths = traitlets.Dict().tag(sync=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: HookedModel,
+        texts: Sequence[str] | str,
+        labels: Sequence[Any] | None = None,
+        layer: int = -1,
+        pooling: Pooling = "mean",
+        method: Method = "umap",
+        dims: int = 2,
+        *,
+        mode: Mode = "texts",
+        seed: int | None = 0,
+        progress: bool = True,
+        project_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._hooked = require_hooked_model(model)
+        options = dict(project_options or {})
+        self._layer = layer
+        self._pooling = pooling
+        self._callbacks: list[ClickCallback] = []
+        self._token_paths: TokenPaths | None = None
+        if mode == "texts":
+            self._texts_full = _check_texts(texts)
+            if labels is not None and len(labels) != len(self._texts_full):
+                raise ValueError(
+                    f"{len(labels)} labels for {len(self._texts_full)} texts: give one label per text"
+                )
+            self._label_values = None if labels is None else list(labels)
+            self._vectors = embed_texts(model, self._texts_full, layer, pooling, progress=progress)
+            self._projection = project(self._vectors, method, dims, seed, **options)
+            point_labels: Sequence[Any] = self._label_values or [""] * len(self._texts_full)
+        elif mode == "tokens":
+            if not isinstance(texts, str):
+                raise TypeError("token mode shows the tokens of one text: pass a str")
+            if labels is not None:
+                raise ValueError("token mode colours points by layer; it takes no labels")
+            paths = self._token_paths = token_embeddings(model, texts)
+            self._texts_full = paths.point_labels()
+            self._label_values = [f"layer {layer}" for layer in paths.point_layer.tolist()]
+            self._vectors = paths.flat()
+            self._projection = project_token_paths(paths, method, dims, seed, **options)
+            point_labels = self._label_values
+        else:
+            raise ValueError(f"mode must be 'texts' or 'tokens', not {mode!r}")
+        super().__init__()
+        names, index = categorise(point_labels)
+        # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
+        coords, coords_meta = encode_float32(self._projection.coords)
+        label_bytes, label_meta = encode_uint8(index, scale=255.0)  # exact: byte == label index
+        n = len(self._texts_full)
+        with self.hold_sync():
+            self.set_trait("mode", mode)
+            self._coords, self._coords_meta = coords, dict(coords_meta)
+            self._labels, self._labels_meta = label_bytes, dict(label_meta)
+            self._label_names = names
+            self._colours = label_colors(len(names))
+            self._texts = [tooltip_text(text) for text in self._texts_full] if n <= INLINE_TEXTS else []
+            if self._token_paths is not None:
+                layers, tokens = self._token_paths.num_layers + 1, self._token_paths.num_tokens
+                self._paths = {"layers": layers, "tokens": tokens}
+            self._data_id += 1
+
+    @classmethod
+    def tokens(
+        cls,
+        model: HookedModel,
+        text: str,
+        method: Method = "pca",
+        dims: int = 2,
+        *,
+        seed: int | None = 0,
+        project_options: Mapping[str, Any] | None = None,
+    ) -> EmbeddingScatter:
+        """Token mode: every token of ``text`` at every layer (embeddings = layer 0), one colour per
+        layer, a line tracing each token through the layers (see ``project_token_paths``)."""
+        return cls(
+            model, text, method=method, dims=dims, mode="tokens", seed=seed, project_options=project_options
+        )
+
+    # --- what it shows ------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> HookedModel:
+        """The model whose hidden states are shown."""
+        return self._hooked
+
+    @property
+    def texts(self) -> list[str]:
+        """The full text of each point (token mode: a description like ``"L2 · 'flu' (#5)"``)."""
+        return list(self._texts_full)
+
+    @property
+    def labels(self) -> list[Any] | None:
+        """The label of each point as given (token mode: ``"layer L"``), or ``None``."""
+        return None if self._label_values is None else list(self._label_values)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The vectors projected, float32 ``[n, d_model]`` (token mode: layer-major, like ``paths.flat()``)."""
+        return self._vectors
+
+    @property
+    def projection(self) -> Projection:
+        """The fitted projection; ``projection.coords`` are the points shown."""
+        return self._projection
+
+    @property
+    def token_paths(self) -> TokenPaths | None:
+        """Token mode: the tokens through the layers; ``None`` for texts."""
+        return self._token_paths
+
+    def __len__(self) -> int:
+        return len(self._texts_full)
+
+    # --- validation ---------------------------------------------------------------------------------
+
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal: Any) -> list[int]:
+        indices = sorted({int(i) for i in proposal["value"]})
+        if indices and (indices[0] < 0 or indices[-1] >= len(self)):
+            wrong = [i for i in indices if not 0 <= i < len(self)]
+            raise traitlets.TraitError(f"selected {wrong[:5]} out of range: there are {len(self)} points")
+        return indices
+
+    @traitlets.validate("clicked")
+    def _valid_clicked(self, proposal: Any) -> int:
+        index = int(proposal["value"])
+        if index != -1 and not 0 <= index < len(self):
+            raise traitlets.TraitError(f"clicked {index} is out of range: -1 (none) or 0–{len(self) - 1}")
+        return index
+
+    @traitlets.observe("clicked")
+    def _on_clicked(self, change: Any) -> None:
+        index = change["new"]
+        self.set_trait("clicked_text", self._texts_full[index] if index >= 0 else "")
+        if index >= 0:
+            self._notify_click(index)
+
+    # --- clicks and the live point -----------------------------------------------------------------
+
+    def on_click(self, callback: ClickCallback, remove: bool = False) -> None:
+        """Call ``callback(index)`` on every click on a point in the browser (and when ``clicked`` is
+        set from Python); ``remove=True`` unregisters it."""
+        if remove:
+            self._callbacks = [c for c in self._callbacks if c != callback]
+        else:
+            self._callbacks.append(callback)
+
+    def _notify_click(self, index: int) -> None:
+        for callback in list(self._callbacks):
+            callback(index)
+
+    def place(self, text: str) -> np.ndarray | None:
+        """Show ``text`` as the live point: embedded like the texts (same layer and pooling) and placed with
+        the fitted projection's ``transform`` (t-SNE: by its nearest fitted neighbours). Returns its
+        coordinates, or ``None`` when ``text`` has no tokens (the live point is removed) or fails (the
+        error goes to ``status``)."""
+        self._require_texts("place a text")
+        point: np.ndarray | None = None
+        status = "ready"
+        if text.strip():
+            try:
+                vector = embed_texts(self._hooked, [text], self._layer, self._pooling, progress=False)
+                point = self._projection.transform(vector, approximate=True)[0]
+            except EmptyTextError:
+                point = None
+            except DeepseekVizError as error:
+                status = f"error: {error}"
+        with self.hold_sync():
+            if status == "ready":
+                self.set_trait("live_text", text if point is not None else "")
+                self.set_trait("live_point", [] if point is None else [float(v) for v in point])
+            self.set_trait("status", status)
+        return point
+
+    def link(self, view: traitlets.HasTraits) -> TextViewLink:
+        """Link to a view with a ``text`` trait (e.g. ``AttentionView``): a click on a point loads its text
+        into ``view``, and ``view``'s text (edited live) is shown as the live point. Returns the link;
+        ``unlink()`` ends it."""
+        return TextViewLink(self, view)
+
+    def _require_texts(self, action: str) -> None:
+        if self.mode != "texts":
+            raise TypeError(f"cannot {action} in token mode: the points are one text's tokens, not texts")
+
+    # --- browser commands --------------------------------------------------------------------------
+
+    @command
+    def _click(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{index}``: a click on a point. Repeated clicks on the clicked point notify again."""
+        index = int(msg["index"])
+        if index == self.clicked:
+            self._notify_click(index)
+        else:
+            self.clicked = index
+        return {"index": index}, []
+
+    @command
+    def _fetch_text(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{index}`` → the tooltip text of one point (for sets too large to send every text)."""
+        index = int(msg["index"])
+        if not 0 <= index < len(self):
+            return {"index": index, "text": ""}, []
+        return {"index": index, "text": tooltip_text(self._texts_full[index])}, []
+
+    # --- exports -----------------------------------------------------------------------------------
+
+    def figure(self, title: str | None = None) -> go.Figure:
+        """The same points as a plotly figure (token mode: with the token paths)."""
+        if self._token_paths is not None:
+            return token_paths_figure(self._token_paths, self._projection, title=title)
+        return scatter_figure(self._projection, self._label_values, self._texts_full, title=title)
+
+    def to_html(self, path: str | Path, title: str | None = None) -> Path:
+        """Write :meth:`figure` as a self-contained HTML file (opens offline)."""
+        return to_html(self.figure(title), path)
+
+    def to_png(self, path: str | Path, title: str | None = None, **options: Any) -> str:
+        """Write :meth:`figure` as a PNG; ``options`` go to ``export.figures.to_png`` (width, height, scale,
+        engine). Returns the engine that drew it."""
+        return to_png(self.figure(title), path, **options)
+
+    def to_projector(self, folder: str | Path) -> Path:
+        """Write the vectors (not the 2-D points: the projector projects them itself) with each point's text
+        and label as TensorBoard Embedding Projector files in ``folder``."""
+        metadata: dict[str, list[Any]] = {"text": self._texts_full}
+        if self._label_values is not None:
+            metadata["label"] = self._label_values
+        return write_projector(folder, self._vectors, metadata)
+
+
+class TextViewLink:
+    """A scatter linked to a view with a ``text`` trait: clicks load texts into the view, the view's text
+    is the scatter's live point. ``unlink()`` ends both directions and removes the live point."""
+
+    def __init__(self, scatter: EmbeddingScatter, view: traitlets.HasTraits) -> None:
+        if not view.has_trait("text"):
+            raise TypeError(f"{type(view).__name__} has no 'text' trait to link to")
+        scatter._require_texts("link to a text view")
+        self.scatter = scatter
+        self.view: Any = cast(Any, view)  # any HasTraits with a ``text`` trait
+        view.observe(self._on_text, names="text")
+        scatter.on_click(self._on_click)
+        self._linked = True
+        scatter.place(str(self.view.text))
+
+    def _on_text(self, change: Any) -> None:
+        self.scatter.place(change["new"])
+
+    def _on_click(self, index: int) -> None:
+        self.view.text = self.scatter.texts[index]
+
+    def unlink(self) -> None:
+        """Stop following the view and stop loading clicked texts into it (idempotent)."""
+        if not self._linked:
+            return
+        self._linked = False
+        self.view.unobserve(self._on_text, names="text")
+        self.scatter.on_click(self._on_click, remove=True)
+        self.scatter.place("")

@@ -1,0 +1,182 @@
+"""EmbeddingScatter in Chromium, against a live JupyterLab kernel: drawing, hover, box selection synced
+to Python, a linked AttentionView (click loads a text, editing moves the live point).
+
+Point positions on screen come from the coordinates (read through the kernel) and the camera the widget
+publishes in ``data-camera`` (``{cx, cy, scale, width, height}``: plane point at the canvas centre, CSS
+pixels per unit, canvas size).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import PageWatch, Server, kernel_run, notebook_in_lab, playwright_sync, sel
+
+pytestmark = pytest.mark.browser
+
+HTML_TEXT = "<img src=x onerror=alert(1)> <b>bold</b> claim"
+TOPICS = ["Quarterly revenue rose", "Fever may indicate flu", "The cat sat on", "Heavy rain tomorrow in"]
+TEXTS = [f"{topic} #{i}" for i in range(8) for topic in TOPICS] + [HTML_TEXT]
+LABELS = [["finance", "health", "pets", "weather"][i % 4] for i in range(len(TEXTS) - 1)] + ["html"]
+ROOT = sel("embedding-scatter")
+
+
+@pytest.fixture(scope="module")
+def scatter_notebook(write_notebook: Callable[[str, list[str]], Path], model_expression: str) -> Path:
+    """An EmbeddingScatter (``scatter``, PCA) linked to an AttentionView (``view``)."""
+    return write_notebook(
+        "embedding_scatter",
+        [
+            "import json\nimport numpy as np\nimport deepseek_viz as dv\n"
+            "from deepseek_viz.widgets import AttentionView\n"
+            "from deepseek_viz.widgets.embedding_scatter import EmbeddingScatter\n"
+            f"model = {model_expression}\ntexts = {TEXTS!r}\nlabels = {LABELS!r}",
+            'scatter = EmbeddingScatter(model, texts, labels, method="pca", progress=False)\n'
+            "view = AttentionView(model, text=texts[0], layer=0, heads=[0])\n"
+            "link = scatter.link(view)\nscatter",
+            "view",
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_scatter(
+    browser: playwright_sync.Browser, jupyter_lab: Server, scatter_notebook: Path
+) -> Iterator[PageWatch]:
+    """The notebook open in JupyterLab, all cells run, both widgets drawn."""
+    with notebook_in_lab(browser, jupyter_lab, scatter_notebook, "embedding-scatter") as watch:
+        watch.page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
+        yield watch
+
+
+def coords(page: PageWatch) -> list[list[float]]:
+    return list(json.loads(kernel_run(page, "print(json.dumps(scatter.projection.coords.tolist()))")))
+
+
+def screen_position(page: PageWatch, point: list[float]) -> tuple[float, float]:
+    """Page pixel of a plane point, from the camera the widget published."""
+    locator = page.page.locator(f"{ROOT} .dsv-scatter-input")
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None
+    camera = json.loads(page.page.get_attribute(ROOT, "data-camera") or "{}")
+    x = camera["width"] / 2 + (point[0] - camera["cx"]) * camera["scale"]
+    y = camera["height"] / 2 - (point[1] - camera["cy"]) * camera["scale"]
+    return box["x"] + x, box["y"] + y
+
+
+def loneliest(points: list[list[float]]) -> int:
+    """The point farthest from its nearest neighbour (hovering it cannot hit another)."""
+
+    def gap(i: int) -> float:
+        return min(
+            (points[i][0] - p[0]) ** 2 + (points[i][1] - p[1]) ** 2 for j, p in enumerate(points) if j != i
+        )
+
+    return max(range(len(points)), key=gap)
+
+
+def test_scatter_draws(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    assert page.get_attribute(ROOT, "data-renderer") in ("webgl", "canvas")
+    assert page.locator(f"{sel('scatter-legend')} .dsv-legend-entry").count() == 5
+    assert page.text_content(f"{sel('legend-4')} .dsv-legend-name") == "html"
+    assert page.text_content(f"{ROOT} {sel('status')}") == "ready"
+    assert page.is_visible(sel("live-point"))  # the linked view's text
+    page.locator(ROOT).scroll_into_view_if_needed()
+    lab_scatter.screenshot("embedding-scatter")
+    assert lab_scatter.errors == []
+
+
+def test_hover_shows_text_and_label(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    points = coords(lab_scatter)
+    for index in (len(TEXTS) - 1, loneliest(points)):
+        page.mouse.move(*screen_position(lab_scatter, points[index]))
+        page.wait_for_function(
+            "([selector, index]) => document.querySelector(selector)?.dataset.index === String(index)",
+            arg=[sel("scatter-tooltip"), index],
+        )
+        assert page.is_visible(sel("scatter-tooltip"))
+        assert page.inner_text(sel("scatter-tooltip")).split("\n") == [TEXTS[index], LABELS[index]]
+    assert page.locator(f"{sel('scatter-tooltip')} img, {sel('scatter-tooltip')} b").count() == 0
+    page.mouse.move(0, 0)
+    assert lab_scatter.dialogs == []
+
+
+def test_box_select_sets_selected_in_python(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    points = coords(lab_scatter)
+    positions = [screen_position(lab_scatter, point) for point in points]
+    xs = sorted(x for x, _ in positions)
+    ys = sorted(y for _, y in positions)
+    x0, x1 = xs[0] - 5, (xs[len(xs) // 2] + xs[len(xs) // 2 + 1]) / 2  # the left half of the points
+    y0, y1 = ys[0] - 5, ys[-1] + 5
+    expected = [i for i, (x, y) in enumerate(positions) if x0 <= x <= x1 and y0 <= y <= y1]
+    assert 0 < len(expected) < len(points)
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.textContent === text",
+        arg=[sel("selection-count"), f"{len(expected)} selected"],
+    )
+    assert kernel_run(lab_scatter, "print(scatter.selected)").strip() == str(expected)
+    kernel_run(lab_scatter, "scatter.selected = [1, 2]")
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.textContent === '2 selected'",
+        arg=sel("selection-count"),
+    )
+    page.click(sel("clear-selection"))
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.textContent === ''", arg=sel("selection-count")
+    )
+    assert kernel_run(lab_scatter, "print(scatter.selected)").strip() == "[]"
+
+
+def test_click_loads_the_text_into_the_linked_view(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    points = coords(lab_scatter)
+    index = loneliest(points)
+    page.mouse.click(*screen_position(lab_scatter, points[index]))
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.value === text",
+        arg=[sel("text-input"), TEXTS[index]],
+    )
+    assert (
+        kernel_run(lab_scatter, f"print(scatter.clicked, view.text == texts[{index}])").strip()
+        == f"{index} True"
+    )
+
+
+def test_editing_the_view_moves_the_live_point(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    kernel_run(lab_scatter, "view.text = texts[0]")
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.title === text",
+        arg=[sel("live-point"), TEXTS[0]],
+    )
+    before = (
+        page.get_attribute(sel("live-point"), "data-x"),
+        page.get_attribute(sel("live-point"), "data-y"),
+    )
+    page.fill(sel("text-input"), "Fever may indicate flu, or a heart attack")
+    page.wait_for_function(
+        "([selector, x]) => document.querySelector(selector)?.dataset.x !== x",
+        arg=[sel("live-point"), before[0]],
+    )
+    check = (
+        "expected = scatter.projection.transform(dv.embed_texts(model, [view.text], progress=False))[0]\n"
+        "print(view.text, np.allclose(scatter.live_point, expected, rtol=1e-5))"
+    )
+    assert kernel_run(lab_scatter, check).strip() == "Fever may indicate flu, or a heart attack True"
+    assert page.is_visible(sel("live-point"))
+    assert lab_scatter.errors == []
