@@ -11,6 +11,7 @@ from .analysis.attribution import (
 )
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
+from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .export.figures import scatter_figure, to_html, to_png, token_paths_figure
 from .export.projector import read_projector, write_projector
 from .model import (
@@ -57,6 +58,7 @@ __all__ = [
     "PredictionView",
     "Projection",
     "Routing",
+    "RoutingStatistics",
     "RoutingView",
     "TextTooLongError",
     "Token",
@@ -75,6 +77,7 @@ __all__ = [
     "project",
     "project_token_paths",
     "read_projector",
+    "routing_statistics",
     "scatter_figure",
     "to_html",
     "to_png",
