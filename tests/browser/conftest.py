@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,6 +337,24 @@ def lab_attention(
     """``attention.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
     with notebook_in_lab(browser, jupyter_lab, attention_notebook, "attention-view") as watch:
         yield watch
+
+
+@pytest.fixture(scope="session")
+def view_in_lab(
+    browser: playwright_sync.Browser,
+    jupyter_lab: Server,
+    write_notebook: Callable[[str, list[str]], Path],
+    model_expression: str,
+) -> Callable[[str, str, str], AbstractContextManager[PageWatch]]:
+    """``view_in_lab(name, code, root_testid)``: notebook ``name`` whose first cell imports ``dv`` and
+    loads the test model as ``model`` and whose second cell is ``code`` (ending with the view to
+    show), open in JupyterLab until the view has drawn (see :func:`notebook_in_lab`)."""
+
+    def open_view(name: str, code: str, root_testid: str) -> AbstractContextManager[PageWatch]:
+        notebook = write_notebook(name, [f"import deepseek_viz as dv\nmodel = {model_expression}", code])
+        return notebook_in_lab(browser, jupyter_lab, notebook, root_testid)
+
+    return open_view
 
 
 # --- page helpers shared by the views' tests ---------------------------------------------------------

@@ -7,17 +7,14 @@ needs, so their order does not matter. Sample counts are tiny: the model is a ra
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from contextlib import AbstractContextManager
 
 import pytest
 
 from tests.browser.conftest import (
     HTML_TEXT,
     PageWatch,
-    Server,
     kernel_run,
-    notebook_in_lab,
-    playwright_sync,
     sel,
     version,
     wait_for_newer,
@@ -31,26 +28,19 @@ GRADIENTS = ("input_x_gradient", "integrated_gradients")
 
 
 @pytest.fixture(scope="module")
-def attribution_notebook(write_notebook: Callable[[str, list[str]], Path], model_expression: str) -> Path:
-    """A notebook showing one AttributionView (variable ``view``) with tiny sample counts."""
-    return write_notebook(
-        "attribution",
-        [
-            "import deepseek_viz as dv\n"
-            "from deepseek_viz.widgets.attribution_view import AttributionView\n"
-            f"model = {model_expression}",
-            'view = AttributionView(model, "Fever may indicate flu.", '
-            "ig_steps=4, lime_samples=16, deletion_steps=3)\nview",
-        ],
-    )
-
-
-@pytest.fixture(scope="module")
 def lab_attribution(
-    browser: playwright_sync.Browser, jupyter_lab: Server, attribution_notebook: Path
+    view_in_lab: Callable[[str, str, str], AbstractContextManager[PageWatch]],
 ) -> Iterator[PageWatch]:
-    """``attribution.ipynb`` open in JupyterLab with all cells run on a live kernel; the widget drawn."""
-    with notebook_in_lab(browser, jupyter_lab, attribution_notebook, ROOT) as watch:
+    """A notebook showing one AttributionView (variable ``view``) with tiny sample counts."""
+    with view_in_lab(
+        "attribution",
+        (
+            "from deepseek_viz.widgets.attribution_view import AttributionView\n"
+            'view = AttributionView(model, "Fever may indicate flu.", ig_steps=4, lime_samples=16, deletion_steps=3)\n'
+            "view"
+        ),
+        ROOT,
+    ) as watch:
         yield watch
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from contextlib import AbstractContextManager
 
 import pytest
 
 from tests.browser.conftest import (
     HTML_TEXT,
     PageWatch,
-    Server,
-    notebook_in_lab,
-    playwright_sync,
     sel,
     version,
     wait_for_newer,
@@ -24,21 +21,17 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def lab_predictions(
-    browser: playwright_sync.Browser,
-    jupyter_lab: Server,
-    write_notebook: Callable[[str, list[str]], Path],
-    model_expression: str,
+    view_in_lab: Callable[[str, str, str], AbstractContextManager[PageWatch]],
 ) -> Iterator[PageWatch]:
     """A notebook showing one PredictionView (variable ``view``)."""
-    notebook = write_notebook(
+    with view_in_lab(
         "predictions",
-        [
-            "import deepseek_viz as dv\nfrom deepseek_viz.widgets.prediction_view import PredictionView\n"
-            f"model = {model_expression}",
-            "view = PredictionView(model, text='Fever may indicate flu.', k=3)\nview",
-        ],
-    )
-    with notebook_in_lab(browser, jupyter_lab, notebook, "prediction-view") as watch:
+        (
+            "from deepseek_viz.widgets.prediction_view import PredictionView\n"
+            "view = PredictionView(model, text='Fever may indicate flu.', k=3)\nview"
+        ),
+        "prediction-view",
+    ) as watch:
         yield watch
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from contextlib import AbstractContextManager
 
 import pytest
 
 from tests.browser.conftest import (
     PageWatch,
-    Server,
     kernel_run,
-    notebook_in_lab,
-    playwright_sync,
     sel,
     version,
     wait_for_newer,
@@ -26,21 +23,17 @@ TEXT = "Fever may indicate flu. 你好 🙂"
 
 @pytest.fixture(scope="module")
 def lab_routing(
-    browser: playwright_sync.Browser,
-    jupyter_lab: Server,
-    write_notebook: Callable[[str, list[str]], Path],
-    model_expression: str,
+    view_in_lab: Callable[[str, str, str], AbstractContextManager[PageWatch]],
 ) -> Iterator[PageWatch]:
     """A notebook showing one RoutingView (variable ``view``) with a small corpus."""
-    notebook = write_notebook(
+    with view_in_lab(
         "routing",
-        [
-            "import deepseek_viz as dv\nfrom deepseek_viz.widgets.routing_view import RoutingView\n"
-            f"model = {model_expression}",
-            f"view = RoutingView(model, text={TEXT!r}, corpus=['Quarterly revenue rose.', 'Chest pain.'])\nview",
-        ],
-    )
-    with notebook_in_lab(browser, jupyter_lab, notebook, "routing-view") as watch:
+        (
+            "from deepseek_viz.widgets.routing_view import RoutingView\n"
+            f"view = RoutingView(model, text={TEXT!r}, corpus=['Quarterly revenue rose.', 'Chest pain.'])\nview"
+        ),
+        "routing-view",
+    ) as watch:
         yield watch
 
 
