@@ -189,7 +189,8 @@ def lab_user_settings(root: Path) -> Path:
 
 
 def start_jupyter_lab(root: Path) -> Server:
-    """A JupyterLab serving ``root`` on 127.0.0.1 without a token, ``window.jupyterapp`` exposed."""
+    """A JupyterLab (and Notebook 7, at ``/notebooks/…``) serving ``root`` on 127.0.0.1 without a token,
+    ``window.jupyterapp`` exposed."""
     port = free_port()
     return start_server(
         [
@@ -204,6 +205,7 @@ def start_jupyter_lab(root: Path) -> Server:
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={root}",
             "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",  # Notebook 7's pages, served beside Lab
             "--LabApp.extension_manager=readonly",
             "--allow-root",
             "--LabServerApp.workspaces_dir=" + str(root / ".workspaces"),

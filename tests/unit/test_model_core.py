@@ -149,7 +149,35 @@ def test_tokenize_gives_the_trace_tokens_without_running_the_model(hooked: dv.Ho
 def test_cache_returns_the_same_trace(hooked: dv.HookedModel) -> None:
     first = hooked.trace(TEXT, layers=[0, 1])
     assert hooked.trace(TEXT, layers=[1, 0]) is first
-    assert hooked.trace(TEXT, layers=[0]) is not first
+    assert hooked.trace(TEXT + " ", layers=[0, 1]) is not first
+
+
+def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel) -> None:
+    text = "One trace, many views."
+    full = hooked.trace(text, layers=[0], thumbnails=4)
+    assert hooked.trace(text, layers=[]) is full  # what the routing and prediction views ask for
+    assert hooked.trace(text, layers=[0]) is full
+    assert hooked.trace(text, layers=[1]) is not full  # layer 1's pattern was not kept
+    assert hooked.trace(text, layers=[0], thumbnails=8) is not full
+    assert hooked.trace(text, layers=[], truncate=True) is not full
+
+
+def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.HookedModel) -> None:
+    layers = hooked.arch.layers
+    with pytest.raises(dv.ComputationTimeoutError, match="stopped after 0 s"), hooked.time_limit(0.0):
+        hooked.trace("Too slow for no time at all.", layers=[])
+    assert not any(layer._forward_pre_hooks for layer in layers)
+    assert len(hooked.trace("Too slow for no time at all.", layers=[]).tokens) > 1
+    with hooked.time_limit(60.0):
+        with hooked.time_limit(0.0):  # inside another limit: the outer deadline holds
+            hooked.trace("Nested limits share the outer deadline.", layers=[])
+        assert hooked._deadline is not None
+    hooked.max_seconds = 0.0
+    try:
+        with pytest.raises(dv.ComputationTimeoutError):
+            dv.explain(hooked, "Explanations are bounded too.", methods="input_x_gradient")
+    finally:
+        hooked.max_seconds = None
 
 
 def test_bad_input_errors(hooked: dv.HookedModel) -> None:

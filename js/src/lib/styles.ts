@@ -4,6 +4,7 @@ export const STYLES = `
 .dsv-root { font: 13px/1.4 system-ui, sans-serif; color: #222; display: flex; flex-direction: column; gap: 8px; }
 .dsv-root button { font: inherit; padding: 1px 6px; cursor: pointer; }
 .dsv-top { display: flex; gap: 8px; align-items: flex-start; }
+.dsv-top[hidden] { display: none; }
 .dsv-input { flex: 1; min-height: 3.2em; font: 13px/1.4 ui-monospace, monospace; resize: vertical; }
 .dsv-status { min-width: 7em; padding: 2px 6px; border-radius: 4px; background: #e8f5e9; white-space: pre-wrap; max-width: 40%; }
 .dsv-status.dsv-busy { background: #fff8e1; }
@@ -27,7 +28,7 @@ export const STYLES = `
 .dsv-legend-ticks { display: flex; justify-content: space-between; font-size: 11px; color: #555; }
 .dsv-tokens-wrap { flex: 1; min-width: 260px; display: flex; flex-direction: column; gap: 4px; }
 .dsv-tokens { white-space: pre-wrap; word-break: break-word; font: 13px/1.9 ui-monospace, monospace; max-height: 420px; overflow: auto; border: 1px solid #eee; padding: 4px; }
-.dsv-token { border-radius: 2px; cursor: pointer; box-shadow: inset 0 0 0 0.5px #ddd; }
+.dsv-token { border-radius: 2px; cursor: pointer; box-shadow: inset 0 0 0 0.5px #ddd; unicode-bidi: isolate; }
 .dsv-token.dsv-special { color: #888; font-size: 11px; }
 .dsv-token.dsv-piece { display: inline-block; width: 4px; height: 1em; vertical-align: middle; background: #eee; }
 .dsv-token.dsv-active { outline: 2px solid #1e88e5; }

@@ -10,8 +10,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .main_view import MODEL_ENV, AppLimits
+
 APP_NOTEBOOK = Path(__file__).with_name("dashboard.ipynb")
-MODEL_ENV = "DEEPSEEK_VIZ_MODEL"
+#: Kernels of visitors who left (or idle this long) are shut down, so their memory comes back.
+IDLE_KERNEL_SECONDS = 600
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +26,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     app.add_argument("--port", type=int, default=8866)
+    defaults = AppLimits()
+    limits = app.add_argument_group("per-visitor limits")
+    limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
+    limits.add_argument("--max-tokens", type=int, default=defaults.max_tokens, help="most tokens traced")
+    limits.add_argument(
+        "--timeout", type=float, default=defaults.max_seconds, help="seconds of model work per request"
+    )
+    limits.add_argument(
+        "--max-samples",
+        type=int,
+        default=defaults.max_samples,
+        help="SHAP evaluations / LIME samples per run",
+    )
     return parser
 
 
@@ -37,13 +53,16 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
         f"--port={port}",
         "--show_tracebacks=False",
         "--theme=light",
+        f"--MappingKernelManager.cull_idle_timeout={IDLE_KERNEL_SECONDS}",
+        "--MappingKernelManager.cull_interval=60",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepseek-viz`` command."""
     args = _parser().parse_args(argv)
-    env = dict(os.environ)
+    limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples)
+    env = {**os.environ, **limits.to_env()}
     if args.model:
         env[MODEL_ENV] = args.model
     with tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:

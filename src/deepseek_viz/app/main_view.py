@@ -1,19 +1,76 @@
-"""What the app shows: the main view on the model named by ``$DEEPSEEK_VIZ_MODEL`` (default: bundled)."""
+"""What the app shows: a :class:`Dashboard` on the model named by ``$DEEPSEEK_VIZ_MODEL`` (default: the
+bundled model), within the per-visitor limits the ``deepseek-viz app`` command puts in the environment.
+
+Voila starts one kernel per visitor, and a kernel handles one request at a time, so these limits bound
+what each visitor can make the server do: characters per text, tokens per trace, seconds per request,
+and samples per SHAP/LIME run.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from transformers.utils import logging as transformers_logging
 
 from ..model import load_model
-from ..widgets import AttentionView
+from ..widgets import Dashboard
 
+MODEL_ENV = "DEEPSEEK_VIZ_MODEL"
 DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates. 你好，世界！"
 
 
-def main_view() -> AttentionView:
-    """Load the app's model and return the widget the app displays."""
+@dataclass(frozen=True)
+class AppLimits:
+    """What one visitor may ask of the app (each is also a ``deepseek-viz app`` option)."""
+
+    #: Longest text accepted from the text box, in characters.
+    max_chars: int = 2000
+    #: Most tokens traced (the model's ``max_tokens``).
+    max_tokens: int = 512
+    #: Seconds of model work per request (an edit, a click, a SHAP/LIME run).
+    max_seconds: float = 20.0
+    #: SHAP evaluations (Owen values, ``partition``) and LIME samples per run.
+    max_samples: int = 300
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that carry these limits to the app's kernels."""
+        return {
+            f"DEEPSEEK_VIZ_{field.name.upper()}": str(getattr(self, field.name)) for field in fields(self)
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AppLimits:
+        """The limits in ``env`` (:meth:`to_env`'s variables), defaults for those not set."""
+        values: dict[str, float] = {}
+        for field in fields(cls):
+            raw = env.get(f"DEEPSEEK_VIZ_{field.name.upper()}")
+            if raw:
+                values[field.name] = float(raw) if field.type in (float, "float") else int(raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def attribution_settings(self) -> dict[str, object]:
+        """:class:`AttributionView` settings that keep SHAP and LIME within :attr:`max_samples`."""
+        return {
+            "shap_algorithm": "partition",
+            "shap_max_evals": self.max_samples,
+            "lime_samples": self.max_samples,
+        }
+
+
+def main_view(env: Mapping[str, str] | None = None) -> Dashboard:
+    """Load the app's model and return the dashboard the app displays, with :class:`AppLimits` from
+    ``env`` (default ``os.environ``)."""
+    env = os.environ if env is None else env
+    limits = AppLimits.from_env(env)
     transformers_logging.disable_progress_bar()  # a visitor sees the app, not the loading bars
-    model = load_model(os.environ.get("DEEPSEEK_VIZ_MODEL") or None)
-    return AttentionView(model, text=DEFAULT_TEXT)
+    model = load_model(
+        env.get(MODEL_ENV) or None, max_tokens=limits.max_tokens, max_seconds=limits.max_seconds
+    )
+    return Dashboard(
+        model,
+        text=DEFAULT_TEXT,
+        max_chars=limits.max_chars,
+        attribution=limits.attribution_settings(),
+    )

@@ -2,6 +2,7 @@
 
 from .errors import (
     AttentionUnavailableError,
+    ComputationTimeoutError,
     DeepseekVizError,
     DeviceUnavailableError,
     EmptyTextError,
@@ -18,6 +19,7 @@ from .trace import LogitLens, Prediction, Routing, Trace
 __all__ = [
     "BUNDLED_MODEL",
     "AttentionUnavailableError",
+    "ComputationTimeoutError",
     "DeepseekVizError",
     "DeviceUnavailableError",
     "EmptyTextError",

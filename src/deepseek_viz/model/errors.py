@@ -41,3 +41,14 @@ class AttentionUnavailableError(DeepseekVizError):
 
 class UnsupportedModelError(DeepseekVizError):
     """The model is not a decoder-only language model with the layout deepseek-viz reads."""
+
+
+class ComputationTimeoutError(DeepseekVizError, TimeoutError):
+    """Model work ran past the time limit set for it (``HookedModel.max_seconds`` or ``time_limit``)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"stopped after {seconds:g} s, the time limit for one request: shorten the text "
+            "or ask for less (fewer layers, fewer sampling steps)."
+        )
+        self.seconds = seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from . import attention_capture
 from .architecture import read_architecture
 from .errors import (
     AttentionUnavailableError,
+    ComputationTimeoutError,
     DeepseekVizError,
     EmptyTextError,
     LayerOutOfRangeError,
@@ -51,7 +53,10 @@ class HookedModel:
     ``max_tokens`` bounds the tokens of one trace (default: the model's ``max_position_embeddings``, at
     most 4096). Longer texts raise :class:`TextTooLongError` unless ``trace(..., truncate=True)`` is
     asked for, which keeps the first ``max_tokens`` tokens and sets ``trace.truncated``.
-    Traces are cached by ``(text, layers, truncate)``; the ``cache_size`` most recent are kept.
+    ``max_seconds`` bounds the model work of one request (default ``None``: unbounded; see
+    :meth:`time_limit`), e.g. in a public app.
+    Traces are cached by their arguments; the ``cache_size`` most recent are kept, and a cached trace
+    of the same text that holds more than a request asks for (more layers, thumbnails) answers it.
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class HookedModel:
         max_tokens: int | None = None,
         cache_size: int = 4,
         name: str | None = None,
+        max_seconds: float | None = None,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise UnsupportedModelError("deepseek-viz needs a fast tokenizer (for character offsets).")
@@ -77,6 +83,8 @@ class HookedModel:
         self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.max_seconds = max_seconds
+        self._deadline: tuple[float, float] | None = None  # (monotonic end, seconds allowed)
 
     @property
     def num_layers(self) -> int:
@@ -145,15 +153,52 @@ class HookedModel:
             raise ValueError(f"thumbnails must be a positive number of bins, not {thumbnails}")
         key = (text, chosen, truncate, thumbnails)
         with self._lock:
-            cached = self._cache.get(key)
+            cached = self._cached(key)
             if cached is not None:
-                self._cache.move_to_end(key)
                 return cached
-            result = self._run(text, chosen, truncate, thumbnails)
+            with self.time_limit():
+                result = self._run(text, chosen, truncate, thumbnails)
             self._cache[key] = result
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
             return result
+
+    def _cached(self, key: tuple[Any, ...]) -> Trace | None:
+        """A cached trace that answers ``key``: the same text and truncation, at least the layers asked
+        for, and the same thumbnails where any are asked for."""
+        text, layers, truncate, thumbnails = key
+        for cached_key in reversed(self._cache):
+            cached_text, cached_layers, cached_truncate, cached_thumbnails = cached_key
+            if (
+                (cached_text, cached_truncate) == (text, truncate)
+                and set(layers) <= set(cached_layers)
+                and thumbnails in (None, cached_thumbnails)
+            ):
+                self._cache.move_to_end(cached_key)
+                return self._cache[cached_key]
+        return None
+
+    @contextmanager
+    def time_limit(self, seconds: float | None = None) -> Iterator[None]:
+        """Stop model work in the block after ``seconds`` (default :attr:`max_seconds`; ``None``: no
+        limit) with :class:`ComputationTimeoutError`, checked as each decoder layer starts. A block
+        inside another keeps the outer deadline, so one request (a trace plus attributions) shares it."""
+        seconds = self.max_seconds if seconds is None else seconds
+        if seconds is None or self._deadline is not None:
+            yield
+            return
+        self._deadline = (time.monotonic() + seconds, seconds)
+        handles = [layer.register_forward_pre_hook(self._check_deadline) for layer in self.arch.layers]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+            self._deadline = None
+
+    def _check_deadline(self, _module: nn.Module, _inputs: Any) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline[0]:
+            raise ComputationTimeoutError(self._deadline[1])
 
     def tokenize(self, text: str, *, truncate: bool = False) -> list[Token]:
         """The tokens ``trace(text, truncate=truncate)`` shows (BOS first), without running the model."""

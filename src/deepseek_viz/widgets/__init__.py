@@ -2,6 +2,7 @@
 
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
+from .dashboard import Dashboard, TextBox
 from .embedding_scatter import EmbeddingScatter, TextViewLink
 from .linking import TraitLink, link
 from .prediction_view import PredictionView
@@ -10,9 +11,11 @@ from .routing_view import RoutingView
 __all__ = [
     "AttentionView",
     "AttributionView",
+    "Dashboard",
     "EmbeddingScatter",
     "PredictionView",
     "RoutingView",
+    "TextBox",
     "TextViewLink",
     "TraitLink",
     "link",

@@ -126,104 +126,107 @@ def explain(
     special = np.array([t.special for t in tokens], dtype=bool)
     if special.all():
         raise ValueError("the text has no tokens to attribute (only special tokens)")
-    bound = target.bind(model, tokens)
-    vector, baseline_text = baseline_vector(model, baseline)
-    scorer = Scorer(bound, special, vector, batch_size=batch_size)
-    common = (text, len(tokens), target, baseline)
-    (f_x, f_b), _ = _cached(
-        model, (*common, "values"), cache, lambda: (scorer.value(True), scorer.value(False))
-    )
-    texts = [t.text for t in tokens]
-
-    runners: dict[str, tuple[tuple[Any, ...], Callable[[], Attribution]]] = {
-        "shap": (
-            (shap_max_evals, shap_algorithm, seed),
-            lambda: shap_values(scorer, shap_max_evals, shap_algorithm, seed, progress, texts),
-        ),
-        "lime": (
-            (lime_samples, lime_kernel_width, seed),
-            lambda: lime_weights(scorer, texts, lime_samples, seed, lime_kernel_width, progress),
-        ),
-        "input_x_gradient": ((), lambda: input_x_gradient(scorer)),
-        "integrated_gradients": (
-            (ig_steps, ig_method),
-            lambda: integrated_gradients(scorer, ig_steps, ig_method, progress),
-        ),
-    }
-    scores: dict[str, np.ndarray] = {}
-    timings: dict[str, float] = {}
-    evaluations: dict[str, int] = {}
-    details: dict[str, dict[str, Any]] = {}
-    curves: dict[str, DeletionCurve] = {}
-    served: list[str] = []
-    for method in chosen:
-        settings, run = runners[method]
-
-        def timed(run: Callable[[], Attribution] = run) -> tuple[Attribution, float, int]:
-            before, start = scorer.evaluations, time.perf_counter()
-            result = run()
-            return result, time.perf_counter() - start, scorer.evaluations - before
-
-        (result, seconds, count), hit = _cached(model, (*common, method, settings), cache, timed)
-        scores[method], timings[method], evaluations[method] = result.scores.copy(), seconds, count
-        details[method] = dict(result.details)
-        if hit:
-            served.append(method)
-        if faithfulness:
-
-            def curve(values: np.ndarray = result.scores, name: str = method) -> DeletionCurve:
-                return deletion_curve(scorer, values, name, deletion_steps)
-
-            curves[method], _ = _cached(
-                model, (*common, method, settings, "deletion", deletion_steps), cache, curve
-            )
-    random_curve = None
-    if faithfulness:
-        random_curve, _ = _cached(
-            model,
-            (*common, "random_deletion", deletion_steps, seed),
-            cache,
-            lambda: random_deletion_curve(scorer, deletion_steps, seed=seed),
+    with model.time_limit():  # one deadline for all methods (HookedModel.max_seconds)
+        bound = target.bind(model, tokens)
+        vector, baseline_text = baseline_vector(model, baseline)
+        scorer = Scorer(bound, special, vector, batch_size=batch_size)
+        common = (text, len(tokens), target, baseline)
+        (f_x, f_b), _ = _cached(
+            model, (*common, "values"), cache, lambda: (scorer.value(True), scorer.value(False))
         )
+        texts = [t.text for t in tokens]
 
-    checks = {m: completeness(m, s, f_x, f_b) for m, s in scores.items()}
-    shap_check = (
-        additivity("shap", scores["shap"], details["shap"]["base_value"], f_x) if "shap" in scores else None
-    )
-    report = Faithfulness(
-        completeness=checks,
-        additivity=shap_check,
-        deletion=curves,
-        random_deletion=random_curve,
-        ig_convergence_delta=details.get("integrated_gradients", {}).get("convergence_delta"),
-        lime_fit=details.get("lime", {}).get("score"),
-    )
-    return Explanation(
-        text=text,
-        tokens=list(tokens),
-        special=special,
-        methods=chosen,
-        scores=scores,
-        target=bound.description,
-        target_spec=target,
-        value=f_x,
-        baseline_value=f_b,
-        baseline=baseline_text,
-        faithfulness=report,
-        timings=timings,
-        evaluations=evaluations,
-        details=details,
-        settings={
-            "baseline": baseline,
-            "shap_max_evals": shap_max_evals,
-            "shap_algorithm": shap_algorithm,
-            "lime_samples": lime_samples,
-            "lime_kernel_width": lime_kernel_width,
-            "ig_steps": ig_steps,
-            "ig_method": ig_method,
-            "batch_size": batch_size,
-            "deletion_steps": deletion_steps,
-            "seed": seed,
-        },
-        cached=tuple(served),
-    )
+        runners: dict[str, tuple[tuple[Any, ...], Callable[[], Attribution]]] = {
+            "shap": (
+                (shap_max_evals, shap_algorithm, seed),
+                lambda: shap_values(scorer, shap_max_evals, shap_algorithm, seed, progress, texts),
+            ),
+            "lime": (
+                (lime_samples, lime_kernel_width, seed),
+                lambda: lime_weights(scorer, texts, lime_samples, seed, lime_kernel_width, progress),
+            ),
+            "input_x_gradient": ((), lambda: input_x_gradient(scorer)),
+            "integrated_gradients": (
+                (ig_steps, ig_method),
+                lambda: integrated_gradients(scorer, ig_steps, ig_method, progress),
+            ),
+        }
+        scores: dict[str, np.ndarray] = {}
+        timings: dict[str, float] = {}
+        evaluations: dict[str, int] = {}
+        details: dict[str, dict[str, Any]] = {}
+        curves: dict[str, DeletionCurve] = {}
+        served: list[str] = []
+        for method in chosen:
+            settings, run = runners[method]
+
+            def timed(run: Callable[[], Attribution] = run) -> tuple[Attribution, float, int]:
+                before, start = scorer.evaluations, time.perf_counter()
+                result = run()
+                return result, time.perf_counter() - start, scorer.evaluations - before
+
+            (result, seconds, count), hit = _cached(model, (*common, method, settings), cache, timed)
+            scores[method], timings[method], evaluations[method] = result.scores.copy(), seconds, count
+            details[method] = dict(result.details)
+            if hit:
+                served.append(method)
+            if faithfulness:
+
+                def curve(values: np.ndarray = result.scores, name: str = method) -> DeletionCurve:
+                    return deletion_curve(scorer, values, name, deletion_steps)
+
+                curves[method], _ = _cached(
+                    model, (*common, method, settings, "deletion", deletion_steps), cache, curve
+                )
+        random_curve = None
+        if faithfulness:
+            random_curve, _ = _cached(
+                model,
+                (*common, "random_deletion", deletion_steps, seed),
+                cache,
+                lambda: random_deletion_curve(scorer, deletion_steps, seed=seed),
+            )
+
+        checks = {m: completeness(m, s, f_x, f_b) for m, s in scores.items()}
+        shap_check = (
+            additivity("shap", scores["shap"], details["shap"]["base_value"], f_x)
+            if "shap" in scores
+            else None
+        )
+        report = Faithfulness(
+            completeness=checks,
+            additivity=shap_check,
+            deletion=curves,
+            random_deletion=random_curve,
+            ig_convergence_delta=details.get("integrated_gradients", {}).get("convergence_delta"),
+            lime_fit=details.get("lime", {}).get("score"),
+        )
+        return Explanation(
+            text=text,
+            tokens=list(tokens),
+            special=special,
+            methods=chosen,
+            scores=scores,
+            target=bound.description,
+            target_spec=target,
+            value=f_x,
+            baseline_value=f_b,
+            baseline=baseline_text,
+            faithfulness=report,
+            timings=timings,
+            evaluations=evaluations,
+            details=details,
+            settings={
+                "baseline": baseline,
+                "shap_max_evals": shap_max_evals,
+                "shap_algorithm": shap_algorithm,
+                "lime_samples": lime_samples,
+                "lime_kernel_width": lime_kernel_width,
+                "ig_steps": ig_steps,
+                "ig_method": ig_method,
+                "batch_size": batch_size,
+                "deletion_steps": deletion_steps,
+                "seed": seed,
+            },
+            cached=tuple(served),
+        )

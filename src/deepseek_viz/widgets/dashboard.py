@@ -1,0 +1,248 @@
+"""``Dashboard``: one text box driving every view of a model (attention, routing, predictions,
+attributions, embedding map), with the selected token, layer and text shared between them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import ipywidgets
+import traitlets
+
+from ..analysis.projection import Method
+from ..data import sample_texts
+from ..model import HookedModel
+from .attention_view import AttentionView
+from .attribution_view import AttributionView
+from .embedding_scatter import EmbeddingScatter
+from .linking import TraitLink
+from .live_text import LiveTextWidget, TracedTextWidget, require_hooked_model
+from .prediction_view import PredictionView
+from .routing_view import RoutingView
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates."
+
+
+class TextBox(LiveTextWidget):
+    """The dashboard's one text box: an edit in the browser (or ``text`` set from Python) calls the
+    dashboard's handler, which updates every view and returns the status shown under the box.
+
+    ``max_chars`` (``0``: no limit) refuses longer texts with an error before any model work; the box
+    shows a character count against it. ``model_name`` is shown beside the count.
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "text_box.js"
+
+    max_chars = traitlets.Int(0).tag(sync=True)
+    model_name = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, model: HookedModel, text: str = "", *, max_chars: int = 0) -> None:
+        self._handler: Callable[[str], str] | None = None
+        super().__init__(model, text=text, max_chars=max_chars, model_name=describe_model(model))
+
+    def on_text(self, handler: Callable[[str], str]) -> None:
+        """Call ``handler(text)`` for every new text from now on; it returns the status to show."""
+        self._handler = handler
+
+    @traitlets.observe("text")
+    def _on_text(self, _change: Any) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        text = self.text
+        if self.max_chars and len(text) > self.max_chars:
+            self._finish(
+                f"error: the text has {len(text):,} characters; this dashboard takes at most "
+                f"{self.max_chars:,}. Shorten it — the views still show the previous text."
+            )
+            return
+        if self._handler is None:
+            self._finish()
+            return
+        self._computing()
+        self._finish(self._handler(text))
+
+
+def describe_model(model: HookedModel) -> str:
+    """One line naming the model: ``"bundled · deepseek_v3 · 4 layers × 6 heads · MoE layers 1–3"``."""
+    parts = [model.name, model.family, f"{model.num_layers} layers × {model.num_heads} heads"]
+    if model.moe_layers:
+        parts.append(f"MoE layers {', '.join(map(str, model.moe_layers))}")
+    return " · ".join(parts)
+
+
+def combine_statuses(statuses: Mapping[str, str]) -> str:
+    """One status for the dashboard: ``"ready"``, or each distinct error once (the views that gave it
+    named when the views failed in different ways)."""
+    failed: dict[str, list[str]] = {}
+    for name, status in statuses.items():
+        if status.startswith("error"):
+            failed.setdefault(status.removeprefix("error: "), []).append(name)
+    if not failed:
+        return "ready"
+    if len(failed) == 1:
+        return f"error: {next(iter(failed))}"
+    return "error: " + "; ".join(f"{message} ({', '.join(names)})" for message, names in failed.items())
+
+
+def _panel(title: str, view: ipywidgets.Widget, flex: str) -> ipywidgets.VBox:
+    view.layout = ipywidgets.Layout(width="100%")
+    heading = ipywidgets.Label(title, layout=ipywidgets.Layout(margin="0"))
+    heading.add_class("dsv-panel-title")
+    return ipywidgets.VBox([heading, view], layout=ipywidgets.Layout(flex=flex, min_width="0"))
+
+
+class Dashboard(ipywidgets.VBox):
+    """Every view of one model on one text: type once, see attention, expert routing, next-token
+    predictions with the logit lens, token attributions and where the text lands among others.
+
+    ``Dashboard(model, texts=None, labels=None, *, text=..., layer=0, max_chars=0, method="pca",
+    attribution=None)``:
+
+    - ``texts``/``labels``: the texts of the embedding map (default: the package's 240 labelled finance,
+      medical and fortune samples, English and Chinese); clicking a point loads its text everywhere;
+    - ``layer``: the attention layer shown first (the routing view follows it on MoE layers);
+    - ``max_chars``: longest text accepted from the box (``0``: no limit; the model's ``max_tokens``
+      applies either way);
+    - ``method``: projection of the map (``"pca"``, ``"umap"``, ``"tsne"``);
+    - ``attribution``: keyword arguments of :class:`AttributionView` (``methods``,
+      ``sampling_methods``, ``shap_max_evals``, ``lime_samples``, ``ig_steps``, …).
+
+    The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
+    ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
+    shared values. One edit updates the views in turn from one trace (the model's cache answers all
+    of them), within one :meth:`HookedModel.time_limit`; a view that fails keeps its previous data
+    and the box shows the error.
+    """
+
+    def __init__(
+        self,
+        model: HookedModel,
+        texts: Sequence[str] | None = None,
+        labels: Sequence[Any] | None = None,
+        *,
+        text: str = DEFAULT_TEXT,
+        layer: int = 0,
+        max_chars: int = 0,
+        method: Method = "pca",
+        attribution: Mapping[str, Any] | None = None,
+    ) -> None:
+        model = require_hooked_model(model)
+        if texts is None:
+            if labels is not None:
+                raise ValueError("labels were given without texts: pass the texts they label")
+            texts, labels = sample_texts()
+        self.model = model
+        self.text_box = TextBox(model, text, max_chars=max_chars)
+        self.attention = AttentionView(model, text, layer=layer)
+        self.routing = RoutingView(model, text) if model.moe_layers else None
+        self.predictions = PredictionView(model, text)
+        self.attribution = AttributionView(model, text, **dict(attribution or {}))
+        self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False)
+        self._views: dict[str, LiveTextWidget] = {"attention": self.attention}
+        if self.routing is not None:
+            self._views["routing"] = self.routing
+        self._views.update(predictions=self.predictions, attribution=self.attribution)
+        for view in self._views.values():
+            view.show_editor = False
+        traced = [view for view in self._views.values() if isinstance(view, TracedTextWidget)]
+        self._links = [TraitLink(self.attention, view, ["selected_token"]) for view in traced[1:]]
+        if self.routing is not None:
+            self.attention.observe(self._attention_layer, names="layer")
+            self.routing.observe(self._routing_layer, names="layer")
+            self._attention_layer({"new": self.attention.layer})
+        self.scatter.on_click(self._load_point)
+        self.scatter.place(text)
+        self.text_box.on_text(self._show_text)
+        self.text_box.set_trait("status", combine_statuses(self.statuses()))
+
+        top = [_panel("Attention — pick heads in the grid, click a token", self.attention, "3 1 0%")]
+        top.append(_panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%"))
+        middle = [_panel("Next-token predictions and logit lens", self.predictions, "1 1 0%")]
+        if self.routing is not None:
+            middle.insert(0, _panel("MoE expert routing", self.routing, "1 1 0%"))
+        row = ipywidgets.Layout(width="100%", grid_gap="12px")
+        super().__init__(
+            [
+                self.text_box,
+                ipywidgets.HBox(top, layout=row),
+                ipywidgets.HBox(middle, layout=row),
+                _panel("Token attributions", self.attribution, "1 1 auto"),
+            ],
+            layout=ipywidgets.Layout(width="100%", grid_gap="12px"),
+        )
+        self.add_class("dsv-dashboard")
+
+    # --- shared values ----------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The text every view shows; setting it updates them all (as an edit in the box does)."""
+        return str(self.text_box.text)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        if value == self.text_box.text:
+            self.text_box._update()  # again, e.g. after a time-out
+        else:
+            self.text_box.text = value
+
+    @property
+    def selected_token(self) -> int:
+        """The token selected in every view (``-1``: none)."""
+        return int(self.attention.selected_token)
+
+    @selected_token.setter
+    def selected_token(self, index: int) -> None:
+        self.attention.selected_token = index
+
+    @property
+    def status(self) -> str:
+        """The box's status: ``"ready"``, ``"computing"`` or ``"error: …"``."""
+        return str(self.text_box.status)
+
+    def statuses(self) -> dict[str, str]:
+        """Each view's own status, by name (``attention``, ``routing``, ``predictions``, ``attribution``,
+        ``scatter``)."""
+        statuses = {name: str(view.status) for name, view in self._views.items()}
+        statuses["scatter"] = str(self.scatter.status)
+        return statuses
+
+    # --- updates ----------------------------------------------------------------------------------
+
+    def _show_text(self, text: str) -> str:
+        """Give ``text`` to every view, all within one time limit; the combined status."""
+        with self.model.time_limit():
+            for name, view in self._views.items():
+                # a view whose last try at this text failed still holds it: update it again
+                update = view._update if view.text == text else partial(setattr, view, "text", text)
+                self._guarded(name, update)
+            if not self.attention.status.startswith("error"):  # the text was traced: place it too
+                self._guarded("scatter", lambda: self.scatter.place(text))
+        return combine_statuses(self.statuses())
+
+    def _guarded(self, name: str, update: Callable[[], object]) -> None:
+        """Run ``update``; views turn the errors they expect into their status, and anything else is
+        logged in the kernel and shown as a one-line error in the box, not a traceback."""
+        try:
+            update()
+        except Exception as error:  # a view's bug must not stop the other views
+            log.exception("deepseek-viz: the %s view failed", name)
+            view = self.scatter if name == "scatter" else self._views[name]
+            view.set_trait("status", f"error: {name} failed ({type(error).__name__}: {error})")
+
+    def _load_point(self, index: int) -> None:
+        self.text = self.scatter.texts[index]
+
+    def _attention_layer(self, change: Mapping[str, Any]) -> None:
+        assert self.routing is not None
+        if change["new"] in self.routing.moe_layers:
+            self.routing.layer = change["new"]
+
+    def _routing_layer(self, change: Mapping[str, Any]) -> None:
+        self.attention.layer = change["new"]
