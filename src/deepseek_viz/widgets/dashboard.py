@@ -216,15 +216,18 @@ class Dashboard(ipywidgets.VBox):
     # --- updates ----------------------------------------------------------------------------------
 
     def _show_text(self, text: str) -> str:
-        """Give ``text`` to every view, all within one time limit; the combined status."""
+        """Give ``text`` to every view, all within one time limit; the combined status (the map's only
+        where the text was traced and so placed on it)."""
         with self.model.time_limit():
             for name, view in self._views.items():
                 # a view whose last try at this text failed still holds it: update it again
                 update = view._update if view.text == text else partial(setattr, view, "text", text)
                 self._guarded(name, update)
-            if not self.attention.status.startswith("error"):  # the text was traced: place it too
+            statuses = {name: str(view.status) for name, view in self._views.items()}
+            if not statuses["attention"].startswith("error"):
                 self._guarded("scatter", lambda: self.scatter.place(text))
-        return combine_statuses(self.statuses())
+                statuses["scatter"] = str(self.scatter.status)
+        return combine_statuses(statuses)
 
     def _guarded(self, name: str, update: Callable[[], object]) -> None:
         """Run ``update``; views turn the errors they expect into their status, and anything else is
