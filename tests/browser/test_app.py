@@ -113,3 +113,23 @@ def test_two_visitors_do_not_see_each_other(app_server: Server, browser: playwri
     finally:
         for context, _ in pages:
             context.close()
+
+
+def test_a_request_past_the_time_limit_is_stopped_with_a_message(
+    tmp_path: Path, fresh_page: PageWatch
+) -> None:
+    """With ``--timeout 0`` every request stops at its first layer: the page says so and keeps working."""
+    server = start_app(tmp_path, free_port(), "--timeout", "0")
+    try:
+        page = fresh_page.page
+        page.goto(server.url + "/")
+        wait_for_every_view(fresh_page)
+        before = version(fresh_page, "text-box")
+        page.fill(sel("text-input"), "Any text at all.")
+        wait_for_newer(fresh_page, "text-box", before)  # the kernel answered this edit
+        status = wait_for_status(fresh_page, "error")
+        assert status.startswith("error: stopped after 0 s, the time limit for one request")
+        no_traceback(fresh_page)
+        assert fresh_page.errors == [] and fresh_page.dialogs == []
+    finally:
+        server.stop()
