@@ -43,7 +43,9 @@ def sample_texts(seed: int = SEED) -> list[dict[str, str]]:
                 texts.add(text)
         samples.extend({"text": text, "label": label} for text in sorted(texts))
     for label, chinese in (("fortune", False), ("fortune 中文", True)):
-        pool = sorted({doc for path in fortune_files(chinese) for doc in read_fortunes(path) if len(doc) <= MAX_CHARS})
+        pool = sorted(
+            {doc for path in fortune_files(chinese) for doc in read_fortunes(path) if len(doc) <= MAX_CHARS}
+        )
         samples.extend({"text": text, "label": label} for text in rng.sample(pool, min(PER_LABEL, len(pool))))
     return samples
 

@@ -12,11 +12,14 @@ from .analysis.attribution import (
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
 from .analysis.routing_stats import RoutingStatistics, routing_statistics
-from .export.figures import scatter_figure, to_html, to_png, token_paths_figure
+from .data import sample_texts
+from .export.figures import save_figure, scatter_figure, to_html, to_png, to_svg, token_paths_figure
 from .export.projector import read_projector, write_projector
+from .export.standalone import save_html
 from .model import (
     BUNDLED_MODEL,
     AttentionUnavailableError,
+    ComputationTimeoutError,
     DeepseekVizError,
     DeviceUnavailableError,
     EmptyTextError,
@@ -33,7 +36,15 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
-from .widgets import AttentionView, AttributionView, EmbeddingScatter, PredictionView, RoutingView, link
+from .widgets import (
+    AttentionView,
+    AttributionView,
+    Dashboard,
+    EmbeddingScatter,
+    PredictionView,
+    RoutingView,
+    link,
+)
 
 __version__ = "0.1.0"
 
@@ -42,7 +53,9 @@ __all__ = [
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
+    "ComputationTimeoutError",
     "Continuation",
+    "Dashboard",
     "DeepseekVizError",
     "DeviceUnavailableError",
     "EmbeddingScatter",
@@ -78,9 +91,13 @@ __all__ = [
     "project_token_paths",
     "read_projector",
     "routing_statistics",
+    "sample_texts",
+    "save_figure",
+    "save_html",
     "scatter_figure",
     "to_html",
     "to_png",
+    "to_svg",
     "token_embeddings",
     "token_paths_figure",
     "write_projector",

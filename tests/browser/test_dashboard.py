@@ -160,6 +160,27 @@ def test_too_long_text_is_refused_and_every_view_kept(lab_dashboard: PageWatch) 
     kernel_run(lab_dashboard, "board.text_box.max_chars = 0")
 
 
+def test_the_exported_dashboard_renders_offline(
+    lab_dashboard: PageWatch, browser: playwright_sync.Browser, tmp_path: Path
+) -> None:
+    """``board.save_html`` in the live kernel; the file opens from file:// with every request refused."""
+    from tests.browser.test_standalone_export import open_offline
+
+    exported = tmp_path / "dashboard.html"
+    assert kernel_run(lab_dashboard, f"print(board.save_html({str(exported)!r}))").strip() == str(exported)
+    shown = shown_tokens(lab_dashboard, "attention-view")
+    context, watch, requests = open_offline(browser, exported)
+    try:
+        for testid in VIEWS:
+            assert watch.page.get_attribute(sel(testid), "data-ready") == "true", testid
+        assert shown_tokens(watch, "attention-view") == shown
+        assert watch.page.locator(f"{sel('embedding-scatter')} {sel('scatter-legend')}").text_content()
+        watch.screenshot("dashboard-exported-offline")
+        assert requests == [] and watch.errors == []
+    finally:
+        context.close()
+
+
 def test_dashboard_in_notebook_7(
     browser: playwright_sync.Browser, jupyter_lab: Server, dashboard_notebook: Path
 ) -> None:

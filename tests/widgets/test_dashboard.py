@@ -11,7 +11,12 @@ import deepseek_viz as dv
 from deepseek_viz.app.main_view import AppLimits, main_view
 from deepseek_viz.widgets.dashboard import Dashboard, combine_statuses
 
-TEXTS = ["Quarterly revenue rose 12%.", "Net income fell sharply.", "Fever may indicate flu.", "咳嗽可能是流感。"]
+TEXTS = [
+    "Quarterly revenue rose 12%.",
+    "Net income fell sharply.",
+    "Fever may indicate flu.",
+    "咳嗽可能是流感。",
+]
 LABELS = ["finance", "finance", "medical", "medical"]
 TEXT = "Revenue rose 5% to $3 billion."
 

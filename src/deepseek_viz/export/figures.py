@@ -1,13 +1,16 @@
-"""Static figures of a projection: a plotly scatter, saved as offline HTML or as PNG.
+"""Static figures (a projection's scatter, the views' heatmaps), saved as offline HTML, PNG or SVG.
 
 * :func:`scatter_figure` — points coloured by a categorical label (one legend entry per label), hover
   text per point; WebGL (``Scattergl``) in 2-D, ``Scatter3d`` in 3-D.
 * :func:`token_paths_figure` — token mode: every token at every layer, coloured by layer, with a line
   tracing each token through the layers.
+* :func:`token_heatmap` — a heatmap whose rows and columns are named by token strings (the views'
+  ``figure()``).
 * :func:`to_html` — a self-contained HTML file (plotly.js embedded, no network needed to open it).
-* :func:`to_png` — through kaleido (plotly's exporter; needs ``pip install kaleido`` and a Chrome or
-  Chromium on the machine, found on ``PATH``; it downloads nothing) or, when that is unavailable,
-  redrawn with matplotlib from the figure's own data.
+* :func:`to_png` / :func:`to_svg` — through kaleido (plotly's exporter; needs ``pip install kaleido``
+  and a Chrome or Chromium on the machine, found on ``PATH``; it downloads nothing) or, when that is
+  unavailable, redrawn with matplotlib from the figure's own data (scatter and heatmap traces).
+* :func:`save_figure` — one of those three, chosen by the file's suffix.
 
 Labels and hover texts are escaped: plotly renders a subset of HTML in them, and a token like ``<b>``
 must show as itself.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,16 +28,21 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
+from ..analysis.attribution.charts import CONTROL_PICTURES, label
 from ..analysis.embeddings import TokenPaths
 from ..analysis.projection import Projection
 
 HOVER_CHARS = 300  # longer hover texts are cut
 HOVER_LINE = 80  # and wrapped at about this many characters
+#: Fonts of the matplotlib fallback, in the order it tries them for each glyph (Latin, then CJK).
+MATPLOTLIB_FONTS = ("DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP")
 
 
 def plot_text(text: str) -> str:
-    """``text`` as plotly shows it literally: ``&``, ``<``, ``>`` escaped, newlines as ``<br>``."""
-    return html.escape(text, quote=False).replace("\r\n", "\n").replace("\n", "<br>")
+    """``text`` as plotly shows it literally: ``&``, ``<``, ``>`` escaped, newlines as ``<br>``, other
+    control characters as their pictures."""
+    escaped = html.escape(text.translate(CONTROL_PICTURES), quote=False)
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def _hover(text: str) -> str:
@@ -180,6 +188,65 @@ def token_paths_figure(
     return figure
 
 
+def token_heatmap(
+    values: np.ndarray,
+    *,
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    title: str,
+    x_title: str,
+    y_title: str,
+    colorscale: str,
+    zmin: float,
+    zmax: float,
+    colorbar_title: str,
+    cell_text: Sequence[Sequence[str]] | None = None,
+) -> go.Figure:
+    """A heatmap of ``values`` ``[row, column]``, row 0 on top, rows and columns named by token strings.
+
+    Labels and ``cell_text`` show literally (escaped, whitespace-only tokens made visible); cells sit at
+    numeric positions with the labels as tick texts, so repeated tokens keep a row or column each.
+    """
+    rows, columns = values.shape
+    if (len(y_labels), len(x_labels)) != (rows, columns):
+        raise ValueError(f"{len(y_labels)} × {len(x_labels)} labels for a {rows} × {columns} heatmap")
+    heatmap: dict[str, Any] = {
+        "z": values,
+        "x": list(range(columns)),
+        "y": list(range(rows)),
+        "colorscale": colorscale,
+        "zmin": zmin,
+        "zmax": zmax,
+        "colorbar": {"title": {"text": plot_text(colorbar_title)}},
+        "hovertemplate": f"{plot_text(y_title)} %{{y}}, {plot_text(x_title)} %{{x}}: %{{z:.3g}}<extra></extra>",
+    }
+    if cell_text is not None:
+        heatmap["text"] = [[label(text) for text in row] for row in cell_text]
+        heatmap["texttemplate"] = "%{text}"
+        heatmap["textfont"] = {"size": 11}
+        heatmap["hovertemplate"] = heatmap["hovertemplate"].replace("<extra>", " %{text}<extra>")
+    figure = go.Figure(go.Heatmap(**heatmap))
+    figure.update_layout(
+        title={"text": plot_text(title), "font": {"size": 14}},
+        template="plotly_white",
+        margin={"l": 80, "r": 20, "t": 60, "b": 80},
+    )
+    figure.update_xaxes(
+        title_text=plot_text(x_title),
+        tickmode="array",
+        tickvals=list(range(columns)),
+        ticktext=[label(text) for text in x_labels],
+    )
+    figure.update_yaxes(
+        title_text=plot_text(y_title),
+        tickmode="array",
+        tickvals=list(range(rows)),
+        ticktext=[label(text) for text in y_labels],
+        autorange="reversed",
+    )
+    return figure
+
+
 def to_html(figure: go.Figure, path: str | Path) -> Path:
     """Write ``figure`` as one self-contained HTML file (plotly.js inside; opens offline)."""
     target = Path(path)
@@ -202,25 +269,60 @@ def to_png(
     """Write ``figure`` as a PNG; returns the engine that drew it (``"kaleido"`` or ``"matplotlib"``).
 
     ``engine="auto"`` tries kaleido (exactly the plotly rendering; needs the ``kaleido`` package and a
-    Chrome/Chromium found on ``PATH``) and falls back to matplotlib (the same points, colours, legend and
-    lines, drawn by matplotlib; hover text is dropped) with a warning saying why.
+    Chrome/Chromium found on ``PATH``) and falls back to matplotlib (the same points, cells, colours,
+    legend and lines, drawn by matplotlib; hover text is dropped) with a warning saying why.
     """
+    return _write_image(figure, Path(path), "png", width, height, scale, engine)
+
+
+def to_svg(
+    figure: go.Figure, path: str | Path, *, width: int = 900, height: int = 700, engine: Engine = "auto"
+) -> str:
+    """Write ``figure`` as an SVG; returns the engine that drew it, chosen as by :func:`to_png`."""
+    return _write_image(figure, Path(path), "svg", width, height, 1.0, engine)
+
+
+def save_figure(figure: go.Figure, path: str | Path, **options: Any) -> Path:
+    """Write ``figure`` as PNG, SVG or HTML, by the suffix of ``path``; ``options`` go to
+    :func:`to_png` / :func:`to_svg` (``width``, ``height``, ``engine``, …). Returns the path."""
+    target = Path(path)
+    writers: dict[str, Callable[..., object]] = {
+        ".png": to_png,
+        ".svg": to_svg,
+        ".html": to_html,
+        ".htm": to_html,
+    }
+    writer = writers.get(target.suffix.lower())
+    if writer is None:
+        raise ValueError(f"cannot tell the format of {target.name!r}: use a .png, .svg or .html file name")
+    writer(figure, target, **options)
+    return target
+
+
+def _write_image(
+    figure: go.Figure,
+    target: Path,
+    fmt: Literal["png", "svg"],
+    width: int,
+    height: int,
+    scale: float,
+    engine: Engine,
+) -> str:
     if engine not in ("auto", "kaleido", "matplotlib"):
         raise ValueError(f"engine must be 'auto', 'kaleido' or 'matplotlib', not {engine!r}")
-    target = Path(path)
     if engine in ("auto", "kaleido"):
         try:
-            figure.write_image(target, format="png", width=width, height=height, scale=scale)
+            figure.write_image(target, format=fmt, width=width, height=height, scale=scale)
             return "kaleido"
         except Exception as error:  # missing package, no browser, browser failed to start
             if engine == "kaleido":
                 raise
             warnings.warn(
-                f"PNG export through kaleido failed ({type(error).__name__}: {error}); drawing it with "
-                "matplotlib instead. For plotly's own rendering: pip install kaleido, with Chromium on PATH.",
-                stacklevel=2,
+                f"{fmt.upper()} export through kaleido failed ({type(error).__name__}: {error}); drawing it "
+                "with matplotlib instead. For plotly's own rendering: pip install kaleido, with Chromium on PATH.",
+                stacklevel=3,
             )
-    _matplotlib_png(figure, target, width, height, scale)
+    _matplotlib_image(figure, target, fmt, width, height, scale)
     return "matplotlib"
 
 
@@ -228,7 +330,23 @@ def _unescape(text: str | None) -> str:
     return html.unescape((text or "").replace("<br>", "\n"))
 
 
-def _matplotlib_png(figure: go.Figure, target: Path, width: int, height: int, scale: float) -> None:
+def _matplotlib_image(
+    figure: go.Figure, target: Path, fmt: str, width: int, height: int, scale: float
+) -> None:
+    """Draw ``figure`` with matplotlib, each glyph from the first installed font of
+    :data:`MATPLOTLIB_FONTS` that has it (a glyph none has is drawn as a box, without a warning)."""
+    from matplotlib import font_manager, rc_context
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    families = [family for family in MATPLOTLIB_FONTS if family in installed] or ["sans-serif"]
+    with rc_context({"font.family": families}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        _matplotlib_draw(figure, target, fmt, width, height, scale)
+
+
+def _matplotlib_draw(
+    figure: go.Figure, target: Path, fmt: str, width: int, height: int, scale: float
+) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -239,6 +357,14 @@ def _matplotlib_png(figure: go.Figure, target: Path, width: int, height: int, sc
     axes: Any = canvas_figure.add_subplot(projection="3d" if three_d else None)
     labelled = False
     for trace in figure.data:
+        if trace.type == "heatmap":
+            _matplotlib_heatmap(canvas_figure, axes, trace, figure.layout)
+            continue
+        if trace.type not in ("scatter", "scattergl", "scatter3d"):
+            raise ValueError(
+                f"the matplotlib fallback draws scatter and heatmap traces, not {trace.type!r}: "
+                "install kaleido (with Chromium on PATH) to export this figure"
+            )
         columns = [trace.x, trace.y, trace.z] if three_d else [trace.x, trace.y]
         values = [np.array([np.nan if v is None else v for v in c], dtype=float) for c in columns]
         mode = trace.mode or "markers"
@@ -269,12 +395,47 @@ def _matplotlib_png(figure: go.Figure, target: Path, width: int, height: int, sc
     else:
         axes.set_xlabel(_unescape(layout.xaxis.title.text))
         axes.set_ylabel(_unescape(layout.yaxis.title.text))
-        axes.set_aspect("equal", adjustable="datalim")
+        if not any(trace.type == "heatmap" for trace in figure.data):
+            axes.set_aspect("equal", adjustable="datalim")
     if labelled and layout.showlegend is not False:
         legend_title = layout.legend.title.text if layout.legend and layout.legend.title else None
         axes.legend(title=_unescape(legend_title) or None, fontsize="small", markerscale=1.5, loc="best")
     canvas_figure.tight_layout()
-    canvas_figure.savefig(target, format="png", dpi=dpi * scale)
+    canvas_figure.savefig(target, format=fmt, dpi=dpi * scale)
+
+
+def _matplotlib_heatmap(canvas_figure: Any, axes: Any, trace: Any, layout: Any) -> None:
+    """A plotly heatmap trace as an ``imshow``: the same colour scale, range, tick labels and cell text,
+    row 0 on top where the y axis is reversed (as in :func:`token_heatmap`)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    stops = trace.colorscale or [(i / 10, c) for i, c in enumerate(sample_colorscale("Viridis", 11))]
+    colormap = LinearSegmentedColormap.from_list("plotly", [(float(at), _mpl_color(c)) for at, c in stops])
+    image = axes.imshow(
+        np.asarray(trace.z, dtype=float),
+        cmap=colormap,
+        vmin=trace.zmin,
+        vmax=trace.zmax,
+        aspect="auto",
+        origin="upper" if layout.yaxis.autorange == "reversed" else "lower",
+    )
+    bar = canvas_figure.colorbar(image, ax=axes)
+    bar.set_label(_unescape(trace.colorbar.title.text))
+    for set_ticks, axis, names, rotation in (
+        (axes.set_xticks, layout.xaxis, trace.x, 90),
+        (axes.set_yticks, layout.yaxis, trace.y, 0),
+    ):
+        if axis.tickvals is not None:
+            set_ticks(
+                list(axis.tickvals), [_unescape(t) for t in axis.ticktext], fontsize=7, rotation=rotation
+            )
+        elif names is not None:
+            set_ticks(range(len(names)), [_unescape(str(n)) for n in names], fontsize=7, rotation=rotation)
+    if trace.text is not None:
+        for (row, column), text in np.ndenumerate(np.asarray(trace.text, dtype=object)):
+            red, green, blue, _ = image.cmap(image.norm(image.get_array()[row, column]))
+            ink = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
+            axes.text(column, row, _unescape(str(text)), ha="center", va="center", fontsize=7, color=ink)
 
 
 def _mpl_color(color: str) -> Any:

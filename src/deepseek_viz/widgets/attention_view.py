@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import traitlets
 from anywidget.experimental import command
 
+from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, HookedModel, Trace
 from .buffers import encode_uint8, max_pool, normalise_each
 from .live_text import TracedTextWidget
@@ -184,3 +186,40 @@ class AttentionView(TracedTextWidget):
         q1 = min(max(int(msg["q1"]), q0 + 1), n, q0 + max(1, OVERVIEW_SIZE**2 // (k1 - k0)))
         data, meta = encode_uint8(matrix[q0:q1, k0:k1])
         return {"stale": False, "data_id": self._data_id, "q0": q0, "k0": k0, **meta}, [data]
+
+    def figure(self) -> go.Figure:
+        """Plotly heatmap of the matrix shown (mean of the selected heads), query × key, tokens on the
+        axes; a text over ``OVERVIEW_SIZE`` tokens is max-pooled into blocks, as in the widget.
+        :class:`ValueError` when the view shows no attention (empty text)."""
+        if self._matrix is None or self._trace is None or self._matrix_key is None:
+            raise ValueError("the view shows no attention: its text is empty")
+        _, layer, heads = self._matrix_key
+        pooled, block = max_pool(self._matrix, OVERVIEW_SIZE)
+        texts = [token.text for token in self._trace.tokens]
+        labels = (
+            texts
+            if block == 1
+            else [f"{i}–{min(i + block, len(texts)) - 1}" for i in range(0, len(texts), block)]
+        )
+        pooling = f", max of {block} × {block} blocks" if block > 1 else ""
+        return token_heatmap(
+            pooled,
+            x_labels=labels,
+            y_labels=labels,
+            title=f"Attention, {describe_heads(layer, heads, self.num_heads)}{pooling}",
+            x_title="key",
+            y_title="query",
+            colorscale="Viridis",
+            zmin=0.0,
+            zmax=float(self._heatmap_meta.get("colour_max", 1.0)),
+            colorbar_title="weight",
+        )
+
+
+def describe_heads(layer: int, heads: tuple[int, ...], num_heads: int) -> str:
+    """The widget's heatmap caption, e.g. ``"layer 2 · head 1"`` or ``"layer 0 · mean of all 4 heads"``."""
+    if len(heads) == 1:
+        return f"layer {layer} · head {heads[0]}"
+    if len(heads) == num_heads:
+        return f"layer {layer} · mean of all {num_heads} heads"
+    return f"layer {layer} · mean of heads {', '.join(map(str, heads))}"

@@ -14,6 +14,7 @@ from anywidget.experimental import command
 from ..analysis.attribution import Explanation, Target, explain, global_importance
 from ..analysis.attribution.charts import METHOD_NAMES
 from ..analysis.attribution.explain import normalize_methods
+from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, HookedModel
 from .buffers import encode_float32
 from .live_text import LiveTextWidget, display_tokens, require_hooked_model
@@ -205,3 +206,23 @@ class AttributionView(LiveTextWidget):
                 self._faithfulness = faithfulness_summary(explanation)
             self._data_id += 1
             self._finish()
+
+    def figure(self) -> go.Figure:
+        """Plotly diverging heatmap of the scores shown, method × token, each row scaled to its own
+        largest |score| (as in the widget; red raises the target, blue lowers it), titled with the
+        target. :class:`ValueError` when the view shows no attributions (empty text)."""
+        explanation = self._explanation
+        if explanation is None:
+            raise ValueError("the view shows no attributions: its text is empty")
+        return token_heatmap(
+            explanation.score_matrix(normalize=True),
+            x_labels=explanation.token_texts,
+            y_labels=[METHOD_NAMES.get(method, method) for method in explanation.methods],
+            title=describe_target(explanation),
+            x_title="token",
+            y_title="method",
+            colorscale="RdBu_r",
+            zmin=-1.0,
+            zmax=1.0,
+            colorbar_title="score / max |score|",
+        )

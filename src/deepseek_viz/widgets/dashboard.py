@@ -14,6 +14,7 @@ import traitlets
 
 from ..analysis.projection import Method
 from ..data import sample_texts
+from ..export.standalone import save_html
 from ..model import HookedModel
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
@@ -115,7 +116,8 @@ class Dashboard(ipywidgets.VBox):
 
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
     ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
-    shared values. One edit updates the views in turn from one trace (the model's cache answers all
+    shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's
+    ``figure()`` (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the views in turn from one trace (the model's cache answers all
     of them), within one :meth:`HookedModel.time_limit`; a view that fails keeps its previous data
     and the box shows the error.
     """
@@ -212,6 +214,12 @@ class Dashboard(ipywidgets.VBox):
         statuses = {name: str(view.status) for name, view in self._views.items()}
         statuses["scatter"] = str(self.scatter.status)
         return statuses
+
+    def save_html(self, path: str | Path, title: str = "deepseek-viz dashboard") -> Path:
+        """Write the dashboard as it is now to one HTML file that opens offline, with no server
+        (:func:`~deepseek_viz.export.standalone.save_html`): the views draw and respond to hovering and
+        clicking; editing needs the live dashboard."""
+        return save_html(self, path, title)
 
     # --- updates ----------------------------------------------------------------------------------
 

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import traitlets
 
+from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, HookedModel, LogitLens, Trace
 from .buffers import encode_indices, encode_uint8
 from .live_text import TracedTextWidget
@@ -108,3 +110,26 @@ class PredictionView(TracedTextWidget):
                 self._lens_meta = {"ids": id_meta, "probs": prob_meta}
             self._data_id += 1
             self._finish()
+
+    def figure(self) -> go.Figure:
+        """Plotly heatmap of the logit lens shown: the top-1 probability read from each layer (rows,
+        embeddings first, as in the widget) after each position, the predicted token written in each
+        cell. :class:`ValueError` when the view shows no predictions (empty text)."""
+        lens, trace = self._lens, self._trace
+        if lens is None or trace is None:
+            raise ValueError("the view shows no predictions: its text is empty")
+        rows = lens.probs.shape[0]
+        names = ["embed", *(f"L{row - 1}" for row in range(1, rows - 1)), f"L{rows - 2} (out)"]
+        return token_heatmap(
+            lens.probs[:, :, 0],
+            x_labels=[token.text for token in trace.tokens],
+            y_labels=names,
+            title="Logit lens: top next token read from each layer",
+            x_title="after token",
+            y_title="layer",
+            colorscale="Viridis",
+            zmin=0.0,
+            zmax=1.0,
+            colorbar_title="top-1 probability",
+            cell_text=[[position[0] for position in layer] for layer in lens.texts],
+        )

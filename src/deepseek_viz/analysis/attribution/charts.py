@@ -23,9 +23,14 @@ METHOD_NAMES = {
 }
 
 
+#: Control characters other than tab and newlines, which SVG (so plotly's image export) cannot hold and a
+#: label would not show, mapped to their Unicode control pictures (``\x10`` → ``␐``).
+CONTROL_PICTURES = {code: 0x2400 + code for code in range(32) if chr(code) not in "\t\n\r"} | {0x7F: 0x2421}
+
+
 def label(text: str) -> str:
     """A token string safe and visible as a plotly label."""
-    visible = text.replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
+    visible = text.replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍").translate(CONTROL_PICTURES)
     if visible.strip() == "":
         visible = visible.replace(" ", "␣") or "∅"
     return visible.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
