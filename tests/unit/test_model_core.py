@@ -162,6 +162,17 @@ def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel)
     assert hooked.trace(text, layers=[], truncate=True) is not full
 
 
+def test_the_cache_is_bounded_in_bytes(family: str, tiny_checkpoints: dict[str, Path]) -> None:
+    model = dv.load_model(tiny_checkpoints[family], device="cpu")
+    first = model.trace("A first text to cache.", layers=None)
+    model._cache_bytes = first.nbytes + 1  # room for one trace of this size
+    model.trace("A first text to cache.", layers=[])  # answered by the cache
+    second = model.trace("A second text, as long as that.", layers=None)
+    assert list(model._cache.values()) == [second]
+    model._cache_bytes = 0  # the newest trace is kept whatever its size
+    assert model.trace("A third text.", layers=[0]) is model.trace("A third text.", layers=[0])
+
+
 def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.HookedModel) -> None:
     layers = hooked.arch.layers
     with pytest.raises(dv.ComputationTimeoutError, match="stopped after 0 s"), hooked.time_limit(0.0):

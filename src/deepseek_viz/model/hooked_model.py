@@ -27,6 +27,8 @@ from .tokens import Token, tokens_from_offsets
 from .trace import Routing, Trace
 
 DEFAULT_MAX_TOKENS = 4096
+#: Most bytes the cached traces of one model hold together (attention patterns grow with n² per layer).
+DEFAULT_CACHE_BYTES = 1 << 30
 
 
 class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
@@ -55,8 +57,9 @@ class HookedModel:
     asked for, which keeps the first ``max_tokens`` tokens and sets ``trace.truncated``.
     ``max_seconds`` bounds the model work of one request (default ``None``: unbounded; see
     :meth:`time_limit`), e.g. in a public app.
-    Traces are cached by their arguments; the ``cache_size`` most recent are kept, and a cached trace
-    of the same text that holds more than a request asks for (more layers, thumbnails) answers it.
+    Traces are cached by their arguments: the ``cache_size`` most recent, as long as together they hold
+    at most ``cache_bytes`` (the newest is always kept); a cached trace of the same text that holds more
+    than a request asks for (more layers, thumbnails) answers it.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class HookedModel:
         cache_size: int = 4,
         name: str | None = None,
         max_seconds: float | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise UnsupportedModelError("deepseek-viz needs a fast tokenizer (for character offsets).")
@@ -82,6 +86,7 @@ class HookedModel:
         self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
         self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
         self._lock = threading.Lock()
         self.max_seconds = max_seconds
         self._deadline: tuple[float, float] | None = None  # (monotonic end, seconds allowed)
@@ -159,7 +164,10 @@ class HookedModel:
             with self.time_limit():
                 result = self._run(text, chosen, truncate, thumbnails)
             self._cache[key] = result
-            while len(self._cache) > self._cache_size:
+            while len(self._cache) > 1 and (
+                len(self._cache) > self._cache_size
+                or sum(trace.nbytes for trace in self._cache.values()) > self._cache_bytes
+            ):
                 self._cache.popitem(last=False)
             return result
 

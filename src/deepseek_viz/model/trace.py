@@ -89,6 +89,13 @@ class Trace:
         self._decode = decode
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays this trace holds (patterns, thumbnails, hidden states, routing)."""
+        tensors = [*self._patterns.values(), *self._thumbnails.values(), self._hidden]
+        arrays = [array for r in self._routing.values() for array in (r.experts, r.weights, r.scores)]
+        return sum(t.numel() * t.element_size() for t in tensors) + sum(a.nbytes for a in arrays)
+
+    @property
     def captured_layers(self) -> tuple[int, ...]:
         """Layers whose attention patterns this trace holds."""
         return tuple(sorted(self._patterns))
