@@ -1,15 +1,16 @@
-"""Run the benchmarks: ``python -m benchmarks [--only attention|embeddings] [options of that one]``.
+"""Run the benchmarks: ``python -m benchmarks [--only attention|embeddings|dashboard] [options of that one]``.
 
-Without ``--only`` both run with their defaults; a benchmark's own options (``--help`` lists them, e.g.
+Without ``--only`` all run with their defaults; a benchmark's own options (``--help`` lists them, e.g.
 ``python -m benchmarks --only attention --sizes 128 512``) need ``--only``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-BENCHMARKS = ("attention", "embeddings")
+BENCHMARKS = ("attention", "embeddings", "dashboard")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,15 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.only is None and rest:
         parser.error(f"options {' '.join(rest)} need --only {{{','.join(BENCHMARKS)}}}")
-    if args.only == "attention" or args.only is None:
-        from .attention import main as attention
-
-        status = attention(rest)
-        if status or args.only:
+    for name in BENCHMARKS if args.only is None else (args.only,):
+        status: int = importlib.import_module(f"benchmarks.{name}").main(rest)
+        if status:
             return status
-    from .embeddings import main as embeddings
-
-    return embeddings(rest)
+    return 0
 
 
 sys.exit(main())

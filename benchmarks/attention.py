@@ -21,7 +21,6 @@ import argparse
 import json
 import platform
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,53 +28,34 @@ import nbformat
 from playwright.sync_api import sync_playwright
 
 import deepseek_viz as dv
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, open_notebook, open_page, start_jupyter_lab
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    kernel_run,
+    open_notebook,
+    open_page,
+    start_jupyter_lab,
+)
 
-from .browser import COUNT_SOCKET_BYTES, TIME_SYNC_ACTION, TIME_UNTIL_REDRAW, median, socket_bytes
-from .peers import PEERS, json_megabytes, serve_cdn_locally
+from .browser import (
+    COUNT_SOCKET_BYTES,
+    TIME_SYNC_ACTION,
+    TIME_UNTIL,
+    edit_debounce_ms,
+    load,
+    median,
+    new_drawn,
+    ratio,
+    redrawn,
+    run_cell,
+    socket_bytes,
+)
+from .peers import PEERS, json_megabytes, open_peer_page
 from .texts import text_of_tokens
 
 RESULTS = Path(__file__).parent / "results" / "attention.json"
-EDIT_DEBOUNCE_MS = 300  # js/src/lib/live_editor.ts
 TIMEOUT_MS = 300_000
 VIEW = '[data-testid="attention-view"]:not([data-old])'
-
-RUN_VIEW_CELL = """
-async () => {
-  document.querySelectorAll('[data-testid="attention-view"]').forEach((el) => { el.dataset.old = "1"; });
-  const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  const selector = '[data-testid="attention-view"][data-ready="true"]:not([data-old])';
-  const ready = new Promise((resolve) => {
-    const observer = new MutationObserver(() => {
-      if (document.querySelector(selector)) { observer.disconnect(); resolve(); }
-    });
-    observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-ready"] });
-  });
-  const notebook = window.jupyterapp.shell.currentWidget;
-  notebook.content.activeCellIndex = 1;
-  const start = performance.now();
-  window.jupyterapp.commands.execute("notebook:run-cell");
-  await ready;
-  await frame();
-  await frame();
-  return performance.now() - start;
-}
-"""
-
-RUN_SETUP_CELL = """
-async () => {
-  const notebook = window.jupyterapp.shell.currentWidget;
-  notebook.content.activeCellIndex = 0;
-  await window.jupyterapp.commands.execute("notebook:run-cell");
-}
-"""
-
-SET_SIZE = """
-async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  await kernel.requestExecute({ code, silent: true }).done;
-}
-"""
 
 
 def setup_cell(model_source: str | None, layer: int) -> str:
@@ -116,13 +96,17 @@ def measure_ours(
         try:
             page.add_init_script(COUNT_SOCKET_BYTES)
             open_notebook(page, server, "bench.ipynb")
-            page.evaluate(RUN_SETUP_CELL)
+            page.evaluate(f"() => {{ {run_cell(0)} }}")
             for size in texts:
-                page.evaluate(SET_SIZE, f"SIZE = {size}")
+                kernel_run(watch, f"SIZE = {size}")
                 first, first_bytes = [], []
                 for _ in range(repeats):
                     socket_bytes(page)
-                    first.append(page.evaluate(RUN_VIEW_CELL))
+                    first.append(
+                        page.evaluate(
+                            TIME_UNTIL, [run_cell(1), new_drawn(['[data-testid="attention-view"]'])]
+                        )
+                    )
                     first_bytes.append(socket_bytes(page))
                 heatmap = f'{VIEW} [data-testid="attention-heatmap"]'
                 head, head_bytes = [], []
@@ -130,7 +114,7 @@ def measure_ours(
                     cell = f'{VIEW} [data-testid="head-{layer}-{(repeat + 1) % 2}"]'
                     head.append(
                         page.evaluate(
-                            TIME_UNTIL_REDRAW, [heatmap, f"document.querySelector('{cell}').click()"]
+                            TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
                         )
                     )
                     head_bytes.append(socket_bytes(page))
@@ -139,7 +123,7 @@ def measure_ours(
                     cell = f'{VIEW} [data-testid="head-{layer + 1 - repeat % 2}-0"]'
                     layer_switch.append(
                         page.evaluate(
-                            TIME_UNTIL_REDRAW, [heatmap, f"document.querySelector('{cell}').click()"]
+                            TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
                         )
                     )
                     socket_bytes(page)
@@ -150,7 +134,7 @@ def measure_ours(
                         f"const box = document.querySelector('{VIEW} [data-testid=\"text-input\"]');"
                         "box.value = box.value.slice(0, -8); box.dispatchEvent(new Event('input', {bubbles: true}));"
                     )
-                    edit.append(page.evaluate(TIME_UNTIL_REDRAW, [heatmap, typing]))
+                    edit.append(page.evaluate(TIME_UNTIL, [typing, redrawn([heatmap])]))
                     edit_bytes.append(socket_bytes(page))
                 rows.append(
                     {
@@ -160,7 +144,7 @@ def measure_ours(
                         "head_switch_ms": median(head),
                         "layer_switch_ms": median(layer_switch),
                         "edit_redraw_ms": median(edit),
-                        "edit_debounce_ms": EDIT_DEBOUNCE_MS,
+                        "edit_debounce_ms": edit_debounce_ms(),
                         "bytes_first_draw": int(median(first_bytes)),
                         "bytes_head_switch": int(median(head_bytes)),
                         "bytes_edit": int(median(edit_bytes)),
@@ -185,10 +169,7 @@ def measure_peer(
 ) -> list[dict[str, Any]]:
     """Time one peer on the same traces, in a page whose CDN requests are served locally."""
     rows = []
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    serve_cdn_locally(context)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    context, page = open_peer_page(browser, TIMEOUT_MS)
     try:
         for size, text in texts.items():
             row: dict[str, Any] = {"tool": peer.name, "tokens": size}
@@ -206,13 +187,9 @@ def measure_peer(
                     html, data_bytes, build_seconds = peer.page(trace, layer)
                     first.append(build_seconds * 1000 + load(page, html, peer.drawn))
                 head = [page.evaluate(TIME_SYNC_ACTION, peer.switch_head) for _ in range(repeats)]
-                edit = []
-                for repeat in range(repeats):
-                    start = time.perf_counter()
-                    edited = model.trace(text[: -8 * (repeat + 1)], layers=[layer])
-                    html, _, _ = peer.page(edited, layer)
-                    python_ms = (time.perf_counter() - start) * 1000
-                    edit.append(python_ms + load(page, html, peer.drawn))
+                edit = [
+                    peer.redraw(page, model, text[: -8 * (repeat + 1)], layer)[0] for repeat in range(repeats)
+                ]
             except Exception as error:  # a peer failing at a size is a result, not a crash
                 row["note"] = f"failed: {type(error).__name__}: {str(error)[:200]}"
                 print(json.dumps(row), flush=True)
@@ -229,22 +206,6 @@ def measure_peer(
     finally:
         context.close()
     return rows
-
-
-def load(page: Any, html: str, drawn: str) -> float:
-    """Milliseconds to load ``html`` into ``page`` until ``drawn`` holds and two frames have passed."""
-    start = time.perf_counter()
-    page.set_content(html, wait_until="load")
-    page.wait_for_function(f"() => {drawn}", polling="raf")
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    return (time.perf_counter() - start) * 1000
-
-
-def ratio(peer: dict[str, Any], ours: dict[str, Any], key: str) -> str:
-    """``peer / ours`` for one metric, as text."""
-    if key not in peer or not ours.get(key):
-        return "—"
-    return f"{peer[key] / ours[key]:.1f}×"
 
 
 def table(rows: list[dict[str, Any]]) -> str:

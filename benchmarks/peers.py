@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepseek_viz import Trace
+from deepseek_viz import HookedModel, Trace
+
+from .browser import load
 
 NODE_MODULES = Path(__file__).resolve().parents[1] / "js" / "node_modules"
 CDN_FILES = {
@@ -37,6 +39,16 @@ def serve_cdn_locally(context: Any) -> None:
             route.fulfill(path=str(path), content_type="application/javascript")
 
     context.route("https://cdnjs.cloudflare.com/**", handle)
+
+
+def open_peer_page(browser: Any, timeout_ms: float) -> tuple[Any, Any]:
+    """``(context, page)``: a page of its own context (the caller closes it) for the peers' HTML, CDN
+    requests served locally."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    serve_cdn_locally(context)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    return context, page
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,14 @@ class Peer:
             data_bytes = len(html.encode()) - len(bundle.encode())
         seconds = time.perf_counter() - start
         return f"<!doctype html><html><body>{html}</body></html>", data_bytes, seconds
+
+    def redraw(self, page: Any, model: HookedModel, text: str, layer: int) -> tuple[float, int]:
+        """What an edit costs the peer: ``(ms, data bytes)`` to trace ``text``, build the page and load
+        it into ``page`` until drawn."""
+        start = time.perf_counter()
+        html, data_bytes, _ = self.page(model.trace(text, layers=[layer]), layer)
+        python_ms = (time.perf_counter() - start) * 1000
+        return python_ms + load(page, html, self.drawn), data_bytes
 
 
 PEERS = [

@@ -54,7 +54,7 @@ def test_attention_matches_eager(
 
 
 def test_only_requested_layers_are_captured(hooked: dv.HookedModel) -> None:
-    trace = hooked.trace(TEXT, layers=[-1])
+    trace = hooked.trace(TEXT + " Only the last layer.", layers=[-1])  # a new text: not the cached trace
     assert trace.captured_layers == (2,)
     with pytest.raises(dv.LayerOutOfRangeError, match="not captured"):
         trace.attention(0)
@@ -157,9 +157,9 @@ def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel)
     full = hooked.trace(text, layers=[0], thumbnails=4)
     assert hooked.trace(text, layers=[]) is full  # what the routing and prediction views ask for
     assert hooked.trace(text, layers=[0]) is full
+    assert hooked.trace(text, layers=[], truncate=True) is full  # the text fitted: nothing to cut
     assert hooked.trace(text, layers=[1]) is not full  # layer 1's pattern was not kept
     assert hooked.trace(text, layers=[0], thumbnails=8) is not full
-    assert hooked.trace(text, layers=[], truncate=True) is not full
 
 
 def test_the_cache_is_bounded_in_bytes(family: str, tiny_checkpoints: dict[str, Path]) -> None:

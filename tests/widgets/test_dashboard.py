@@ -159,6 +159,8 @@ def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[st
     assert board.text_box.max_chars == 100
     assert board.model.max_tokens == 32 and board.model.max_seconds == 5.0
     assert board.attribution._settings == {
+        "ig_steps": 20,
+        "deletion_steps": 8,
         "shap_algorithm": "partition",
         "shap_max_evals": 50,
         "lime_samples": 50,

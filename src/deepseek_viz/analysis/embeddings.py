@@ -108,7 +108,10 @@ def embed_texts(
         per_model.move_to_end(key)
         return cached.copy()
 
-    result = _embed(model, texts, index, pooling, batch_size, progress)
+    if len(texts) == 1:  # e.g. a live text: the trace the views share (cached) has its hidden states
+        result = _embed_traced(model, texts[0], index, pooling)
+    else:
+        result = _embed(model, texts, index, pooling, batch_size, progress)
     result.setflags(write=False)
     per_model[key] = result
     while len(per_model) > _CACHE_SIZE:
@@ -192,6 +195,21 @@ def _embed(
     finally:
         bar.close()
     return result
+
+
+def _embed_traced(model: HookedModel, text: str, index: int, pooling: str) -> np.ndarray:
+    """``[1, d_model]``: ``text`` embedded from its trace (what :func:`_embed` gives for one text)."""
+    trace = model.trace(text, layers=[], truncate=True)
+    if trace.truncated:
+        warnings.warn(
+            f"the text is longer than max_tokens={model.max_tokens}; it was cut to its first tokens.",
+            stacklevel=4,
+        )
+    keep = torch.tensor([[not token.special for token in trace.tokens]])
+    if not keep.any():
+        raise EmptyTextError(f"{text!r} has no tokens besides special ones: there is nothing to embed.")
+    hidden = torch.from_numpy(trace.hidden_states[index][None])
+    return _pool(hidden, keep, pooling).numpy()
 
 
 def _pool(hidden: torch.Tensor, keep: torch.Tensor, pooling: str) -> torch.Tensor:

@@ -172,13 +172,15 @@ class HookedModel:
             return result
 
     def _cached(self, key: tuple[Any, ...]) -> Trace | None:
-        """A cached trace that answers ``key``: the same text and truncation, at least the layers asked
-        for, and the same thumbnails where any are asked for."""
+        """A cached trace that answers ``key``: the same text, the same truncation (or none, where a
+        truncated trace is allowed: the text fitted), at least the layers asked for, and the same
+        thumbnails where any are asked for."""
         text, layers, truncate, thumbnails = key
         for cached_key in reversed(self._cache):
             cached_text, cached_layers, cached_truncate, cached_thumbnails = cached_key
             if (
-                (cached_text, cached_truncate) == (text, truncate)
+                cached_text == text
+                and cached_truncate in (truncate, False)
                 and set(layers) <= set(cached_layers)
                 and thumbnails in (None, cached_thumbnails)
             ):

@@ -27,6 +27,9 @@ from .routing_view import RoutingView
 log = logging.getLogger(__name__)
 
 DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates."
+#: The attribution view's settings in a dashboard, unless given: it re-explains on every edit, so fewer
+#: IG steps and deletion steps than on its own (its faithfulness table shows what that costs).
+LIVE_ATTRIBUTION = {"ig_steps": 20, "deletion_steps": 8}
 
 
 class TextBox(LiveTextWidget):
@@ -112,7 +115,8 @@ class Dashboard(ipywidgets.VBox):
       applies either way);
     - ``method``: projection of the map (``"pca"``, ``"umap"``, ``"tsne"``);
     - ``attribution``: keyword arguments of :class:`AttributionView` (``methods``,
-      ``sampling_methods``, ``shap_max_evals``, ``lime_samples``, ``ig_steps``, …).
+      ``sampling_methods``, ``shap_max_evals``, ``lime_samples``, ``ig_steps``, …) over
+      :data:`LIVE_ATTRIBUTION`.
 
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
     ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
@@ -144,7 +148,7 @@ class Dashboard(ipywidgets.VBox):
         self.attention = AttentionView(model, text, layer=layer)
         self.routing = RoutingView(model, text) if model.moe_layers else None
         self.predictions = PredictionView(model, text)
-        self.attribution = AttributionView(model, text, **dict(attribution or {}))
+        self.attribution = AttributionView(model, text, **{**LIVE_ATTRIBUTION, **(attribution or {})})
         self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False)
         self._views: dict[str, LiveTextWidget] = {"attention": self.attention}
         if self.routing is not None:
