@@ -204,6 +204,7 @@ def test_dashboard_in_notebook_7(
         page.fill(sel("text-input"), "Fever may indicate flu.")
         wait_for_newer(watch, "attention-view", before)
         assert "flu" in shown_tokens(watch, "attention-view")
+        assert wait_for_status(watch, "ready") == "ready"
         watch.screenshot("dashboard-notebook7")
         # Notebook 7.6 itself throws this once a widget output appears (a plain IntSlider does the same)
         assert [error for error in watch.errors if error != NOTEBOOK7_OWN_ERROR] == [] and watch.dialogs == []
@@ -223,5 +224,6 @@ def test_dashboard_in_voila(
     for testid in ("attention-view", "routing-view", "prediction-view", "attribution-view"):
         wait_for_newer(fresh_page, testid, before[testid])
     assert "Paris" in shown_tokens(fresh_page, "attention-view")
+    assert wait_for_status(fresh_page, "ready") == "ready"
     fresh_page.screenshot("dashboard-voila")
     assert fresh_page.errors == [] and fresh_page.dialogs == []
