@@ -27,6 +27,7 @@ import { decodePoints, type PointData } from "./lib/scatter/points";
 import { createRenderer } from "./lib/scatter/renderer";
 import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
 import { SCATTER_STYLES } from "./lib/scatter/styles";
+import { showControls } from "./lib/tokens";
 
 /** Mirrors the synced traits of EmbeddingScatter. */
 export interface ScatterModel {
@@ -226,7 +227,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
           "div",
           { testid: `legend-${index}`, className: "dsv-legend-entry", attrs: { title: `select all “${name}”` } },
           element("span", { className: "dsv-legend-swatch", attrs: { style: `background: rgb(${r}, ${g}, ${b})` } }),
-          element("span", { className: "dsv-legend-name", text: name }),
+          element("span", { className: "dsv-legend-name", text: showControls(name) }),
           element("span", { className: "dsv-legend-count", text: String(counts[index]) }),
         );
         entry.addEventListener("click", () => {
@@ -296,9 +297,9 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     if (!data || hovered < 0) return hideTooltip();
     const text = textOf(hovered);
     if (text === undefined) fetchText.call(hovered);
-    tooltipText.textContent = text ?? "…";
+    tooltipText.textContent = text === undefined ? "…" : showControls(text);
     const names = model.get("_label_names");
-    tooltipLabel.textContent = names.length > 1 ? names[data.labels[hovered]] : "";
+    tooltipLabel.textContent = names.length > 1 ? showControls(names[data.labels[hovered]]) : "";
     tooltipLabel.hidden = !tooltipLabel.textContent;
     tooltip.dataset.index = String(hovered);
     tooltip.hidden = false;

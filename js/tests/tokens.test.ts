@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { PIECE, SPECIAL, NORMAL, TokenView, tokenLabel, type TokenEntry } from "../src/lib/tokens";
+import { PIECE, SPECIAL, NORMAL, TokenView, showControls, tokenLabel, type TokenEntry } from "../src/lib/tokens";
 
 const TOKENS: TokenEntry[] = [
   ["<｜begin▁of▁sentence｜>", SPECIAL],
@@ -62,5 +62,24 @@ describe("tokenLabel", () => {
     expect(tokenLabel(TOKENS, 4)).toBe("␣你[2]");
     expect(tokenLabel(TOKENS, 5)).toBe("⏎");
     expect(tokenLabel(TOKENS, 99)).toBe("");
+  });
+});
+
+describe("hostile token text", () => {
+  it("shows control characters as control pictures, keeping tab and newline", () => {
+    expect(showControls("a\x00b\x07c\x1bd\x7fe\rf\tg\nh")).toBe("a␀b␇c␛d␡e␍f\tg\nh");
+    const view = new TokenView({ hover: () => undefined, click: () => undefined });
+    view.setTokens([["nul\x00", NORMAL], ["<script>x</script>", NORMAL]]);
+    expect(view.root.querySelector('[data-testid="token-0"]')?.textContent).toBe("nul␀");
+    expect(view.root.querySelector('[data-testid="token-1"]')?.textContent).toBe("<script>x</script>");
+    expect(view.root.querySelector("script")).toBeNull();
+    expect(tokenLabel([["\x00\t\n", NORMAL]], 0)).toBe("␀⇥⏎");
+  });
+
+  it("isolates bidi text in labels and leaves other text as it is", () => {
+    expect(tokenLabel([["\u202eevil", NORMAL]], 0)).toBe("\u2068\u202eevil\u2069");
+    expect(tokenLabel([[" שלום", NORMAL]], 0)).toBe("\u2068␣שלום\u2069");
+    expect(tokenLabel([["zero\u200bwidth", NORMAL]], 0)).toBe("zero\u200bwidth");
+    expect(tokenLabel([["", NORMAL]], 0)).toBe("");
   });
 });

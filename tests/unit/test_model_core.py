@@ -191,6 +191,14 @@ def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.Hook
         hooked.max_seconds = None
 
 
+def test_lone_surrogates_are_a_clear_error(hooked: dv.HookedModel) -> None:
+    from deepseek_viz.model.errors import InvalidTextError
+
+    with pytest.raises(InvalidTextError, match=r"lone surrogate \(U\+D800\) at character 4"):
+        hooked.trace("bad \ud800 text")
+    assert hooked.trace("good \U0001f642 text").tokens  # a real pair is fine
+
+
 def test_bad_input_errors(hooked: dv.HookedModel) -> None:
     with pytest.raises(dv.EmptyTextError):
         hooked.trace("")

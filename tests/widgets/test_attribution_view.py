@@ -168,3 +168,12 @@ def test_link_keeps_the_traits_both_views_have(view: AttributionView, hooked: dv
     attention.text = "typed in attention"
     assert view.text == "typed in attention" and view.status == "ready"
     link.unlink()
+
+
+def test_live_rows_can_leave_the_deletion_curves_to_the_button(hooked: dv.HookedModel) -> None:
+    view = AttributionView(hooked, "risk rose", methods=["input_x_gradient"], live_faithfulness=False)
+    assert view._faithfulness["methods"]["input_x_gradient"]["deletion_auc"] is None
+    assert view._faithfulness["methods"]["input_x_gradient"]["sum_gap"] is not None  # free
+    view.run_sampling()
+    assert view._faithfulness["methods"]["input_x_gradient"]["deletion_auc"] is not None
+    assert view._faithfulness["methods"]["shap"]["deletion_auc"] is not None

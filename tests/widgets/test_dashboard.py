@@ -152,19 +152,27 @@ def test_combine_statuses() -> None:
 
 
 def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[str, Path]) -> None:
-    limits = AppLimits(max_chars=100, max_tokens=32, max_seconds=5.0, max_samples=50)
+    limits = AppLimits(max_chars=100, max_tokens=32, max_seconds=120.0, max_samples=50)
     assert AppLimits.from_env(limits.to_env()) == limits
     assert AppLimits.from_env({}) == AppLimits()
     board = main_view({**limits.to_env(), "DEEPSEEK_VIZ_MODEL": str(tiny_checkpoints["deepseek_v3"])})
     assert board.text_box.max_chars == 100
-    assert board.model.max_tokens == 32 and board.model.max_seconds == 5.0
+    assert board.model.max_tokens == 32 and board.model.max_seconds == 120.0
+    assert board.attribution.methods == ["input_x_gradient"]  # live; the rest on the button
     assert board.attribution._settings == {
-        "ig_steps": 20,
         "deletion_steps": 8,
         "shap_algorithm": "partition",
         "shap_max_evals": 50,
         "lime_samples": 50,
     }
+    assert board.attribution.explanation is not None
+    assert board.attribution.explanation.faithfulness.deletion == {}  # not live
     board.attribution.run_sampling()
     assert board.attribution.explanation is not None
+    assert set(board.attribution.explanation.faithfulness.deletion) == {
+        "input_x_gradient",
+        "integrated_gradients",
+        "shap",
+        "lime",
+    }
     assert board.attribution.explanation.evaluations["lime"] <= 60  # LIME's 50 samples (+ the original)

@@ -18,7 +18,7 @@ export interface LiveTextModel {
   show_editor?: boolean;
 }
 
-export const EDIT_DEBOUNCE_MS = 300;
+export const EDIT_DEBOUNCE_MS = 150;
 
 export class LiveEditor<T extends LiveTextModel> {
   readonly input: HTMLTextAreaElement;

@@ -10,7 +10,19 @@ export const SPECIAL = 1;
 /** A second or later byte piece of one character; its text is empty (the character shows once). */
 export const PIECE = 2;
 
-/** A readable label of token `index` for tooltips: whitespace made visible, pieces named by their character. */
+/** C0 control characters but tab and newline, and DEL: shown as their control pictures (␀ ␇ ␛ ␡). */
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+/** Characters that can reorder the text around them: bidi controls and right-to-left letters. */
+const BIDI = /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+
+/** `text` with control characters (but tab and newline) made visible: "a\x00b" → "a␀b". */
+export function showControls(text: string): string {
+  return text.replace(CONTROLS, (c) => String.fromCharCode(c === "\x7f" ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
+
+/** A readable one-line label of token `index` for tooltips: whitespace and control characters made
+ * visible, pieces named by their character, and bidi text isolated (FSI … PDI) so that it cannot
+ * reorder the rest of the tooltip. */
 export function tokenLabel(tokens: readonly TokenEntry[], index: number): string {
   const entry = tokens[index];
   if (!entry) return "";
@@ -20,7 +32,8 @@ export function tokenLabel(tokens: readonly TokenEntry[], index: number): string
     while (owner > 0 && tokens[owner][1] === PIECE) owner--;
     return `${tokenLabel(tokens, owner)}[${index - owner}]`;
   }
-  return text.replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/^ /, "␣");
+  const label = showControls(text.replace(/\n/g, "⏎").replace(/\t/g, "⇥")).replace(/^ /, "␣");
+  return BIDI.test(label) ? `\u2068${label}\u2069` : label;
 }
 
 export interface TokenCallbacks {
@@ -53,14 +66,14 @@ export class TokenView {
     if (index >= 0) this.callbacks.click(index);
   };
 
-  /** Replace the tokens (text via textContent only). */
+  /** Replace the tokens (text via textContent only, control characters made visible). */
   setTokens(tokens: readonly TokenEntry[]): void {
     this.shown = tokens;
     this.spans = tokens.map(([text, kind], index) =>
       element("span", {
         testid: `token-${index}`,
         className: kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token",
-        text,
+        text: showControls(text),
         attrs: { "data-index": String(index) },
       }),
     );

@@ -19,6 +19,10 @@ class EmptyTextError(DeepseekVizError, ValueError):
     """The text to trace is empty (or only whitespace)."""
 
 
+class InvalidTextError(DeepseekVizError, ValueError):
+    """The text cannot be tokenized (e.g. it holds a lone UTF-16 surrogate)."""
+
+
 class TextTooLongError(DeepseekVizError, ValueError):
     """The text has more tokens than the model's configured limit."""
 

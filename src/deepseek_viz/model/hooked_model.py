@@ -19,6 +19,7 @@ from .errors import (
     ComputationTimeoutError,
     DeepseekVizError,
     EmptyTextError,
+    InvalidTextError,
     LayerOutOfRangeError,
     TextTooLongError,
     UnsupportedModelError,
@@ -219,6 +220,12 @@ class HookedModel:
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if not text:
             raise EmptyTextError("the text is empty: type something to trace.")
+        position = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), -1)
+        if position >= 0:
+            raise InvalidTextError(
+                f"the text holds a lone surrogate (U+{ord(text[position]):04X}) at character {position}, which "
+                "no tokenizer can encode: replace it (deepseek_viz.model.tokens.well_formed does)."
+            )
         encoding = self.tokenizer(
             text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True
         )

@@ -24,6 +24,12 @@ class Token:
     special: bool = False
 
 
+def well_formed(text: str) -> str:
+    """``text`` with each lone surrogate (a browser's string may hold one; no tokenizer can encode it)
+    replaced by U+FFFD; a surrogate pair is joined into its character."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def tokens_from_offsets(
     source: str,
     ids: Sequence[int],

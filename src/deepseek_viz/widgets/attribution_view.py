@@ -81,6 +81,8 @@ class AttributionView(LiveTextWidget):
     - ``methods``: computed live, every time the text changes (gradients: cheap);
     - ``sampling_methods``: SHAP/LIME, slow, computed only when the ``run-sampling`` button is clicked
       (or :meth:`run_sampling` is called) and shown until the text, target or methods change;
+    - ``live_faithfulness=False`` leaves the deletion curves (several forward passes per method) out
+      of the live rows; the ``run-sampling`` button computes them for every row;
     - ``settings``: keyword arguments of :func:`explain` (``ig_steps``, ``shap_max_evals``,
       ``lime_samples``, ``baseline``, ``deletion_steps``, ``seed``, …).
 
@@ -117,6 +119,8 @@ class AttributionView(LiveTextWidget):
         target: Target | None = None,
         methods: Sequence[str] = ("input_x_gradient", "integrated_gradients"),
         sampling_methods: Sequence[str] = ("shap", "lime"),
+        *,
+        live_faithfulness: bool = True,
         **settings: Any,
     ) -> None:
         require_hooked_model(model)  # before the settings: a wrong model is the error to report first
@@ -127,6 +131,7 @@ class AttributionView(LiveTextWidget):
                 f"it passes these on to explain(): {', '.join(sorted(EXPLAIN_SETTINGS))}"
             )
         self._settings = settings
+        self._live_faithfulness = live_faithfulness
         self._explanation: Explanation | None = None
         super().__init__(model)
         self._start(text, target=target, methods=list(methods), sampling_methods=list(sampling_methods))
@@ -162,7 +167,7 @@ class AttributionView(LiveTextWidget):
 
     def _update(self) -> None:
         """Explain the text with the live methods (dropping any sampling rows); errors become ``status``."""
-        self._show(self._explain(self.methods))
+        self._show(self._explain(self.methods, faithfulness=self._live_faithfulness))
 
     def run_sampling(self) -> None:
         """Add the ``sampling_methods`` rows for the text shown (what the ``run-sampling`` button does)."""
@@ -178,11 +183,13 @@ class AttributionView(LiveTextWidget):
         self.run_sampling()
         return {"stale": False, "data_id": self._data_id}, []
 
-    def _explain(self, methods: Sequence[str]) -> Explanation | str | None:
-        """The explanation of the current text, ``None`` for an empty text, or an error message."""
+    def _explain(self, methods: Sequence[str], faithfulness: bool = True) -> Explanation | str | None:
+        """The explanation of the current text, ``None`` for an empty text, or an error message
+        (``faithfulness=False``: without the deletion curves, unless the settings ask for them)."""
         self._computing()
+        settings = {"faithfulness": faithfulness, **self._settings}
         try:
-            return explain(self._hooked, self.text, self.target, methods, **self._settings)
+            return explain(self._hooked, self.text, self.target, methods, **settings)
         except EmptyTextError:
             return None
         except (DeepseekVizError, ValueError) as error:

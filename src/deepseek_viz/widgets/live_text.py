@@ -3,6 +3,7 @@ protocol, linking, and the tokens (with an optional selected one) sent to the br
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +12,10 @@ import traitlets
 from anywidget.experimental import command
 
 from ..model import HookedModel, Token, Trace
+from ..model.tokens import well_formed
 from .linking import TraitLink
+
+log = logging.getLogger(__name__)
 
 # Token kinds sent to the browser with each token's display text (``js/src/lib/tokens.ts``).
 NORMAL, SPECIAL, PIECE = 0, 1, 2
@@ -53,17 +57,20 @@ class LiveTextWidget(anywidget.AnyWidget):
     before the widget opens) and keeps it as :attr:`model`.
 
     Protocol (``js/src/lib/live_editor.ts`` is the other side): the browser debounces edits and
-    sends ``{text, seq}`` with the ``_edit`` command; ``seq`` grows with every edit. An edit not newer
-    than one already answered is dropped. Setting ``text`` runs the subclass's update (observe
+    sends ``{text, seq}`` with the ``_edit`` command; ``seq`` grows with every edit. At most one edit is
+    out at a time: what is typed meanwhile goes, as its latest text only, after the reply. An edit not
+    newer than one already answered is dropped. Setting ``text`` runs the subclass's update (observe
     ``text``); the subclass ends every update with :meth:`_finish`, which publishes ``status`` and
     ``_seq`` (the newest edit answered), so the browser can drop results older than what it shows.
 
-    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. ``_tokens`` is ``[[text, kind], …]``
+    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. ``show_editor=False`` hides the
+    view's own text box and status line (a :class:`Dashboard`'s one text box drives its views). ``_tokens`` is ``[[text, kind], …]``
     (:func:`display_tokens`); ``_data_id`` bumps with every new data the view sends.
     """
 
     text = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
+    show_editor = traitlets.Bool(True).tag(sync=True)
     _seq = traitlets.Int(0).tag(sync=True)
     _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _data_id = traitlets.Int(0).tag(sync=True)
@@ -108,17 +115,29 @@ class LiveTextWidget(anywidget.AnyWidget):
             self._seq = max(self._seq, self._pending_seq)
             self.set_trait("status", status)
 
+    @traitlets.validate("text")
+    def _valid_text(self, proposal: Any) -> str:
+        """Lone surrogates (a browser string may hold them; no tokenizer encodes them) become U+FFFD."""
+        return well_formed(proposal["value"])
+
     @command
     def _edit(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        """``{text, seq}`` from the browser's debounced editor; edits older than one answered are dropped."""
+        """``{text, seq}`` from the browser's debounced editor; edits older than one answered are dropped.
+        Always answers: the browser sends its next edit only after this reply, so an unexpected error
+        becomes ``status`` (and the kernel log) instead of leaving the browser waiting."""
         seq = int(msg["seq"])
         if seq <= self._seq:
             return {"seq": seq, "stale": True}, []
         self._pending_seq = seq
-        if self.text == msg["text"]:
-            self._finish(self.status)
-        else:
-            self.text = str(msg["text"])
+        text = well_formed(str(msg["text"]))
+        try:
+            if self.text == text:
+                self._finish(self.status)
+            else:
+                self.text = text
+        except Exception as error:  # a view's bug must not stall the browser's editor
+            log.exception("deepseek-viz: %s failed on an edit", type(self).__name__)
+            self._finish(f"error: {type(error).__name__}: {error}")
         return {"seq": seq, "stale": False}, []
 
 

@@ -3,7 +3,7 @@
 
 import { decodeArray, type ArrayMeta } from "../buffers";
 import { element, markDrawn } from "../dom";
-import { PIECE, SPECIAL, tokenLabel, type TokenEntry } from "../tokens";
+import { PIECE, SPECIAL, showControls, tokenLabel, type TokenEntry } from "../tokens";
 import { cssDiverging, formatScore, inkFor, normalise, peakAbs } from "./scale";
 
 /** `_scores_meta`: a float32 (or float16) `[method, token]` matrix and the method of each row. */
@@ -100,7 +100,7 @@ export class AttributionRows {
         const cell = element("span", {
           testid: cellId(method, index),
           className: kind === SPECIAL ? "dsv-attr-cell dsv-special" : kind === PIECE ? "dsv-attr-cell dsv-piece" : "dsv-attr-cell",
-          text,
+          text: showControls(text),
           attrs: { "data-row": String(row), "data-index": String(index) },
         });
         cell.style.gridColumn = String(index + 2);
