@@ -133,3 +133,24 @@ def test_a_request_past_the_time_limit_is_stopped_with_a_message(
         assert fresh_page.errors == [] and fresh_page.dialogs == []
     finally:
         server.stop()
+
+
+def test_hostile_text_in_the_app_shows_as_text(app_server: Server, fresh_page: PageWatch) -> None:
+    """A stranger's HTML, script, CSS and bidi text reach every view of the public app as literal text."""
+    from tests.browser.test_hostile_input import HOSTILE
+
+    page = fresh_page.page
+    page.goto(app_server.url + "/")
+    wait_for_every_view(fresh_page)
+    before = {testid: version(fresh_page, testid) for testid in VIEWS}
+    page.fill(sel("text-input"), HOSTILE)
+    for testid in ("attention-view", "routing-view", "prediction-view", "attribution-view"):
+        wait_for_newer(fresh_page, testid, before[testid])
+    assert wait_for_status(fresh_page, "ready") == "ready"
+    assert "<script>window.__pwned=1</script>" in shown_tokens(fresh_page, "attention-view")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".jp-OutputArea").count() > 0  # where the widgets are
+    assert page.locator(".jp-OutputArea img, .jp-OutputArea script, .jp-OutputArea b").count() == 0
+    assert page.locator("body").is_visible()
+    no_traceback(fresh_page)
+    assert fresh_page.errors == [] and fresh_page.dialogs == []
