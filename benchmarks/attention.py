@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from playwright.sync_api import sync_playwright
 
 import deepseek_viz as dv
@@ -32,15 +30,12 @@ from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     kernel_run,
-    open_notebook,
-    open_page,
-    start_jupyter_lab,
 )
 
 from .browser import (
-    COUNT_SOCKET_BYTES,
     TIME_SYNC_ACTION,
     TIME_UNTIL,
+    bench_notebook,
     edit_debounce_ms,
     load,
     median,
@@ -76,85 +71,65 @@ def measure_ours(
 ) -> list[dict[str, Any]]:
     """Time the AttentionView in a real JupyterLab."""
     rows = []
-    with tempfile.TemporaryDirectory(prefix="dsv-bench-") as folder:
-        root = Path(folder)
-        (root / "texts.json").write_text(json.dumps(texts))
-        notebook = nbformat.v4.new_notebook(
-            cells=[
-                nbformat.v4.new_code_cell(setup_cell(model_source, layer)),
-                nbformat.v4.new_code_cell(
-                    f"view = AttentionView(model, text=texts[SIZE], layer={layer})\nview"
-                ),
-            ],
-            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        )
-        nbformat.write(notebook, root / "bench.ipynb")
-        server = start_jupyter_lab(root)
-        context, watch = open_page(browser)
+    cells = [
+        setup_cell(model_source, layer),
+        f"view = AttentionView(model, text=texts[SIZE], layer={layer})\nview",
+    ]
+    with bench_notebook(browser, texts, cells, TIMEOUT_MS) as watch:
         page = watch.page
-        page.set_default_timeout(TIMEOUT_MS)
-        try:
-            page.add_init_script(COUNT_SOCKET_BYTES)
-            open_notebook(page, server, "bench.ipynb")
-            page.evaluate(f"() => {{ {run_cell(0)} }}")
-            for size in texts:
-                kernel_run(watch, f"SIZE = {size}")
-                first, first_bytes = [], []
-                for _ in range(repeats):
-                    socket_bytes(page)
-                    first.append(
-                        page.evaluate(
-                            TIME_UNTIL, [run_cell(1), new_drawn(['[data-testid="attention-view"]'])]
-                        )
-                    )
-                    first_bytes.append(socket_bytes(page))
-                heatmap = f'{VIEW} [data-testid="attention-heatmap"]'
-                head, head_bytes = [], []
-                for repeat in range(repeats):
-                    cell = f'{VIEW} [data-testid="head-{layer}-{(repeat + 1) % 2}"]'
-                    head.append(
-                        page.evaluate(
-                            TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
-                        )
-                    )
-                    head_bytes.append(socket_bytes(page))
-                layer_switch = []
-                for repeat in range(repeats):
-                    cell = f'{VIEW} [data-testid="head-{layer + 1 - repeat % 2}-0"]'
-                    layer_switch.append(
-                        page.evaluate(
-                            TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
-                        )
-                    )
-                    socket_bytes(page)
-                edit, edit_bytes = [], []
-                for _ in range(repeats):
-                    # a backspace-like edit, so the longest text stays within the model's max_tokens
-                    typing = (
-                        f"const box = document.querySelector('{VIEW} [data-testid=\"text-input\"]');"
-                        "box.value = box.value.slice(0, -8); box.dispatchEvent(new Event('input', {bubbles: true}));"
-                    )
-                    edit.append(page.evaluate(TIME_UNTIL, [typing, redrawn([heatmap])]))
-                    edit_bytes.append(socket_bytes(page))
-                rows.append(
-                    {
-                        "tool": "deepseek-viz",
-                        "tokens": size,
-                        "first_draw_ms": median(first),
-                        "head_switch_ms": median(head),
-                        "layer_switch_ms": median(layer_switch),
-                        "edit_redraw_ms": median(edit),
-                        "edit_debounce_ms": edit_debounce_ms(),
-                        "bytes_first_draw": int(median(first_bytes)),
-                        "bytes_head_switch": int(median(head_bytes)),
-                        "bytes_edit": int(median(edit_bytes)),
-                    }
+        for size in texts:
+            kernel_run(watch, f"SIZE = {size}")
+            first, first_bytes = [], []
+            for _ in range(repeats):
+                socket_bytes(page)
+                first.append(
+                    page.evaluate(TIME_UNTIL, [run_cell(1), new_drawn(['[data-testid="attention-view"]'])])
                 )
-                print(json.dumps(rows[-1]), flush=True)
-            watch.screenshot("bench-attention-view")
-        finally:
-            context.close()
-            server.stop()
+                first_bytes.append(socket_bytes(page))
+            heatmap = f'{VIEW} [data-testid="attention-heatmap"]'
+            head, head_bytes = [], []
+            for repeat in range(repeats):
+                cell = f'{VIEW} [data-testid="head-{layer}-{(repeat + 1) % 2}"]'
+                head.append(
+                    page.evaluate(
+                        TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
+                    )
+                )
+                head_bytes.append(socket_bytes(page))
+            layer_switch = []
+            for repeat in range(repeats):
+                cell = f'{VIEW} [data-testid="head-{layer + 1 - repeat % 2}-0"]'
+                layer_switch.append(
+                    page.evaluate(
+                        TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
+                    )
+                )
+                socket_bytes(page)
+            edit, edit_bytes = [], []
+            for _ in range(repeats):
+                # a backspace-like edit, so the longest text stays within the model's max_tokens
+                typing = (
+                    f"const box = document.querySelector('{VIEW} [data-testid=\"text-input\"]');"
+                    "box.value = box.value.slice(0, -8); box.dispatchEvent(new Event('input', {bubbles: true}));"
+                )
+                edit.append(page.evaluate(TIME_UNTIL, [typing, redrawn([heatmap])]))
+                edit_bytes.append(socket_bytes(page))
+            rows.append(
+                {
+                    "tool": "deepseek-viz",
+                    "tokens": size,
+                    "first_draw_ms": median(first),
+                    "head_switch_ms": median(head),
+                    "layer_switch_ms": median(layer_switch),
+                    "edit_redraw_ms": median(edit),
+                    "edit_debounce_ms": edit_debounce_ms(),
+                    "bytes_first_draw": int(median(first_bytes)),
+                    "bytes_head_switch": int(median(head_bytes)),
+                    "bytes_edit": int(median(edit_bytes)),
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+        watch.screenshot("bench-attention-view")
     return rows
 
 

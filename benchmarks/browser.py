@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import nbformat
+
+from tests.browser.conftest import PageWatch, open_notebook, open_page, start_jupyter_lab
 
 LIVE_EDITOR_TS = Path(__file__).resolve().parents[1] / "js" / "src" / "lib" / "live_editor.ts"
 
@@ -131,3 +138,30 @@ def ratio(peer: dict[str, Any], ours: dict[str, Any], key: str) -> str:
 def socket_bytes(page: Any) -> int:
     """Bytes received on the page's WebSockets since the counter was last reset."""
     return int(page.evaluate("() => { const b = window.__dsvBytes; window.__dsvBytes = 0; return b; }"))
+
+
+@contextmanager
+def bench_notebook(
+    browser: Any, texts: dict[int, str], cells: list[str], timeout_ms: int
+) -> Iterator[PageWatch]:
+    """A JupyterLab on a temporary folder holding ``texts.json`` and a notebook of ``cells``, open in a page
+    that counts WebSocket bytes (:data:`COUNT_SOCKET_BYTES`), with its first cell run."""
+    with tempfile.TemporaryDirectory(prefix="dsv-bench-") as folder:
+        root = Path(folder)
+        (root / "texts.json").write_text(json.dumps(texts))
+        notebook = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(cell) for cell in cells],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        )
+        nbformat.write(notebook, root / "bench.ipynb")
+        server = start_jupyter_lab(root)
+        context, watch = open_page(browser)
+        watch.page.set_default_timeout(timeout_ms)
+        try:
+            watch.page.add_init_script(COUNT_SOCKET_BYTES)
+            open_notebook(watch.page, server, "bench.ipynb")
+            watch.page.evaluate(f"() => {{ {run_cell(0)} }}")
+            yield watch
+        finally:
+            context.close()
+            server.stop()

@@ -30,12 +30,10 @@ import inspect
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import numpy as np
 from playwright.sync_api import sync_playwright
 
@@ -45,15 +43,12 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     PageWatch,
     kernel_run,
-    open_notebook,
-    open_page,
     sel,
-    start_jupyter_lab,
 )
 
 from .browser import (
-    COUNT_SOCKET_BYTES,
     TIME_UNTIL,
+    bench_notebook,
     edit_debounce_ms,
     median,
     new_drawn,
@@ -265,29 +260,12 @@ def measure_dashboard(
 ) -> list[dict[str, Any]]:
     """Time the dashboard in a real JupyterLab, one row per size."""
     rows = []
-    with tempfile.TemporaryDirectory(prefix="dsv-bench-") as folder:
-        folder_path = Path(folder)
-        (folder_path / "texts.json").write_text(json.dumps(texts))
-        notebook = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(setup_cell()), nbformat.v4.new_code_cell(MEASURED_CELL)],
-            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        )
-        nbformat.write(notebook, folder_path / "bench.ipynb")
-        server = start_jupyter_lab(folder_path)
-        context, watch = open_page(browser)
-        watch.page.set_default_timeout(TIMEOUT_MS)
-        try:
-            watch.page.add_init_script(COUNT_SOCKET_BYTES)
-            open_notebook(watch.page, server, "bench.ipynb")
-            watch.page.evaluate(f"() => {{ {run_cell(0)} }}")
-            clicked: set[int] = set()
-            for size in texts:
-                rows.append(measure_size(watch, size, edits[size], clicked))
-                print(json.dumps(rows[-1]), flush=True)
-            watch.screenshot("bench-dashboard")
-        finally:
-            context.close()
-            server.stop()
+    with bench_notebook(browser, texts, [setup_cell(), MEASURED_CELL], TIMEOUT_MS) as watch:
+        clicked: set[int] = set()
+        for size in texts:
+            rows.append(measure_size(watch, size, edits[size], clicked))
+            print(json.dumps(rows[-1]), flush=True)
+        watch.screenshot("bench-dashboard")
     return rows
 
 
