@@ -2,10 +2,10 @@
 // live text editor, all reading the binary buffers the Python side sends.
 
 import type { RenderProps } from "@anywidget/types";
-import { dequantise, quantised, readQuantised, type ArrayMeta } from "./lib/buffers";
+import { dequantise, quantised, readQuantised, type ArrayMeta, type QuantisedArray } from "./lib/buffers";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
-import { Heatmap, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
+import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
 import { HeadGrid } from "./lib/headgrid";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
 import { describeSelection, type Selection } from "./lib/selection";
@@ -20,6 +20,11 @@ export interface HeatmapMeta extends ArrayMeta {
   colour_max: number;
 }
 
+/** Metadata of `_layer_heads`: uint8 `[head, n, n]`, every head of `layer`. */
+export interface LayerHeadsMeta extends ArrayMeta {
+  layer: number;
+}
+
 /** Mirrors the synced traits of AttentionView. */
 export interface AttentionModel extends LiveTextModel {
   layer: number;
@@ -32,6 +37,9 @@ export interface AttentionModel extends LiveTextModel {
   _heatmap_meta: Partial<HeatmapMeta>;
   _thumbnails: DataView | null;
   _thumbnails_meta: Partial<ArrayMeta>;
+  /** Sent when small enough: then head switches within `layer` are drawn here, without the kernel. */
+  _layer_heads: DataView | null;
+  _layer_heads_meta: Partial<LayerHeadsMeta>;
   _data_id: number;
 }
 
@@ -55,6 +63,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   let thumbnailsView: DataView | null = null;
   let hovered = -1;
   let rowWeights: { index: number; incoming: boolean; values: Float32Array } | null = null;
+  // every head of the shown data's layer (never of data dropped as stale), and the heads last drawn from it
+  let layerHeads: { layer: number; values: QuantisedArray; drawn: string } | null = null;
 
   const empty = emptyState("attention");
   const caption = element("div", { testid: "heatmap-caption", className: "dsv-caption" });
@@ -73,7 +83,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     model.set("layer", selection.layer);
     model.set("heads", selection.heads);
     model.save_changes();
-    showSelection();
+    onHeads();
   });
   const heatmap = new Heatmap({
     label: (index) => tokenLabel(tokens, index),
@@ -134,6 +144,23 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     }
   }
 
+  /** Draw the mean of the model's heads from `layerHeads` if it holds the model's layer (and they are not
+   * drawn yet); whether it drew. */
+  function drawHeads(): boolean {
+    const heads = model.get("heads");
+    if (!layerHeads || layerHeads.layer !== model.get("layer") || layerHeads.drawn === heads.join()) return false;
+    layerHeads.drawn = heads.join();
+    ({ data: heatmapData, matrix } = meanOfHeads(layerHeads.values, heads));
+    rowWeights = null;
+    heatmap.setData(heatmapData);
+    return true;
+  }
+
+  function onHeads(): void {
+    if (drawHeads()) shadeTokens();
+    showSelection();
+  }
+
   function showSelection(): void {
     const selection = { layer: model.get("layer"), heads: model.get("heads") };
     grid.setSelection(selection);
@@ -152,12 +179,16 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     dataId = model.get("_data_id");
     tokens = model.get("_tokens");
     tokenView.showTokens(tokens); // redraws only new tokens
-    const overview = readQuantised(model.get("_heatmap"), model.get("_heatmap_meta"));
-    const meta = model.get("_heatmap_meta");
-    heatmapData = overview ? { overview, block: meta.block ?? 1, n: meta.n ?? 0, colourMax: meta.colour_max ?? 1 } : null;
-    matrix = overview && heatmapData?.block === 1 ? dequantise(overview) : null;
-    rowWeights = null;
-    heatmap.setData(heatmapData);
+    const stack = readQuantised(model.get("_layer_heads"), model.get("_layer_heads_meta"));
+    layerHeads = stack ? { layer: model.get("_layer_heads_meta").layer ?? -1, values: stack, drawn: "" } : null;
+    if (!drawHeads()) {
+      const overview = readQuantised(model.get("_heatmap"), model.get("_heatmap_meta"));
+      const meta = model.get("_heatmap_meta");
+      heatmapData = overview ? { overview, block: meta.block ?? 1, n: meta.n ?? 0, colourMax: meta.colour_max ?? 1 } : null;
+      matrix = overview && heatmapData?.block === 1 ? dequantise(overview) : null;
+      rowWeights = null;
+      heatmap.setData(heatmapData);
+    }
     const thumbnails = model.get("_thumbnails");
     if (thumbnails !== thumbnailsView) {
       thumbnailsView = thumbnails;
@@ -204,7 +235,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:layer", showSelection],
-    ["change:heads", showSelection],
+    ["change:heads", onHeads],
     ["change:selected_token", showSelectedToken],
   ]);
   onData();

@@ -1,6 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { type AttentionModel } from "../src/attention";
+import { quantise } from "../src/lib/buffers";
+import { meanOfHeads } from "../src/lib/heatmap";
 import { renderView } from "./fake_model";
+
+/** `_layer_heads` of `layer` for two tokens: head h gives the second query's weight `keyOne[h]` to key 1. */
+function layerHeads(layer: number, keyOne: number[]): Partial<AttentionModel> {
+  const bytes = keyOne.flatMap((weight) => [255, 0, Math.round((1 - weight) * 255), Math.round(weight * 255)]);
+  return {
+    _layer_heads: new DataView(new Uint8Array(bytes).buffer),
+    _layer_heads_meta: { dtype: "uint8", shape: [keyOne.length, 2, 2], scale: 1, layer },
+  };
+}
 
 function data(tokens: string[], seq: number, dataId: number): Partial<AttentionModel> {
   const n = tokens.length;
@@ -12,17 +23,65 @@ function data(tokens: string[], seq: number, dataId: number): Partial<AttentionM
     _heatmap_meta: { dtype: "uint8", shape: [n, n], scale: 1, block: 1, n, colour_max: 0.5 },
     _thumbnails: new DataView(new Uint8Array(3 * 4 * 4).buffer),
     _thumbnails_meta: { dtype: "uint8", shape: [3, 4, 2, 2], scale: 1 },
+    _layer_heads: null,
+    _layer_heads_meta: {},
     _data_id: dataId,
     _seq: seq,
     status: "ready",
   };
 }
 
-function setup() {
+function setup(extra: Partial<AttentionModel> = {}) {
   const invoke = vi.fn(async (name: string, msg: unknown) => [{ name, msg }, []] as [unknown, DataView[]]);
-  const state = { layer: 0, heads: [0], selected_token: -1, num_layers: 3, num_heads: 4, ...data(["Hello", " world"], 0, 1) } as AttentionModel;
+  const state = { layer: 0, heads: [0], selected_token: -1, num_layers: 3, num_heads: 4, ...data(["Hello", " world"], 0, 1), ...extra } as AttentionModel;
   return { ...renderView(widget, state, { invoke }), invoke };
 }
+
+/** Causal attention `[head, n, n]` with rows summing to 1, from a fixed pseudo-random sequence. */
+function randomAttention(heads: number, n: number): Float64Array {
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const out = new Float64Array(heads * n * n);
+  for (let row = 0; row < heads * n; row++) {
+    const q = row % n;
+    const logits = Array.from({ length: q + 1 }, () => Math.exp(4 * random()));
+    const total = logits.reduce((a, b) => a + b, 0);
+    logits.forEach((value, k) => (out[row * n + k] = value / total));
+  }
+  return out;
+}
+
+/** Python's `encode_uint8`: bytes over [0, max]. */
+function pythonQuantise(values: ArrayLike<number>): { bytes: Uint8Array; scale: number } {
+  const scale = Math.max(...Array.from(values));
+  return { bytes: Uint8Array.from(values, (value) => Math.round((value / scale) * 255)), scale };
+}
+
+describe("mean of heads drawn in the browser", () => {
+  it("matches what Python sends for the same heads, within quantisation error", () => {
+    const [numHeads, n, heads] = [6, 9, [1, 2, 4]];
+    const exact = randomAttention(numHeads, n);
+    const stack = { ...pythonQuantise(exact), shape: [numHeads, n, n] };
+    const mean = Float64Array.from({ length: n * n }, (_, i) => heads.reduce((total, h) => total + exact[h * n * n + i], 0) / heads.length);
+    const python = pythonQuantise(mean); // `_heatmap` of mean_of_heads
+    const { data, matrix } = meanOfHeads(stack, heads);
+    expect(data.n).toBe(n);
+    expect(data.block).toBe(1);
+    expect(data.overview.shape).toEqual([n, n]);
+    expect(data.overview.scale).toBeCloseTo(python.scale, 2);
+    const step = stack.scale / 255;
+    data.overview.bytes.forEach((byte, i) => expect(Math.abs(byte - python.bytes[i])).toBeLessThanOrEqual(1));
+    matrix.forEach((value, i) => expect(Math.abs(value - mean[i])).toBeLessThanOrEqual(step / 2 + 1e-6));
+    const colourMax = Math.max(...Array.from(mean.subarray(n))); // Python's colour_max: rows 1..
+    expect(Math.abs(data.colourMax - colourMax)).toBeLessThanOrEqual(step / 2 + 1e-6);
+    expect(data.colourMax).toBeLessThan(1);
+  });
+
+  it("quantises as Python's encode_uint8 does", () => {
+    expect(quantise(Float32Array.of(0.25, 0.5, 0.125), [3])).toEqual({ bytes: Uint8Array.of(128, 255, 64), shape: [3], scale: 0.5 });
+    expect(quantise(new Float32Array(2), [2])).toEqual({ bytes: new Uint8Array(2), shape: [2], scale: 1 }); // all zero: scale 1
+  });
+});
 
 describe("attention widget", () => {
   beforeEach(() => vi.useFakeTimers());
@@ -101,6 +160,48 @@ describe("attention widget", () => {
     model.update({ ...data([], 0, 3), _heatmap: null, _heatmap_meta: {}, _thumbnails: null, _thumbnails_meta: {} });
     expect(q("empty-state")?.hidden).toBe(false);
     expect(q("token-0")).toBeNull();
+  });
+
+  it("draws a head switch within the layer from _layer_heads, without the kernel", () => {
+    const { model, q, invoke } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
+    expect(q("colour-legend")?.textContent).toBe("weight00.4≥ 0.8"); // head 0: the second query gives key 0 0.8
+    q("head-0-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(q("attention-heatmap")?.dataset.version).toBe("2");
+    expect(q("colour-legend")?.textContent).toBe("weight00.3≥ 0.6");
+    expect(q("heatmap-caption")?.textContent).toBe("layer 0 · head 2");
+    expect(model.saved[model.saved.length - 1]).toEqual({ layer: 0, heads: [2] });
+    q("head-0-1")?.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+    expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5"); // heads 1, 2: [0.5, 0.5]
+    model.update({ heads: [1, 2] }); // Python's echo of what is drawn: no redraw
+    expect(q("attention-heatmap")?.dataset.version).toBe("3");
+    model.update({ heads: [0, 1] }); // set in Python: drawn here too
+    expect(q("attention-heatmap")?.dataset.version).toBe("4");
+    expect(q("colour-legend")?.textContent).toBe("weight00.35≥ 0.7");
+    expect(q("heatmap-caption")?.textContent).toBe("layer 0 · mean of heads 0, 1");
+    expect(invoke).not.toHaveBeenCalled();
+  });
+
+  it("waits for the kernel on a layer switch, or when no _layer_heads of the layer came", () => {
+    const { model, q } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
+    q("head-1-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(model.saved[model.saved.length - 1]).toEqual({ layer: 1, heads: [2] });
+    expect(q("attention-heatmap")?.dataset.version).toBe("1");
+    model.update({ ...data(["Hello", " world"], 0, 2), ...layerHeads(0, [0.1, 0.1, 0.1, 0.1]) }); // still layer 0's
+    expect(q("attention-heatmap")?.dataset.version).toBe("2");
+    expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5"); // the `_heatmap` sent (colour_max 0.5)
+    model.update({ ...data(["Hello", " world"], 0, 3), _layer_heads: null, _layer_heads_meta: {} });
+    q("head-1-3")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    model.update({ heads: [0, 1] });
+    expect(q("attention-heatmap")?.dataset.version).toBe("3");
+    expect(q("heatmap-caption")?.textContent).toBe("layer 1 · mean of heads 0, 1");
+  });
+
+  it("draws from the _layer_heads of the data shown, not of data dropped as stale", () => {
+    const { model, q } = setup({ ...data(["Hello", " world"], 5, 1), ...layerHeads(0, [0.2, 0.4, 0.6, 0.8]) });
+    model.update({ ...data(["old", " text"], 4, 2), ...layerHeads(0, [0.5, 0.5, 0.5, 0.5]) });
+    expect(q("token-0")?.textContent).toBe("Hello");
+    q("head-0-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(q("colour-legend")?.textContent).toBe("weight00.3≥ 0.6");
   });
 
   it("removes its listeners on cleanup", () => {

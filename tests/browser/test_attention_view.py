@@ -57,6 +57,40 @@ def test_clicking_a_head_changes_the_heatmap(lab_attention: PageWatch) -> None:
     assert kernel_run(lab_attention, "print(view.layer, view.heads)").strip() == "2 [1, 3]"
 
 
+def test_head_switch_within_the_layer_is_drawn_without_the_kernel(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    type_text(lab_attention, "one two three four five")
+    kernel_run(lab_attention, "view.layer = 0; view.heads = [0]")
+    page.wait_for_function(
+        "selector => document.querySelector(selector).textContent === 'layer 0 · head 0'",
+        arg=sel("heatmap-caption"),
+    )
+    data_id, n, sent_heads = kernel_run(
+        lab_attention, "print(view._data_id, len(view._tokens), len(view._layer_heads) > 0)"
+    ).split()
+    assert sent_heads == "True"
+    before = version(lab_attention, "attention-heatmap")
+    page.click(sel("head-0-2"))
+    wait_for_newer(lab_attention, "attention-heatmap", before)
+    assert page.text_content(sel("heatmap-caption")) == "layer 0 · head 2"
+    box = page.locator(sel("attention-heatmap")).bounding_box()
+    assert box is not None
+    query, key = int(n) - 1, int(n) // 2
+    page.mouse.move(
+        box["x"] + box["width"] * (key + 0.5) / int(n), box["y"] + box["height"] * (query + 0.5) / int(n)
+    )
+    shown = float((page.text_content(sel("heatmap-tooltip")) or "").rsplit(": ", 1)[1])
+    state = kernel_run(
+        lab_attention,
+        "exact = view.trace.attention(0)[2]\n"
+        f"print(view.heads, view._data_id, abs(view._matrix - exact).max() < 1e-6, exact[{query}, {key}])",
+    )
+    heads, sent, matrix, weight = state.rsplit(" ", 3)
+    assert (heads, sent, matrix) == ("[2]", data_id, "True")  # Python follows; it sent no heatmap
+    assert abs(shown - float(weight)) <= 1 / 255 + 5e-3  # the tooltip shows 3 significant digits
+    assert lab_attention.errors == []
+
+
 def test_traits_set_from_python_reach_the_browser(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     type_text(lab_attention, "set from the browser")

@@ -10,7 +10,7 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.widgets import AttentionView
+from deepseek_viz.widgets import AttentionView, attention_view
 from deepseek_viz.widgets.attention_view import OVERVIEW_SIZE, THUMBNAIL_BUDGET, thumbnail_bins
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.live_text import PIECE, SPECIAL, display_tokens
@@ -48,17 +48,69 @@ def test_first_draw_sends_tokens_heatmap_and_thumbnails(view: AttentionView, hoo
     assert len(view._thumbnails) <= THUMBNAIL_BUDGET
 
 
-def test_heads_are_averaged_and_layer_switch_retraces(view: AttentionView, hooked: dv.HookedModel) -> None:
+def test_layer_heads_are_sent_for_the_browser_to_average(view: AttentionView, hooked: dv.HookedModel) -> None:
+    attention = hooked.trace(TEXT, layers=[1]).attention(1)
+    n = attention.shape[1]
+    assert view._layer_heads_meta["shape"] == [4, n, n] and view._layer_heads_meta["layer"] == 1
+    assert len(view._layer_heads) == 4 * n * n
+    heads = decode(view._layer_heads, view._layer_heads_meta)
+    step = view._layer_heads_meta["scale"] / 255
+    assert np.abs(heads - attention).max() <= step / 2 + 1e-6
+    # their mean (what the browser draws) is within a quantisation step of the one Python would send
+    assert np.abs(heads[[0, 3]].mean(0) - attention[[0, 3]].mean(0)).max() <= step / 2 + 1e-6
+    view.layer = 2
+    assert view._layer_heads_meta["layer"] == 2
+
+
+def test_layer_heads_stay_within_the_budget(view: AttentionView, monkeypatch: pytest.MonkeyPatch) -> None:
+    view.text = "ab " * 450  # over OVERVIEW_SIZE tokens
+    assert view._layer_heads == b"" and view._layer_heads_meta == {}
+    view.text = TEXT
+    n = view._heatmap_meta["n"]
+    assert len(view._layer_heads) == 4 * n * n
+    monkeypatch.setattr(attention_view, "LAYER_HEADS_BUDGET", 4 * n * n - 1)
+    view.layer = 0
+    assert view._layer_heads == b""
+
+
+def test_heads_change_with_layer_heads_sent_only_updates_the_matrix(
+    view: AttentionView, hooked: dv.HookedModel
+) -> None:
+    attention = hooked.trace(TEXT, layers=[1]).attention(1)
+    before, sent = view._data_id, view._heatmap
+    view.set_state({"heads": [3, 0, 3]})  # as the browser sends it
+    assert view.heads == [0, 3] and view.status == "ready"
+    assert view._data_id == before and view._heatmap == sent  # the browser draws it
+    assert np.allclose(view._matrix, attention[[0, 3]].mean(0), atol=1e-6)
+    assert view.figure().data[0].zmax == pytest.approx(attention[[0, 3]].mean(0)[1:].max())
+    reply, buffers = view._fetch_window({"data_id": before, "q0": 0, "q1": 3, "k0": 0, "k1": 3}, [])
+    assert np.abs(decode(buffers[0], reply) - attention[[0, 3]].mean(0)[:3, :3]).max() <= 1 / 255
+    view.heads = [1]  # set in Python: the browser draws it too, on the change of heads
+    assert view._data_id == before and np.allclose(view._matrix, attention[1], atol=1e-6)
+
+
+def test_heads_change_without_layer_heads_sends_the_heatmap(
+    view: AttentionView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attention_view, "LAYER_HEADS_BUDGET", 0)
+    view.layer = 0
+    assert view._layer_heads == b""
     before = view._data_id
-    view.heads = [3, 0, 3]
-    assert view.heads == [0, 3]
+    view.set_state({"heads": [1, 3]})
     assert view._data_id == before + 1
-    attention = hooked.trace(TEXT, layers=[1], thumbnails=view._bins).attention(1)
-    assert np.abs(heatmap(view) - attention[[0, 3]].mean(0)).max() <= attention.max() / 255
+    attention = view.trace.attention(0)  # type: ignore[union-attr]
+    assert np.abs(heatmap(view) - attention[[1, 3]].mean(0)).max() <= attention.max() / 255
+    view.heads = [2]
+    assert view._data_id == before + 2
+    assert view._heatmap_meta["colour_max"] == pytest.approx(attention[2][1:].max())
+
+
+def test_layer_switch_retraces(view: AttentionView) -> None:
+    before = view._data_id
     view.layer = -1
     assert view.layer == 2
     assert view.trace is not None and view.trace.captured_layers == (2,)
-    assert view._data_id == before + 2
+    assert view._data_id == before + 1
 
 
 @pytest.mark.parametrize(
@@ -81,7 +133,7 @@ def test_out_of_range_selection_is_a_clear_error(
 
 def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
     with pytest.raises(TypeError, match="HookedModel"):
-        AttentionView("not a model", text="hi")  # type: ignore[arg-type]
+        AttentionView("not a model", text="hi")
     with pytest.raises(TypeError):
         AttentionView(hooked, text="hi", colour="red")  # type: ignore[call-arg]
     with pytest.raises(traitlets.TraitError):
@@ -93,6 +145,7 @@ def test_empty_text_shows_empty_state(view: AttentionView) -> None:
     view.text = ""
     assert view.status == "ready"
     assert view._tokens == [] and view._heatmap == b"" and view._thumbnails == b""
+    assert view._layer_heads == b""
     assert view.selected_token == -1 and view.trace is None
     view.text = "again"
     assert view.status == "ready" and len(view._tokens) > 1

@@ -103,3 +103,13 @@ export function readQuantised(view: DataView | null, meta: Partial<ArrayMeta>): 
 export function dequantise(array: QuantisedArray): Float32Array {
   return Float32Array.from(array.bytes, (byte) => (byte / 255) * array.scale);
 }
+
+/** Non-negative `values` as bytes over `[0, their max]`, as Python's `encode_uint8` (all zero: scale 1). */
+export function quantise(values: Float32Array, shape: number[]): QuantisedArray {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  const scale = Number.isFinite(max) && max > 0 ? max : 1;
+  const bytes = new Uint8ClampedArray(values.length); // clamps and rounds half to even, as np.rint(np.clip(…))
+  for (let i = 0; i < values.length; i++) bytes[i] = (values[i] / scale) * 255;
+  return { bytes: new Uint8Array(bytes.buffer), shape, scale };
+}

@@ -1,7 +1,7 @@
 // Query × key heatmap on a canvas (data-testid attention-heatmap): a max-pooled overview for long
 // texts, full-resolution windows fetched on zoom, hover tooltip, wheel/drag zoom and pan, legend.
 
-import type { QuantisedArray } from "./buffers";
+import { quantise, type QuantisedArray } from "./buffers";
 import { colourTable, cssColour, formatWeight, legendTicks } from "./colour";
 import { debounce } from "./debounce";
 import { element, markDrawn } from "./dom";
@@ -70,10 +70,32 @@ export function windowToFetch(data: HeatmapData, view: Viewport, have: HeatmapWi
   return rect;
 }
 
+/** The mean of `heads` of one layer's `[head, n, n]` patterns, as Python would send it for them
+ * (`mean_of_heads`, `encode_uint8`, `colour_max`), and its float values. */
+export function meanOfHeads(layer: QuantisedArray, heads: readonly number[]): { data: HeatmapData; matrix: Float32Array } {
+  const n = layer.shape[1];
+  const size = n * n;
+  const matrix = new Float32Array(size);
+  for (const head of heads) {
+    const bytes = layer.bytes.subarray(head * size, (head + 1) * size);
+    for (let i = 0; i < size; i++) matrix[i] += bytes[i];
+  }
+  const factor = layer.scale / 255 / heads.length;
+  let colourMax = n > 1 ? 0 : 1; // the first query (row 0) only attends to itself: left out
+  for (let i = 0; i < size; i++) {
+    matrix[i] *= factor;
+    if (i >= n && matrix[i] > colourMax) colourMax = matrix[i];
+  }
+  return { data: { overview: quantise(matrix, [n, n]), block: 1, n, colourMax }, matrix };
+}
+
 /** Colour-table index of each byte of `values` when `colourMax` is drawn brightest. */
 export function colourIndices(values: QuantisedArray, colourMax: number): Uint8Array {
   const ratio = colourMax > 0 ? values.scale / colourMax : 0;
-  return values.bytes.map((byte) => Math.min(255, Math.round(byte * ratio)));
+  const lookup = Uint8Array.from({ length: 256 }, (_, byte) => Math.min(255, Math.round(byte * ratio)));
+  const indices = new Uint8Array(values.bytes.length);
+  for (let i = 0; i < indices.length; i++) indices[i] = lookup[values.bytes[i]];
+  return indices;
 }
 
 function toImage(values: QuantisedArray, colourMax: number, table: Uint8ClampedArray): HTMLCanvasElement | null {
@@ -85,7 +107,10 @@ function toImage(values: QuantisedArray, colourMax: number, table: Uint8ClampedA
   if (!context || rows === 0 || cols === 0) return null;
   const image = context.createImageData(cols, rows);
   const indices = colourIndices(values, colourMax);
-  for (let i = 0; i < rows * cols; i++) image.data.set(table.subarray(indices[i] * 4, indices[i] * 4 + 4), i * 4);
+  // one 32-bit word per RGBA pixel, copied as is (same byte order on both sides)
+  const colours = new Uint32Array(table.buffer, table.byteOffset, 256);
+  const pixels = new Uint32Array(image.data.buffer);
+  for (let i = 0; i < rows * cols; i++) pixels[i] = colours[indices[i]];
   context.putImageData(image, 0, 0);
   return canvas;
 }

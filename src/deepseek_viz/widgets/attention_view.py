@@ -23,6 +23,9 @@ OVERVIEW_SIZE = 512
 THUMBNAIL_BUDGET = 256 * 1024
 #: Most bins per thumbnail side (``trace.thumbnails`` shrinks them further for short texts).
 MAX_THUMBNAIL_BINS = 48
+#: Every head of the layer shown (one byte per weight) goes to the browser, which then switches heads
+#: without the kernel, when it fits this many bytes and the text has at most ``OVERVIEW_SIZE`` tokens.
+LAYER_HEADS_BUDGET = 2 * 1024 * 1024
 
 
 def thumbnail_bins(num_layers: int, num_heads: int) -> int:
@@ -38,6 +41,23 @@ def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarra
     for head in heads[1:]:
         total = total + pattern[head].float()
     return (total / len(heads)).cpu().numpy()
+
+
+def colour_max(matrix: np.ndarray) -> float:
+    """The weight drawn brightest: the largest from the second query on (the first query can only
+    attend to itself, with weight 1)."""
+    return float(matrix[1:].max()) if len(matrix) > 1 else 1.0
+
+
+def encode_layer_heads(trace: Trace, layer: int) -> tuple[bytes, dict[str, Any]]:
+    """Every head of ``layer`` as uint8 ``[head, n, n]`` on one scale (each head's largest weight is the
+    first query's 1 anyway), with ``layer`` in the meta; ``(b"", {})`` over :data:`LAYER_HEADS_BUDGET`
+    bytes or :data:`OVERVIEW_SIZE` tokens."""
+    heads, n, _ = trace.attention_tensor(layer).shape
+    if n > OVERVIEW_SIZE or heads * n * n > LAYER_HEADS_BUDGET:
+        return b"", {}
+    data, meta = encode_uint8(trace.attention(layer))
+    return data, {**meta, "layer": layer}
 
 
 class AttentionView(TracedTextWidget):
@@ -57,7 +77,10 @@ class AttentionView(TracedTextWidget):
     Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_heatmap`` uint8 bytes of
     the averaged selection (max-pooled to at most ``OVERVIEW_SIZE`` per side, ``_heatmap_meta`` says
     the block size); ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
-    ``_data_id`` bumps with every new heatmap; ``_seq`` is the newest browser edit answered.
+    ``_layer_heads`` uint8 ``[head, n, n]``, every head of the layer shown, when it fits
+    ``LAYER_HEADS_BUDGET`` (else empty): the browser then draws the mean of ``heads`` itself, and a change
+    of ``heads`` (from either side) only updates the matrix kept here; ``_data_id`` bumps with every new
+    heatmap; ``_seq`` is the newest browser edit answered.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
     parts of the heatmap with ``_fetch_window``.
     """
@@ -73,6 +96,8 @@ class AttentionView(TracedTextWidget):
     _heatmap_meta = traitlets.Dict().tag(sync=True)
     _thumbnails = traitlets.Bytes(b"").tag(sync=True)
     _thumbnails_meta = traitlets.Dict().tag(sync=True)
+    _layer_heads = traitlets.Bytes(b"").tag(sync=True)
+    _layer_heads_meta = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -129,13 +154,14 @@ class AttentionView(TracedTextWidget):
         if (text, layer, heads) == self._matrix_key:
             self._finish()
             return
+        same_trace = (text, layer) == self._trace_key
         try:
-            if (text, layer) != self._trace_key:
-                self._computing()
-                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
-            else:
+            if same_trace:
                 assert self._trace is not None
                 trace = self._trace
+            else:
+                self._computing()
+                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
             matrix = mean_of_heads(trace, layer, heads)
         except EmptyTextError:
             self._show_empty()
@@ -143,13 +169,14 @@ class AttentionView(TracedTextWidget):
         except DeepseekVizError as error:
             self._finish(f"error: {error}")
             return
+        self._matrix, self._matrix_key = matrix, (text, layer, heads)
+        if same_trace and self._layer_heads:
+            self._finish()  # the browser draws this mean itself, from _layer_heads
+            return
         new_text = self._trace is None or trace.text != self._trace.text
         self._trace, self._trace_key = trace, (text, layer)
-        self._matrix, self._matrix_key = matrix, (text, layer, heads)
         pooled, block = max_pool(matrix, OVERVIEW_SIZE)
         heatmap, meta = encode_uint8(pooled)
-        # The first query can only attend to itself (weight 1); leave it out of the colour range.
-        colour_max = float(matrix[1:].max()) if len(matrix) > 1 else 1.0
         with self.hold_sync():
             if new_text:
                 self._show_tokens(trace.tokens)
@@ -158,7 +185,13 @@ class AttentionView(TracedTextWidget):
                 self._thumbnails, thumbnail_meta = encode_uint8(normalise_each(thumbnails), scale=1.0)
                 self._thumbnails_meta = dict(thumbnail_meta)
             self._heatmap = heatmap
-            self._heatmap_meta = {**meta, "block": block, "n": len(trace.tokens), "colour_max": colour_max}
+            self._heatmap_meta = {
+                **meta,
+                "block": block,
+                "n": len(trace.tokens),
+                "colour_max": colour_max(matrix),
+            }
+            self._layer_heads, self._layer_heads_meta = encode_layer_heads(trace, layer)
             self._data_id += 1
             self._finish()
 
@@ -169,6 +202,7 @@ class AttentionView(TracedTextWidget):
             self._show_tokens([])
             self._heatmap, self._heatmap_meta = b"", {}
             self._thumbnails, self._thumbnails_meta = b"", {}
+            self._layer_heads, self._layer_heads_meta = b"", {}
             self._data_id += 1
             self._finish()
 
@@ -211,7 +245,7 @@ class AttentionView(TracedTextWidget):
             y_title="query",
             colorscale="Viridis",
             zmin=0.0,
-            zmax=float(self._heatmap_meta.get("colour_max", 1.0)),
+            zmax=colour_max(self._matrix),
             colorbar_title="weight",
         )
 
