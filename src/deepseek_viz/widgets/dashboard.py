@@ -126,10 +126,11 @@ class Dashboard(ipywidgets.VBox):
 
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
     ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
-    shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's
-    ``figure()`` (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the views in turn from one trace (the model's cache answers all
-    of them), within one :meth:`HookedModel.time_limit`; a view that fails keeps its previous data
-    and the box shows the error.
+    shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
+    (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the
+    views in turn from one trace (the model's cache answers all of them), within one
+    :meth:`HookedModel.time_limit`; a view that fails keeps its previous data and the box shows the
+    error.
     """
 
     def __init__(
