@@ -136,3 +136,18 @@ def test_editing_is_off_and_commands_say_there_is_no_kernel(offline: tuple[PageW
         arg=view("attention-view", "status"),
     )
     assert requests == [] and watch.errors == []
+
+
+def test_switching_heads_works_offline(offline: tuple[PageWatch, list[str]]) -> None:
+    """The export carries every head of the shown layer, so a head click redraws without a kernel."""
+    watch, requests = offline
+    page = watch.page
+    heatmap = view("attention-view", "attention-heatmap")
+    before = int(page.get_attribute(heatmap, "data-version") or 0)
+    page.click(view("attention-view", "head-0-2"))
+    page.wait_for_function(
+        "([selector, before]) => Number(document.querySelector(selector).dataset.version) > before",
+        arg=[heatmap, before],
+    )
+    assert page.text_content(view("attention-view", "heatmap-caption")) == "layer 0 · head 2"
+    assert requests == [] and watch.errors == []
