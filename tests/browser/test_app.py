@@ -16,11 +16,13 @@ from tests.browser.conftest import (
     open_page,
     playwright_sync,
     sel,
+    start_server,
     version,
     wait_for_newer,
     wait_for_status,
 )
 from tests.browser.test_dashboard import VIEWS, shown_tokens, wait_for_every_view
+from tests.browser.test_hostile_input import HOSTILE
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +42,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def start_app(root: Path, port: int, *options: str) -> Server:
-    from tests.browser.conftest import start_server
-
+    """``deepseek-viz app`` with ``options`` on ``port``, logging to ``root/app.log``."""
     return start_server(
         [str(BIN / "deepseek-viz"), "app", "--host", "127.0.0.1", "--port", str(port), *options],
         f"http://127.0.0.1:{port}",
@@ -137,8 +138,6 @@ def test_a_request_past_the_time_limit_is_stopped_with_a_message(
 
 def test_hostile_text_in_the_app_shows_as_text(app_server: Server, fresh_page: PageWatch) -> None:
     """A stranger's HTML, script, CSS and bidi text reach every view of the public app as literal text."""
-    from tests.browser.test_hostile_input import HOSTILE
-
     page = fresh_page.page
     page.goto(app_server.url + "/")
     wait_for_every_view(fresh_page)

@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     PageWatch,
     Server,
     kernel_run,
+    notebook_in_lab,
     open_page,
     playwright_sync,
     sel,
@@ -21,6 +22,7 @@ from tests.browser.conftest import (
     wait_for_newer,
     wait_for_status,
 )
+from tests.browser.test_standalone_export import open_offline
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +66,6 @@ def lab_dashboard(
     browser: playwright_sync.Browser, jupyter_lab: Server, dashboard_notebook: Path
 ) -> Iterator[PageWatch]:
     """The dashboard notebook in JupyterLab, all cells run, every view drawn."""
-    from tests.browser.conftest import notebook_in_lab
-
     with notebook_in_lab(browser, jupyter_lab, dashboard_notebook, "text-box") as watch:
         wait_for_every_view(watch)
         yield watch
@@ -168,8 +168,6 @@ def test_the_exported_dashboard_renders_offline(
     lab_dashboard: PageWatch, browser: playwright_sync.Browser, tmp_path: Path
 ) -> None:
     """``board.save_html`` in the live kernel; the file opens from file:// with every request refused."""
-    from tests.browser.test_standalone_export import open_offline
-
     exported = tmp_path / "dashboard.html"
     assert kernel_run(lab_dashboard, f"print(board.save_html({str(exported)!r}))").strip() == str(exported)
     shown = shown_tokens(lab_dashboard, "attention-view")

@@ -242,10 +242,12 @@ class Dashboard(ipywidgets.VBox):
                 # a view whose last try at this text failed still holds it: update it again
                 update = view._update if view.text == text else partial(setattr, view, "text", text)
                 self._guarded(name, update)
-            statuses = {name: str(view.status) for name, view in self._views.items()}
-            if not statuses["attention"].startswith("error"):
+            placed = not self.attention.status.startswith("error")
+            if placed:
                 self._guarded("scatter", lambda: self.scatter.place(text))
-                statuses["scatter"] = str(self.scatter.status)
+        statuses = self.statuses()
+        if not placed:
+            del statuses["scatter"]  # the map still shows the last text placed: its status is not news
         return combine_statuses(statuses)
 
     def _guarded(self, name: str, update: Callable[[], object]) -> None:
