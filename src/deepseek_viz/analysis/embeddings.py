@@ -12,21 +12,20 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..model import EmptyTextError, HookedModel, LayerOutOfRangeError, Token
-from ..model.hooked_model import out_of_memory_as_error
+from ..model import EmptyTextError, LayerOutOfRangeError, ModelInterface, TextTooLongError, Token
 
 Pooling = Literal["mean", "last"]
 POOLINGS = ("mean", "last")
 
 #: Pooled embeddings kept per model: ``(texts digest, layer, pooling, max_tokens, device, dtype) -> [n, d]``.
 _CACHE_SIZE = 8
-_cache: weakref.WeakKeyDictionary[HookedModel, OrderedDict[tuple[object, ...], np.ndarray]] = (
+_cache: weakref.WeakKeyDictionary[ModelInterface, OrderedDict[tuple[object, ...], np.ndarray]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -36,7 +35,7 @@ def clear_embedding_cache() -> None:
     _cache.clear()
 
 
-def hidden_state_index(model: HookedModel, layer: int) -> int:
+def hidden_state_index(model: ModelInterface, layer: int) -> int:
     """``layer`` as an index into the ``num_layers + 1`` hidden states (negative counts from the end)."""
     count = model.num_layers + 1
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
@@ -47,6 +46,14 @@ def hidden_state_index(model: HookedModel, layer: int) -> int:
             f"(the last of {model.num_layers} layers); negative indices down to {-count} count from the end."
         )
     return int(layer) % count
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, ModelInterface):
+        raise TypeError(
+            "model must be a deepseek_viz HookedModel (load_model(...)) or another ModelInterface, "
+            f"not {type(model).__name__}"
+        )
 
 
 def _texts_digest(texts: Sequence[str]) -> str:
@@ -69,7 +76,7 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
 
 
 def embed_texts(
-    model: HookedModel,
+    model: ModelInterface,
     texts: Sequence[str],
     layer: int = -1,
     pooling: Pooling = "mean",
@@ -86,14 +93,13 @@ def embed_texts(
       ``"last"`` takes the last such token (the one that has read the whole text).
     * Each text keeps its first ``model.max_tokens`` tokens (BOS included); a warning counts the texts
       cut short.
-    * Texts run in padded batches of ``batch_size`` on the model's device, sorted by length so batches
-      carry little padding; padding is on the tokenizer's side, with position ids taken from the attention
-      mask, so a text's vector does not depend on the batch it ran in (to float rounding, ~1e-6).
+    * Texts run in padded batches of ``batch_size`` (:meth:`ModelInterface.hidden_states`), sorted by
+      length so batches carry little padding; a text's vector does not depend on the batch it ran in (to
+      float rounding, ~1e-6). All batches share one deadline (:meth:`ModelInterface.time_limit`).
     * Results are cached per model by ``(texts, layer, pooling)`` (see :func:`clear_embedding_cache`);
       each call returns a fresh array.
     """
-    if not isinstance(model, HookedModel):
-        raise TypeError(f"model must be a HookedModel (from load_model), not {type(model).__name__}")
+    _check_model(model)
     texts = _check_texts(texts)
     index = hidden_state_index(model, layer)
     if pooling not in POOLINGS:
@@ -119,85 +125,56 @@ def embed_texts(
     return result.copy()
 
 
-def _pad_id(tokenizer: object) -> int:
-    for name in ("pad_token_id", "eos_token_id"):
-        value = getattr(tokenizer, name, None)
-        if isinstance(value, int):
-            return value
-    return 0
+def _tokens(model: ModelInterface, texts: list[str], position: int) -> tuple[list[Token], bool]:
+    """The first ``max_tokens`` tokens of ``texts[position]``, and whether the text was cut."""
+    text = texts[position]
+    try:
+        tokens, truncated = model.tokenize(text), False
+    except TextTooLongError:
+        tokens, truncated = model.tokenize(text, truncate=True), True
+    except EmptyTextError:
+        tokens, truncated = [], False
+    if all(token.special for token in tokens):
+        raise EmptyTextError(
+            f"texts[{position}] ({text!r}) has no tokens besides special ones: remove empty texts before embedding."
+        )
+    return tokens, truncated
 
 
 def _embed(
-    model: HookedModel, texts: list[str], index: int, pooling: str, batch_size: int, progress: bool
+    model: ModelInterface, texts: list[str], index: int, pooling: str, batch_size: int, progress: bool
 ) -> np.ndarray:
-    config: Any = model.model.config
-    width = int(config.hidden_size)
     if not texts:
-        return np.zeros((0, width), dtype=np.float32)
-    tokenizer = model.tokenizer
-    encoding = tokenizer(texts, add_special_tokens=True, return_special_tokens_mask=True)
-    all_ids: list[list[int]] = encoding["input_ids"]
-    all_special: list[list[int]] = encoding["special_tokens_mask"]
-    limit = model.max_tokens
-    truncated = sum(len(ids) > limit for ids in all_ids)
+        return np.zeros((0, model.d_model), dtype=np.float32)
+    tokenized = [_tokens(model, texts, position) for position in range(len(texts))]
+    truncated = sum(cut for _, cut in tokenized)
     if truncated:
+        limit = model.max_tokens
         warnings.warn(
             f"{truncated} of {len(texts)} texts are longer than max_tokens={limit}; "
             f"each was cut to its first {limit} tokens.",
             stacklevel=3,
         )
-    all_ids = [ids[:limit] for ids in all_ids]
-    all_special = [mask[:limit] for mask in all_special]
-    for position, mask in enumerate(all_special):
-        if all(mask):
-            raise EmptyTextError(
-                f"texts[{position}] ({texts[position]!r}) has no tokens besides special ones: "
-                "remove empty texts before embedding."
-            )
-
-    left = getattr(tokenizer, "padding_side", "right") == "left"
-    pad_id = _pad_id(tokenizer)
-    device = model.device
-    order = sorted(range(len(texts)), key=lambda i: len(all_ids[i]))
-    result = np.empty((len(texts), width), dtype=np.float32)
+    all_tokens = [tokens for tokens, _ in tokenized]
+    order = sorted(range(len(texts)), key=lambda i: len(all_tokens[i]))
+    result = np.empty((len(texts), model.d_model), dtype=np.float32)
     bar = tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress)
     try:
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            longest = max(len(all_ids[i]) for i in chosen)
-            ids = torch.full((len(chosen), longest), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(chosen), longest), dtype=torch.long)
-            keep = torch.zeros((len(chosen), longest), dtype=torch.bool)  # the text's own tokens
-            for row, i in enumerate(chosen):
-                n = len(all_ids[i])
-                span = slice(longest - n, longest) if left else slice(0, n)
-                ids[row, span] = torch.tensor(all_ids[i])
-                attention[row, span] = 1
-                keep[row, span] = torch.tensor(all_special[i]) == 0
-            positions = (attention.cumsum(-1) - 1).clamp(min=0)
-            advice = (
-                f"out of memory embedding a batch of {len(chosen)} texts of up to {longest} tokens; "
-                "pass a smaller batch_size."
-            )
-            with out_of_memory_as_error(advice), torch.no_grad():
-                output = model.model(
-                    input_ids=ids.to(device),
-                    attention_mask=attention.to(device),
-                    position_ids=positions.to(device),
-                    output_hidden_states=True,
-                    use_cache=False,
-                )
-            hidden = output.hidden_states[index].float()  # [batch, position, d_model]
-            pooled = _pool(hidden, keep.to(device), pooling)
-            result[chosen] = pooled.cpu().numpy()
-            del output, hidden
-            bar.update(len(chosen))
+        with model.time_limit():  # one deadline for every batch
+            for start in range(0, len(order), batch_size):
+                chosen = order[start : start + batch_size]
+                states = model.hidden_states([[t.id for t in all_tokens[i]] for i in chosen], index)
+                pooled = [
+                    _pool(state, all_tokens[i], pooling) for i, state in zip(chosen, states, strict=True)
+                ]
+                result[chosen] = torch.stack(pooled).cpu().numpy()
+                bar.update(len(chosen))
     finally:
         bar.close()
     return result
 
 
-def _embed_traced(model: HookedModel, text: str, index: int, pooling: str) -> np.ndarray:
+def _embed_traced(model: ModelInterface, text: str, index: int, pooling: str) -> np.ndarray:
     """``[1, d_model]``: ``text`` embedded from its trace (what :func:`_embed` gives for one text)."""
     trace = model.trace(text, layers=[], truncate=True)
     if trace.truncated:
@@ -205,21 +182,16 @@ def _embed_traced(model: HookedModel, text: str, index: int, pooling: str) -> np
             f"the text is longer than max_tokens={model.max_tokens}; it was cut to its first tokens.",
             stacklevel=4,
         )
-    keep = torch.tensor([[not token.special for token in trace.tokens]])
-    if not keep.any():
+    if all(token.special for token in trace.tokens):
         raise EmptyTextError(f"{text!r} has no tokens besides special ones: there is nothing to embed.")
-    hidden = torch.from_numpy(trace.hidden_states[index][None])
-    return _pool(hidden, keep, pooling).numpy()
+    hidden = torch.from_numpy(trace.hidden_states[index])
+    return _pool(hidden, trace.tokens, pooling)[None].numpy()
 
 
-def _pool(hidden: torch.Tensor, keep: torch.Tensor, pooling: str) -> torch.Tensor:
-    """``hidden [batch, position, d]`` pooled over the positions where ``keep`` is true."""
-    if pooling == "mean":
-        weights = keep.to(hidden.dtype).unsqueeze(-1)
-        return (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-    positions = torch.arange(keep.shape[1], device=keep.device).expand_as(keep)
-    last = torch.where(keep, positions, -1).max(dim=1).values
-    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+def _pool(hidden: torch.Tensor, tokens: list[Token], pooling: str) -> torch.Tensor:
+    """``hidden [position, d]`` pooled over the positions of the non-special ``tokens``: ``[d]``."""
+    own = hidden[torch.tensor([not token.special for token in tokens], device=hidden.device)]
+    return own.mean(dim=0) if pooling == "mean" else own[-1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -280,7 +252,7 @@ class TokenPaths:
 
 
 def token_embeddings(
-    model: HookedModel, text: str, *, include_special: bool = False, truncate: bool = False
+    model: ModelInterface, text: str, *, include_special: bool = False, truncate: bool = False
 ) -> TokenPaths:
     """Every token of ``text`` at every layer (see :class:`TokenPaths`), from one (cached) trace.
 
@@ -288,8 +260,7 @@ def token_embeddings(
     dominate a joint projection. ``truncate=True`` keeps the first ``model.max_tokens`` tokens of a
     longer text instead of raising :class:`TextTooLongError`.
     """
-    if not isinstance(model, HookedModel):
-        raise TypeError(f"model must be a HookedModel (from load_model), not {type(model).__name__}")
+    _check_model(model)
     trace = model.trace(text, layers=[], truncate=truncate)
     columns = [i for i, token in enumerate(trace.tokens) if include_special or not token.special]
     if not columns:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from ..model import HookedModel, Trace
+from ..model import ModelInterface, Trace
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ class RoutingStatistics:
         return self.expert_tokens[self.layers.index(layer)][expert].most_common(k)
 
 
-def routing_statistics(model: HookedModel, texts: Iterable[str] | Iterable[Trace]) -> RoutingStatistics:
+def routing_statistics(model: ModelInterface, texts: Iterable[str] | Iterable[Trace]) -> RoutingStatistics:
     """Count the routing of ``model`` over ``texts`` (strings are traced without attention)."""
     layers = model.moe_layers
-    num_experts = model.arch.num_routed_experts
+    num_experts = model.num_experts
     counts = np.zeros((len(layers), num_experts), dtype=np.int64)
     weights = np.zeros((len(layers), num_experts))
     coactivation = np.zeros((len(layers), num_experts, num_experts), dtype=np.int64)

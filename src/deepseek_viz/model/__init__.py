@@ -13,6 +13,7 @@ from .errors import (
     UnsupportedModelError,
 )
 from .hooked_model import HookedModel, TraceOutOfMemoryError
+from .interface import ModelInterface
 from .loading import BUNDLED_MODEL, load_model
 from .tokens import Token
 from .trace import LogitLens, Prediction, Routing, Trace
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidTextError",
     "LayerOutOfRangeError",
     "LogitLens",
+    "ModelInterface",
     "ModelLoadError",
     "Prediction",
     "Routing",

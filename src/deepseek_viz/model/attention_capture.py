@@ -4,10 +4,13 @@ transformers routes every attention layer through ``ALL_ATTENTION_FUNCTIONS[conf
 We wrap its ``"sdpa"`` entry: the wrapper always returns SDPA's own output (the model's numbers do not
 change), and only while an :class:`AttentionRecorder` is active in the current context and the calling
 module is one it watches does it also compute ``softmax(QKᵀ·scale + mask)`` for that layer.
+Inside :func:`fast_path` (every forward deepseek-viz runs) MLA's narrower values are zero-padded to the
+query width so CPU SDPA keeps its fast kernel; forwards run by others are left exactly as they were.
 
 The wrapper is installed under the name ``"sdpa"`` rather than a new name because some models branch on
 that name (DeepSeek-V3.2 applies its sparse indexer's selection to the mask only for ``"eager"`` and
-``"sdpa"``); keeping it means the mask we see is exactly the one SDPA uses.
+``"sdpa"``); keeping it means the mask we see is exactly the one SDPA uses. :func:`install` runs when the
+first :class:`~deepseek_viz.HookedModel` is made, not at import.
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ class AttentionRecorder:
 _active: contextvars.ContextVar[AttentionRecorder | None] = contextvars.ContextVar(
     "deepseek_viz_attention_recorder", default=None
 )
+
+
+_fast: contextvars.ContextVar[bool] = contextvars.ContextVar("deepseek_viz_fast_path", default=False)
+
+
+@contextmanager
+def fast_path() -> Iterator[None]:
+    """Pad MLA's values to the query width in the forward passes run inside the block."""
+    token = _fast.set(True)
+    try:
+        yield
+    finally:
+        _fast.reset(token)
 
 
 @contextmanager
@@ -155,7 +171,7 @@ def _sdpa_with_capture(
 ) -> tuple[torch.Tensor, None]:
     recorder = _active.get()
     value_width = value.shape[-1]
-    if recorder is not None and query.shape[-1] > value_width:
+    if _fast.get() and query.shape[-1] > value_width:
         # MLA's values are narrower than its queries/keys, which sends CPU SDPA to its slow math kernel;
         # zero columns make the widths equal (same result, ~6x faster) and are cut off again below.
         value = torch.nn.functional.pad(value, (0, query.shape[-1] - value_width))
@@ -181,8 +197,5 @@ def _sdpa_with_capture(
 
 
 def install() -> None:
-    """Wrap transformers' SDPA attention function (idempotent)."""
+    """Wrap transformers' SDPA attention function for the whole process (idempotent)."""
     AttentionInterface.register("sdpa", _sdpa_with_capture)
-
-
-install()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,18 +36,37 @@ class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
     """The device ran out of memory while tracing; its cache was freed and the model is usable."""
 
 
-@contextmanager
-def out_of_memory_as_error(message: str, free: Callable[[], None] | None = None) -> Iterator[None]:
-    """Turn the device running out of memory inside the block into :class:`TraceOutOfMemoryError`
-    (``message`` says what to try instead), after calling ``free`` and emptying the CUDA cache."""
-    try:
-        yield
-    except torch.OutOfMemoryError as error:
-        if free is not None:
-            free()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        raise TraceOutOfMemoryError(message) from error
+def _is_out_of_memory(error: BaseException) -> bool:
+    """CUDA running out of memory, or a CPU allocation failure (a ``RuntimeError`` from torch's allocator)."""
+    message = str(error)
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError)
+        and ("can't allocate memory" in message or "DefaultCPUAllocator" in message)
+    )
+
+
+class _GuardedGradient(torch.autograd.Function):
+    """A differentiable model call whose backward pass also runs through :meth:`HookedModel._call`."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        model: HookedModel,
+        run: Callable[[torch.Tensor], torch.Tensor],
+        advice: str,
+        inputs: torch.Tensor,
+    ) -> torch.Tensor:
+        leaf = inputs.detach().requires_grad_(True)
+        with model._call(advice), torch.enable_grad():
+            output = run(leaf)
+        ctx.model, ctx.advice, ctx.leaf, ctx.output = model, advice, leaf, output
+        return output.detach()
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> tuple[None, None, None, torch.Tensor]:
+        with ctx.model._call(f"{ctx.advice} (computing gradients)"):
+            (inputs_gradient,) = torch.autograd.grad(ctx.output, ctx.leaf, gradient)
+        return None, None, None, inputs_gradient
 
 
 class HookedModel:
@@ -61,6 +80,10 @@ class HookedModel:
     Traces are cached by their arguments: the ``cache_size`` most recent, as long as together they hold
     at most ``cache_bytes`` (the newest is always kept); a cached trace of the same text that holds more
     than a request asks for (more layers, thumbnails) answers it.
+
+    It implements :class:`~deepseek_viz.model.interface.ModelInterface`; every method that runs the model
+    goes through one gateway (:meth:`_call`): one call at a time, the deadline, out-of-memory errors and
+    MLA's fast SDPA path. Making the first one installs the SDPA wrapper (see :mod:`.attention_capture`).
     """
 
     def __init__(
@@ -76,19 +99,22 @@ class HookedModel:
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise UnsupportedModelError("deepseek-viz needs a fast tokenizer (for character offsets).")
+        attention_capture.install()
         self.model = model.eval()
         self.tokenizer = tokenizer
         config = model.config
         if getattr(config, "_attn_implementation", None) != "sdpa":
             model.set_attn_implementation("sdpa")  # type: ignore[operator]
         self.arch = read_architecture(model)
+        get_input_embeddings: Any = model.get_input_embeddings
+        self._embedding: nn.Embedding = get_input_embeddings()
         positions = getattr(config, "max_position_embeddings", None) or DEFAULT_MAX_TOKENS
         self.max_tokens = max_tokens if max_tokens is not None else min(positions, DEFAULT_MAX_TOKENS)
         self.name = name or str(getattr(config, "_name_or_path", "") or type(model).__name__)
         self._cache: OrderedDict[tuple[Any, ...], Trace] = OrderedDict()
         self._cache_size = cache_size
         self._cache_bytes = cache_bytes
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a trace inside a time_limit, scoring inside explain
         self.max_seconds = max_seconds
         self._deadline: tuple[float, float] | None = None  # (monotonic end, seconds allowed)
 
@@ -106,6 +132,45 @@ class HookedModel:
     def moe_layers(self) -> tuple[int, ...]:
         """Indices of the layers whose MLP is a routed mixture of experts."""
         return tuple(sorted(self.arch.routers))
+
+    @property
+    def num_experts(self) -> int:
+        """Routed experts per MoE layer (0 for a dense model)."""
+        return self.arch.num_routed_experts if self.arch.routers else 0
+
+    @property
+    def num_shared_experts(self) -> int:
+        """Shared experts every token of an MoE layer uses."""
+        return self.arch.num_shared_experts if self.arch.routers else 0
+
+    @property
+    def experts_per_token(self) -> int:
+        """Routed experts each token is sent to (the router's top-k)."""
+        return self.arch.experts_per_token if self.arch.routers else 0
+
+    @property
+    def routing_group_size(self) -> int:
+        """Experts per group under group-limited routing, 0 when routing is ungrouped."""
+        return self.arch.routing_group_size
+
+    @property
+    def d_model(self) -> int:
+        """Width of the residual stream (and of the input embeddings)."""
+        return int(self._embedding.weight.shape[1])
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows of the input embedding (token ids run ``0 … vocab_size - 1``)."""
+        return int(self._embedding.weight.shape[0])
+
+    @property
+    def pad_token_id(self) -> int | None:
+        """The tokenizer's pad token, else its EOS token, else ``None``."""
+        for name in ("pad_token_id", "eos_token_id"):
+            value = getattr(self.tokenizer, name, None)
+            if isinstance(value, int):
+                return value
+        return None
 
     @property
     def family(self) -> str:
@@ -162,8 +227,7 @@ class HookedModel:
             cached = self._cached(key)
             if cached is not None:
                 return cached
-            with self.time_limit():
-                result = self._run(text, chosen, truncate, thumbnails)
+            result = self._run(text, chosen, truncate, thumbnails)
             self._cache[key] = result
             while len(self._cache) > 1 and (
                 len(self._cache) > self._cache_size
@@ -195,17 +259,49 @@ class HookedModel:
         limit) with :class:`ComputationTimeoutError`, checked as each decoder layer starts. A block
         inside another keeps the outer deadline, so one request (a trace plus attributions) shares it."""
         seconds = self.max_seconds if seconds is None else seconds
-        if seconds is None or self._deadline is not None:
-            yield
-            return
-        self._deadline = (time.monotonic() + seconds, seconds)
-        handles = [layer.register_forward_pre_hook(self._check_deadline) for layer in self.arch.layers]
-        try:
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-            self._deadline = None
+        with self._lock:  # the deadline belongs to one request: no other thread's calls run under it
+            if seconds is None or self._deadline is not None:
+                yield
+                return
+            self._deadline = (time.monotonic() + seconds, seconds)
+            handles = [layer.register_forward_pre_hook(self._check_deadline) for layer in self.arch.layers]
+            try:
+                yield
+            finally:
+                for handle in handles:
+                    handle.remove()
+                self._deadline = None
+
+    @contextmanager
+    def _call(self, advice: str) -> Iterator[None]:
+        """The one way into the model: every forward (and backward) pass runs inside this block.
+
+        One call at a time (a re-entrant lock, so calls may nest), under :meth:`time_limit`, with MLA's
+        values padded for CPU SDPA's fast kernel (:func:`.attention_capture.fast_path`). The device
+        running out of memory (CUDA's ``OutOfMemoryError`` or a CPU allocation failure) frees the trace
+        cache and raises :class:`TraceOutOfMemoryError` saying ``advice``.
+        """
+        with self._lock, self.time_limit():
+            try:
+                with attention_capture.fast_path():
+                    yield
+            except RuntimeError as error:  # torch.OutOfMemoryError is one
+                if not _is_out_of_memory(error):
+                    raise
+                self._cache.clear()
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                raise TraceOutOfMemoryError(advice) from error
+
+    def _guarded(self, module: nn.Module, advice: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``module`` as a function that runs through :meth:`_call` (for what a trace computes later)."""
+
+        def run(inputs: torch.Tensor) -> torch.Tensor:
+            with self._call(advice):
+                output: torch.Tensor = module(inputs)
+                return output
+
+        return run
 
     def _check_deadline(self, _module: nn.Module, _inputs: Any) -> None:
         if self._deadline is not None and time.monotonic() > self._deadline[0]:
@@ -256,7 +352,7 @@ class HookedModel:
             "trace fewer layers or a shorter text."
         )
         with (
-            out_of_memory_as_error(advice, free=self._cache.clear),
+            self._call(advice),
             torch.no_grad(),
             attention_capture.recording(recorder),
             self._routing_hooks() as routing,
@@ -279,11 +375,99 @@ class HookedModel:
             hidden=hidden,
             routing=routing,
             num_layers=self.num_layers,
-            final_norm=self.arch.final_norm,
-            unembed=self.arch.unembed,
-            decode=lambda token_id: self.tokenizer.decode([token_id]),
+            final_norm=self._guarded(
+                self.arch.final_norm, f"out of memory reading the logit lens of {n} tokens"
+            ),
+            unembed=self._guarded(
+                self.arch.unembed, f"out of memory reading the logits of {n} tokens; use a shorter text."
+            ),
+            decode=lambda token_id: self.decode([token_id]),
             truncated=truncated,
         )
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` alone: no special tokens, no length limit."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of token ids."""
+        return str(self.tokenizer.decode(list(ids)))
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        """The vocabulary string of each token id (e.g. ``"Ġrose"``)."""
+        return list(self.tokenizer.convert_ids_to_tokens(list(ids)))
+
+    def input_embeddings(self, ids: torch.Tensor) -> torch.Tensor:
+        """The input embeddings of token ids: ``[...] → [..., d_model]`` (no gradient)."""
+        with self._call(f"out of memory looking up {ids.numel()} input embeddings"), torch.no_grad():
+            embeddings: torch.Tensor = self._embedding(ids.to(self.device))
+            return embeddings
+
+    def mean_input_embedding(self) -> torch.Tensor:
+        """The mean input embedding over the vocabulary, ``[d_model]``."""
+        with self._call("out of memory averaging the input embeddings"), torch.no_grad():
+            return self._embedding.weight.mean(dim=0)
+
+    def hidden_states(self, sequences: Sequence[Sequence[int]], layer: int) -> list[torch.Tensor]:
+        """The hidden state ``layer`` (``0`` embeddings … ``num_layers`` last, after the final norm) of
+        each id sequence, float32 ``[len(sequence), d_model]``, run as one batch.
+
+        Padding is on the tokenizer's side, with position ids taken from the attention mask, so a
+        sequence's states do not depend on the batch it ran in (to float rounding, ~1e-6).
+        """
+        if not sequences:
+            return []
+        longest = max(len(sequence) for sequence in sequences)
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        pad_id = self.pad_token_id
+        ids = torch.full((len(sequences), longest), 0 if pad_id is None else pad_id, dtype=torch.long)
+        attention = torch.zeros((len(sequences), longest), dtype=torch.long)
+        spans = []
+        for row, sequence in enumerate(sequences):
+            span = slice(longest - len(sequence), longest) if left else slice(0, len(sequence))
+            ids[row, span] = torch.tensor(list(sequence), dtype=torch.long)
+            attention[row, span] = 1
+            spans.append(span)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        advice = (
+            f"out of memory running a batch of {len(sequences)} texts of up to {longest} tokens; "
+            "pass a smaller batch_size."
+        )
+        with self._call(advice), torch.no_grad():
+            output = self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=attention.to(self.device),
+                position_ids=positions.to(self.device),
+                output_hidden_states=True,
+                use_cache=False,
+            )
+            hidden = output.hidden_states[layer].float()  # [batch, position, d_model]
+        return [hidden[row, span] for row, span in enumerate(spans)]
+
+    def logits(self, embeddings: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
+        """Logits read at ``positions`` of a batch of input-embedding sequences:
+        ``embeddings [batch, n, d_model] → [batch, len(positions), vocab]`` (float32).
+
+        Only those positions are unembedded (``logits_to_keep``). Differentiable in ``embeddings`` when
+        autograd is on (the backward pass runs through the gateway too).
+        """
+        keep = torch.tensor(list(positions), dtype=torch.long, device=self.device)
+        advice = (
+            f"out of memory scoring a batch of {embeddings.shape[0]} inputs of {embeddings.shape[1]} tokens; "
+            "pass a smaller batch_size."
+        )
+
+        def run(inputs: torch.Tensor) -> torch.Tensor:
+            output = self.model(inputs_embeds=inputs, use_cache=False, logits_to_keep=keep)
+            logits: torch.Tensor = output.logits.float()
+            return logits
+
+        inputs = embeddings.to(self.device, self.dtype)
+        if torch.is_grad_enabled() and inputs.requires_grad:
+            result: torch.Tensor = _GuardedGradient.apply(self, run, advice, inputs)
+            return result
+        with self._call(advice):
+            return run(inputs)
 
     @contextmanager
     def _routing_hooks(self) -> Iterator[dict[int, Routing]]:

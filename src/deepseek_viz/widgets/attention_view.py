@@ -12,7 +12,7 @@ import traitlets
 from anywidget.experimental import command
 
 from ..export.figures import token_heatmap
-from ..model import DeepseekVizError, EmptyTextError, HookedModel, Trace
+from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Trace
 from .buffers import encode_uint8, max_pool, normalise_each
 from .live_text import TracedTextWidget
 
@@ -101,7 +101,7 @@ class AttentionView(TracedTextWidget):
 
     def __init__(
         self,
-        model: HookedModel,
+        model: ModelInterface,
         text: str = "",
         *,
         layer: int = 0,

@@ -15,9 +15,9 @@ from ..analysis.attribution import Explanation, Target, explain, global_importan
 from ..analysis.attribution.charts import METHOD_NAMES
 from ..analysis.attribution.explain import normalize_methods
 from ..export.figures import token_heatmap
-from ..model import DeepseekVizError, EmptyTextError, HookedModel
+from ..model import DeepseekVizError, EmptyTextError, ModelInterface
 from .buffers import encode_float32
-from .live_text import LiveTextWidget, display_tokens, require_hooked_model
+from .live_text import LiveTextWidget, display_tokens, require_model
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -114,7 +114,7 @@ class AttributionView(LiveTextWidget):
 
     def __init__(
         self,
-        model: HookedModel,
+        model: ModelInterface,
         text: str = "",
         target: Target | None = None,
         methods: Sequence[str] = ("input_x_gradient", "integrated_gradients"),
@@ -123,7 +123,7 @@ class AttributionView(LiveTextWidget):
         live_faithfulness: bool = True,
         **settings: Any,
     ) -> None:
-        require_hooked_model(model)  # before the settings: a wrong model is the error to report first
+        require_model(model)  # before the settings: a wrong model is the error to report first
         unknown = sorted(set(settings) - EXPLAIN_SETTINGS)
         if unknown:
             raise TypeError(

@@ -15,12 +15,12 @@ import traitlets
 from ..analysis.projection import Method
 from ..data import sample_texts
 from ..export.standalone import save_html
-from ..model import HookedModel
+from ..model import ModelInterface
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
 from .embedding_scatter import EmbeddingScatter
 from .linking import TraitLink
-from .live_text import LiveTextWidget, TracedTextWidget, require_hooked_model
+from .live_text import LiveTextWidget, TracedTextWidget, require_model
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
 
@@ -51,7 +51,7 @@ class TextBox(LiveTextWidget):
     max_chars = traitlets.Int(0).tag(sync=True)
     model_name = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, model: HookedModel, text: str = "", *, max_chars: int = 0) -> None:
+    def __init__(self, model: ModelInterface, text: str = "", *, max_chars: int = 0) -> None:
         self._handler: Callable[[str], str] | None = None
         super().__init__(model, text=text, max_chars=max_chars, model_name=describe_model(model))
 
@@ -78,7 +78,7 @@ class TextBox(LiveTextWidget):
         self._finish(self._handler(text))
 
 
-def describe_model(model: HookedModel) -> str:
+def describe_model(model: ModelInterface) -> str:
     """One line naming the model: ``"bundled · deepseek_v3 · 4 layers × 6 heads · MoE layers 1–3"``."""
     parts = [model.name, model.family, f"{model.num_layers} layers × {model.num_heads} heads"]
     if model.moe_layers:
@@ -129,13 +129,13 @@ class Dashboard(ipywidgets.VBox):
     shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
     (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the
     views in turn from one trace (the model's cache answers all of them), within one
-    :meth:`HookedModel.time_limit`; a view that fails keeps its previous data and the box shows the
+    :meth:`ModelInterface.time_limit`; a view that fails keeps its previous data and the box shows the
     error.
     """
 
     def __init__(
         self,
-        model: HookedModel,
+        model: ModelInterface,
         texts: Sequence[str] | None = None,
         labels: Sequence[Any] | None = None,
         *,
@@ -145,7 +145,7 @@ class Dashboard(ipywidgets.VBox):
         method: Method = "pca",
         attribution: Mapping[str, Any] | None = None,
     ) -> None:
-        model = require_hooked_model(model)
+        model = require_model(model)
         if texts is None:
             if labels is not None:
                 raise ValueError("labels were given without texts: pass the texts they label")

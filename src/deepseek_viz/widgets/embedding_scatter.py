@@ -17,9 +17,9 @@ from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embedd
 from ..analysis.projection import Method, Projection, project, project_token_paths
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
-from ..model import DeepseekVizError, EmptyTextError, HookedModel
+from ..model import DeepseekVizError, EmptyTextError, ModelInterface
 from .buffers import encode_float32, encode_uint8
-from .live_text import require_hooked_model
+from .live_text import require_model
 
 #: Texts are cut to this many characters for tooltips (the full text stays in Python).
 TEXT_CHARS = 200
@@ -109,7 +109,7 @@ class EmbeddingScatter(anywidget.AnyWidget):
 
     def __init__(
         self,
-        model: HookedModel,
+        model: ModelInterface,
         texts: Sequence[str] | str,
         labels: Sequence[Any] | None = None,
         layer: int = -1,
@@ -122,7 +122,7 @@ class EmbeddingScatter(anywidget.AnyWidget):
         progress: bool = True,
         project_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self._hooked = require_hooked_model(model)
+        self._hooked = require_model(model)
         options = dict(project_options or {})
         self._layer = layer
         self._pooling = pooling
@@ -172,7 +172,7 @@ class EmbeddingScatter(anywidget.AnyWidget):
     @classmethod
     def tokens(
         cls,
-        model: HookedModel,
+        model: ModelInterface,
         text: str,
         method: Method = "pca",
         dims: int = 2,
@@ -189,7 +189,7 @@ class EmbeddingScatter(anywidget.AnyWidget):
     # --- what it shows ------------------------------------------------------------------------------
 
     @property
-    def model(self) -> HookedModel:
+    def model(self) -> ModelInterface:
         """The model whose hidden states are shown."""
         return self._hooked
 

@@ -11,7 +11,7 @@ import anywidget
 import traitlets
 from anywidget.experimental import command
 
-from ..model import HookedModel, Token, Trace
+from ..model import ModelInterface, Token, Trace
 from ..model.tokens import well_formed
 from .linking import TraitLink
 
@@ -41,11 +41,13 @@ def display_tokens(tokens: list[Token]) -> list[list[Any]]:
     return shown
 
 
-def require_hooked_model(model: object) -> HookedModel:
-    """``model`` if it is a :class:`HookedModel`, else a :class:`TypeError` that says how to get one."""
-    if not isinstance(model, HookedModel):
+def require_model(model: object) -> ModelInterface:
+    """``model`` if it implements :class:`ModelInterface` (a :class:`HookedModel` from ``load_model``, or a
+    stand-in such as a model-service client), else a :class:`TypeError` that says how to get one."""
+    if not isinstance(model, ModelInterface):
         raise TypeError(
-            f"model must be a deepseek_viz HookedModel (dv.load_model(...)), not {type(model).__name__}"
+            "model must be a deepseek_viz HookedModel (dv.load_model(...)) or another ModelInterface, "
+            f"not {type(model).__name__}"
         )
     return model
 
@@ -53,7 +55,7 @@ def require_hooked_model(model: object) -> HookedModel:
 class LiveTextWidget(anywidget.AnyWidget):
     """Base class of views that trace a text the user edits in the browser.
 
-    ``__init__(model)`` checks that ``model`` is a :class:`HookedModel` (a :class:`TypeError` otherwise,
+    ``__init__(model)`` checks that ``model`` is a :class:`ModelInterface` (a :class:`TypeError` otherwise,
     before the widget opens) and keeps it as :attr:`model`.
 
     Protocol (``js/src/lib/live_editor.ts`` is the other side): the browser debounces edits and
@@ -75,13 +77,13 @@ class LiveTextWidget(anywidget.AnyWidget):
     _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _data_id = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, model: HookedModel, **kwargs: Any) -> None:
-        self._hooked = require_hooked_model(model)
+    def __init__(self, model: ModelInterface, **kwargs: Any) -> None:
+        self._hooked = require_model(model)
         self._pending_seq = 0
         super().__init__(**kwargs)
 
     @property
-    def model(self) -> HookedModel:
+    def model(self) -> ModelInterface:
         """The model this view traces."""
         return self._hooked
 
@@ -146,7 +148,7 @@ class TracedTextWidget(LiveTextWidget):
 
     selected_token = traitlets.Int(-1).tag(sync=True)
 
-    def __init__(self, model: HookedModel, **kwargs: Any) -> None:
+    def __init__(self, model: ModelInterface, **kwargs: Any) -> None:
         self._trace: Trace | None = None
         super().__init__(model, **kwargs)
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import traitlets
 
 from ..export.figures import token_heatmap
-from ..model import DeepseekVizError, EmptyTextError, HookedModel, LogitLens, Trace
+from ..model import DeepseekVizError, EmptyTextError, LogitLens, ModelInterface, Trace
 from .buffers import encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
@@ -56,7 +56,9 @@ class PredictionView(TracedTextWidget):
     _lens_probs = traitlets.Bytes(b"").tag(sync=True)
     _lens_meta = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, model: HookedModel, text: str = "", *, k: int = 5, selected_token: int = -1) -> None:
+    def __init__(
+        self, model: ModelInterface, text: str = "", *, k: int = 5, selected_token: int = -1
+    ) -> None:
         self._lens: LogitLens | None = None
         self._shown: tuple[str, int] | None = None  # (text, k) of the data the browser has
         super().__init__(model)

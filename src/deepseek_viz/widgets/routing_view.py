@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import traitlets
 
 from ..analysis.routing_stats import RoutingStatistics, coactivation_figure, load_figure, routing_statistics
-from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
+from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Token, Trace
 from .buffers import encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
@@ -56,7 +56,7 @@ class RoutingView(TracedTextWidget):
 
     def __init__(
         self,
-        model: HookedModel,
+        model: ModelInterface,
         text: str = "",
         *,
         corpus: Iterable[str] | None = None,
@@ -66,14 +66,13 @@ class RoutingView(TracedTextWidget):
         self._shown_text: str | None = None  # the text whose data the browser has
         self._corpus_stats: RoutingStatistics | None = None
         super().__init__(model)
-        arch = model.arch
         layers = list(model.moe_layers)
         self.set_trait("family", model.family)
         self.set_trait("moe_layers", layers)
-        self.set_trait("num_experts", arch.num_routed_experts if layers else 0)
-        self.set_trait("num_shared", arch.num_shared_experts if layers else 0)
-        self.set_trait("top_k", arch.experts_per_token if layers else 0)
-        self.set_trait("group_size", arch.routing_group_size)
+        self.set_trait("num_experts", model.num_experts)
+        self.set_trait("num_shared", model.num_shared_experts)
+        self.set_trait("top_k", model.experts_per_token)
+        self.set_trait("group_size", model.routing_group_size)
         if corpus is not None and layers:
             self._corpus_stats = routing_statistics(model, list(corpus))
             self._corpus_load, meta = encode_uint8(self._corpus_stats.load, scale=1.0)

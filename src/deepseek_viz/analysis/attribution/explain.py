@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...model import HookedModel
+from ...model import ModelInterface
 from .explanation import Explanation, Faithfulness
 from .faithfulness import DeletionCurve, additivity, completeness, deletion_curve, random_deletion_curve
 from .gradients import Attribution, input_x_gradient, integrated_gradients
@@ -34,12 +34,12 @@ ALIASES = {
 }
 CACHE_SIZE = 256
 
-_cache: weakref.WeakKeyDictionary[HookedModel, OrderedDict[tuple[Any, ...], Any]] = (
+_cache: weakref.WeakKeyDictionary[ModelInterface, OrderedDict[tuple[Any, ...], Any]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def clear_cache(model: HookedModel | None = None) -> None:
+def clear_cache(model: ModelInterface | None = None) -> None:
     """Forget cached attributions of ``model`` (of every model when ``None``)."""
     if model is None:
         _cache.clear()
@@ -48,7 +48,7 @@ def clear_cache(model: HookedModel | None = None) -> None:
 
 
 def _cached(
-    model: HookedModel, key: tuple[Any, ...], use: bool, compute: Callable[[], Any]
+    model: ModelInterface, key: tuple[Any, ...], use: bool, compute: Callable[[], Any]
 ) -> tuple[Any, bool]:
     store = _cache.setdefault(model, OrderedDict())
     if use and key in store:
@@ -77,7 +77,7 @@ def normalize_methods(methods: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def explain(
-    model: HookedModel,
+    model: ModelInterface,
     text: str,
     target: Target | None = None,
     methods: str | Sequence[str] = METHODS,
@@ -126,7 +126,7 @@ def explain(
     special = np.array([t.special for t in tokens], dtype=bool)
     if special.all():
         raise ValueError("the text has no tokens to attribute (only special tokens)")
-    with model.time_limit():  # one deadline for all methods (HookedModel.max_seconds)
+    with model.time_limit():  # one deadline for all methods (ModelInterface.max_seconds)
         bound = target.bind(model, tokens)
         vector, baseline_text = baseline_vector(model, baseline)
         scorer = Scorer(bound, special, vector, batch_size=batch_size)

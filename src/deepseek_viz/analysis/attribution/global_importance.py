@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ...model import HookedModel
+from ...model import ModelInterface
 from .explain import explain, normalize_methods
 from .targets import Target
 
@@ -70,7 +70,7 @@ def _key(text: str, strip: bool, lower: bool) -> str:
 
 
 def global_importance(
-    model: HookedModel,
+    model: ModelInterface,
     texts: Iterable[str],
     target: Target | Sequence[Target] | None = None,
     method: str = "integrated_gradients",

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...model import HookedModel
-from .targets import BoundTarget, input_embedding
+from ...model import ModelInterface
+from .targets import BoundTarget
 
 Baseline = str | int
 
 
-def baseline_vector(model: HookedModel, baseline: Baseline) -> tuple[torch.Tensor, str]:
+def baseline_vector(model: ModelInterface, baseline: Baseline) -> tuple[torch.Tensor, str]:
     """The embedding a masked token gets, and a description of it.
 
     ``"pad"``: the pad token's embedding (falling back to the EOS token, then to zeros);
@@ -30,32 +30,31 @@ def baseline_vector(model: HookedModel, baseline: Baseline) -> tuple[torch.Tenso
     said so in the description: a zero baseline starts the integrated-gradients path where RMSNorm is
     steepest, so IG then needs many more steps (its convergence delta shows it).
     """
-    weight = input_embedding(model).weight
     if isinstance(baseline, bool) or not isinstance(baseline, (str, int)):
         raise TypeError(f"baseline must be 'pad', 'zero', 'mean' or a token id, not {baseline!r}")
     if baseline == "zero":
-        return torch.zeros(weight.shape[1], dtype=weight.dtype, device=weight.device), "zero embedding"
+        return _zeros(model), "zero embedding"
     if baseline == "mean":
-        return weight.detach().mean(dim=0), "mean input embedding"
+        return model.mean_input_embedding(), "mean input embedding"
     if baseline == "pad":
-        tokenizer = model.tokenizer
-        for name in ("pad_token_id", "eos_token_id"):
-            token_id = getattr(tokenizer, name, None)
-            if isinstance(token_id, int):
-                return _token(model, token_id)
-        return torch.zeros(
-            weight.shape[1], dtype=weight.dtype, device=weight.device
-        ), "zero embedding (no pad token)"
+        token_id = model.pad_token_id
+        if token_id is not None:
+            return _token(model, token_id)
+        return _zeros(model), "zero embedding (no pad token)"
     if isinstance(baseline, str):
         raise ValueError(f"baseline must be 'pad', 'zero', 'mean' or a token id, not {baseline!r}")
-    if not 0 <= baseline < weight.shape[0]:
-        raise ValueError(f"baseline token id {baseline} is outside the vocabulary (0–{weight.shape[0] - 1})")
+    if not 0 <= baseline < model.vocab_size:
+        raise ValueError(f"baseline token id {baseline} is outside the vocabulary (0–{model.vocab_size - 1})")
     return _token(model, baseline)
 
 
-def _token(model: HookedModel, token_id: int) -> tuple[torch.Tensor, str]:
-    vector = input_embedding(model).weight[token_id].detach().clone()
-    text = model.tokenizer.convert_ids_to_tokens(token_id)
+def _zeros(model: ModelInterface) -> torch.Tensor:
+    return torch.zeros(model.d_model, dtype=model.dtype, device=model.device)
+
+
+def _token(model: ModelInterface, token_id: int) -> tuple[torch.Tensor, str]:
+    vector = model.input_embeddings(torch.tensor(token_id))
+    (text,) = model.token_strings([token_id])
     zero = " — a zero vector" if not bool(vector.any()) else ""
     return vector, f"embedding of {text!r} (id {token_id}){zero}"
 

@@ -5,7 +5,7 @@ A :class:`Target` describes the scalar (``NextToken()``, ``Continuation(" rose")
 places the traced tokens inside the sequence(s) the model reads and returns a :class:`BoundTarget`,
 whose one method :meth:`BoundTarget.score` maps a batch of token-embedding variants to the scalar.
 
-Token alignment: the traced tokens (BOS first, exactly as :meth:`HookedModel.trace` shows them) are
+Token alignment: the traced tokens (BOS first, exactly as :meth:`ModelInterface.trace` shows them) are
 spliced into the model's input **as ids** — a template's prefix and suffix, a continuation and the
 labels are tokenised on their own (without special tokens) and concatenated. So the features never
 shift, but BPE may merge differently across a boundary than it would on the joined string.
@@ -16,11 +16,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
-from ...model import HookedModel, Token
+from ...model import ModelInterface, Token
 
 ReadKind = Literal["logprob", "logit"]
 
@@ -38,12 +38,6 @@ class Readout:
     kind: ReadKind = "logprob"
 
 
-def input_embedding(model: HookedModel) -> Any:
-    """The model's input-embedding layer (an ``nn.Embedding``: ``weight`` is ``[vocab, d_model]``)."""
-    getter: Any = model.model.get_input_embeddings
-    return getter()
-
-
 def _identity(values: torch.Tensor) -> torch.Tensor:
     return values[:, 0]
 
@@ -58,7 +52,7 @@ class BoundTarget:
     and combines them with ``combine`` (``[batch, readouts] → [batch]``).
     """
 
-    model: HookedModel
+    model: ModelInterface
     sequences: list[list[int]]
     positions: list[int]
     readouts: list[Readout]
@@ -68,12 +62,7 @@ class BoundTarget:
     _fixed: list[torch.Tensor] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        embed = input_embedding(self.model)
-        with torch.no_grad():
-            self._fixed = [
-                embed(torch.tensor(sequence, device=self.model.device)).detach()
-                for sequence in self.sequences
-            ]
+        self._fixed = [self.model.input_embeddings(torch.tensor(sequence)) for sequence in self.sequences]
 
     @property
     def num_tokens(self) -> int:
@@ -101,12 +90,7 @@ class BoundTarget:
             inputs[:, index] = embeddings.to(fixed.dtype)
             keep = sorted({p for _, r in reads for p in r.positions})
             where = {p: j for j, p in enumerate(keep)}
-            output = self.model.model(
-                inputs_embeds=inputs,
-                use_cache=False,
-                logits_to_keep=torch.tensor(keep, device=embeddings.device),
-            )
-            logits = output.logits.float()  # [batch, len(keep), vocab]
+            logits = self.model.logits(inputs, keep)  # [batch, len(keep), vocab]
             logprobs = (
                 torch.log_softmax(logits, dim=-1) if any(r.kind == "logprob" for _, r in reads) else logits
             )
@@ -120,9 +104,8 @@ class BoundTarget:
 
     def score_ids(self, ids: torch.Tensor) -> torch.Tensor:
         """The target scalar for token-id variants ``[batch, n]`` of the traced tokens (no gradient)."""
-        embed = input_embedding(self.model)
         with torch.no_grad():
-            return self.score(embed(ids.to(self.model.device)))
+            return self.score(self.model.input_embeddings(ids))
 
 
 class Target(ABC):
@@ -130,19 +113,19 @@ class Target(ABC):
     (results are cached by target)."""
 
     @abstractmethod
-    def bind(self, model: HookedModel, tokens: Sequence[Token]) -> BoundTarget:
+    def bind(self, model: ModelInterface, tokens: Sequence[Token]) -> BoundTarget:
         """Place the traced ``tokens`` (BOS first) in the model's input and fix what is read."""
 
 
-def _encode(model: HookedModel, text: str, what: str) -> list[int]:
-    ids = list(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+def _encode(model: ModelInterface, text: str, what: str) -> list[int]:
+    ids = model.encode(text)
     if not ids:
         raise ValueError(f"{what} {text!r} encodes to no tokens")
     return ids
 
 
-def _show(model: HookedModel, token_id: int) -> str:
-    return repr(model.tokenizer.decode([token_id]))
+def _show(model: ModelInterface, token_id: int) -> str:
+    return repr(model.decode([token_id]))
 
 
 @dataclass(frozen=True)
@@ -156,14 +139,12 @@ class NextToken(Target):
     token: int | str | None = None
     score: ReadKind = "logprob"
 
-    def bind(self, model: HookedModel, tokens: Sequence[Token]) -> BoundTarget:
+    def bind(self, model: ModelInterface, tokens: Sequence[Token]) -> BoundTarget:
         ids = [t.id for t in tokens]
         last = len(ids) - 1
         if self.token is None:
             with torch.no_grad():
-                logits = model.model(
-                    input_ids=torch.tensor([ids], device=model.device), use_cache=False, logits_to_keep=1
-                ).logits
+                logits = model.logits(model.input_embeddings(torch.tensor([ids])), [last])
             token_id = int(logits[0, -1].argmax())
             origin = "the model's top next token"
         elif isinstance(self.token, str):
@@ -192,7 +173,7 @@ class Continuation(Target):
 
     text: str
 
-    def bind(self, model: HookedModel, tokens: Sequence[Token]) -> BoundTarget:
+    def bind(self, model: ModelInterface, tokens: Sequence[Token]) -> BoundTarget:
         ids = [t.id for t in tokens]
         continuation = _encode(model, self.text, "continuation")
         start = len(ids) - 1
@@ -242,14 +223,10 @@ class Verbalizer(Target):
         if self.score not in ("log_odds", "logprob"):
             raise ValueError(f"score must be 'log_odds' or 'logprob', not {self.score!r}")
 
-    def bind(self, model: HookedModel, tokens: Sequence[Token]) -> BoundTarget:
+    def bind(self, model: ModelInterface, tokens: Sequence[Token]) -> BoundTarget:
         prefix_text, suffix_text = self.template.split("{text}")
-        prefix = (
-            list(model.tokenizer(prefix_text, add_special_tokens=False)["input_ids"]) if prefix_text else []
-        )
-        suffix = (
-            list(model.tokenizer(suffix_text, add_special_tokens=False)["input_ids"]) if suffix_text else []
-        )
+        prefix = model.encode(prefix_text) if prefix_text else []
+        suffix = model.encode(suffix_text) if suffix_text else []
         lead = 0
         while lead < len(tokens) and tokens[lead].special:
             lead += 1

@@ -1,0 +1,159 @@
+"""The one interface all model work goes through: what analysis/ and widgets/ may ask of a model.
+
+:class:`~deepseek_viz.model.HookedModel` implements it in the kernel; a client of a model service can
+implement it too and stand in unchanged. Only tensors, numbers, strings and :class:`Trace` /
+:class:`Token` objects cross it (no ``torch.nn`` modules, no tokenizer), so nothing outside ``model/``
+depends on how the model is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from .tokens import Token
+from .trace import Trace
+
+
+@runtime_checkable
+class ModelInterface(Protocol):
+    """A causal LM that traces texts and answers the low-level calls attributions and embeddings need.
+
+    Every call that runs the model is one model call at a time, bounded by :meth:`time_limit`, and
+    turns the device running out of memory into :class:`~deepseek_viz.TraceOutOfMemoryError`.
+    """
+
+    #: Most seconds the model work of one request may take (``None``: unbounded); see :meth:`time_limit`.
+    max_seconds: float | None
+
+    @property
+    def name(self) -> str:
+        """The checkpoint's name (or path)."""
+        ...
+
+    @property
+    def family(self) -> str:
+        """The transformers ``model_type`` (e.g. ``deepseek_v3``)."""
+        ...
+
+    @property
+    def num_layers(self) -> int:
+        """Number of decoder layers."""
+        ...
+
+    @property
+    def num_heads(self) -> int:
+        """Attention heads per layer."""
+        ...
+
+    @property
+    def d_model(self) -> int:
+        """Width of the residual stream (and of the input embeddings)."""
+        ...
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows of the input embedding (token ids run ``0 … vocab_size - 1``)."""
+        ...
+
+    @property
+    def moe_layers(self) -> tuple[int, ...]:
+        """Indices of the layers whose MLP is a routed mixture of experts."""
+        ...
+
+    @property
+    def num_experts(self) -> int:
+        """Routed experts per MoE layer (0 for a dense model)."""
+        ...
+
+    @property
+    def num_shared_experts(self) -> int:
+        """Shared experts every token of an MoE layer uses."""
+        ...
+
+    @property
+    def experts_per_token(self) -> int:
+        """Routed experts each token is sent to (the router's top-k)."""
+        ...
+
+    @property
+    def routing_group_size(self) -> int:
+        """Experts per group under group-limited routing, 0 when routing is ungrouped."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Most tokens of one trace (BOS included)."""
+        ...
+
+    @property
+    def pad_token_id(self) -> int | None:
+        """The pad token (the EOS token where there is none), or ``None`` when the tokenizer has neither."""
+        ...
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes; tensors given to it are moved there."""
+        ...
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The model's floating-point type."""
+        ...
+
+    def trace(
+        self,
+        text: str,
+        layers: Iterable[int] | None = None,
+        *,
+        truncate: bool = False,
+        thumbnails: int | None = None,
+    ) -> Trace:
+        """Run ``text`` through the model once and capture what the views need (cached)."""
+        ...
+
+    def tokenize(self, text: str, *, truncate: bool = False) -> list[Token]:
+        """The tokens ``trace(text, truncate=truncate)`` shows (BOS first), without running the model."""
+        ...
+
+    def time_limit(self, seconds: float | None = None) -> AbstractContextManager[None]:
+        """Stop model work in the block after ``seconds`` (default :attr:`max_seconds`) with
+        :class:`~deepseek_viz.ComputationTimeoutError`; a block inside another keeps the outer deadline."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` alone: no special tokens, no length limit."""
+        ...
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of token ids."""
+        ...
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        """The vocabulary string of each token id (e.g. ``"Ġrose"``)."""
+        ...
+
+    def input_embeddings(self, ids: torch.Tensor) -> torch.Tensor:
+        """The input embeddings of token ids: ``[...] → [..., d_model]`` (no gradient)."""
+        ...
+
+    def mean_input_embedding(self) -> torch.Tensor:
+        """The mean input embedding over the vocabulary, ``[d_model]``."""
+        ...
+
+    def hidden_states(self, sequences: Sequence[Sequence[int]], layer: int) -> list[torch.Tensor]:
+        """The hidden state ``layer`` (``0`` embeddings … ``num_layers`` last, after the final norm) of
+        each id sequence, run as one padded batch: float32 ``[len(sequence), d_model]`` per sequence,
+        the same (to float rounding) as each sequence run alone."""
+        ...
+
+    def logits(self, embeddings: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
+        """Logits read at ``positions`` of a batch of input-embedding sequences:
+        ``embeddings [batch, n, d_model] → [batch, len(positions), vocab]`` (float32).
+
+        Differentiable in ``embeddings`` when autograd is on; call it under ``torch.no_grad()`` otherwise.
+        """
+        ...
