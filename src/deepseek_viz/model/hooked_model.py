@@ -33,7 +33,7 @@ DEFAULT_CACHE_BYTES = 1 << 30
 
 
 class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
-    """The device ran out of memory while tracing; its cache was freed and the model is usable."""
+    """The device ran out of memory in a model call; the trace cache was freed and the model is usable."""
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -64,7 +64,7 @@ class _GuardedGradient(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[None, None, None, torch.Tensor]:
-        with ctx.model._call(f"{ctx.advice} (computing gradients)"):
+        with ctx.model._call(f"{ctx.advice} (in the backward pass)"):
             (inputs_gradient,) = torch.autograd.grad(ctx.output, ctx.leaf, gradient)
         return None, None, None, inputs_gradient
 
@@ -257,7 +257,8 @@ class HookedModel:
     def time_limit(self, seconds: float | None = None) -> Iterator[None]:
         """Stop model work in the block after ``seconds`` (default :attr:`max_seconds`; ``None``: no
         limit) with :class:`ComputationTimeoutError`, checked as each decoder layer starts. A block
-        inside another keeps the outer deadline, so one request (a trace plus attributions) shares it."""
+        inside another keeps the outer deadline, so one request (a trace plus attributions) shares it.
+        The block is one request: other threads' model calls wait until it ends."""
         seconds = self.max_seconds if seconds is None else seconds
         with self._lock:  # the deadline belongs to one request: no other thread's calls run under it
             if seconds is None or self._deadline is not None:
