@@ -15,7 +15,7 @@ import pytest
 
 import deepseek_viz as dv
 from deepseek_viz.export.figures import save_figure, to_png, to_svg, token_heatmap
-from deepseek_viz.export.text import label, plot_text, unescape
+from deepseek_viz.export.text import hover_text, label, plot_text, unescape
 from deepseek_viz.widgets import attention_view
 from deepseek_viz.widgets.attention_view import AttentionView
 from deepseek_viz.widgets.attribution_view import AttributionView, describe_target
@@ -112,6 +112,27 @@ def test_an_empty_view_has_no_figure(
     view = make(hooked)
     with pytest.raises(ValueError, match=f"shows no {what}: its text is empty"):
         view.figure()
+
+
+def test_text_shows_literally() -> None:
+    assert [label(t) for t in ["\n", "\t", "  ", "", "<b>&", "a\x10\x7f", " \x0b"]] == [
+        "↵",
+        "⇥",
+        "␣␣",
+        "∅",
+        "&lt;b&gt;&amp;",
+        "a␐␡",
+        " ␋",
+    ]
+    assert plot_text("a\r\nb <i>\x00") == "a<br>b &lt;i&gt;␀"
+    assert unescape(plot_text("x < y\nz & w")) == "x < y\nz & w"
+    long = hover_text(("word " * 100) + "<b>")
+    assert (
+        long.endswith("…")
+        and long.count("<br>") >= 3
+        and all(len(line) <= 80 for line in unescape(long).split("\n"))
+    )
+    assert hover_text("a\x00<b>") == "a␀&lt;b&gt;"
 
 
 def test_token_heatmap_checks_its_labels() -> None:

@@ -11,7 +11,8 @@ going into a figure is escaped here and nowhere else:
   a whitespace-only token's spaces as ``␣`` (the empty token as ``∅``).
 * :func:`unescape` — back from plotly's markup to plain text, for the matplotlib fallback.
 
-The browser's twin is ``js/src/lib/tokens.ts``.
+The browser's twin is ``js/src/lib/tokens.ts``. (JSON inside a page's script element is made safe by
+:func:`.standalone.script_json`: that is serialisation, not text shown.)
 """
 
 from __future__ import annotations
