@@ -13,8 +13,10 @@ from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
 from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .data import sample_texts
+from .export.attribution_figures import global_bar_chart, token_bar_chart
 from .export.figures import save_figure, scatter_figure, to_html, to_png, to_svg, token_paths_figure
 from .export.projector import read_projector, write_projector
+from .export.routing_figures import coactivation_figure, expert_load_figure
 from .export.standalone import save_html
 from .model import (
     BUNDLED_MODEL,
@@ -84,8 +86,11 @@ __all__ = [
     "UnsupportedModelError",
     "Verbalizer",
     "__version__",
+    "coactivation_figure",
     "embed_texts",
+    "expert_load_figure",
     "explain",
+    "global_bar_chart",
     "global_importance",
     "link",
     "load_model",
@@ -100,6 +105,7 @@ __all__ = [
     "to_html",
     "to_png",
     "to_svg",
+    "token_bar_chart",
     "token_embeddings",
     "token_paths_figure",
     "write_projector",

@@ -172,13 +172,13 @@ def test_partition_shap_is_additive(tiny_checkpoints: dict[str, Path]) -> None:
 
 
 def test_bar_charts_show_tokens_as_text(explanation: Explanation) -> None:
-    figure = explanation.bar_chart()
+    figure = dv.token_bar_chart(explanation)
     assert isinstance(figure, go.Figure)
     assert len(figure.data) == 4
     ticks = list(figure.layout.xaxis.ticktext)
     assert len(ticks) == len(explanation.tokens)
     assert "<b>" not in "".join(ticks) and "&lt;b&gt;" in "".join(ticks)
-    single = explanation.figure("integrated_gradients", normalize=False)
+    single = dv.token_bar_chart(explanation, "integrated_gradients", normalize=False)
     np.testing.assert_allclose(single.data[0].y, explanation.scores["integrated_gradients"])
 
 
@@ -190,7 +190,7 @@ def test_global_importance_aggregates_per_token(hooked: dv.HookedModel) -> None:
     assert "Fever" in result.tokens and "pain" in result.tokens  # " pain" stripped
     assert result.counts[result.tokens.index("Fever")] == 2
     assert np.all(np.diff(result.values) <= 0), "most important first"
-    figure = result.bar_chart(top_k=5)
+    figure = dv.global_bar_chart(result, top_k=5)
     assert isinstance(figure, go.Figure) and len(figure.data[0].x) == 5
     signed = global_importance(hooked, texts, NextToken(), method="ixg", aggregate="mean", min_count=2)
     assert set(signed.tokens) <= {"Fever", "pain", "."}

@@ -11,9 +11,9 @@ import pytest
 
 from deepseek_viz.analysis.embeddings import TokenPaths
 from deepseek_viz.analysis.projection import project
-from deepseek_viz.export import figures
 from deepseek_viz.export.figures import scatter_figure, to_html, to_png, token_paths_figure
 from deepseek_viz.export.projector import escape_cell, read_projector, unescape_cell, write_projector
+from deepseek_viz.export.text import plot_text
 from deepseek_viz.model import Token
 
 AWKWARD = [
@@ -136,7 +136,7 @@ def test_scatter_has_every_point_and_label(scatter: tuple[go.Figure, list[str], 
     for trace in figure.data:
         assert trace.type == "scattergl" and trace.showlegend is not False
         assert len({trace.marker.color}) == 1
-        assert all(trace.name == figures.plot_text(labels[i]) for i in trace.customdata)
+        assert all(trace.name == plot_text(labels[i]) for i in trace.customdata)
     assert len({trace.marker.color for trace in figure.data}) == 3
     hover = figure.data[0].hovertext[0]
     assert hover == "text 0 &amp; &lt;i&gt;more&lt;/i&gt;<br>second line"

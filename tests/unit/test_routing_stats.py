@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import deepseek_viz as dv
-from deepseek_viz.analysis.routing_stats import coactivation_figure, load_figure, routing_statistics
+from deepseek_viz.analysis.routing_stats import routing_statistics
 
 TEXTS = ["Fever may indicate flu.", "Quarterly revenue rose 12%.", "你好，世界 🙂"]
 
@@ -28,8 +28,8 @@ def test_counts_match_traces(tiny_checkpoints: dict[str, Path]) -> None:
     assert dict(stats.top_tokens(1, expert, k=50)).get(traces[0].tokens[1].text, 0) >= 1
     balance = stats.balance()
     assert balance["cv"].shape == (2,) and np.all((balance["entropy"] > 0) & (balance["entropy"] <= 1 + 1e-9))
-    assert load_figure(stats).data[0].z.shape == (2, 8)
-    assert coactivation_figure(stats, 2).data[0].z.shape == (8, 8)
+    assert dv.expert_load_figure(stats).data[0].z.shape == (2, 8)
+    assert dv.coactivation_figure(stats, 2).data[0].z.shape == (8, 8)
 
 
 def test_dense_model_has_no_routing(tiny_checkpoints: dict[str, Path]) -> None:

@@ -1,9 +1,11 @@
-"""The views' ``figure()`` heatmaps and the PNG/SVG/HTML writers (kaleido and the matplotlib fallback)."""
+"""The views' ``figure()`` heatmaps, the attribution bar charts, and the PNG/SVG/HTML writers (kaleido and
+the matplotlib fallback)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,8 @@ import plotly.graph_objects as go
 import pytest
 
 import deepseek_viz as dv
-from deepseek_viz.analysis.attribution.charts import label
-from deepseek_viz.export.figures import plot_text, save_figure, to_png, to_svg, token_heatmap
+from deepseek_viz.export.figures import save_figure, to_png, to_svg, token_heatmap
+from deepseek_viz.export.text import hover_text, label, plot_text, unescape
 from deepseek_viz.widgets import attention_view
 from deepseek_viz.widgets.attention_view import AttentionView
 from deepseek_viz.widgets.attribution_view import AttributionView, describe_target
@@ -112,6 +114,27 @@ def test_an_empty_view_has_no_figure(
         view.figure()
 
 
+def test_text_shows_literally() -> None:
+    assert [label(t) for t in ["\n", "\t", "  ", "", "<b>&", "a\x10\x7f", " \x0b"]] == [
+        "↵",
+        "⇥",
+        "␣␣",
+        "∅",
+        "&lt;b&gt;&amp;",
+        "a␐␡",
+        " ␋",
+    ]
+    assert plot_text("a\r\nb <i>\x00") == "a<br>b &lt;i&gt;␀"
+    assert unescape(plot_text("x < y\nz & w")) == "x < y\nz & w"
+    long = hover_text(("word " * 100) + "<b>")
+    assert (
+        long.endswith("…")
+        and long.count("<br>") >= 3
+        and all(len(line) <= 80 for line in unescape(long).split("\n"))
+    )
+    assert hover_text("a\x00<b>") == "a␀&lt;b&gt;"
+
+
 def test_token_heatmap_checks_its_labels() -> None:
     with pytest.raises(ValueError, match="1 × 2 labels for a 2 × 2 heatmap"):
         token_heatmap(
@@ -159,9 +182,69 @@ def test_svg_falls_back_to_matplotlib_when_kaleido_fails(
     assert "<svg" in (tmp_path / "x.svg").read_text(encoding="utf-8")[:400]
 
 
-def test_matplotlib_refuses_traces_it_cannot_draw(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="draws scatter and heatmap traces, not 'bar'"):
-        to_png(go.Figure(go.Bar(x=[1], y=[2])), tmp_path / "bar.png", engine="matplotlib")
+@pytest.fixture
+def without_kaleido(monkeypatch: pytest.MonkeyPatch) -> None:
+    """plotly as on a machine without kaleido: ``write_image`` raises."""
+    monkeypatch.setattr("plotly.io._kaleido.kaleido_available", lambda: False)
+
+
+@pytest.mark.usefixtures("without_kaleido")
+def test_bar_charts_save_without_kaleido(hooked: dv.HookedModel, tmp_path: Path) -> None:
+    explanation = dv.explain(hooked, TEXT, methods=["input_x_gradient", "integrated_gradients"], ig_steps=4)
+    importance = dv.global_importance(hooked, [TEXT, "a <i>b</i> & a"], method="input_x_gradient")
+    for figure, name in [
+        (dv.token_bar_chart(explanation), "tokens"),  # vertical bars, grouped: two methods per token
+        (dv.global_bar_chart(importance, top_k=4), "global"),  # horizontal bars
+    ]:
+        with pytest.warns(UserWarning, match="PNG export through kaleido failed"):
+            assert save_figure(figure, tmp_path / f"{name}.png").read_bytes()[:8] == PNG
+        with pytest.warns(UserWarning, match="SVG export through kaleido failed"):
+            drawn = save_figure(figure, tmp_path / f"{name}.svg").read_text(encoding="utf-8")
+        assert "<svg" in drawn[:400]
+        shown = [label(t) for t in (explanation.token_texts if name == "tokens" else importance.tokens[:4])]
+        for text in shown:  # each tick label, unescaped, is in the SVG (as a comment beside its glyphs)
+            assert escape(unescape(text), quote=False) in drawn
+        assert "&amp;lt;" not in drawn and "&amp;amp;" not in drawn  # "<" shown as itself, not as "&lt;"
+
+
+def test_matplotlib_draws_bars_at_their_positions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    drawn: list[tuple[str, list[float], list[float]]] = []
+    save = Figure.savefig
+
+    def record(self: Figure, *args: Any, **kwargs: Any) -> None:
+        for axes in self.axes:
+            for patch in axes.patches:
+                box = patch.get_bbox()
+                drawn.append((axes.get_title(), sorted([box.x0, box.x1]), sorted([box.y0, box.y1])))
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    grouped = go.Figure([go.Bar(x=[0, 1], y=[2.0, -1.0], name="a"), go.Bar(x=[0, 1], y=[1.0, 3.0], name="b")])
+    grouped.update_layout(title="grouped")
+    to_png(grouped, tmp_path / "grouped.png", engine="matplotlib")
+    sideways = go.Figure(go.Bar(x=[5.0, 7.0], y=["x", "y"], orientation="h"), layout={"title": "h"})
+    to_svg(sideways, tmp_path / "sideways.svg", engine="matplotlib")
+    bars = {title: [(x, y) for t, x, y in drawn if t == title] for title in ("grouped", "h")}
+    assert bars["grouped"] == [
+        (pytest.approx([-0.4, 0.0]), pytest.approx([0.0, 2.0])),
+        (pytest.approx([0.6, 1.0]), pytest.approx([-1.0, 0.0])),
+        (pytest.approx([0.0, 0.4]), pytest.approx([0.0, 1.0])),
+        (pytest.approx([1.0, 1.4]), pytest.approx([0.0, 3.0])),
+    ]
+    assert bars["h"] == [
+        (pytest.approx([0.0, 5.0]), pytest.approx([-0.4, 0.4])),
+        (pytest.approx([0.0, 7.0]), pytest.approx([0.6, 1.4])),
+    ]
+
+
+def test_matplotlib_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="draws scatter, heatmap and bar traces, not 'pie'"):
+        to_png(go.Figure(go.Pie(values=[1, 2])), tmp_path / "pie.png", engine="matplotlib")
+    stacked = go.Figure([go.Bar(y=[1]), go.Bar(y=[2])], layout={"barmode": "stack"})
+    with pytest.raises(ValueError, match="grouped and overlaid bars, not barmode 'stack'"):
+        to_png(stacked, tmp_path / "stack.png", engine="matplotlib")
 
 
 def test_save_figure_picks_the_format_by_suffix(lens_figure: go.Figure, tmp_path: Path) -> None:

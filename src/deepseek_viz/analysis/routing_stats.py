@@ -1,4 +1,7 @@
-"""MoE routing statistics over a corpus: expert load, balance, co-activation and each expert's tokens."""
+"""MoE routing statistics over a corpus: expert load, balance, co-activation and each expert's tokens.
+
+Their figures are drawn in ``deepseek_viz.export.routing_figures``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..model import ModelInterface, Trace
 
@@ -81,28 +83,3 @@ def routing_statistics(model: ModelInterface, texts: Iterable[str] | Iterable[Tr
                 for expert in token_experts:
                     expert_tokens[row][int(expert)][string] += 1
     return RoutingStatistics(layers, num_tokens, counts, weights, coactivation, expert_tokens)
-
-
-def load_figure(stats: RoutingStatistics) -> go.Figure:
-    """Heatmap of expert load (share of token-slots), MoE layers × experts."""
-    figure = go.Figure(
-        go.Heatmap(
-            z=stats.load,
-            x=[f"E{e}" for e in range(stats.load.shape[1])],
-            y=[f"layer {layer}" for layer in stats.layers],
-            colorscale="Viridis",
-            colorbar={"title": "share"},
-            hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
-        )
-    )
-    figure.update_layout(title=f"Expert load over {stats.num_tokens} tokens", xaxis_title="routed expert")
-    return figure
-
-
-def coactivation_figure(stats: RoutingStatistics, layer: int) -> go.Figure:
-    """Heatmap of how often two routed experts serve the same token in ``layer``."""
-    matrix = stats.coactivation[stats.layers.index(layer)]
-    labels = [f"E{e}" for e in range(matrix.shape[0])]
-    figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues"))
-    figure.update_layout(title=f"Expert co-activation, layer {layer}", yaxis_autorange="reversed")
-    return figure

@@ -9,16 +9,17 @@
 * :func:`to_html` — a self-contained HTML file (plotly.js embedded, no network needed to open it).
 * :func:`to_png` / :func:`to_svg` — through kaleido (plotly's exporter; needs ``pip install kaleido``
   and a Chrome or Chromium on the machine, found on ``PATH``; it downloads nothing) or, when that is
-  unavailable, redrawn with matplotlib from the figure's own data (scatter and heatmap traces).
+  unavailable, redrawn with matplotlib from the figure's own data (:mod:`.matplotlib_fallback`:
+  scatter, heatmap and bar traces).
 * :func:`save_figure` — one of those three, chosen by the file's suffix.
 
-Labels and hover texts are escaped: plotly renders a subset of HTML in them, and a token like ``<b>``
-must show as itself.
+Labels and hover texts are escaped (:mod:`.text`): plotly renders a subset of HTML in them, and a token
+like ``<b>`` must show as itself. The attribution and routing figures are in
+:mod:`.attribution_figures` and :mod:`.routing_figures`.
 """
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,35 +29,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
-from ..analysis.attribution.charts import CONTROL_PICTURES, label
 from ..analysis.embeddings import TokenPaths
 from ..analysis.projection import Projection
-
-HOVER_CHARS = 300  # longer hover texts are cut
-HOVER_LINE = 80  # and wrapped at about this many characters
-#: Fonts of the matplotlib fallback, in the order it tries them for each glyph (Latin, then CJK).
-MATPLOTLIB_FONTS = ("DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP")
-
-
-def plot_text(text: str) -> str:
-    """``text`` as plotly shows it literally: ``&``, ``<``, ``>`` escaped, newlines as ``<br>``, other
-    control characters as their pictures."""
-    escaped = html.escape(text.translate(CONTROL_PICTURES), quote=False)
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
-
-
-def _hover(text: str) -> str:
-    if len(text) > HOVER_CHARS:
-        text = text[: HOVER_CHARS - 1] + "…"
-    lines = []
-    for paragraph in text.split("\n"):
-        while len(paragraph) > HOVER_LINE:
-            cut = paragraph.rfind(" ", 0, HOVER_LINE)
-            cut = cut if cut > HOVER_LINE // 2 else HOVER_LINE
-            lines.append(paragraph[:cut])
-            paragraph = paragraph[cut:].lstrip(" ")
-        lines.append(paragraph)
-    return "<br>".join(html.escape(line, quote=False) for line in lines)
+from . import matplotlib_fallback
+from .text import hover_text, label, plot_text
 
 
 def label_colors(count: int) -> list[str]:
@@ -99,7 +75,9 @@ def scatter_figure(
     order = list(dict.fromkeys(names))
     colors = label_colors(len(order))
     size = marker_size if marker_size is not None else (3 if dims == 3 else 7 if n <= 2000 else 4)
-    hover_texts = np.array([_hover(str(text)) for text in hover], dtype=object) if hover is not None else None
+    hover_texts = (
+        np.array([hover_text(str(text)) for text in hover], dtype=object) if hover is not None else None
+    )
     name_array = np.array(names, dtype=object)
 
     figure = go.Figure()
@@ -269,8 +247,8 @@ def to_png(
     """Write ``figure`` as a PNG; returns the engine that drew it (``"kaleido"`` or ``"matplotlib"``).
 
     ``engine="auto"`` tries kaleido (exactly the plotly rendering; needs the ``kaleido`` package and a
-    Chrome/Chromium found on ``PATH``) and falls back to matplotlib (the same points, cells, colours,
-    legend and lines, drawn by matplotlib; hover text is dropped) with a warning saying why.
+    Chrome/Chromium found on ``PATH``) and falls back to matplotlib (the same points, cells, bars,
+    colours, legend and lines, drawn by matplotlib; hover text is dropped) with a warning saying why.
     """
     return _write_image(figure, Path(path), "png", width, height, scale, engine)
 
@@ -322,127 +300,5 @@ def _write_image(
                 "with matplotlib instead. For plotly's own rendering: pip install kaleido, with Chromium on PATH.",
                 stacklevel=3,
             )
-    _matplotlib_image(figure, target, fmt, width, height, scale)
+    matplotlib_fallback.draw(figure, target, fmt, width, height, scale)
     return "matplotlib"
-
-
-def _unescape(text: str | None) -> str:
-    return html.unescape((text or "").replace("<br>", "\n"))
-
-
-def _matplotlib_image(
-    figure: go.Figure, target: Path, fmt: str, width: int, height: int, scale: float
-) -> None:
-    """Draw ``figure`` with matplotlib, each glyph from the first installed font of
-    :data:`MATPLOTLIB_FONTS` that has it (a glyph none has is drawn as a box, without a warning)."""
-    from matplotlib import font_manager, rc_context
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    families = [family for family in MATPLOTLIB_FONTS if family in installed] or ["sans-serif"]
-    with rc_context({"font.family": families}), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        _matplotlib_draw(figure, target, fmt, width, height, scale)
-
-
-def _matplotlib_draw(
-    figure: go.Figure, target: Path, fmt: str, width: int, height: int, scale: float
-) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    dpi = 100
-    canvas_figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(canvas_figure)
-    three_d = any(trace.type == "scatter3d" for trace in figure.data)
-    axes: Any = canvas_figure.add_subplot(projection="3d" if three_d else None)
-    labelled = False
-    for trace in figure.data:
-        if trace.type == "heatmap":
-            _matplotlib_heatmap(canvas_figure, axes, trace, figure.layout)
-            continue
-        if trace.type not in ("scatter", "scattergl", "scatter3d"):
-            raise ValueError(
-                f"the matplotlib fallback draws scatter and heatmap traces, not {trace.type!r}: "
-                "install kaleido (with Chromium on PATH) to export this figure"
-            )
-        columns = [trace.x, trace.y, trace.z] if three_d else [trace.x, trace.y]
-        values = [np.array([np.nan if v is None else v for v in c], dtype=float) for c in columns]
-        mode = trace.mode or "markers"
-        if "lines" in mode:
-            color = trace.line.color if trace.line and trace.line.color else "grey"
-            axes.plot(*values, color=_mpl_color(color), linewidth=0.8)
-        if "markers" in mode:
-            name = _unescape(trace.name) if trace.showlegend is not False else None
-            labelled = labelled or bool(name)
-            size = float(trace.marker.size or 6) if trace.marker else 6.0
-            color = trace.marker.color if trace.marker else None
-            axes.scatter(
-                *values,
-                s=size**2 / 2,
-                color=_mpl_color(color) if isinstance(color, str) else None,
-                alpha=0.85,
-                label=name or None,
-                linewidths=0,
-            )
-    layout = figure.layout
-    if layout.title and layout.title.text:
-        axes.set_title(_unescape(layout.title.text))
-    if three_d:
-        scene = layout.scene
-        axes.set_xlabel(_unescape(scene.xaxis.title.text))
-        axes.set_ylabel(_unescape(scene.yaxis.title.text))
-        axes.set_zlabel(_unescape(scene.zaxis.title.text))
-    else:
-        axes.set_xlabel(_unescape(layout.xaxis.title.text))
-        axes.set_ylabel(_unescape(layout.yaxis.title.text))
-        if not any(trace.type == "heatmap" for trace in figure.data):
-            axes.set_aspect("equal", adjustable="datalim")
-    if labelled and layout.showlegend is not False:
-        legend_title = layout.legend.title.text if layout.legend and layout.legend.title else None
-        axes.legend(title=_unescape(legend_title) or None, fontsize="small", markerscale=1.5, loc="best")
-    canvas_figure.tight_layout()
-    canvas_figure.savefig(target, format=fmt, dpi=dpi * scale)
-
-
-def _matplotlib_heatmap(canvas_figure: Any, axes: Any, trace: Any, layout: Any) -> None:
-    """A plotly heatmap trace as an ``imshow``: the same colour scale, range, tick labels and cell text,
-    row 0 on top where the y axis is reversed (as in :func:`token_heatmap`)."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    stops = trace.colorscale or [(i / 10, c) for i, c in enumerate(sample_colorscale("Viridis", 11))]
-    colormap = LinearSegmentedColormap.from_list("plotly", [(float(at), _mpl_color(c)) for at, c in stops])
-    image = axes.imshow(
-        np.asarray(trace.z, dtype=float),
-        cmap=colormap,
-        vmin=trace.zmin,
-        vmax=trace.zmax,
-        aspect="auto",
-        origin="upper" if layout.yaxis.autorange == "reversed" else "lower",
-    )
-    bar = canvas_figure.colorbar(image, ax=axes)
-    bar.set_label(_unescape(trace.colorbar.title.text))
-    for set_ticks, axis, names, rotation in (
-        (axes.set_xticks, layout.xaxis, trace.x, 90),
-        (axes.set_yticks, layout.yaxis, trace.y, 0),
-    ):
-        if axis.tickvals is not None:
-            set_ticks(
-                list(axis.tickvals), [_unescape(t) for t in axis.ticktext], fontsize=7, rotation=rotation
-            )
-        elif names is not None:
-            set_ticks(range(len(names)), [_unescape(str(n)) for n in names], fontsize=7, rotation=rotation)
-    if trace.text is not None:
-        for (row, column), text in np.ndenumerate(np.asarray(trace.text, dtype=object)):
-            red, green, blue, _ = image.cmap(image.norm(image.get_array()[row, column]))
-            ink = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
-            axes.text(column, row, _unescape(str(text)), ha="center", va="center", fontsize=7, color=ink)
-
-
-def _mpl_color(color: str) -> Any:
-    """Plotly colour strings (``#rrggbb``, ``rgb(…)``, ``rgba(…)``) for matplotlib."""
-    color = color.strip()
-    if color.startswith(("rgb(", "rgba(")):
-        parts = [float(p) for p in color[color.index("(") + 1 : -1].split(",")]
-        rgba = [p / 255 for p in parts[:3]] + ([parts[3]] if len(parts) > 3 else [1.0])
-        return tuple(rgba)
-    return color

@@ -14,7 +14,6 @@ Model text never becomes markup: the views set it as text, and the embedded JSON
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Sequence
@@ -23,6 +22,8 @@ from typing import Any
 
 import ipywidgets
 from ipywidgets.embed import embed_data
+
+from .text import escape_html
 
 STATIC = Path(__file__).parent.parent / "static"
 #: The page's script (built from ``js/src/standalone.ts`` with the other bundles).
@@ -96,7 +97,7 @@ def save_html(
         raise FileNotFoundError(f"{BUNDLE} is missing: build the front end (cd js && npm run build)")
     # "<\/script" means the same in any JS string, template or regex, and cannot end the element
     script = re.sub(r"</(script)", r"<\\/\1", BUNDLE.read_text(encoding="utf-8"), flags=re.IGNORECASE)
-    page = PAGE.format(title=html.escape(title), state=script_json(page_state(roots)), script=script)
+    page = PAGE.format(title=escape_html(title), state=script_json(page_state(roots)), script=script)
     target = Path(path)
     target.write_text(page, encoding="utf-8")
     return target

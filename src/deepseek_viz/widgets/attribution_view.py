@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 from anywidget.experimental import command
 
-from ..analysis.attribution import Explanation, Target, explain, global_importance
-from ..analysis.attribution.charts import METHOD_NAMES
+from ..analysis.attribution import METHOD_NAMES, Explanation, Target, explain, global_importance
 from ..analysis.attribution.explain import normalize_methods
+from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
 from .buffers import encode_float32
@@ -146,7 +146,7 @@ class AttributionView(LiveTextWidget):
         settings (``method``: default the last of ``methods``), via :func:`global_importance`."""
         chosen = self.methods[-1] if method is None else method
         importance = global_importance(self._hooked, texts, self.target, chosen, **self._settings)
-        return importance.bar_chart(top_k=top_k)
+        return global_bar_chart(importance, top_k=top_k)
 
     # --- validation -------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets
 
-from ..analysis.routing_stats import RoutingStatistics, coactivation_figure, load_figure, routing_statistics
+from ..analysis.routing_stats import RoutingStatistics, routing_statistics
+from ..export.routing_figures import coactivation_figure, expert_load_figure
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Token, Trace
 from .buffers import encode_indices, encode_uint8
 from .live_text import TracedTextWidget
@@ -96,7 +97,7 @@ class RoutingView(TracedTextWidget):
 
     def load_figure(self, corpus: bool = False) -> go.Figure:
         """Plotly heatmap of expert load, MoE layers × experts, for the text (or the corpus)."""
-        return load_figure(self.statistics(corpus))
+        return expert_load_figure(self.statistics(corpus))
 
     def coactivation_figure(self, layer: int | None = None, corpus: bool = False) -> go.Figure:
         """Plotly heatmap of how often two experts of ``layer`` (default: the layer shown) share a token."""

@@ -6,19 +6,19 @@ aggregates over a dataset. Targets: :class:`NextToken`, :class:`Continuation`, :
 
 Modules: ``targets`` (what is explained), ``scoring`` (masking by baseline embeddings, batched
 evaluation), ``gradients`` / ``sampling`` (the methods), ``faithfulness`` (sum checks, deletion
-curves), ``explain`` / ``explanation`` (the entry point and its result), ``global_importance``,
-``charts`` (plotly).
+curves), ``explain`` / ``explanation`` (the entry point and its result), ``global_importance``.
+Their figures are drawn in ``deepseek_viz.export.attribution_figures``.
 """
 
-from .charts import global_bar_chart, token_bar_chart
 from .explain import METHODS, clear_cache, explain
-from .explanation import Explanation, Faithfulness
+from .explanation import METHOD_NAMES, Explanation, Faithfulness
 from .faithfulness import DeletionCurve, SumCheck
 from .global_importance import GlobalImportance, global_importance
 from .targets import BoundTarget, Continuation, NextToken, Target, Verbalizer
 
 __all__ = [
     "METHODS",
+    "METHOD_NAMES",
     "BoundTarget",
     "Continuation",
     "DeletionCurve",
@@ -31,7 +31,5 @@ __all__ = [
     "Verbalizer",
     "clear_cache",
     "explain",
-    "global_bar_chart",
     "global_importance",
-    "token_bar_chart",
 ]

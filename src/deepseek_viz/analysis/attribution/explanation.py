@@ -1,7 +1,8 @@
 """The result of :func:`explain`: per-token scores of each method, the target, faithfulness, timings.
 
 This is the data object the attribution view renders: :meth:`Explanation.to_dict` gives plain JSON
-values and :meth:`Explanation.score_matrix` a float32 ``[method, token]`` array for a binary buffer.
+values and :meth:`Explanation.score_matrix` a float32 ``[method, token]`` array for a binary buffer;
+``deepseek_viz.export.attribution_figures.token_bar_chart`` draws it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from ...model import Token
 from .faithfulness import DeletionCurve, SumCheck
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
     from .targets import Target
+
+#: Display names of the methods (the attribution view's row labels, figure legends).
+METHOD_NAMES = {
+    "shap": "SHAP",
+    "lime": "LIME",
+    "input_x_gradient": "input × gradient",
+    "integrated_gradients": "integrated gradients",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,14 +164,6 @@ class Explanation:
             "settings": dict(self.settings),
             "cached": list(self.cached),
         }
-
-    def bar_chart(self, methods: str | list[str] | None = None, normalize: bool = True) -> go.Figure:
-        """A plotly bar chart of the per-token scores (one bar group per token, one colour per method)."""
-        from .charts import token_bar_chart
-
-        return token_bar_chart(self, methods=methods, normalize=normalize)
-
-    figure = bar_chart
 
     def __repr__(self) -> str:
         lines = [f"Explanation of {self.target} = {self.value:.4g} on {len(self.tokens)} tokens"]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ...model import ModelInterface
 from .explain import explain, normalize_methods
 from .targets import Target
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 Aggregate = Literal["mean_abs", "mean", "sum_abs"]
 
@@ -25,6 +22,7 @@ class GlobalImportance:
     ``values[i]`` aggregates every occurrence of ``tokens[i]`` over the texts (``aggregate``:
     ``"mean_abs"`` — mean |score|, ``"mean"`` — signed mean, ``"sum_abs"`` — total |score|);
     ``counts[i]`` is how many occurrences went in. Special tokens are left out.
+    ``deepseek_viz.export.attribution_figures.global_bar_chart`` draws it.
     """
 
     tokens: list[str]
@@ -53,14 +51,6 @@ class GlobalImportance:
             "target": self.target,
             "num_texts": self.num_texts,
         }
-
-    def bar_chart(self, top_k: int = 20) -> go.Figure:
-        """A horizontal plotly bar chart of the ``top_k`` tokens."""
-        from .charts import global_bar_chart
-
-        return global_bar_chart(self, top_k=top_k)
-
-    figure = bar_chart
 
 
 def _key(text: str, strip: bool, lower: bool) -> str:
