@@ -155,8 +155,8 @@ import widget from "./scatter.js";
 {POINTS_JS}
 const values = {{
   selected: [], clicked: -1, clicked_text: "", live_point: [], live_text: "", status: "ready", mode: "texts",
-  _coords: new DataView(coords.buffer), _coords_meta: {{ dtype: "float32", shape: [N, 2], scale: 1 }},
-  _labels: new DataView(labels.buffer), _labels_meta: {{ dtype: "uint8", shape: [N], scale: 255 }},
+  _coords: {{ dtype: "float32", shape: [N, 2], scale: 1, buffer: new DataView(coords.buffer) }},
+  _labels: {{ dtype: "uint8", shape: [N], scale: 255, buffer: new DataView(labels.buffer) }},
   _label_names: COLOURS.map((_, i) => `cluster ${{i}}`), _colours: COLOURS, _texts: [], _paths: {{}}, _data_id: 1,
 }};
 const handlers = {{}};

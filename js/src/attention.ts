@@ -2,7 +2,7 @@
 // live text editor, all reading the binary buffers the Python side sends.
 
 import type { RenderProps } from "@anywidget/types";
-import { dequantise, quantised, readQuantised, type ArrayMeta, type QuantisedArray } from "./lib/buffers";
+import { decodeQuantised, dequantise, type ArrayHeader, type ArrayValue, type QuantisedArray } from "./lib/buffers";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
@@ -13,18 +13,6 @@ import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live
 import { listen, toggleIndex } from "./lib/model";
 import { TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
-/** The heatmap's buffer metadata: block side of the max-pooling and the number of tokens. */
-export interface HeatmapMeta extends ArrayMeta {
-  block: number;
-  n: number;
-  colour_max: number;
-}
-
-/** Metadata of `_layer_heads`: uint8 `[head, n, n]`, every head of `layer`. */
-export interface LayerHeadsMeta extends ArrayMeta {
-  layer: number;
-}
-
 /** Mirrors the synced traits of AttentionView. */
 export interface AttentionModel extends LiveTextModel {
   layer: number;
@@ -33,18 +21,21 @@ export interface AttentionModel extends LiveTextModel {
   num_layers: number;
   num_heads: number;
   _tokens: TokenEntry[];
-  _heatmap: DataView | null;
-  _heatmap_meta: Partial<HeatmapMeta>;
-  _thumbnails: DataView | null;
-  _thumbnails_meta: Partial<ArrayMeta>;
-  /** Sent when small enough: then head switches within `layer` are drawn here, without the kernel. */
-  _layer_heads: DataView | null;
-  _layer_heads_meta: Partial<LayerHeadsMeta>;
+  /** uint8 `[query, key]`, max-pooled in blocks of `_heatmap_block` tokens; `_colour_max` drawn brightest. */
+  _heatmap: ArrayValue;
+  _heatmap_block: number;
+  _colour_max: number;
+  /** uint8 `[layer, head, bins, bins]`. */
+  _thumbnails: ArrayValue;
+  /** uint8 `[head, n, n]`, every head of layer `_layer_heads_layer`, sent when small enough: then head
+   * switches within that layer are drawn here, without the kernel. */
+  _layer_heads: ArrayValue;
+  _layer_heads_layer: number;
   _data_id: number;
 }
 
-/** Reply of the `_fetch_window` command. */
-interface WindowReply extends Partial<ArrayMeta> {
+/** Reply of the `_fetch_window` command: the header of the window whose bytes are the reply's buffer. */
+interface WindowReply extends Partial<ArrayHeader> {
   stale: boolean;
   data_id?: number;
   q0?: number;
@@ -60,7 +51,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   let heatmapData: HeatmapData | null = null;
   let matrix: Float32Array | null = null; // full n × n values when the overview is exact (block 1)
   let dataId = -1;
-  let thumbnailsView: DataView | null = null;
+  let thumbnailsShown: ArrayValue = null;
   let hovered = -1;
   let rowWeights: { index: number; incoming: boolean; values: Float32Array } | null = null;
   // every head of the shown data's layer (never of data dropped as stale), and the heads last drawn from it
@@ -76,7 +67,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     const asked = dataId;
     const [reply, buffers] = await experimental.invoke<WindowReply>("_fetch_window", { ...rect, data_id: asked }, { signal });
     if (disposed || reply.stale || reply.data_id !== dataId || !buffers[0]) return null;
-    return { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values: quantised(buffers[0], reply as ArrayMeta) };
+    const values = decodeQuantised({ ...(reply as ArrayHeader), buffer: buffers[0] });
+    return values && { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values };
   };
 
   const grid = new HeadGrid((selection: Selection) => {
@@ -179,21 +171,21 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     dataId = model.get("_data_id");
     tokens = model.get("_tokens");
     tokenView.showTokens(tokens); // redraws only new tokens
-    const stack = readQuantised(model.get("_layer_heads"), model.get("_layer_heads_meta"));
-    layerHeads = stack ? { layer: model.get("_layer_heads_meta").layer ?? -1, values: stack, drawn: "" } : null;
+    const stack = decodeQuantised(model.get("_layer_heads"));
+    layerHeads = stack ? { layer: model.get("_layer_heads_layer"), values: stack, drawn: "" } : null;
     if (!drawHeads()) {
-      const overview = readQuantised(model.get("_heatmap"), model.get("_heatmap_meta"));
-      const meta = model.get("_heatmap_meta");
-      heatmapData = overview ? { overview, block: meta.block ?? 1, n: meta.n ?? 0, colourMax: meta.colour_max ?? 1 } : null;
+      const overview = decodeQuantised(model.get("_heatmap"));
+      const block = model.get("_heatmap_block");
+      heatmapData = overview ? { overview, block, n: tokens.length, colourMax: model.get("_colour_max") } : null;
       matrix = overview && heatmapData?.block === 1 ? dequantise(overview) : null;
       rowWeights = null;
       heatmap.setData(heatmapData);
     }
     const thumbnails = model.get("_thumbnails");
-    if (thumbnails !== thumbnailsView) {
-      thumbnailsView = thumbnails;
+    if (thumbnails !== thumbnailsShown) {
+      thumbnailsShown = thumbnails;
       grid.setShape(model.get("num_layers"), model.get("num_heads"));
-      grid.setThumbnails(readQuantised(thumbnails, model.get("_thumbnails_meta")));
+      grid.setThumbnails(decodeQuantised(thumbnails));
     }
     empty.hidden = tokens.length > 0;
     showSelection();

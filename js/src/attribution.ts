@@ -3,8 +3,9 @@
 // caption, a legend and the faithfulness panel. Scores arrive as one float32 [method, token] buffer.
 
 import type { RenderProps } from "@anywidget/types";
+import type { ArrayValue } from "./lib/buffers";
 import { FaithfulnessPanel, type FaithfulnessFigures } from "./lib/attribution/faithfulness";
-import { AttributionRows, readScores, type ScoreRows, type ScoresMeta } from "./lib/attribution/rows";
+import { AttributionRows, readScores, type ScoreRows } from "./lib/attribution/rows";
 import { legendGradient } from "./lib/attribution/scale";
 import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
 import { element, markDrawn } from "./lib/dom";
@@ -17,8 +18,9 @@ export interface AttributionModel extends LiveTextModel {
   methods: string[];
   sampling_methods: string[];
   _tokens: TokenEntry[];
-  _scores: DataView | null;
-  _scores_meta: Partial<ScoresMeta>;
+  /** float32 `[method, token]`, row `r` being method `_score_methods[r]`. */
+  _scores: ArrayValue;
+  _score_methods: string[];
   _caption: string;
   _faithfulness: Partial<FaithfulnessFigures>;
   _data_id: number;
@@ -80,7 +82,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   function onData(): void {
     if (!editor.accept()) return; // older than what is on screen
     const tokens = model.get("_tokens");
-    scores = readScores(model.get("_scores"), model.get("_scores_meta"), model.get("_labels"));
+    scores = readScores(model.get("_scores"), model.get("_score_methods"), model.get("_labels"));
     rows.setData(tokens, scores);
     caption.textContent = model.get("_caption");
     faithfulness.set(model.get("_faithfulness"), scores?.methods ?? [], scores?.labels ?? []);

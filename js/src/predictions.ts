@@ -2,11 +2,12 @@
 // and the logit lens as a layers × positions grid (cell: top token as text, probability as colour).
 
 import type { RenderProps } from "@anywidget/types";
+import type { ArrayValue } from "./lib/buffers";
 import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen, toggleIndex } from "./lib/model";
-import { candidates, decodeLens, lensWindow, rowName, type Candidate, type LensData, type LensMeta } from "./lib/routing/lens";
+import { candidates, decodeLens, lensWindow, rowName, type Candidate, type LensData } from "./lib/routing/lens";
 import { ROUTING_STYLES } from "./lib/routing/styles";
 import { NORMAL, TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
 
@@ -17,9 +18,10 @@ export interface PredictionModel extends LiveTextModel {
   num_layers: number;
   _tokens: TokenEntry[];
   _strings: string[];
-  _lens_ids: DataView | null;
-  _lens_probs: DataView | null;
-  _lens_meta: Partial<LensMeta>;
+  /** uint16/uint32 `[layer + 1, position, k]` indices into `_strings`. */
+  _lens_ids: ArrayValue;
+  /** uint8 probabilities (scale 1), the shape of `_lens_ids`. */
+  _lens_probs: ArrayValue;
   _data_id: number;
 }
 
@@ -140,7 +142,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     if (!editor.accept()) return; // older than what is on screen
     tokens = model.get("_tokens");
     tokenView.showTokens(tokens); // redraws only new tokens
-    lens = decodeLens(model.get("_lens_ids"), model.get("_lens_probs"), model.get("_lens_meta"), model.get("_strings"));
+    lens = decodeLens(model.get("_lens_ids"), model.get("_lens_probs"), model.get("_strings"));
     empty.hidden = tokens.length > 0;
     showSelection();
     editor.onAnswer();

@@ -2,12 +2,12 @@
 // every MoE layer, expert load, group-limited routing, and a token's experts across all layers.
 
 import type { RenderProps } from "@anywidget/types";
-import { dequantise, readQuantised, type ArrayMeta } from "./lib/buffers";
+import { decodeQuantised, dequantise, type ArrayValue } from "./lib/buffers";
 import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen, toggleIndex } from "./lib/model";
-import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf, type RoutingData, type RoutingMeta } from "./lib/routing/data";
+import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf, type RoutingData } from "./lib/routing/data";
 import { RoutingHeatmap } from "./lib/routing/heatmap";
 import { ROUTING_STYLES } from "./lib/routing/styles";
 import { SPECIAL, TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
@@ -24,11 +24,12 @@ export interface RoutingModel extends LiveTextModel {
   top_k: number;
   group_size: number;
   _tokens: TokenEntry[];
-  _experts: DataView | null;
-  _weights: DataView | null;
-  _routing_meta: Partial<RoutingMeta>;
-  _corpus_load: DataView | null;
-  _corpus_meta: Partial<ArrayMeta> & { num_tokens?: number };
+  /** uint16/uint32 `[moe layer, token, k]` expert ids, row `r` being MoE layer `moe_layers[r]`. */
+  _experts: ArrayValue;
+  /** uint8 gate weights, the shape of `_experts`. */
+  _weights: ArrayValue;
+  /** uint8 `[moe layer, expert]` load shares over the corpus (null without one). */
+  _corpus_load: ArrayValue;
   _data_id: number;
 }
 
@@ -148,7 +149,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   }
 
   function readCorpus(): void {
-    const array = readQuantised(model.get("_corpus_load"), model.get("_corpus_meta"));
+    const array = decodeQuantised(model.get("_corpus_load"));
     if (!array) return;
     const load = dequantise(array);
     const [rows, numExperts] = array.shape;
@@ -159,7 +160,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     if (!editor.accept()) return; // older than what is on screen
     tokens = model.get("_tokens");
     tokenView.showTokens(tokens); // redraws only new tokens
-    data = decodeRouting(model.get("_experts"), model.get("_weights"), model.get("_routing_meta"));
+    data = decodeRouting(model.get("_experts"), model.get("_weights"), model.get("moe_layers"));
     const dense = model.get("moe_layers").length === 0;
     noMoe.hidden = !dense;
     noMoe.textContent = `${model.get("family")} has no MoE layers: every token goes through the same dense MLP, so there is no routing to show.`;

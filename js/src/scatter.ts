@@ -3,7 +3,7 @@
 // click to pick a text, a legend per label, and the "live point" of a linked view's text.
 
 import type { RenderProps } from "@anywidget/types";
-import type { ArrayMeta } from "./lib/buffers";
+import type { ArrayValue } from "./lib/buffers";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { listen } from "./lib/model";
@@ -38,10 +38,10 @@ export interface ScatterModel {
   live_text: string;
   status: string;
   mode: string;
-  _coords: DataView | null;
-  _coords_meta: Partial<ArrayMeta>;
-  _labels: DataView | null;
-  _labels_meta: Partial<ArrayMeta>;
+  /** float32 `[n, dims]`. */
+  _coords: ArrayValue;
+  /** uint8 `[n]`: each point's index into `_label_names` (scale 255, so byte = index). */
+  _labels: ArrayValue;
   _label_names: string[];
   _colours: string[];
   _texts: string[];
@@ -247,7 +247,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
 
   function onData(): void {
     try {
-      data = decodePoints(model.get("_coords"), model.get("_coords_meta"), model.get("_labels"), model.get("_labels_meta"));
+      data = decodePoints(model.get("_coords"), model.get("_labels"));
     } catch (error) {
       data = null;
       status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;

@@ -2,14 +2,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { type AttentionModel } from "../src/attention";
 import { quantise } from "../src/lib/buffers";
 import { meanOfHeads } from "../src/lib/heatmap";
-import { renderView } from "./fake_model";
+import { renderView, wireArray } from "./fake_model";
 
 /** `_layer_heads` of `layer` for two tokens: head h gives the second query's weight `keyOne[h]` to key 1. */
 function layerHeads(layer: number, keyOne: number[]): Partial<AttentionModel> {
   const bytes = keyOne.flatMap((weight) => [255, 0, Math.round((1 - weight) * 255), Math.round(weight * 255)]);
   return {
-    _layer_heads: new DataView(new Uint8Array(bytes).buffer),
-    _layer_heads_meta: { dtype: "uint8", shape: [keyOne.length, 2, 2], scale: 1, layer },
+    _layer_heads: wireArray("uint8", [keyOne.length, 2, 2], new Uint8Array(bytes)),
+    _layer_heads_layer: layer,
   };
 }
 
@@ -19,12 +19,12 @@ function data(tokens: string[], seq: number, dataId: number): Partial<AttentionM
   return {
     text: tokens.join(""),
     _tokens: tokens.map((t) => [t, 0] as [string, number]),
-    _heatmap: new DataView(bytes.buffer),
-    _heatmap_meta: { dtype: "uint8", shape: [n, n], scale: 1, block: 1, n, colour_max: 0.5 },
-    _thumbnails: new DataView(new Uint8Array(3 * 4 * 4).buffer),
-    _thumbnails_meta: { dtype: "uint8", shape: [3, 4, 2, 2], scale: 1 },
+    _heatmap: wireArray("uint8", [n, n], bytes),
+    _heatmap_block: 1,
+    _colour_max: 0.5,
+    _thumbnails: wireArray("uint8", [3, 4, 2, 2], new Uint8Array(3 * 4 * 4)),
     _layer_heads: null,
-    _layer_heads_meta: {},
+    _layer_heads_layer: -1,
     _data_id: dataId,
     _seq: seq,
     status: "ready",
@@ -157,7 +157,7 @@ describe("attention widget", () => {
     model.update({ status: "error: the text is 5000 tokens long", _seq: 0 });
     expect(q("status")?.textContent).toBe("error: the text is 5000 tokens long");
     expect(q("token-0")?.textContent).toBe("Hello");
-    model.update({ ...data([], 0, 3), _heatmap: null, _heatmap_meta: {}, _thumbnails: null, _thumbnails_meta: {} });
+    model.update({ ...data([], 0, 3), _heatmap: null, _thumbnails: null });
     expect(q("empty-state")?.hidden).toBe(false);
     expect(q("token-0")).toBeNull();
   });
@@ -189,7 +189,7 @@ describe("attention widget", () => {
     model.update({ ...data(["Hello", " world"], 0, 2), ...layerHeads(0, [0.1, 0.1, 0.1, 0.1]) }); // still layer 0's
     expect(q("attention-heatmap")?.dataset.version).toBe("2");
     expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5"); // the `_heatmap` sent (colour_max 0.5)
-    model.update({ ...data(["Hello", " world"], 0, 3), _layer_heads: null, _layer_heads_meta: {} });
+    model.update({ ...data(["Hello", " world"], 0, 3), _layer_heads: null });
     q("head-1-3")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
     model.update({ heads: [0, 1] });
     expect(q("attention-heatmap")?.dataset.version).toBe("3");

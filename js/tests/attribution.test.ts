@@ -4,12 +4,14 @@ import { methodCells, notes } from "../src/lib/attribution/faithfulness";
 import { AttributionRows, cellAt, readScores, tooltipPosition, tooltipText } from "../src/lib/attribution/rows";
 import { cssDiverging, divergingColour, formatScore, inkFor, legendGradient, normalise, peakAbs } from "../src/lib/attribution/scale";
 import type { TokenEntry } from "../src/lib/tokens";
-import { renderView } from "./fake_model";
+import { renderView, wireArray } from "./fake_model";
+import type { WireArray } from "../src/lib/buffers";
 
 const LABELS = { input_x_gradient: "input × gradient", integrated_gradients: "integrated gradients", shap: "SHAP", lime: "LIME" };
 
-function float32(values: number[]): DataView {
-  return new DataView(new Float32Array(values).buffer);
+/** A float32 `[rows, 3]` score matrix as `_scores` holds it. */
+function float32(values: number[], rows = values.length / 3): WireArray {
+  return wireArray("float32", [rows, 3], new Float32Array(values));
 }
 
 describe("diverging scale", () => {
@@ -59,22 +61,23 @@ describe("score rows", () => {
     ["<b>x</b>", 0],
     [" ok", 0],
   ];
-  const meta = { dtype: "float32" as const, shape: [2, 3], scale: 1, methods: ["input_x_gradient", "shap"] };
+  const methods = ["input_x_gradient", "shap"];
 
   it("decodes the float32 matrix honouring byteOffset and names the rows", () => {
     const padded = new Float32Array([99, 0, 0.5, -1, 0, 2, 1]);
-    const scores = readScores(new DataView(padded.buffer, 4, 24), meta, LABELS);
+    const scores = readScores(wireArray("float32", [2, 3], padded.subarray(1)), methods, LABELS);
     expect(scores?.labels).toEqual(["input × gradient", "SHAP"]);
     expect(Array.from(scores?.values ?? [])).toEqual([0, 0.5, -1, 0, 2, 1]);
     expect(scores?.peaks).toEqual([1, 2]);
-    expect(readScores(null, meta, LABELS)).toBeNull();
-    expect(() => readScores(float32([0, 1, 2, 3, 4, 5]), { ...meta, methods: ["shap"] }, LABELS)).toThrow(RangeError);
+    expect(readScores(null, methods, LABELS)).toBeNull();
+    expect(() => readScores(float32([0, 1, 2, 3, 4, 5]), ["shap"], LABELS)).toThrow(RangeError);
+    expect(() => readScores(wireArray("float32", [6], new Float32Array(6)), methods, LABELS)).toThrow(/\[method, token\]/);
   });
 
   function drawn() {
     const rows = new AttributionRows();
     document.body.append(rows.root);
-    rows.setData(tokens, readScores(float32([0, 0.5, -1, 0, 2, 1]), meta, LABELS));
+    rows.setData(tokens, readScores(float32([0, 0.5, -1, 0, 2, 1]), methods, LABELS));
     return rows;
   }
 
@@ -126,7 +129,7 @@ describe("score rows", () => {
 
   it("clears the rows when tokens and scores disagree or there are no scores", () => {
     const rows = drawn();
-    rows.setData(tokens.slice(0, 2), readScores(float32([0, 0.5, -1, 0, 2, 1]), meta, LABELS));
+    rows.setData(tokens.slice(0, 2), readScores(float32([0, 0.5, -1, 0, 2, 1]), methods, LABELS));
     expect(rows.root.querySelectorAll(".dsv-attr-row").length).toBe(0);
     rows.setData([], null);
     expect(rows.root.querySelectorAll(".dsv-attr-row").length).toBe(0);
@@ -137,7 +140,7 @@ describe("score rows", () => {
     const container = new DOMRect(100, 50, 300, 200);
     expect(tooltipPosition(new DOMRect(150, 60, 20, 18), container, 80)).toEqual({ left: 50, top: 32 });
     expect(tooltipPosition(new DOMRect(390, 60, 20, 18), container, 80)).toEqual({ left: 220, top: 32 });
-    const scores = readScores(float32([0, 0.5, -1, 0, 2, 1]), meta, LABELS);
+    const scores = readScores(float32([0, 0.5, -1, 0, 2, 1]), methods, LABELS);
     if (!scores) throw new Error("no scores");
     expect(tooltipText(tokens, scores, 0, 2)).toBe("“␣ok” (token 2)\ninput × gradient: −1");
   });
@@ -167,7 +170,7 @@ function data(methods: string[], seq: number, dataId: number): Partial<Attributi
     text: "a b",
     _tokens: tokens,
     _scores: float32(methods.flatMap(() => [0, 1, -1])),
-    _scores_meta: { dtype: "float32", shape: [methods.length, 3], scale: 1, methods },
+    _score_methods: methods,
     _caption: "Explaining log p(' c' | text) = -2",
     _faithfulness: { methods: {}, additivity_gap: null, random_auc: null, random_normalized_auc: null, lime_fit: null },
     _data_id: dataId,
@@ -190,7 +193,7 @@ describe("the widget", () => {
       sampling_methods: ["shap", "lime"],
       _tokens: [],
       _scores: null,
-      _scores_meta: {},
+      _score_methods: [],
       _caption: "",
       _faithfulness: {},
       _data_id: 0,

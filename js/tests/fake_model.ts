@@ -3,6 +3,12 @@
 
 import { vi } from "vitest";
 import type { RenderProps } from "@anywidget/types";
+import type { DType, WireArray } from "../src/lib/buffers";
+
+/** An array trait's value as Python sends it: `values`' bytes with their dtype, shape and scale. */
+export function wireArray(dtype: DType, shape: number[], values: ArrayBufferView, scale = 1): WireArray {
+  return { dtype, shape, scale, buffer: new DataView(values.buffer, values.byteOffset, values.byteLength) };
+}
 
 type Handler = () => void;
 

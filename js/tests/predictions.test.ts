@@ -1,29 +1,30 @@
 import { describe, expect, it } from "vitest";
 import widget, { LENS_COLUMNS, type PredictionModel } from "../src/predictions";
-import { candidates, decodeLens, lensWindow, rowName, type LensMeta } from "../src/lib/routing/lens";
+import { candidates, decodeLens, lensWindow, rowName } from "../src/lib/routing/lens";
+import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
-import { renderView } from "./fake_model";
+import { renderView, wireArray } from "./fake_model";
 
 // 3 lens rows (embed, L0, L1 = output) × 2 positions × top-2, texts by index into STRINGS.
 const STRINGS = ["<img src=x onerror=alert(1)>", " the", "\n", "cat"];
 const IDS = [0, 1, 2, 3, 1, 0, 3, 2, 3, 1, 1, 2];
 const PROBS = [255, 0, 128, 64, 200, 20, 51, 25, 230, 10, 102, 100];
-const META: LensMeta = { ids: { dtype: "uint16", shape: [3, 2, 2] }, probs: { dtype: "uint8", shape: [3, 2, 2], scale: 1 } };
-
-const idsView = (): DataView => new DataView(Uint16Array.from(IDS).buffer);
-const probsView = (): DataView => new DataView(Uint8Array.from(PROBS).buffer);
+const idsView = (): WireArray => wireArray("uint16", [3, 2, 2], Uint16Array.from(IDS));
+const probsView = (): WireArray => wireArray("uint8", [3, 2, 2], Uint8Array.from(PROBS));
 
 describe("logit lens data", () => {
   it("decodes the top-k texts and probabilities of every layer and position", () => {
-    const lens = decodeLens(idsView(), probsView(), META, STRINGS);
+    const lens = decodeLens(idsView(), probsView(), STRINGS);
     if (!lens) throw new Error("no lens decoded");
     expect([lens.rows, lens.n, lens.k]).toEqual([3, 2, 2]);
     expect(candidates(lens, 2, 1)).toEqual([
       { text: " the", prob: expect.closeTo(0.4, 5) },
       { text: "\n", prob: expect.closeTo(100 / 255, 5) },
     ]);
-    expect(decodeLens(null, null, {}, [])).toBeNull();
-    expect(() => decodeLens(idsView(), probsView(), META, STRINGS.slice(0, 2))).toThrow(/outside/);
+    expect(decodeLens(null, null, [])).toBeNull();
+    expect(() => decodeLens(idsView(), probsView(), STRINGS.slice(0, 2))).toThrow(/outside/);
+    const short = wireArray("uint8", [3, 2, 1], Uint8Array.from(PROBS.slice(0, 6)));
+    expect(() => decodeLens(idsView(), short, STRINGS)).toThrow(/disagree/);
   });
 
   it("windows long texts around the focus and names rows", () => {
@@ -52,7 +53,6 @@ function setup() {
     _strings: STRINGS,
     _lens_ids: idsView(),
     _lens_probs: probsView(),
-    _lens_meta: META,
     _data_id: 1,
   };
   return renderView(widget, state, { attach: true });
@@ -83,7 +83,7 @@ describe("prediction widget", () => {
     expect(model.get("selected_token")).toBe(0);
     expect(q("lens-position-0")?.classList.contains("dsv-on")).toBe(true);
     const version = Number(q("logit-lens")?.dataset.version);
-    model.update({ _tokens: [], _lens_ids: null, _lens_probs: null, _lens_meta: {}, _strings: [], _data_id: 2 });
+    model.update({ _tokens: [], _lens_ids: null, _lens_probs: null, _strings: [], _data_id: 2 });
     expect(Number(q("logit-lens")?.dataset.version)).toBeGreaterThan(version);
     expect(q("empty-state")?.hidden).toBe(false);
     cleanup();

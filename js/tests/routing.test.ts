@@ -1,16 +1,17 @@
 import { describe, expect, it, vi } from "vitest";
 import widget, { type RoutingModel } from "../src/routing";
-import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf, type RoutingMeta } from "../src/lib/routing/data";
+import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf } from "../src/lib/routing/data";
+import type { WireArray } from "../src/lib/buffers";
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
-import { renderView } from "./fake_model";
+import { renderView, wireArray } from "./fake_model";
 
-/** Little-endian uint16 bytes of `values`, placed at an odd byteOffset of a larger buffer. */
-function uint16View(values: number[]): DataView {
+/** Little-endian uint16 expert ids `[2, 3, 2]`, placed at an odd byteOffset of a larger buffer. */
+function uint16View(values: number[]): WireArray {
   const buffer = new ArrayBuffer(values.length * 2 + 3);
   const view = new DataView(buffer, 1, values.length * 2);
   values.forEach((value, i) => view.setUint16(2 * i, value, true));
-  return view;
+  return { dtype: "uint16", shape: [2, 3, 2], scale: 1, buffer: view };
 }
 
 // 2 MoE layers (1, 2) × 3 tokens × top-2 of 8 experts in 4 groups of 2.
@@ -19,14 +20,10 @@ const EXPERTS = [
   [7, 6, 4, 5, 1, 0], // layer 2
 ].flat();
 const WEIGHTS = [255, 51, 204, 102, 153, 153, 255, 0, 128, 128, 1, 2];
-const META: RoutingMeta = {
-  layers: [1, 2],
-  experts: { dtype: "uint16", shape: [2, 3, 2] },
-  weights: { dtype: "uint8", shape: [2, 3, 2], scale: 2 },
-};
+const weightsOf = (): WireArray => wireArray("uint8", [2, 3, 2], Uint8Array.from(WEIGHTS), 2);
 
 function routing() {
-  const data = decodeRouting(uint16View(EXPERTS), new DataView(Uint8Array.from(WEIGHTS).buffer), META);
+  const data = decodeRouting(uint16View(EXPERTS), weightsOf(), [1, 2]);
   if (!data) throw new Error("no routing decoded");
   return data;
 }
@@ -40,12 +37,14 @@ describe("routing data", () => {
       { expert: 3, weight: expect.closeTo(0.8, 5) },
     ]);
     expect(choicesOf(data, 1, 0).map((c) => c.expert)).toEqual([7, 6]);
-    expect(decodeRouting(null, null, {})).toBeNull();
+    expect(data.layers).toEqual([1, 2]);
+    expect(decodeRouting(null, null, [])).toBeNull();
   });
 
   it("rejects buffers whose shapes disagree", () => {
-    const bad = { ...META, weights: { ...META.weights, shape: [2, 3, 1] } };
-    expect(() => decodeRouting(uint16View(EXPERTS), new DataView(new Uint8Array(6).buffer), bad)).toThrow(/disagree/);
+    const narrow = wireArray("uint8", [2, 3, 1], new Uint8Array(6));
+    expect(() => decodeRouting(uint16View(EXPERTS), narrow, [1, 2])).toThrow(/disagree/);
+    expect(() => decodeRouting(uint16View(EXPERTS), weightsOf(), [1])).toThrow(/1 MoE layers/);
   });
 
   it("finds an expert's tokens and each expert's load, skipping special tokens", () => {
@@ -126,10 +125,8 @@ function setup(dense = false) {
     group_size: dense ? 0 : 2,
     _tokens: TOKENS,
     _experts: dense ? null : uint16View(EXPERTS),
-    _weights: dense ? null : new DataView(Uint8Array.from(WEIGHTS).buffer),
-    _routing_meta: dense ? {} : META,
-    _corpus_load: new DataView(new Uint8Array(16).fill(32).buffer),
-    _corpus_meta: { dtype: "uint8", shape: [2, 8], scale: 1, num_tokens: 10 },
+    _weights: dense ? null : weightsOf(),
+    _corpus_load: wireArray("uint8", [2, 8], new Uint8Array(16).fill(32)),
     _data_id: 1,
   };
   return renderView(widget, state);
@@ -170,7 +167,7 @@ describe("routing widget", () => {
   it("redraws when new data arrives and shows the no-MoE state for dense models", () => {
     const { q, model, cleanup } = setup();
     const before = Number(q("routing-view")?.dataset.version);
-    model.update({ _tokens: TOKENS.slice(0, 2), _seq: 0, _data_id: 2, _experts: null, _weights: null, _routing_meta: {} });
+    model.update({ _tokens: TOKENS.slice(0, 2), _seq: 0, _data_id: 2, _experts: null, _weights: null });
     expect(Number(q("routing-view")?.dataset.version)).toBe(before + 1);
     expect(q("token-2")).toBeNull();
     cleanup();

@@ -15,6 +15,7 @@ import {
 } from "../src/lib/scatter/camera";
 import { SpatialGrid } from "../src/lib/scatter/grid";
 import { DIMMED_ALPHA, parseColour, pointColours } from "../src/lib/scatter/palette";
+import type { DType, WireArray } from "../src/lib/buffers";
 import { decodePoints } from "../src/lib/scatter/points";
 import { isSoftwareRenderer, opaqueOverWhite } from "../src/lib/scatter/renderer";
 import { boxFrom, insidePolygon, selectInBox, selectInPolygon, selectionMask } from "../src/lib/scatter/select";
@@ -46,14 +47,11 @@ function bruteNearest(xy: Float32Array, x: number, y: number, radius: number): n
 describe("decodePoints", () => {
   const coords = new Float32Array([1.5, -2, 3.25, 4, -0.5, 1e-3]);
   const labels = new Uint8Array([0, 2, 1]);
+  const at = (dtype: DType, shape: number[], bytes: Uint8Array, offset = 0, scale = 1): WireArray => ({ dtype, shape, scale, buffer: viewAt(bytes, offset) });
+  const coordBytes = new Uint8Array(coords.buffer);
 
   it("reads float32 coordinates and label bytes at any byte offset", () => {
-    const data = decodePoints(
-      viewAt(new Uint8Array(coords.buffer), 3),
-      { dtype: "float32", shape: [3, 2], scale: 1 },
-      viewAt(labels, 1),
-      { dtype: "uint8", shape: [3], scale: 255 },
-    );
+    const data = decodePoints(at("float32", [3, 2], coordBytes, 3), at("uint8", [3], labels, 1, 255));
     expect(data?.n).toBe(3);
     expect(data?.dims).toBe(2);
     expect(Array.from(data?.coords ?? [])).toEqual(Array.from(coords));
@@ -61,25 +59,18 @@ describe("decodePoints", () => {
   });
 
   it("reads 3-D points", () => {
-    const data = decodePoints(
-      viewAt(new Uint8Array(coords.buffer), 0),
-      { dtype: "float32", shape: [2, 3], scale: 1 },
-      viewAt(labels.subarray(0, 2), 0),
-      { dtype: "uint8", shape: [2], scale: 255 },
-    );
+    const data = decodePoints(at("float32", [2, 3], coordBytes), at("uint8", [2], labels.subarray(0, 2), 0, 255));
     expect(data?.dims).toBe(3);
     expect(data?.coords[5]).toBeCloseTo(1e-3);
   });
 
-  it("returns null before data arrives and rejects inconsistent buffers", () => {
-    expect(decodePoints(null, {}, null, {})).toBeNull();
-    const view = viewAt(new Uint8Array(coords.buffer), 0);
-    const labelView = viewAt(labels, 0);
-    const labelMeta = { dtype: "uint8" as const, shape: [3], scale: 255 };
-    expect(() => decodePoints(view, { dtype: "float16", shape: [3, 2], scale: 1 }, labelView, labelMeta)).toThrow(TypeError);
-    expect(() => decodePoints(view, { dtype: "float32", shape: [6, 1], scale: 1 }, labelView, labelMeta)).toThrow(TypeError);
-    expect(() => decodePoints(view, { dtype: "float32", shape: [3, 2], scale: 1 }, labelView, { ...labelMeta, shape: [2] })).toThrow(RangeError);
-    expect(() => decodePoints(view, { dtype: "float32", shape: [4, 2], scale: 1 }, labelView, { ...labelMeta, shape: [4] })).toThrow(RangeError);
+  it("returns null before data arrives and rejects inconsistent arrays", () => {
+    expect(decodePoints(null, null)).toBeNull();
+    const labelArray = at("uint8", [3], labels, 0, 255);
+    expect(() => decodePoints(at("float16", [3, 2], coordBytes.subarray(0, 12)), labelArray)).toThrow(TypeError);
+    expect(() => decodePoints(at("float32", [6, 1], coordBytes), labelArray)).toThrow(TypeError);
+    expect(() => decodePoints(at("float32", [3, 2], coordBytes), at("uint8", [2], labels.subarray(0, 2)))).toThrow(RangeError);
+    expect(() => decodePoints(at("float32", [4, 2], coordBytes), at("uint8", [4], new Uint8Array(4)))).toThrow(RangeError);
   });
 });
 

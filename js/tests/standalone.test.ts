@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { decodeQuantised, type WireArray } from "../src/lib/buffers";
 import { applyLayout, decodeBase64, loadView, NO_KERNEL, StaticModel, StaticPage, withBuffers, type PageState } from "../src/standalone";
 
 const manager = { get_model: vi.fn() };
@@ -93,6 +94,14 @@ describe("static model", () => {
     const view = (state.meta as { parts: DataView[] }).parts[0];
     expect(view).toBeInstanceOf(DataView);
     expect(view.getUint8(0)).toBe(42);
+  });
+
+  it("restores an array trait's buffer inside its header, readable by the shared decoder", () => {
+    // what save_html embeds for `_heatmap = encode_uint8([[0, 1], [0.5, 1]])`: header in the state, bytes at ["_heatmap", "buffer"]
+    const entry = { model_name: "AnyModel", state: { _heatmap: { dtype: "uint8", shape: [2, 2], scale: 1 }, _thumbnails: null }, buffers: [{ path: ["_heatmap", "buffer"], encoding: "base64" as const, data: "AP+A/w==" }] };
+    const state = withBuffers(entry);
+    expect(Array.from(decodeQuantised(state._heatmap as WireArray)?.bytes ?? [])).toEqual([0, 255, 128, 255]);
+    expect(decodeQuantised(state._thumbnails as null)).toBeNull();
   });
 
   it("sets an ipywidgets layout as CSS properties", () => {

@@ -66,7 +66,7 @@ def test_head_switch_within_the_layer_is_drawn_without_the_kernel(lab_attention:
         arg=sel("heatmap-caption"),
     )
     data_id, n, sent_heads = kernel_run(
-        lab_attention, "print(view._data_id, len(view._tokens), len(view._layer_heads) > 0)"
+        lab_attention, "print(view._data_id, len(view._tokens), view._layer_heads is not None)"
     ).split()
     assert sent_heads == "True"
     before = version(lab_attention, "attention-heatmap")

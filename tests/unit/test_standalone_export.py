@@ -49,8 +49,11 @@ def test_page_embeds_each_view_state_and_its_module(
     assert shown["state"]["text"] == HOSTILE and shown["state"]["layer"] == 1
     assert shown["state"]["_tokens"] == attention._tokens
     assert "_esm" not in shown["state"]  # the page carries the bundle once
+    # each array trait's bytes sit at its nested "buffer" path, its header stays in the state
     buffers = {tuple(buffer["path"]): base64.b64decode(buffer["data"]) for buffer in shown["buffers"]}
-    assert buffers[("_heatmap",)] == attention._heatmap and buffers[("_thumbnails",)] == attention._thumbnails
+    for name in ("_heatmap", "_thumbnails", "_layer_heads"):
+        array = getattr(attention, name)
+        assert buffers[(name, "buffer")] == array.data and shown["state"][name] == array.header()
     layout = state["models"][shown["state"]["layout"].removeprefix("IPY_MODEL_")]
     assert layout["model_name"] == "LayoutModel"
 

@@ -52,7 +52,7 @@ def test_attention_figure_is_the_shown_matrix_with_token_labels(hooked: dv.Hooke
     assert figure.layout.title.text == "Attention, layer 1 · mean of heads 0, 2"
     assert (figure.layout.xaxis.title.text, figure.layout.yaxis.title.text) == ("key", "query")
     assert figure.layout.yaxis.autorange == "reversed"  # first query on top, as in the widget
-    assert trace.zmax == pytest.approx(view._heatmap_meta["colour_max"])
+    assert trace.zmax == pytest.approx(view._colour_max)
     view.heads = [0, 1, 2, 3]
     assert view.figure().layout.title.text == "Attention, layer 1 · mean of all 4 heads"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import traitlets
 import deepseek_viz as dv
 from deepseek_viz.widgets import AttentionView, attention_view
 from deepseek_viz.widgets.attention_view import OVERVIEW_SIZE, THUMBNAIL_BUDGET, thumbnail_bins
-from deepseek_viz.widgets.buffers import decode
+from deepseek_viz.widgets.buffers import EncodedArray, decode
 from deepseek_viz.widgets.live_text import PIECE, SPECIAL, display_tokens
 
 TEXT = "Fever may indicate flu. 你好 🚀 <img src=x onerror=alert(1)>"
@@ -29,7 +30,13 @@ def view(hooked: dv.HookedModel) -> AttentionView:
 
 
 def heatmap(view: AttentionView) -> np.ndarray:
-    return decode(view._heatmap, view._heatmap_meta)
+    assert view._heatmap is not None
+    return decode(view._heatmap)
+
+
+def window(reply: dict[str, Any], buffers: list[bytes]) -> np.ndarray:
+    """The cells a ``_fetch_window`` reply carries, decoded as the browser does (header + buffer)."""
+    return decode(EncodedArray(reply["dtype"], tuple(reply["shape"]), reply["scale"], buffers[0]))
 
 
 def test_first_draw_sends_tokens_heatmap_and_thumbnails(view: AttentionView, hooked: dv.HookedModel) -> None:
@@ -39,38 +46,40 @@ def test_first_draw_sends_tokens_heatmap_and_thumbnails(view: AttentionView, hoo
     assert (view.num_layers, view.num_heads) == (3, 4)
     assert len(view._tokens) == n and view._tokens[0][1] == SPECIAL
     assert "".join(text for text, kind in view._tokens if kind != SPECIAL) == TEXT
-    assert view._heatmap_meta["shape"] == [n, n] and view._heatmap_meta["block"] == 1
-    assert len(view._heatmap) == n * n  # one byte per cell shown
+    assert view._heatmap is not None and view._thumbnails is not None
+    assert view._heatmap.shape == (n, n) and view._heatmap_block == 1
+    assert len(view._heatmap.data) == n * n  # one byte per cell shown
     expected = trace.attention(1)[2]
     assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
-    assert view._heatmap_meta["colour_max"] == pytest.approx(expected[1:].max())
-    assert view._thumbnails_meta["shape"][:2] == [3, 4]
-    assert len(view._thumbnails) <= THUMBNAIL_BUDGET
+    assert view._colour_max == pytest.approx(expected[1:].max())
+    assert view._thumbnails.shape[:2] == (3, 4)
+    assert len(view._thumbnails.data) <= THUMBNAIL_BUDGET
 
 
 def test_layer_heads_are_sent_for_the_browser_to_average(view: AttentionView, hooked: dv.HookedModel) -> None:
     attention = hooked.trace(TEXT, layers=[1]).attention(1)
     n = attention.shape[1]
-    assert view._layer_heads_meta["shape"] == [4, n, n] and view._layer_heads_meta["layer"] == 1
-    assert len(view._layer_heads) == 4 * n * n
-    heads = decode(view._layer_heads, view._layer_heads_meta)
-    step = view._layer_heads_meta["scale"] / 255
+    assert view._layer_heads is not None
+    assert view._layer_heads.shape == (4, n, n) and view._layer_heads_layer == 1
+    assert len(view._layer_heads.data) == 4 * n * n
+    heads = decode(view._layer_heads)
+    step = view._layer_heads.scale / 255
     assert np.abs(heads - attention).max() <= step / 2 + 1e-6
     # their mean (what the browser draws) is within a quantisation step of the one Python would send
     assert np.abs(heads[[0, 3]].mean(0) - attention[[0, 3]].mean(0)).max() <= step / 2 + 1e-6
     view.layer = 2
-    assert view._layer_heads_meta["layer"] == 2
+    assert view._layer_heads_layer == 2
 
 
 def test_layer_heads_stay_within_the_budget(view: AttentionView, monkeypatch: pytest.MonkeyPatch) -> None:
     view.text = "ab " * 450  # over OVERVIEW_SIZE tokens
-    assert view._layer_heads == b"" and view._layer_heads_meta == {}
+    assert view._layer_heads is None
     view.text = TEXT
-    n = view._heatmap_meta["n"]
-    assert len(view._layer_heads) == 4 * n * n
+    n = len(view._tokens)
+    assert view._layer_heads is not None and len(view._layer_heads.data) == 4 * n * n
     monkeypatch.setattr(attention_view, "LAYER_HEADS_BUDGET", 4 * n * n - 1)
     view.layer = 0
-    assert view._layer_heads == b""
+    assert view._layer_heads is None
 
 
 def test_heads_change_with_layer_heads_sent_only_updates_the_matrix(
@@ -84,7 +93,7 @@ def test_heads_change_with_layer_heads_sent_only_updates_the_matrix(
     assert np.allclose(view._matrix, attention[[0, 3]].mean(0), atol=1e-6)
     assert view.figure().data[0].zmax == pytest.approx(attention[[0, 3]].mean(0)[1:].max())
     reply, buffers = view._fetch_window({"data_id": before, "q0": 0, "q1": 3, "k0": 0, "k1": 3}, [])
-    assert np.abs(decode(buffers[0], reply) - attention[[0, 3]].mean(0)[:3, :3]).max() <= 1 / 255
+    assert np.abs(window(reply, buffers) - attention[[0, 3]].mean(0)[:3, :3]).max() <= 1 / 255
     view.heads = [1]  # set in Python: the browser draws it too, on the change of heads
     assert view._data_id == before and np.allclose(view._matrix, attention[1], atol=1e-6)
 
@@ -94,7 +103,7 @@ def test_heads_change_without_layer_heads_sends_the_heatmap(
 ) -> None:
     monkeypatch.setattr(attention_view, "LAYER_HEADS_BUDGET", 0)
     view.layer = 0
-    assert view._layer_heads == b""
+    assert view._layer_heads is None
     before = view._data_id
     view.set_state({"heads": [1, 3]})
     assert view._data_id == before + 1
@@ -102,7 +111,7 @@ def test_heads_change_without_layer_heads_sends_the_heatmap(
     assert np.abs(heatmap(view) - attention[[1, 3]].mean(0)).max() <= attention.max() / 255
     view.heads = [2]
     assert view._data_id == before + 2
-    assert view._heatmap_meta["colour_max"] == pytest.approx(attention[2][1:].max())
+    assert view._colour_max == pytest.approx(attention[2][1:].max())
 
 
 def test_layer_switch_retraces(view: AttentionView) -> None:
@@ -144,8 +153,8 @@ def test_empty_text_shows_empty_state(view: AttentionView) -> None:
     view.selected_token = 3
     view.text = ""
     assert view.status == "ready"
-    assert view._tokens == [] and view._heatmap == b"" and view._thumbnails == b""
-    assert view._layer_heads == b""
+    assert view._tokens == [] and view._heatmap is None and view._thumbnails is None
+    assert view._layer_heads is None
     assert view.selected_token == -1 and view.trace is None
     view.text = "again"
     assert view.status == "ready" and len(view._tokens) > 1
@@ -163,16 +172,16 @@ def test_too_long_text_is_an_error_that_keeps_the_previous_view(view: AttentionV
 
 def test_long_text_sends_a_pooled_overview_and_exact_windows(view: AttentionView) -> None:
     view.text = "ab " * 450
-    n = view._heatmap_meta["n"]
+    n = len(view._tokens)
     assert OVERVIEW_SIZE < n <= 2 * OVERVIEW_SIZE
-    assert view._heatmap_meta["block"] == 2
-    assert max(view._heatmap_meta["shape"]) <= OVERVIEW_SIZE
+    assert view._heatmap_block == 2
+    assert view._heatmap is not None and max(view._heatmap.shape) <= OVERVIEW_SIZE
     reply, buffers = view._fetch_window(
         {"data_id": view._data_id, "q0": 500, "q1": 540, "k0": 0, "k1": n}, []
     )
     assert not reply["stale"] and reply["shape"] == [40, n] and reply["q0"] == 500
     exact = view.trace.attention(view.layer)[view.heads[0]]  # type: ignore[union-attr]
-    assert np.abs(decode(buffers[0], reply) - exact[500:540]).max() <= exact[500:540].max() / 255 / 2 + 1e-7
+    assert np.abs(window(reply, buffers) - exact[500:540]).max() <= exact[500:540].max() / 255 / 2 + 1e-7
     # a token's whole row or column fits; a huge window is cut to OVERVIEW_SIZE² cells
     column, _ = view._fetch_window({"data_id": view._data_id, "q0": 0, "q1": n, "k0": 5, "k1": 6}, [])
     assert column["shape"] == [n, 1]

@@ -35,9 +35,9 @@ def view(hooked: dv.HookedModel) -> AttributionView:
 
 def shown(view: AttributionView) -> np.ndarray:
     """The score matrix as the browser decodes it (little-endian float32, row-major)."""
-    meta = view._scores_meta
-    assert meta["dtype"] == "float32" and len(view._scores) == 4 * meta["shape"][0] * meta["shape"][1]
-    return decode(view._scores, meta)
+    scores = view._scores
+    assert scores is not None and scores.dtype == "float32" and len(scores.data) == 4 * np.prod(scores.shape)
+    return decode(scores)
 
 
 def reference(hooked: dv.HookedModel, text: str, methods: list[str], **extra: Any) -> np.ndarray:
@@ -46,7 +46,7 @@ def reference(hooked: dv.HookedModel, text: str, methods: list[str], **extra: An
 
 def test_buffer_holds_explains_scores(view: AttributionView, hooked: dv.HookedModel) -> None:
     assert view.status == "ready"
-    assert view._scores_meta["methods"] == GRADIENTS
+    assert view._score_methods == GRADIENTS
     np.testing.assert_allclose(shown(view), reference(hooked, TEXT, GRADIENTS), rtol=1e-6, atol=1e-9)
     explanation = view.explanation
     assert explanation is not None and explanation.methods == tuple(GRADIENTS)
@@ -84,17 +84,17 @@ def test_live_edit_recomputes_the_gradient_rows(view: AttributionView, hooked: d
 def test_sampling_runs_only_on_request(view: AttributionView, hooked: dv.HookedModel) -> None:
     assert view.explanation is not None and "shap" not in view.explanation.timings
     view.text = "risk rose"
-    assert view._scores_meta["methods"] == GRADIENTS  # an edit computes the live methods only
+    assert view._score_methods == GRADIENTS  # an edit computes the live methods only
     reply, _ = view._run_sampling({"data_id": view._data_id}, [])
     assert reply == {"stale": False, "data_id": view._data_id}
-    assert view._scores_meta["methods"] == [*GRADIENTS, "shap", "lime"]
+    assert view._score_methods == [*GRADIENTS, "shap", "lime"]
     expected = reference(hooked, "risk rose", [*GRADIENTS, "shap", "lime"])
     np.testing.assert_allclose(shown(view), expected, rtol=1e-5, atol=1e-7)
     assert view._faithfulness["additivity_gap"] is not None
     assert view._faithfulness["methods"]["shap"]["deletion_auc"] is not None
     assert view.status == "ready"
     view.text = "risk fell"  # a new text drops the sampling rows until asked again
-    assert view._scores_meta["methods"] == GRADIENTS
+    assert view._score_methods == GRADIENTS
 
 
 def test_stale_sampling_request_is_dropped(view: AttributionView) -> None:
@@ -104,15 +104,15 @@ def test_stale_sampling_request_is_dropped(view: AttributionView) -> None:
     reply, _ = view._run_sampling({"data_id": asked}, [])
     assert reply == {"stale": True}
     assert view._data_id == data_id and view._scores == scores
-    assert view._scores_meta["methods"] == GRADIENTS
+    assert view._score_methods == GRADIENTS
 
 
 def test_empty_text_shows_the_empty_state(view: AttributionView) -> None:
     view.text = ""
     assert view.status == "ready" and view.explanation is None
-    assert view._tokens == [] and view._scores == b"" and view._scores_meta == {}
+    assert view._tokens == [] and view._scores is None and view._score_methods == []
     view.run_sampling()  # nothing to sample
-    assert view._scores == b""
+    assert view._scores is None
     view.text = "again"
     assert view.status == "ready" and shown(view).shape[0] == 2
 
@@ -152,7 +152,7 @@ def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
     view = AttributionView(hooked, "hi", sampling_methods=(), **SETTINGS)
     assert view.sampling_methods == []
     view.run_sampling()  # no sampling methods: nothing to add
-    assert view._scores_meta["methods"] == GRADIENTS
+    assert view._score_methods == GRADIENTS
 
 
 def test_global_chart_uses_the_views_target(view: AttributionView) -> None:

@@ -4,7 +4,7 @@ exports and bad input."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ import traitlets
 import deepseek_viz as dv
 from deepseek_viz.analysis.projection import clear_projection_cache
 from deepseek_viz.widgets import AttentionView
-from deepseek_viz.widgets.buffers import ArrayMeta, decode
+from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.embedding_scatter import (
     INLINE_TEXTS,
     MAX_LABELS,
@@ -39,8 +39,8 @@ def scatter(hooked: dv.HookedModel) -> EmbeddingScatter:
 
 
 def coords(widget: EmbeddingScatter) -> np.ndarray:
-    meta = widget._coords_meta
-    return np.frombuffer(widget._coords, dtype="<f4").reshape(meta["shape"])
+    assert widget._coords is not None
+    return np.frombuffer(widget._coords.data, dtype="<f4").reshape(widget._coords.shape)
 
 
 def invoke(widget: EmbeddingScatter, name: str, msg: dict[str, Any]) -> dict[str, Any]:
@@ -52,15 +52,14 @@ def invoke(widget: EmbeddingScatter, name: str, msg: dict[str, Any]) -> dict[str
 
 def test_points_cross_as_float32_and_uint8_buffers(scatter: EmbeddingScatter, hooked: dv.HookedModel) -> None:
     n = len(TEXTS)
-    assert scatter._coords_meta == {"dtype": "float32", "shape": [n, 2], "scale": 1.0}
-    assert len(scatter._coords) == 8 * n and len(scatter._labels) == n  # 9 bytes per 2-D point
+    assert scatter._coords is not None and scatter._labels is not None
+    assert scatter._coords.header() == {"dtype": "float32", "shape": [n, 2], "scale": 1.0}
+    assert len(scatter._coords.data) == 8 * n and len(scatter._labels.data) == n  # 9 bytes per 2-D point
     expected = dv.project(dv.embed_texts(hooked, TEXTS, progress=False), "pca")
     np.testing.assert_array_equal(coords(scatter), expected.coords)
     assert scatter.projection is expected  # the cached fit
     assert scatter._label_names == ["finance", "health", "pets", "weather"]
-    assert decode(scatter._labels, cast(ArrayMeta, scatter._labels_meta)).round().astype(int).tolist() == [
-        i % 4 for i in range(n)
-    ]
+    assert decode(scatter._labels).round().astype(int).tolist() == [i % 4 for i in range(n)]
     assert len(scatter._colours) == 4 and scatter._colours[0].startswith("#")
     assert scatter._texts == TEXTS and scatter.mode == "texts" and scatter._paths == {}
     assert scatter.vectors.shape == (n, 32)
@@ -68,7 +67,8 @@ def test_points_cross_as_float32_and_uint8_buffers(scatter: EmbeddingScatter, ho
 
 def test_3d_points_and_no_labels(hooked: dv.HookedModel) -> None:
     widget = EmbeddingScatter(hooked, TEXTS, method="pca", dims=3, progress=False)
-    assert widget._coords_meta["shape"] == [len(TEXTS), 3] and len(widget._coords) == 12 * len(TEXTS)
+    assert widget._coords is not None and widget._coords.shape == (len(TEXTS), 3)
+    assert len(widget._coords.data) == 12 * len(TEXTS)
     assert widget._label_names == [""] and widget.labels is None
 
 

@@ -10,7 +10,7 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.widgets.buffers import decode, decode_indices
+from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.prediction_view import PredictionView
 from deepseek_viz.widgets.routing_view import RoutingView
 
@@ -32,10 +32,10 @@ def view(models: dict[str, dv.HookedModel]) -> PredictionView:
 
 def shown_lens(view: PredictionView) -> tuple[list[list[list[str]]], np.ndarray]:
     """Texts ``[layer + 1][position][rank]`` and probabilities decoded from what the widget sends."""
-    meta = view._lens_meta
-    indices = decode_indices(view._lens_ids, meta["ids"])
+    assert view._lens_ids is not None and view._lens_probs is not None
+    indices = decode(view._lens_ids)
     texts = [[[view._strings[i] for i in ranks] for ranks in layer] for layer in indices]
-    return texts, decode(view._lens_probs, meta["probs"])
+    return texts, decode(view._lens_probs)
 
 
 @pytest.mark.parametrize("family", ["deepseek_v3", "llama"])
@@ -49,7 +49,7 @@ def test_last_lens_row_is_the_models_own_top_prediction(
     trace = model.trace(TEXT, layers=[])
     n = len(trace.tokens)
     assert probs.shape == (model.num_layers + 1, n, 3)
-    assert view._lens_meta["ids"]["shape"] == [model.num_layers + 1, n, 3]
+    assert view._lens_ids is not None and view._lens_ids.shape == (model.num_layers + 1, n, 3)
     own = trace.top_predictions(3)
     for position in range(n):
         assert texts[-1][position] == [p.text for p in own[position]]
@@ -65,14 +65,14 @@ def test_editing_and_k_resend_and_bad_text_keeps_the_view(view: PredictionView) 
     view._edit({"text": "a new text", "seq": 1}, [])
     assert view._data_id == before + 1 and view._seq == 1 and view.status == "ready"
     view.k = 1
-    assert view._lens_meta["probs"]["shape"][-1] == 1 and view._data_id == before + 2
+    assert view._lens_probs is not None and view._lens_probs.shape[-1] == 1 and view._data_id == before + 2
     tokens, ids = view._tokens, view._lens_ids
     view._edit({"text": "z " * 400, "seq": 2}, [])
     assert view.status.startswith("error: the text is") and view._seq == 2
     assert view._tokens == tokens and view._lens_ids == ids
     view.selected_token = 2
     view.text = ""
-    assert view.status == "ready" and view._tokens == [] and view._lens_ids == b"" and view._strings == []
+    assert view.status == "ready" and view._tokens == [] and view._lens_ids is None and view._strings == []
     assert view.selected_token == -1 and view.lens is None
 
 

@@ -12,7 +12,7 @@ import traitlets
 import deepseek_viz as dv
 from deepseek_viz.analysis.routing_stats import routing_statistics
 from deepseek_viz.model import BUNDLED_MODEL
-from deepseek_viz.widgets.buffers import decode, decode_indices
+from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.live_text import SPECIAL
 from deepseek_viz.widgets.routing_view import RoutingView
 
@@ -35,16 +35,17 @@ def view(models: dict[str, dv.HookedModel]) -> RoutingView:
 
 def shown_routing(view: RoutingView) -> tuple[np.ndarray, np.ndarray]:
     """Expert ids ``[moe layer, n, k]`` and gate weights decoded from what the widget sends."""
-    meta = view._routing_meta
-    return decode_indices(view._experts, meta["experts"]), decode(view._weights, meta["weights"])
+    assert view._experts is not None and view._weights is not None
+    return decode(view._experts), decode(view._weights)
 
 
 def assert_routing_matches(view: RoutingView, model: dv.HookedModel, text: str) -> None:
     experts, weights = shown_routing(view)
     trace = model.trace(text, layers=[])
-    assert view._routing_meta["layers"] == list(model.moe_layers)
+    assert view.moe_layers == list(model.moe_layers)  # row r of the arrays is MoE layer moe_layers[r]
     assert experts.shape[0] == len(model.moe_layers) and experts.shape[1] == len(trace.tokens)
-    scale = view._routing_meta["weights"]["scale"]
+    assert view._weights is not None and view._weights.shape == experts.shape
+    scale = view._weights.scale
     for row, layer in enumerate(model.moe_layers):
         routing = trace.routing(layer)
         assert routing is not None
@@ -59,8 +60,8 @@ def test_routing_sent_is_the_models_top_k(models: dict[str, dv.HookedModel], fam
     assert view.status == "ready"
     assert view.moe_layers == [1, 2] and view.layer == 1
     assert (view.num_experts, view.num_shared, view.top_k, view.group_size) == (8, 1, 2, 2)
-    assert view._routing_meta["experts"]["dtype"] == "uint16"
-    assert len(view._experts) == 2 * len(view._weights)  # two bytes per expert id, one per weight
+    assert view._experts is not None and view._weights is not None and view._experts.dtype == "uint16"
+    assert len(view._experts.data) == 2 * len(view._weights.data)  # two bytes per expert id, one per weight
     assert_routing_matches(view, model, TEXT)
     # group-limited routing (topk_group=2 of 4 groups): no token's experts span more than 2 groups
     experts, _ = shown_routing(view)
@@ -92,7 +93,7 @@ def test_editing_resends_and_bad_text_keeps_the_view(
     assert view._tokens == tokens and view._experts == experts and view._seq == 2
     view.selected_token = 3
     view.text = ""
-    assert view.status == "ready" and view._tokens == [] and view._experts == b"" and view.trace is None
+    assert view.status == "ready" and view._tokens == [] and view._experts is None and view.trace is None
     assert view.selected_token == -1
     view.text = "another text entirely"
     assert view.status == "ready" and view._experts == experts
@@ -101,7 +102,7 @@ def test_editing_resends_and_bad_text_keeps_the_view(
 def test_dense_model_shows_the_no_moe_state(models: dict[str, dv.HookedModel]) -> None:
     view = RoutingView(models["llama"], text=TEXT)
     assert view.status == "ready"
-    assert view.moe_layers == [] and view.num_experts == 0 and view._experts == b""
+    assert view.moe_layers == [] and view.num_experts == 0 and view._experts is None
     assert len(view._tokens) > 5  # the text is still tokenized, so selections can be linked
     view.text = "dense still edits"
     assert view.status == "ready" and view.trace is None
@@ -143,10 +144,10 @@ def test_corpus_load_and_figures(models: dict[str, dv.HookedModel]) -> None:
     expected = routing_statistics(model, CORPUS)
     assert view.corpus_statistics is not None
     np.testing.assert_array_equal(view.corpus_statistics.counts, expected.counts)
-    load = decode(view._corpus_load, view._corpus_meta)
+    assert view._corpus_load is not None
+    load = decode(view._corpus_load)
     assert load.shape == (2, 8)
     assert np.abs(load - expected.load).max() <= 1 / 255 / 2 + 1e-6
-    assert view._corpus_meta["num_tokens"] == expected.num_tokens
     assert view.trace is not None
     assert view.statistics().num_tokens == len([t for t in view.trace.tokens if not t.special])
     assert view.load_figure().data[0].z.shape == (2, 8)

@@ -1,20 +1,24 @@
-// Binary buffers from Python (src/deepseek_viz/widgets/buffers.py) → typed arrays.
-// Every view honours the DataView's byteOffset: a buffer may be a slice of a larger message.
+// The array traits from Python (ArrayTrait in src/deepseek_viz/widgets/buffers.py) → typed arrays.
+// Each arrives as `{dtype, shape, scale, buffer}` (or null), the buffer a DataView that may be a slice of
+// a larger message: every read honours its byteOffset, and its length is checked against the shape.
 
 export type DType = "uint8" | "float16" | "float32" | "uint16" | "uint32";
 
-/** How to read one buffer: uint8 bytes mean `byte / 255 * scale`; the others are little-endian. */
-export interface ArrayMeta {
+/** How to read an array's bytes: uint8 bytes mean `byte / 255 * scale`; the others are little-endian
+ * (`scale` 1). What a `_fetch_window`-like command reply carries beside its buffer. */
+export interface ArrayHeader {
   dtype: DType;
   shape: number[];
   scale: number;
 }
 
-/** How to read a buffer of unsigned integers (Python's `encode_indices`: expert ids, string-table indices). */
-export interface IndexMeta {
-  dtype: "uint16" | "uint32";
-  shape: number[];
+/** One array trait's value as the model holds it (Python's `array_to_json`). */
+export interface WireArray extends ArrayHeader {
+  buffer: DataView;
 }
+
+/** What a model holds for an array trait: null when Python sends none (empty text, nothing to show). */
+export type ArrayValue = WireArray | null;
 
 /** A uint8-quantised array kept as bytes (no copy), with its shape and scale. */
 export interface QuantisedArray {
@@ -40,13 +44,21 @@ export function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-function checkLength(view: DataView, meta: ArrayMeta | IndexMeta): void {
-  const expected = sizeOf(meta.shape) * BYTES_PER_VALUE[meta.dtype];
-  if (view.byteLength !== expected) {
-    throw new RangeError(
-      `buffer holds ${view.byteLength} bytes; ${meta.dtype} [${meta.shape.join(", ")}] needs ${expected}`,
-    );
+/** `wire` itself once it is a well-formed array (known dtype, whole non-negative sides, a DataView of
+ * exactly the bytes the shape needs); null for null or undefined. Throws otherwise. */
+function checked(wire: ArrayValue | undefined, dtypes: readonly DType[]): WireArray | null {
+  if (wire === null || wire === undefined) return null;
+  const { dtype, shape, buffer } = wire;
+  if (!dtypes.includes(dtype)) throw new TypeError(`expected a ${dtypes.join(" or ")} array, got ${String(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every((side) => Number.isInteger(side) && side >= 0)) {
+    throw new TypeError(`bad shape ${JSON.stringify(shape)}`);
   }
+  if (!(buffer instanceof DataView)) throw new TypeError(`${dtype} [${shape.join(", ")}] arrived without its buffer`);
+  const expected = sizeOf(shape) * BYTES_PER_VALUE[dtype];
+  if (buffer.byteLength !== expected) {
+    throw new RangeError(`buffer holds ${buffer.byteLength} bytes; ${dtype} [${shape.join(", ")}] needs ${expected}`);
+  }
+  return wire;
 }
 
 /** Reads value `i` of a little-endian buffer of each multi-byte dtype, through the DataView (any byteOffset). */
@@ -57,46 +69,39 @@ const READERS: Record<Exclude<DType, "uint8">, (view: DataView, i: number) => nu
   uint32: (view, i) => view.getUint32(4 * i, true),
 };
 
-/** Decode any supported buffer into float32 values (uint8 scaled back by `scale`). */
-export function decodeArray(view: DataView, meta: ArrayMeta): Float32Array {
-  checkLength(view, meta);
-  const count = sizeOf(meta.shape);
+const ALL: readonly DType[] = ["uint8", "float16", "float32", "uint16", "uint32"];
+
+/** The values of any array as float32 (uint8 scaled back by `scale`); null for null. */
+export function decodeFloats(wire: ArrayValue | undefined): Float32Array | null {
+  const array = checked(wire, ALL);
+  if (!array) return null;
+  const count = sizeOf(array.shape);
   const out = new Float32Array(count);
-  if (meta.dtype === "uint8") {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, count);
-    for (let i = 0; i < count; i++) out[i] = (bytes[i] / 255) * meta.scale;
+  if (array.dtype === "uint8") {
+    const bytes = new Uint8Array(array.buffer.buffer, array.buffer.byteOffset, count);
+    for (let i = 0; i < count; i++) out[i] = (bytes[i] / 255) * array.scale;
   } else {
-    const read = READERS[meta.dtype];
-    for (let i = 0; i < count; i++) out[i] = read(view, i);
+    const read = READERS[array.dtype];
+    for (let i = 0; i < count; i++) out[i] = read(array.buffer, i);
   }
   return out;
 }
 
-/** The integers of an index buffer as a Uint32Array; throws when the length does not match the shape. */
-export function decodeIndices(view: DataView, meta: IndexMeta): Uint32Array {
-  checkLength(view, meta);
-  const count = sizeOf(meta.shape);
-  const read = READERS[meta.dtype];
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) out[i] = read(view, i);
-  return out;
+/** The integers of a uint16/uint32 array (Python's `encode_indices`: expert ids, string-table indices);
+ * null for null. */
+export function decodeIndices(wire: ArrayValue | undefined): Uint32Array | null {
+  const array = checked(wire, ["uint16", "uint32"]);
+  if (!array) return null;
+  const read = READERS[array.dtype as "uint16" | "uint32"];
+  return Uint32Array.from({ length: sizeOf(array.shape) }, (_, i) => read(array.buffer, i));
 }
 
-/** The bytes of a uint8 buffer without copying; throws for other dtypes or a wrong length. */
-export function quantised(view: DataView, meta: ArrayMeta): QuantisedArray {
-  if (meta.dtype !== "uint8") throw new TypeError(`expected a uint8 buffer, got ${meta.dtype}`);
-  checkLength(view, meta);
-  return {
-    bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
-    shape: [...meta.shape],
-    scale: meta.scale,
-  };
-}
-
-/** `quantised` for a buffer that may be absent (null, empty, or without a shape): then null. */
-export function readQuantised(view: DataView | null, meta: Partial<ArrayMeta>): QuantisedArray | null {
-  if (!view || !meta.shape || view.byteLength === 0) return null;
-  return quantised(view, meta as ArrayMeta);
+/** The bytes of a uint8 array without copying, with its shape and scale; null for null. */
+export function decodeQuantised(wire: ArrayValue | undefined): QuantisedArray | null {
+  const array = checked(wire, ["uint8"]);
+  if (!array) return null;
+  const { buffer } = array;
+  return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), shape: [...array.shape], scale: array.scale };
 }
 
 /** Float32 values of a quantised array. */

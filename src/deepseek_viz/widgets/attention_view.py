@@ -13,7 +13,7 @@ from anywidget.experimental import command
 
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Trace
-from .buffers import encode_uint8, max_pool, normalise_each
+from .buffers import ArrayTrait, EncodedArray, encode_uint8, max_pool, normalise_each
 from .live_text import TracedTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
@@ -49,15 +49,14 @@ def colour_max(matrix: np.ndarray) -> float:
     return float(matrix[1:].max()) if len(matrix) > 1 else 1.0
 
 
-def encode_layer_heads(trace: Trace, layer: int) -> tuple[bytes, dict[str, Any]]:
+def encode_layer_heads(trace: Trace, layer: int) -> EncodedArray | None:
     """Every head of ``layer`` as uint8 ``[head, n, n]`` on one scale (each head's largest weight is the
-    first query's 1 anyway), with ``layer`` in the meta; ``(b"", {})`` over :data:`LAYER_HEADS_BUDGET`
-    bytes or :data:`OVERVIEW_SIZE` tokens."""
+    first query's 1 anyway); ``None`` over :data:`LAYER_HEADS_BUDGET` bytes or :data:`OVERVIEW_SIZE`
+    tokens."""
     heads, n, _ = trace.attention_tensor(layer).shape
     if n > OVERVIEW_SIZE or heads * n * n > LAYER_HEADS_BUDGET:
-        return b"", {}
-    data, meta = encode_uint8(trace.attention(layer))
-    return data, {**meta, "layer": layer}
+        return None
+    return encode_uint8(trace.attention(layer))
 
 
 class AttentionView(TracedTextWidget):
@@ -74,13 +73,14 @@ class AttentionView(TracedTextWidget):
     model's ``max_tokens``) sets the error and keeps the previous view; an empty text shows an empty
     state. Out-of-range ``layer``/``heads``/``selected_token`` raise :class:`traitlets.TraitError`.
 
-    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_heatmap`` uint8 bytes of
-    the averaged selection (max-pooled to at most ``OVERVIEW_SIZE`` per side, ``_heatmap_meta`` says
-    the block size); ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
-    ``_layer_heads`` uint8 ``[head, n, n]``, every head of the layer shown, when it fits
-    ``LAYER_HEADS_BUDGET`` (else empty): the browser then draws the mean of ``heads`` itself, and a change
-    of ``heads`` (from either side) only updates the matrix kept here; ``_data_id`` bumps with every new
-    heatmap; ``_seq`` is the newest browser edit answered.
+    Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits): ``_tokens``
+    ``[[text, kind], …]``; ``_heatmap`` uint8 ``[query, key]``, the averaged selection (max-pooled to at
+    most ``OVERVIEW_SIZE`` per side in blocks of ``_heatmap_block`` tokens), drawn with ``_colour_max`` as
+    the brightest weight; ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
+    ``_layer_heads`` uint8 ``[head, n, n]``, every head of layer ``_layer_heads_layer``, when it fits
+    ``LAYER_HEADS_BUDGET`` (else ``None``): the browser then draws the mean of ``heads`` itself, and a
+    change of ``heads`` (from either side) only updates the matrix kept here; ``_data_id`` bumps with
+    every new heatmap; ``_seq`` is the newest browser edit answered.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
     parts of the heatmap with ``_fetch_window``.
     """
@@ -92,12 +92,12 @@ class AttentionView(TracedTextWidget):
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
     num_heads = traitlets.Int(read_only=True).tag(sync=True)
 
-    _heatmap = traitlets.Bytes(b"").tag(sync=True)
-    _heatmap_meta = traitlets.Dict().tag(sync=True)
-    _thumbnails = traitlets.Bytes(b"").tag(sync=True)
-    _thumbnails_meta = traitlets.Dict().tag(sync=True)
-    _layer_heads = traitlets.Bytes(b"").tag(sync=True)
-    _layer_heads_meta = traitlets.Dict().tag(sync=True)
+    _heatmap = ArrayTrait().tag(sync=True)
+    _heatmap_block = traitlets.Int(1).tag(sync=True)
+    _colour_max = traitlets.Float(1.0).tag(sync=True)
+    _thumbnails = ArrayTrait().tag(sync=True)
+    _layer_heads = ArrayTrait().tag(sync=True)
+    _layer_heads_layer = traitlets.Int(-1).tag(sync=True)
 
     def __init__(
         self,
@@ -170,28 +170,21 @@ class AttentionView(TracedTextWidget):
             self._finish(f"error: {error}")
             return
         self._matrix, self._matrix_key = matrix, (text, layer, heads)
-        if same_trace and self._layer_heads:
+        if same_trace and self._layer_heads is not None:
             self._finish()  # the browser draws this mean itself, from _layer_heads
             return
         new_text = self._trace is None or trace.text != self._trace.text
         self._trace, self._trace_key = trace, (text, layer)
         pooled, block = max_pool(matrix, OVERVIEW_SIZE)
-        heatmap, meta = encode_uint8(pooled)
+        heatmap = encode_uint8(pooled)
         with self.hold_sync():
             if new_text:
                 self._show_tokens(trace.tokens)
                 thumbnails = trace.thumbnails
                 assert thumbnails is not None
-                self._thumbnails, thumbnail_meta = encode_uint8(normalise_each(thumbnails), scale=1.0)
-                self._thumbnails_meta = dict(thumbnail_meta)
-            self._heatmap = heatmap
-            self._heatmap_meta = {
-                **meta,
-                "block": block,
-                "n": len(trace.tokens),
-                "colour_max": colour_max(matrix),
-            }
-            self._layer_heads, self._layer_heads_meta = encode_layer_heads(trace, layer)
+                self._thumbnails = encode_uint8(normalise_each(thumbnails), scale=1.0)
+            self._heatmap, self._heatmap_block, self._colour_max = heatmap, block, colour_max(matrix)
+            self._layer_heads, self._layer_heads_layer = encode_layer_heads(trace, layer), layer
             self._data_id += 1
             self._finish()
 
@@ -200,9 +193,7 @@ class AttentionView(TracedTextWidget):
             self._trace = self._trace_key = self._matrix = None
             self._matrix_key = ("", self.layer, tuple(self.heads))
             self._show_tokens([])
-            self._heatmap, self._heatmap_meta = b"", {}
-            self._thumbnails, self._thumbnails_meta = b"", {}
-            self._layer_heads, self._layer_heads_meta = b"", {}
+            self._heatmap = self._thumbnails = self._layer_heads = None
             self._data_id += 1
             self._finish()
 
@@ -218,8 +209,10 @@ class AttentionView(TracedTextWidget):
         q0, k0 = (min(max(int(msg[name]), 0), n - 1) for name in ("q0", "k0"))
         k1 = min(max(int(msg["k1"]), k0 + 1), n)
         q1 = min(max(int(msg["q1"]), q0 + 1), n, q0 + max(1, OVERVIEW_SIZE**2 // (k1 - k0)))
-        data, meta = encode_uint8(matrix[q0:q1, k0:k1])
-        return {"stale": False, "data_id": self._data_id, "q0": q0, "k0": k0, **meta}, [data]
+        window = encode_uint8(matrix[q0:q1, k0:k1])
+        return {"stale": False, "data_id": self._data_id, "q0": q0, "k0": k0, **window.header()}, [
+            window.data
+        ]
 
     def figure(self) -> go.Figure:
         """Plotly heatmap of the matrix shown (mean of the selected heads), query × key, tokens on the

@@ -16,7 +16,7 @@ from ..analysis.attribution.explain import normalize_methods
 from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
-from .buffers import encode_float32
+from .buffers import ArrayTrait, encode_float32
 from .live_text import LiveTextWidget, display_tokens, require_model
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ class AttributionView(LiveTextWidget):
     model's ``max_tokens``) keeps the previous rows, an empty text shows an empty state.
 
     Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_scores`` float32
-    little-endian ``[method, token]`` bytes with ``_scores_meta`` (``dtype``, ``shape``, ``methods``);
+    ``[method, token]`` (an :class:`~.buffers.ArrayTrait`, ``None`` when absent), row ``r`` being the
+    method ``_score_methods[r]``;
     ``_labels`` the methods' display names; ``_caption`` the target line; ``_faithfulness`` (see
     :func:`faithfulness_summary`); ``_data_id`` bumps with every new matrix. Commands: ``_edit`` (live
     text) and ``_run_sampling`` ``{data_id}`` (dropped as stale when ``data_id`` no longer names the data
@@ -105,8 +106,8 @@ class AttributionView(LiveTextWidget):
     methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
     sampling_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
-    _scores = traitlets.Bytes(b"").tag(sync=True)
-    _scores_meta = traitlets.Dict().tag(sync=True)
+    _scores = ArrayTrait().tag(sync=True)
+    _score_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _caption = traitlets.Unicode("").tag(sync=True)
     _faithfulness = traitlets.Dict().tag(sync=True)
     #: Display names of the methods (rows, button).
@@ -203,12 +204,12 @@ class AttributionView(LiveTextWidget):
         with self.hold_sync():
             self._explanation = explanation
             if explanation is None:
-                self._tokens, self._scores, self._scores_meta = [], b"", {}
+                self._tokens, self._scores, self._score_methods = [], None, []
                 self._caption, self._faithfulness = "", {}
             else:
                 self._tokens = display_tokens(explanation.tokens)
-                self._scores, meta = encode_float32(explanation.score_matrix())
-                self._scores_meta = {**meta, "methods": list(explanation.methods)}
+                self._scores = encode_float32(explanation.score_matrix())
+                self._score_methods = list(explanation.methods)
                 self._caption = describe_target(explanation)
                 self._faithfulness = faithfulness_summary(explanation)
             self._data_id += 1

@@ -1,16 +1,15 @@
-"""Arrays → binary buffers for the widgets, and back (for tests).
+"""Arrays → binary buffers for the widgets, and back (for tests): the codec and the trait that carries it.
 
-Every array crosses to JavaScript as raw little-endian bytes plus a small metadata dict
-``{"dtype": "uint8" | "float16" | "float32", "shape": [...], "scale": float}``:
+Every array a view sends is one :class:`ArrayTrait`, whose value is an :class:`EncodedArray` (or
+``None``: nothing to show). It crosses to JavaScript as ``{"dtype", "shape", "scale", "buffer"}``, the
+buffer being raw little-endian bytes that ipywidgets sends as a binary part of the message (never JSON):
 
 - ``uint8``: values in ``[0, scale]`` quantised to ``round(value / scale * 255)``; decode with
   ``byte / 255 * scale``. One byte per value; used for attention (probabilities are in ``[0, 1]``).
 - ``float16``: IEEE half floats, ``scale`` is 1. Used where the range is not known in advance.
 - ``float32``: IEEE single floats, ``scale`` is 1, for values that must arrive exact.
-
-Non-negative integers (expert ids, string-table indices) cross as little-endian ``uint16`` (or
-``uint32`` when a value needs it) with ``{"dtype": "uint16" | "uint32", "shape": [...]}``
-(:class:`IndexMeta`, no scale).
+- ``uint16`` / ``uint32``: non-negative integers (expert ids, string-table indices), ``scale`` is 1;
+  ``uint32`` only when a value needs it.
 
 ``js/src/lib/buffers.ts`` is the decoder on the other side; keep the two in step.
 """
@@ -18,27 +17,56 @@ Non-negative integers (expert ids, string-table indices) cross as little-endian 
 from __future__ import annotations
 
 import math
-from typing import Literal, TypedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
+import traitlets
+
+DType = Literal["uint8", "float16", "float32", "uint16", "uint32"]
+
+#: numpy's little-endian dtype of each wire dtype.
+_NUMPY_DTYPES: dict[str, str] = {
+    "uint8": "u1",
+    "float16": "<f2",
+    "float32": "<f4",
+    "uint16": "<u2",
+    "uint32": "<u4",
+}
 
 
-class ArrayMeta(TypedDict):
-    """How to read one encoded buffer."""
+@dataclass(frozen=True)
+class EncodedArray:
+    """One array as it crosses to the browser: its bytes and how to read them."""
 
-    dtype: Literal["uint8", "float16", "float32"]
-    shape: list[int]
+    dtype: DType
+    shape: tuple[int, ...]
     scale: float
+    data: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.dtype not in _NUMPY_DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; expected one of {', '.join(_NUMPY_DTYPES)}")
+        expected = math.prod(self.shape) * np.dtype(_NUMPY_DTYPES[self.dtype]).itemsize
+        if len(self.data) != expected:
+            raise ValueError(
+                f"{len(self.data)} bytes for {self.dtype} {list(self.shape)}: expected {expected}"
+            )
+
+    def header(self) -> dict[str, Any]:
+        """``{"dtype", "shape", "scale"}``: everything but the bytes, as JSON (e.g. beside a command's
+        reply buffer)."""
+        return {"dtype": self.dtype, "shape": list(self.shape), "scale": self.scale}
 
 
-class IndexMeta(TypedDict):
-    """How to read a buffer of unsigned integers (expert ids, string-table indices)."""
+def _encoded(values: np.ndarray, dtype: DType, scale: float = 1.0) -> EncodedArray:
+    little_endian = np.ascontiguousarray(values, dtype=_NUMPY_DTYPES[dtype])
+    return EncodedArray(
+        dtype, tuple(int(side) for side in values.shape), float(scale), little_endian.tobytes()
+    )
 
-    dtype: Literal["uint16", "uint32"]
-    shape: list[int]
 
-
-def encode_uint8(array: np.ndarray, scale: float | None = None) -> tuple[bytes, ArrayMeta]:
+def encode_uint8(array: np.ndarray, scale: float | None = None) -> EncodedArray:
     """Quantise non-negative ``array`` to one byte per value over ``[0, scale]`` (default: its max).
 
     Values above ``scale`` saturate at 255; a zero or empty array gets ``scale`` 1 (all bytes 0).
@@ -48,45 +76,63 @@ def encode_uint8(array: np.ndarray, scale: float | None = None) -> tuple[bytes, 
         scale = float(values.max()) if values.size else 0.0
     if not math.isfinite(scale) or scale <= 0:
         scale = 1.0
-    quantised = np.rint(np.clip(values / scale, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return quantised.tobytes(), ArrayMeta(dtype="uint8", shape=list(values.shape), scale=float(scale))
+    return _encoded(np.rint(np.clip(values / scale, 0.0, 1.0) * 255.0), "uint8", scale)
 
 
-def encode_float16(array: np.ndarray) -> tuple[bytes, ArrayMeta]:
+def encode_float16(array: np.ndarray) -> EncodedArray:
     """Little-endian IEEE half floats (two bytes per value)."""
-    values = np.asarray(array, dtype="<f2")
-    return values.tobytes(), ArrayMeta(dtype="float16", shape=list(values.shape), scale=1.0)
+    return _encoded(np.asarray(array), "float16")
 
 
-def encode_float32(array: np.ndarray) -> tuple[bytes, ArrayMeta]:
+def encode_float32(array: np.ndarray) -> EncodedArray:
     """Little-endian IEEE single floats (four bytes per value), for values that must arrive exact."""
-    values = np.ascontiguousarray(array, dtype="<f4")
-    return values.tobytes(), ArrayMeta(dtype="float32", shape=list(values.shape), scale=1.0)
+    return _encoded(np.asarray(array), "float32")
 
 
-def decode(data: bytes, meta: ArrayMeta) -> np.ndarray:
-    """The float32 array a buffer encodes (the inverse of the encoders, up to quantisation)."""
-    shape = tuple(meta["shape"])
-    if meta["dtype"] == "uint8":
-        return np.frombuffer(data, dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0 * meta["scale"]
-    if meta["dtype"] in ("float16", "float32"):
-        little_endian = "<f2" if meta["dtype"] == "float16" else "<f4"
-        return np.frombuffer(data, dtype=little_endian).reshape(shape).astype(np.float32)
-    raise ValueError(f"unknown dtype {meta['dtype']!r}")
-
-
-def encode_indices(array: np.ndarray) -> tuple[bytes, IndexMeta]:
+def encode_indices(array: np.ndarray) -> EncodedArray:
     """Little-endian ``uint16`` (or ``uint32`` when a value needs it) bytes of non-negative integers."""
     values = np.asarray(array)
     wide = values.size > 0 and int(values.max()) > np.iinfo(np.uint16).max
-    dtype: Literal["uint16", "uint32"] = "uint32" if wide else "uint16"
-    return values.astype("<u4" if wide else "<u2").tobytes(), IndexMeta(dtype=dtype, shape=list(values.shape))
+    return _encoded(values, "uint32" if wide else "uint16")
 
 
-def decode_indices(data: bytes, meta: IndexMeta) -> np.ndarray:
-    """The integer array :func:`encode_indices` encoded (for tests and Python readers)."""
-    dtype = "<u4" if meta["dtype"] == "uint32" else "<u2"
-    return np.frombuffer(data, dtype=dtype).reshape(tuple(meta["shape"])).astype(np.int64)
+def decode(encoded: EncodedArray) -> np.ndarray:
+    """The array ``encoded`` holds, as the browser reads it: float32 for the float dtypes (uint8 scaled
+    back, up to quantisation), int64 for the integer ones."""
+    values = np.frombuffer(encoded.data, dtype=_NUMPY_DTYPES[encoded.dtype]).reshape(encoded.shape)
+    if encoded.dtype == "uint8":
+        return values.astype(np.float32) / 255.0 * encoded.scale
+    if encoded.dtype in ("uint16", "uint32"):
+        return values.astype(np.int64)
+    return values.astype(np.float32)
+
+
+def array_to_json(value: EncodedArray | None, _widget: Any = None) -> dict[str, Any] | None:
+    """The wire value of an :class:`ArrayTrait`: ``{"dtype", "shape", "scale", "buffer"}``, the buffer a
+    memoryview that ipywidgets sends as a binary part of the message; ``None`` → ``null``."""
+    if value is None:
+        return None
+    return {**value.header(), "buffer": memoryview(value.data)}
+
+
+class ArrayTrait(traitlets.TraitType["EncodedArray | None", "EncodedArray | None"]):
+    """A synced array: an :class:`EncodedArray` (from ``encode_uint8``/``encode_float16``/
+    ``encode_float32``/``encode_indices``) or ``None``, serialised by :func:`array_to_json`.
+
+    Declare it like any trait: ``_heatmap = ArrayTrait().tag(sync=True)``.
+    """
+
+    info_text = "an EncodedArray (see deepseek_viz.widgets.buffers) or None"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_value=None, allow_none=True, **kwargs)
+        self.tag(to_json=array_to_json)
+
+    def validate(self, obj: Any, value: Any) -> EncodedArray | None:
+        """``value`` itself when it is an :class:`EncodedArray` or ``None``; else :class:`traitlets.TraitError`."""
+        if value is None or isinstance(value, EncodedArray):
+            return value
+        self.error(obj, value)
 
 
 def max_pool(matrix: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:

@@ -18,7 +18,7 @@ from ..analysis.projection import Method, Projection, project, project_token_pat
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
-from .buffers import encode_float32, encode_uint8
+from .buffers import ArrayTrait, encode_float32, encode_uint8
 from .live_text import require_model
 
 #: Texts are cut to this many characters for tooltips (the full text stays in Python).
@@ -79,8 +79,9 @@ class EmbeddingScatter(anywidget.AnyWidget):
     - ``live_point``: where the text of a linked view (:meth:`link`) or of :meth:`place` lands, ``[]``
       for none, with ``live_text``; ``status``: ``"ready"`` or ``"error: …"`` (a text that fails to place).
 
-    Wire protocol (private traits): ``_coords`` float32 ``[n, dims]`` bytes, ``_labels`` one uint8 label
-    index per point (``_label_names`` and ``_colours`` per label, the colours of the exported figures),
+    Wire protocol (private traits): ``_coords`` float32 ``[n, dims]`` and ``_labels`` uint8 ``[n]``, one
+    label index per point (both :class:`~.buffers.ArrayTrait` traits; ``_label_names`` and ``_colours``
+    per label, the colours of the exported figures),
     ``_texts`` tooltip texts cut to :data:`TEXT_CHARS` characters when there are at most
     :data:`INLINE_TEXTS` points (else the ``_fetch_text`` command answers one at a time), ``_paths``
     ``{layers, tokens}`` in token mode, ``_data_id`` bumped with new data. Clicks arrive through the
@@ -97,10 +98,8 @@ class EmbeddingScatter(anywidget.AnyWidget):
     status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
     mode = traitlets.Unicode("texts", read_only=True).tag(sync=True)
 
-    _coords = traitlets.Bytes(b"").tag(sync=True)
-    _coords_meta = traitlets.Dict().tag(sync=True)
-    _labels = traitlets.Bytes(b"").tag(sync=True)
-    _labels_meta = traitlets.Dict().tag(sync=True)
+    _coords = ArrayTrait().tag(sync=True)
+    _labels = ArrayTrait().tag(sync=True)
     _label_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -154,13 +153,12 @@ class EmbeddingScatter(anywidget.AnyWidget):
         super().__init__()
         names, index = categorise(point_labels)
         # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
-        coords, coords_meta = encode_float32(self._projection.coords)
-        label_bytes, label_meta = encode_uint8(index, scale=255.0)  # exact: byte == label index
+        coords = encode_float32(self._projection.coords)
+        label_index = encode_uint8(index, scale=255.0)  # exact: byte == label index
         n = len(self._texts_full)
         with self.hold_sync():
             self.set_trait("mode", mode)
-            self._coords, self._coords_meta = coords, dict(coords_meta)
-            self._labels, self._labels_meta = label_bytes, dict(label_meta)
+            self._coords, self._labels = coords, label_index
             self._label_names = names
             self._colours = label_colors(len(names))
             self._texts = [tooltip_text(text) for text in self._texts_full] if n <= INLINE_TEXTS else []

@@ -11,7 +11,7 @@ import traitlets
 
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, LogitLens, ModelInterface, Trace
-from .buffers import encode_indices, encode_uint8
+from .buffers import ArrayTrait, encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
 #: Most candidates per cell a view may ask for (bytes sent grow with it).
@@ -40,10 +40,10 @@ class PredictionView(TracedTextWidget):
     gives the top-``k`` predictions. Errors (e.g. a text over ``max_tokens``) set ``status`` and keep
     the previous view; an empty text shows an empty state.
 
-    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct
-    predicted token texts; ``_lens_ids`` uint16/uint32 ``[layer + 1, position, k]`` indices into
-    ``_strings`` and ``_lens_probs`` uint8 probabilities (scale 1), described by ``_lens_meta``;
-    ``_data_id`` bumps with every new trace.
+    Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
+    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts; ``_lens_ids``
+    uint16/uint32 ``[layer + 1, position, k]`` indices into ``_strings`` and ``_lens_probs`` uint8
+    probabilities of the same shape (scale 1); ``_data_id`` bumps with every new trace.
     """
 
     _esm = Path(__file__).parent.parent / "static" / "predictions.js"
@@ -52,9 +52,8 @@ class PredictionView(TracedTextWidget):
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
 
     _strings = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _lens_ids = traitlets.Bytes(b"").tag(sync=True)
-    _lens_probs = traitlets.Bytes(b"").tag(sync=True)
-    _lens_meta = traitlets.Dict().tag(sync=True)
+    _lens_ids = ArrayTrait().tag(sync=True)
+    _lens_probs = ArrayTrait().tag(sync=True)
 
     def __init__(
         self, model: ModelInterface, text: str = "", *, k: int = 5, selected_token: int = -1
@@ -104,12 +103,13 @@ class PredictionView(TracedTextWidget):
             self._trace, self._lens, self._shown = trace, lens, key
             self._show_tokens(trace.tokens if trace else [])
             if lens is None:
-                self._strings, self._lens_ids, self._lens_probs, self._lens_meta = [], b"", b"", {}
+                self._strings, self._lens_ids, self._lens_probs = [], None, None
             else:
                 self._strings, indices = string_table(lens)
-                self._lens_ids, id_meta = encode_indices(indices)
-                self._lens_probs, prob_meta = encode_uint8(lens.probs, scale=1.0)
-                self._lens_meta = {"ids": id_meta, "probs": prob_meta}
+                self._lens_ids, self._lens_probs = (
+                    encode_indices(indices),
+                    encode_uint8(lens.probs, scale=1.0),
+                )
             self._data_id += 1
             self._finish()
 

@@ -13,7 +13,7 @@ import traitlets
 from ..analysis.routing_stats import RoutingStatistics, routing_statistics
 from ..export.routing_figures import coactivation_figure, expert_load_figure
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Token, Trace
-from .buffers import encode_indices, encode_uint8
+from .buffers import ArrayTrait, encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
 
@@ -32,10 +32,11 @@ class RoutingView(TracedTextWidget):
     A dense model (no MoE layers) shows a "no MoE layers" state and only tokenizes the text.
     ``corpus`` (texts) adds each expert's load over that corpus beside the load for the text.
 
-    Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_experts`` uint16
-    ``[moe layer, token, k]`` expert ids and ``_weights`` uint8 the same shape (gate weights over
-    ``[0, scale]``), both described by ``_routing_meta``; ``_corpus_load`` uint8 ``[moe layer, expert]``
-    shares (``_corpus_meta``); ``_data_id`` bumps with every new text.
+    Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
+    ``_tokens`` ``[[text, kind], …]``; ``_experts`` uint16 ``[moe layer, token, k]`` expert ids (row
+    ``r`` is MoE layer ``moe_layers[r]``) and ``_weights`` uint8 the same shape (gate weights over
+    ``[0, scale]``); ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with
+    every new text.
     """
 
     _esm = Path(__file__).parent.parent / "static" / "routing.js"
@@ -49,11 +50,9 @@ class RoutingView(TracedTextWidget):
     top_k = traitlets.Int(read_only=True).tag(sync=True)
     group_size = traitlets.Int(read_only=True).tag(sync=True)
 
-    _experts = traitlets.Bytes(b"").tag(sync=True)
-    _weights = traitlets.Bytes(b"").tag(sync=True)
-    _routing_meta = traitlets.Dict().tag(sync=True)
-    _corpus_load = traitlets.Bytes(b"").tag(sync=True)
-    _corpus_meta = traitlets.Dict().tag(sync=True)
+    _experts = ArrayTrait().tag(sync=True)
+    _weights = ArrayTrait().tag(sync=True)
+    _corpus_load = ArrayTrait().tag(sync=True)
 
     def __init__(
         self,
@@ -76,8 +75,7 @@ class RoutingView(TracedTextWidget):
         self.set_trait("group_size", model.routing_group_size)
         if corpus is not None and layers:
             self._corpus_stats = routing_statistics(model, list(corpus))
-            self._corpus_load, meta = encode_uint8(self._corpus_stats.load, scale=1.0)
-            self._corpus_meta = {**meta, "num_tokens": self._corpus_stats.num_tokens}
+            self._corpus_load = encode_uint8(self._corpus_stats.load, scale=1.0)
         self._start(text, selected_token, layer=layers[0] if layer is None and layers else (layer or 0))
 
     @property
@@ -159,7 +157,7 @@ class RoutingView(TracedTextWidget):
             self._trace, self._shown_text = trace, text
             self._show_tokens(tokens)
             if trace is None:
-                self._experts, self._weights, self._routing_meta = b"", b"", {}
+                self._experts = self._weights = None
             else:
                 self._send_routing(trace)
             self._data_id += 1
@@ -170,6 +168,4 @@ class RoutingView(TracedTextWidget):
         routings = [routing for layer in self.moe_layers if (routing := trace.routing(layer)) is not None]
         experts = np.stack([routing.experts for routing in routings])
         weights = np.stack([routing.weights for routing in routings])
-        self._experts, expert_meta = encode_indices(experts)
-        self._weights, weight_meta = encode_uint8(weights)
-        self._routing_meta = {"layers": list(self.moe_layers), "experts": expert_meta, "weights": weight_meta}
+        self._experts, self._weights = encode_indices(experts), encode_uint8(weights)

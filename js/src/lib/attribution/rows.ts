@@ -1,15 +1,10 @@
 // One row per attribution method, aligned: token I sits in grid column I + 2 of every row (column 1
 // holds the method's name), so a token's cells line up across methods. Hover shows the score.
 
-import { decodeArray, type ArrayMeta } from "../buffers";
+import { decodeFloats, type ArrayValue } from "../buffers";
 import { element, markDrawn } from "../dom";
 import { PIECE, SPECIAL, showControls, tokenLabel, type TokenEntry } from "../tokens";
 import { cssDiverging, formatScore, inkFor, normalise, peakAbs } from "./scale";
-
-/** `_scores_meta`: a float32 (or float16) `[method, token]` matrix and the method of each row. */
-export interface ScoresMeta extends ArrayMeta {
-  methods: string[];
-}
 
 /** The decoded score matrix: `values[row * n + token]`, and each row's largest |score|. */
 export interface ScoreRows {
@@ -20,13 +15,14 @@ export interface ScoreRows {
   peaks: number[];
 }
 
-/** Decode `_scores` with its meta (rows named by `names`); null when there is no matrix (empty text). */
-export function readScores(view: DataView | null, meta: Partial<ScoresMeta>, names: Record<string, string>): ScoreRows | null {
-  const { shape, methods } = meta;
-  if (!view || !shape || shape.length !== 2 || !methods || view.byteLength === 0) return null;
-  const [rows, n] = shape;
+/** Decode `_scores`, a float32 (or float16) `[method, token]` matrix whose row `r` is method `methods[r]`
+ * (displayed as `names[method]`); null when there is no matrix (empty text). */
+export function readScores(scores: ArrayValue, methods: string[], names: Record<string, string>): ScoreRows | null {
+  const values = decodeFloats(scores);
+  if (!scores || !values) return null;
+  const [rows, n] = scores.shape;
+  if (scores.shape.length !== 2) throw new RangeError(`scores must be [method, token], not [${scores.shape.join(", ")}]`);
   if (methods.length !== rows) throw new RangeError(`scores have ${rows} rows for ${methods.length} methods`);
-  const values = decodeArray(view, meta as ScoresMeta);
   const peaks = methods.map((_, row) => peakAbs(values.subarray(row * n, (row + 1) * n)));
   return { methods, labels: methods.map((method) => names[method] ?? method), n, values, peaks };
 }

@@ -1,14 +1,7 @@
 // The routing a RoutingView sends: for each MoE layer, each token's top-k routed experts and gate
 // weights (decoded from uint16 ids + uint8 weights), and what the views derive from it. Pure functions.
 
-import { decodeArray, decodeIndices, type ArrayMeta, type IndexMeta } from "../buffers";
-
-/** `_routing_meta` of RoutingView. */
-export interface RoutingMeta {
-  layers: number[];
-  experts: IndexMeta;
-  weights: ArrayMeta;
-}
+import { decodeFloats, decodeIndices, type ArrayValue } from "../buffers";
 
 /** `experts` and `weights` are `[layer row, token, rank]`, row `r` being MoE layer `layers[r]`. */
 export interface RoutingData {
@@ -26,21 +19,17 @@ export interface Choice {
   weight: number;
 }
 
-/** Decode both buffers; null when there is no routing (empty text, dense model). */
-export function decodeRouting(experts: DataView | null, weights: DataView | null, meta: Partial<RoutingMeta>): RoutingData | null {
-  if (!experts || !weights || !meta.experts || !meta.weights || !meta.layers || experts.byteLength === 0) return null;
-  const [rows, n, k] = meta.experts.shape;
-  if (rows !== meta.layers.length || meta.weights.shape.join() !== meta.experts.shape.join()) {
-    throw new RangeError(`routing shapes disagree: experts [${meta.experts.shape}], weights [${meta.weights.shape}]`);
+/** Decode RoutingView's `_experts` and `_weights` (row `r` of both: MoE layer `layers[r]`); null when
+ * there is no routing (empty text, dense model). Throws when the shapes disagree. */
+export function decodeRouting(experts: ArrayValue, weights: ArrayValue, layers: readonly number[]): RoutingData | null {
+  const ids = decodeIndices(experts);
+  const gates = decodeFloats(weights);
+  if (!experts || !weights || !ids || !gates) return null;
+  const [rows, n, k] = experts.shape;
+  if (experts.shape.length !== 3 || rows !== layers.length || weights.shape.join() !== experts.shape.join()) {
+    throw new RangeError(`routing shapes disagree: experts [${experts.shape}], weights [${weights.shape}], ${layers.length} MoE layers`);
   }
-  return {
-    layers: [...meta.layers],
-    n,
-    k,
-    experts: decodeIndices(experts, meta.experts),
-    weights: decodeArray(weights, meta.weights),
-    scale: meta.weights.scale,
-  };
+  return { layers: [...layers], n, k, experts: ids, weights: gates, scale: weights.scale };
 }
 
 /** The experts token `token` went to in layer row `row`, largest weight first. */

@@ -1,13 +1,7 @@
 // The logit lens a PredictionView sends: for each layer (0: embeddings … L: output) and position, the
 // top-k next tokens (indices into a table of texts) and their probabilities. Pure functions.
 
-import { decodeArray, decodeIndices, type ArrayMeta, type IndexMeta } from "../buffers";
-
-/** `_lens_meta` of PredictionView. */
-export interface LensMeta {
-  ids: IndexMeta;
-  probs: ArrayMeta;
-}
+import { decodeFloats, decodeIndices, type ArrayValue } from "../buffers";
 
 /** `ids` (into `strings`) and `probs` are `[layer + 1, position, rank]`. */
 export interface LensData {
@@ -24,14 +18,19 @@ export interface Candidate {
   prob: number;
 }
 
-/** Decode the lens; null when there is none (empty text). */
-export function decodeLens(ids: DataView | null, probs: DataView | null, meta: Partial<LensMeta>, strings: string[]): LensData | null {
-  if (!ids || !probs || !meta.ids || !meta.probs || ids.byteLength === 0) return null;
-  const [rows, n, k] = meta.ids.shape;
-  const decoded = decodeIndices(ids, meta.ids);
+/** Decode PredictionView's `_lens_ids` and `_lens_probs`; null when there is no lens (empty text). Throws
+ * when their shapes disagree or an index falls outside `strings`. */
+export function decodeLens(ids: ArrayValue, probs: ArrayValue, strings: string[]): LensData | null {
+  const decoded = decodeIndices(ids);
+  const values = decodeFloats(probs);
+  if (!ids || !probs || !decoded || !values) return null;
+  const [rows, n, k] = ids.shape;
+  if (ids.shape.length !== 3 || probs.shape.join() !== ids.shape.join()) {
+    throw new RangeError(`lens shapes disagree: ids [${ids.shape}], probs [${probs.shape}]`);
+  }
   const bad = decoded.find((index) => index >= strings.length);
   if (bad !== undefined) throw new RangeError(`lens index ${bad} is outside the ${strings.length} strings sent`);
-  return { rows, n, k, strings, ids: decoded, probs: decodeArray(probs, meta.probs) };
+  return { rows, n, k, strings, ids: decoded, probs: values };
 }
 
 /** The top-k next tokens read at layer row `row`, position `position`, most probable first. */

@@ -1,7 +1,7 @@
 // The points of the scatter as sent by Python (embedding_scatter.py): float32 coordinates [n, dims]
 // and one uint8 label index per point, both binary buffers decoded with the shared codecs.
 
-import { decodeArray, quantised, type ArrayMeta } from "../buffers";
+import { decodeFloats, decodeQuantised, type ArrayValue } from "../buffers";
 
 export interface PointData {
   n: number;
@@ -12,25 +12,17 @@ export interface PointData {
   labels: Uint8Array;
 }
 
-/** Decode the coordinate and label buffers; null when there are none yet. Throws on inconsistent shapes. */
-export function decodePoints(
-  coords: DataView | null,
-  coordsMeta: Partial<ArrayMeta>,
-  labels: DataView | null,
-  labelsMeta: Partial<ArrayMeta>,
-): PointData | null {
-  if (!coords || !labels || !coordsMeta.shape || !labelsMeta.shape) return null;
-  const [n, dims] = coordsMeta.shape;
-  if (coordsMeta.dtype !== "float32" || coordsMeta.shape.length !== 2 || (dims !== 2 && dims !== 3)) {
-    throw new TypeError(`coordinates must be float32 [n, 2|3], not ${coordsMeta.dtype} [${coordsMeta.shape.join(", ")}]`);
+/** Decode `_coords` and `_labels`; null when there are none yet. Throws on inconsistent shapes. */
+export function decodePoints(coords: ArrayValue, labels: ArrayValue): PointData | null {
+  if (!coords || !labels) return null;
+  const [n, dims] = coords.shape;
+  if (coords.dtype !== "float32" || coords.shape.length !== 2 || (dims !== 2 && dims !== 3)) {
+    throw new TypeError(`coordinates must be float32 [n, 2|3], not ${coords.dtype} [${coords.shape.join(", ")}]`);
   }
-  if (labelsMeta.shape.length !== 1 || labelsMeta.shape[0] !== n) {
-    throw new RangeError(`${labelsMeta.shape.join(", ")} labels for ${n} points`);
+  if (labels.shape.length !== 1 || labels.shape[0] !== n) {
+    throw new RangeError(`${labels.shape.join(", ")} labels for ${n} points`);
   }
-  return {
-    n,
-    dims,
-    coords: decodeArray(coords, coordsMeta as ArrayMeta),
-    labels: quantised(labels, labelsMeta as ArrayMeta).bytes,
-  };
+  const values = decodeFloats(coords);
+  const index = decodeQuantised(labels);
+  return values && index && { n, dims, coords: values, labels: index.bytes };
 }
