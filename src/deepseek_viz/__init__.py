@@ -44,6 +44,7 @@ from .widgets import (
     EmbeddingScatter,
     PredictionView,
     RoutingView,
+    Status,
     link,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "Routing",
     "RoutingStatistics",
     "RoutingView",
+    "Status",
     "TextTooLongError",
     "Token",
     "TokenPaths",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,8 @@ import plotly.graph_objects as go
 import traitlets
 
 from ..analysis.routing_stats import RoutingStatistics, coactivation_figure, load_figure, routing_statistics
-from ..model import DeepseekVizError, EmptyTextError, HookedModel, Token, Trace
+from ..model import EmptyTextError, HookedModel, Token, Trace
+from .base import bundle
 from .buffers import encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
@@ -37,7 +37,7 @@ class RoutingView(TracedTextWidget):
     shares (``_corpus_meta``); ``_data_id`` bumps with every new text.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "routing.js"
+    _esm = bundle("routing")
 
     layer = traitlets.Int(0).tag(sync=True)
     selected_expert = traitlets.Int(-1).tag(sync=True)
@@ -130,7 +130,7 @@ class RoutingView(TracedTextWidget):
 
     @traitlets.observe("text")
     def _on_text(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
@@ -148,9 +148,6 @@ class RoutingView(TracedTextWidget):
                 tokens = self._hooked.tokenize(text)
         except EmptyTextError:
             self._show(None, [], text)
-            return
-        except DeepseekVizError as error:
-            self._finish(f"error: {error}")
             return
         self._show(trace, tokens, text)
 
