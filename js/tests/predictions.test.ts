@@ -3,6 +3,7 @@ import widget, { LENS_COLUMNS, type PredictionModel } from "../src/predictions";
 import { candidates, decodeLens, lensWindow, rowName, type LensMeta } from "../src/lib/routing/lens";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView } from "./fake_model";
+import { READY } from "../src/lib/status";
 
 // 3 lens rows (embed, L0, L1 = output) × 2 positions × top-2, texts by index into STRINGS.
 const STRINGS = ["<img src=x onerror=alert(1)>", " the", "\n", "cat"];
@@ -43,7 +44,7 @@ const TOKENS: TokenEntry[] = [
 function setup() {
   const state: PredictionModel = {
     text: "Hello",
-    status: "ready",
+    status: READY,
     _seq: 0,
     selected_token: -1,
     k: 2,

@@ -4,6 +4,7 @@ import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf, type Rou
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView } from "./fake_model";
+import { READY } from "../src/lib/status";
 
 /** Little-endian uint16 bytes of `values`, placed at an odd byteOffset of a larger buffer. */
 function uint16View(values: number[]): DataView {
@@ -113,7 +114,7 @@ const TOKENS: TokenEntry[] = [
 function setup(dense = false) {
   const state: RoutingModel = {
     text: "<b>hi</b> there",
-    status: "ready",
+    status: READY,
     _seq: 0,
     layer: 1,
     selected_token: -1,

@@ -1,4 +1,9 @@
-"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention."""
+"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention.
+
+Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
+edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
+fetched; the overview stays on screen).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""``AttributionView``: a text shaded by each method's token scores, one aligned row per method."""
+"""``AttributionView``: a text shaded by each method's token scores, one aligned row per method.
+
+Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed explanation
+or edit) and ``sampling-error`` beside the ``run-sampling`` button (a SHAP/LIME run that failed, e.g.
+out of memory; the button works again).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
 """``EmbeddingScatter``: many texts as points of a 2-D/3-D projection of their hidden states, or one
-text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``)."""
+text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``).
+
+Where the browser shows errors (``data-testid``): ``status`` (a text that failed to place, a click the
+kernel could not take, data that cannot be read) and ``scatter-tooltip`` (``error: …`` instead of a
+point's text that could not be fetched).
+"""
 
 from __future__ import annotations
 

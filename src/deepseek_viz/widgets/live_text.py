@@ -70,9 +70,12 @@ class ModelView(StrictKeywords, anywidget.AnyWidget):
     status = StatusTrait(read_only=True)
     _data_id = traitlets.Int(0).tag(sync=True)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModelView:
+        require_bundle(cls)  # before any work of the constructor
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, model: HookedModel, **traits: Any) -> None:
         self._hooked = require_hooked_model(model)
-        require_bundle(type(self))
         super().__init__(**traits)
 
     @property
