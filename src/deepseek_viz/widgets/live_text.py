@@ -56,10 +56,11 @@ def require_hooked_model(model: object) -> HookedModel:
 class ModelView(StrictKeywords, anywidget.AnyWidget):
     """Base class of every view of a model.
 
+    Creating a view first checks that its JavaScript is built (a :class:`RuntimeError` naming ``make js``
+    otherwise: ``import deepseek_viz`` works without it) and that no keyword argument is unknown (a
+    :class:`TypeError` listing the valid ones, :class:`~deepseek_viz.widgets.base.StrictKeywords`);
     ``__init__(model)`` checks that ``model`` is a :class:`HookedModel` (a :class:`TypeError` otherwise,
-    before the widget opens) and that the view's JavaScript is built, and keeps the model as
-    :attr:`model`. An unknown keyword argument to any view raises a :class:`TypeError` listing the valid
-    ones (:class:`~deepseek_viz.widgets.base.StrictKeywords`).
+    before the widget opens) and keeps it as :attr:`model`.
 
     ``status`` (read-only) is a :class:`Status`: ``ready``, ``computing`` or an error with its message,
     synced to the browser as ``{state, message}`` and shown there as ``ready``, ``computing`` or
