@@ -154,7 +154,7 @@ SCATTER_PAGE = f"""<!doctype html><html><body style="margin:0"><div id="app" sty
 import widget from "./scatter.js";
 {POINTS_JS}
 const values = {{
-  selected: [], clicked: -1, clicked_text: "", live_point: [], live_text: "", status: "ready", mode: "texts",
+  selected: [], clicked: -1, clicked_text: "", live_point: [], live_text: "", status: {{ state: "ready", message: "" }}, mode: "texts",
   _coords: {{ dtype: "float32", shape: [N, 2], scale: 1, buffer: new DataView(coords.buffer) }},
   _labels: {{ dtype: "uint8", shape: [N], scale: 255, buffer: new DataView(labels.buffer) }},
   _label_names: COLOURS.map((_, i) => `cluster ${{i}}`), _colours: COLOURS, _texts: [], _paths: {{}}, _data_id: 1,

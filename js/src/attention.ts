@@ -3,6 +3,7 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { decodeQuantised, dequantise, type ArrayHeader, type ArrayValue, type QuantisedArray } from "./lib/buffers";
+import { CommandErrorLine, invoke } from "./lib/commands";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
@@ -62,10 +63,14 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox" } });
   const linesToggle = element("input", { testid: "line-toggle", attrs: { type: "checkbox" } });
   const lines = new LineView();
+  const fetchError = new CommandErrorLine("heatmap-error");
 
+  /** Full-resolution cells of the shown matrix (`null`: the data changed meanwhile); a failed fetch shows
+   * its error under the heatmap, and the overview stays on screen. */
   const fetchCells = async (rect: CellRect): Promise<HeatmapWindow | null> => {
     const asked = dataId;
-    const [reply, buffers] = await experimental.invoke<WindowReply>("_fetch_window", { ...rect, data_id: asked }, { signal });
+    const [reply, buffers] = await invoke<WindowReply>(experimental, "_fetch_window", { ...rect, data_id: asked }, signal);
+    if (!disposed) fetchError.clear();
     if (disposed || reply.stale || reply.data_id !== dataId || !buffers[0]) return null;
     const values = decodeQuantised({ ...(reply as ArrayHeader), buffer: buffers[0] });
     return values && { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values };
@@ -82,7 +87,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     requestWindow: (rect) => {
       fetchCells(rect)
         .then((win) => win && heatmap.setWindow(win))
-        .catch(() => undefined); // a later request supersedes; the overview stays on screen
+        .catch(showFetchError);
     },
   });
   const tokenView = new TokenView({
@@ -106,8 +111,12 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
         rowWeights = { index, incoming, values: dequantise(win.values) };
         shadeTokens();
       })
-      .catch(() => undefined);
+      .catch(showFetchError);
   }, ROW_DEBOUNCE_MS);
+
+  function showFetchError(error: unknown): void {
+    if (!disposed) fetchError.show(error);
+  }
 
   function weightsFor(index: number, incoming: boolean): Float32Array | null {
     const n = heatmapData?.n ?? 0;
@@ -206,7 +215,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
       "div",
       { className: "dsv-body" },
       grid.root,
-      element("div", { className: "dsv-heatmap-wrap" }, caption, heatmap.root),
+      element("div", { className: "dsv-heatmap-wrap" }, caption, heatmap.root, fetchError.root),
       element(
         "div",
         { className: "dsv-tokens-wrap" },

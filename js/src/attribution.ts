@@ -8,6 +8,7 @@ import { FaithfulnessPanel, type FaithfulnessFigures } from "./lib/attribution/f
 import { AttributionRows, readScores, type ScoreRows } from "./lib/attribution/rows";
 import { legendGradient } from "./lib/attribution/scale";
 import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
+import { CommandErrorLine, invoke } from "./lib/commands";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen } from "./lib/model";
@@ -56,6 +57,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   const rows = new AttributionRows();
   const faithfulness = new FaithfulnessPanel();
   const button = element("button", { testid: "run-sampling", attrs: { type: "button" } });
+  const runError = new CommandErrorLine("sampling-error");
 
   function showButton(): void {
     const missing = missingSampling(model.get("sampling_methods"), scores?.methods ?? []);
@@ -68,10 +70,12 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
 
   function onClick(): void {
     running = true;
+    runError.clear();
     showButton();
-    experimental
-      .invoke<{ stale: boolean }>("_run_sampling", { data_id: model.get("_data_id") }, { signal })
-      .catch(() => undefined) // the status line reports errors from Python
+    invoke<{ stale: boolean }>(experimental, "_run_sampling", { data_id: model.get("_data_id") }, signal)
+      .catch((error: unknown) => {
+        if (!disposed) runError.show(error); // e.g. out of memory: beside the button, which works again
+      })
       .finally(() => {
         if (disposed) return;
         running = false;
@@ -87,6 +91,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
     caption.textContent = model.get("_caption");
     faithfulness.set(model.get("_faithfulness"), scores?.methods ?? [], scores?.labels ?? []);
     empty.hidden = tokens.length > 0;
+    runError.clear(); // new rows: an earlier run's error is no longer about them
     showButton();
     editor.onAnswer();
     markDrawn(root);
@@ -97,7 +102,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
     "attribution-view",
     editor,
     ATTRIBUTION_STYLES,
-    element("div", { className: "dsv-sampling" }, caption, button),
+    element("div", { className: "dsv-sampling" }, caption, button, runError.root),
     empty,
     rows.root,
     legend(),

@@ -4,6 +4,7 @@
 
 import type { RenderProps } from "@anywidget/types";
 import type { ArrayValue } from "./lib/buffers";
+import { errorMessage, invoke } from "./lib/commands";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { listen } from "./lib/model";
@@ -27,6 +28,7 @@ import { decodePoints, type PointData } from "./lib/scatter/points";
 import { createRenderer } from "./lib/scatter/renderer";
 import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
 import { SCATTER_STYLES } from "./lib/scatter/styles";
+import { errorStatus, renderStatus, type Status } from "./lib/status";
 import { showControls } from "./lib/tokens";
 
 /** Mirrors the synced traits of EmbeddingScatter. */
@@ -36,7 +38,7 @@ export interface ScatterModel {
   clicked_text: string;
   live_point: number[];
   live_text: string;
-  status: string;
+  status: Status;
   mode: string;
   /** float32 `[n, dims]`. */
   _coords: ArrayValue;
@@ -240,9 +242,12 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   }
 
   function showStatus(): void {
-    const text = model.get("status");
-    status.textContent = text;
-    status.classList.toggle("dsv-error", text.startsWith("error"));
+    renderStatus(status, model.get("status"));
+  }
+
+  /** A command that failed (or data that cannot be read): its error in the status line. */
+  function showError(error: unknown): void {
+    if (!disposed) renderStatus(status, errorStatus(errorMessage(error)));
   }
 
   function onData(): void {
@@ -250,7 +255,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       data = decodePoints(model.get("_coords"), model.get("_labels"));
     } catch (error) {
       data = null;
-      status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+      showError(error);
     }
     colours = model.get("_colours").map(parseColour);
     origin = data?.dims === 3 ? centre3(data.coords) : [0, 0, 0];
@@ -278,14 +283,16 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   }
 
   const fetchText = debounce((index: number) => {
-    experimental
-      .invoke<{ index: number; text: string }>("_fetch_text", { index }, { signal })
+    invoke<{ index: number; text: string }>(experimental, "_fetch_text", { index }, signal)
       .then(([reply]) => {
         if (disposed) return;
         texts.set(reply.index, reply.text);
         if (hovered === reply.index) showTooltip();
       })
-      .catch(() => undefined); // the next hover asks again
+      .catch((error: unknown) => {
+        // in the tooltip while it still shows that point; the next hover asks again
+        if (!disposed && hovered === index) tooltipText.textContent = `error: ${errorMessage(error)}`;
+      });
   }, TEXT_FETCH_DEBOUNCE_MS);
 
   function hideTooltip(): void {
@@ -371,9 +378,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
 
   function click(index: number): void {
     if (index < 0) return;
-    experimental.invoke("_click", { index }, { signal }).catch((error: unknown) => {
-      if (!disposed) status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
-    });
+    invoke(experimental, "_click", { index }, signal).catch(showError);
   }
 
   function onWheel(event: WheelEvent): void {

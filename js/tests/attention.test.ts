@@ -3,6 +3,7 @@ import widget, { type AttentionModel } from "../src/attention";
 import { quantise } from "../src/lib/buffers";
 import { meanOfHeads } from "../src/lib/heatmap";
 import { renderView, wireArray } from "./fake_model";
+import { errorStatus, READY } from "../src/lib/status";
 
 /** `_layer_heads` of `layer` for two tokens: head h gives the second query's weight `keyOne[h]` to key 1. */
 function layerHeads(layer: number, keyOne: number[]): Partial<AttentionModel> {
@@ -27,7 +28,7 @@ function data(tokens: string[], seq: number, dataId: number): Partial<AttentionM
     _layer_heads_layer: -1,
     _data_id: dataId,
     _seq: seq,
-    status: "ready",
+    status: READY,
   };
 }
 
@@ -154,7 +155,7 @@ describe("attention widget", () => {
 
   it("shows an error status and an empty state", () => {
     const { model, q } = setup();
-    model.update({ status: "error: the text is 5000 tokens long", _seq: 0 });
+    model.update({ status: errorStatus("the text is 5000 tokens long"), _seq: 0 });
     expect(q("status")?.textContent).toBe("error: the text is 5000 tokens long");
     expect(q("token-0")?.textContent).toBe("Hello");
     model.update({ ...data([], 0, 3), _heatmap: null, _thumbnails: null });

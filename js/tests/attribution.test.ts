@@ -6,6 +6,7 @@ import { cssDiverging, divergingColour, formatScore, inkFor, legendGradient, nor
 import type { TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
 import type { WireArray } from "../src/lib/buffers";
+import { READY } from "../src/lib/status";
 
 const LABELS = { input_x_gradient: "input × gradient", integrated_gradients: "integrated gradients", shap: "SHAP", lime: "LIME" };
 
@@ -175,7 +176,7 @@ function data(methods: string[], seq: number, dataId: number): Partial<Attributi
     _faithfulness: { methods: {}, additivity_gap: null, random_auc: null, random_normalized_auc: null, lime_fit: null },
     _data_id: dataId,
     _seq: seq,
-    status: "ready",
+    status: READY,
   };
 }
 
@@ -187,7 +188,7 @@ describe("the widget", () => {
   function setup() {
     const state: AttributionModel = {
       text: "",
-      status: "ready",
+      status: READY,
       _seq: 0,
       methods: ["input_x_gradient"],
       sampling_methods: ["shap", "lime"],
@@ -199,7 +200,7 @@ describe("the widget", () => {
       _data_id: 0,
       _labels: LABELS,
     };
-    const invoke = vi.fn(() => Promise.resolve([{ stale: false }, []]));
+    const invoke = vi.fn((): Promise<[object, DataView[]]> => Promise.resolve([{ stale: false }, []]));
     return { ...renderView(widget, state, { invoke, attach: true }), invoke };
   }
 
@@ -218,14 +219,31 @@ describe("the widget", () => {
     expect(invoke).toHaveBeenCalledWith("_run_sampling", { data_id: 4 }, expect.anything());
     expect(button.disabled).toBe(true);
     expect(button.textContent).toBe("running SHAP, LIME…");
-    await Promise.resolve();
-    await Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the reply
     model.update(data(["input_x_gradient", "shap", "lime"], 1, 5));
     expect(q("attribution-row-shap")).not.toBeNull();
     expect(button.disabled).toBe(true);
     expect(button.textContent).toBe("sampling methods shown");
     cleanup();
     expect(model.handlers.get("change:_data_id")?.size).toBe(0);
+  });
+
+  it("shows a failed run's error beside the button, which works again", async () => {
+    const { model, invoke, q, cleanup } = setup();
+    invoke.mockImplementationOnce(() => Promise.resolve([{ error: "out of memory while scoring" }, []]));
+    model.update(data(["input_x_gradient"], 1, 4));
+    const button = q("run-sampling") as HTMLButtonElement;
+    expect(q("sampling-error")?.hidden).toBe(true);
+    button.click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(q("sampling-error")?.hidden).toBe(false);
+    expect(q("sampling-error")?.textContent).toBe("error: out of memory while scoring");
+    expect(button.disabled).toBe(false);
+    expect(button.textContent).toBe("Run SHAP, LIME");
+    button.click(); // the next run clears the error
+    expect(q("sampling-error")?.hidden).toBe(true);
+    expect(invoke).toHaveBeenCalledTimes(2);
+    cleanup();
   });
 
   it("drops data older than what is shown", () => {

@@ -2,12 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AnyModel, Experimental } from "@anywidget/types";
 import { EDIT_DEBOUNCE_MS, LiveEditor, type LiveTextModel } from "../src/lib/live_editor";
 import { FakeModel } from "./fake_model";
+import { READY } from "../src/lib/status";
 
 type Reply = [{ stale: boolean }, DataView[]];
 
 /** An editor on a FakeModel whose `_edit` replies wait until the test settles them, in order. */
 function setup() {
-  const model = new FakeModel<LiveTextModel>({ text: "start", status: "ready", _seq: 0, show_editor: true });
+  const model = new FakeModel<LiveTextModel>({ text: "start", status: READY, _seq: 0, show_editor: true });
   const replies: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
   const invoke = vi.fn(() => new Promise<Reply>((resolve, reject) => replies.push({ resolve, reject })));
   const aborter = new AbortController();
@@ -18,7 +19,7 @@ function setup() {
   };
   /** Python's side of one edit: publish the answer (`_seq`, status), then reply. */
   const answer = async (seq: number, text: string): Promise<void> => {
-    model.update({ text, _seq: seq, status: "ready" });
+    model.update({ text, _seq: seq, status: READY });
     replies.shift()?.resolve([{ stale: false }, []]);
     await vi.advanceTimersByTimeAsync(0);
   };

@@ -4,6 +4,7 @@ import { candidates, decodeLens, lensWindow, rowName } from "../src/lib/routing/
 import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
+import { READY } from "../src/lib/status";
 
 // 3 lens rows (embed, L0, L1 = output) × 2 positions × top-2, texts by index into STRINGS.
 const STRINGS = ["<img src=x onerror=alert(1)>", " the", "\n", "cat"];
@@ -44,7 +45,7 @@ const TOKENS: TokenEntry[] = [
 function setup() {
   const state: PredictionModel = {
     text: "Hello",
-    status: "ready",
+    status: READY,
     _seq: 0,
     selected_token: -1,
     k: 2,

@@ -5,6 +5,7 @@ import type { WireArray } from "../src/lib/buffers";
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
+import { READY } from "../src/lib/status";
 
 /** Little-endian uint16 expert ids `[2, 3, 2]`, placed at an odd byteOffset of a larger buffer. */
 function uint16View(values: number[]): WireArray {
@@ -112,7 +113,7 @@ const TOKENS: TokenEntry[] = [
 function setup(dense = false) {
   const state: RoutingModel = {
     text: "<b>hi</b> there",
-    status: "ready",
+    status: READY,
     _seq: 0,
     layer: 1,
     selected_token: -1,

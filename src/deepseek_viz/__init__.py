@@ -46,6 +46,7 @@ from .widgets import (
     EmbeddingScatter,
     PredictionView,
     RoutingView,
+    Status,
     link,
 )
 
@@ -77,6 +78,7 @@ __all__ = [
     "Routing",
     "RoutingStatistics",
     "RoutingView",
+    "Status",
     "TextTooLongError",
     "Token",
     "TokenPaths",

@@ -147,3 +147,40 @@ def test_html_empty_and_over_long_text(lab_attribution: PageWatch) -> None:
     page.fill(sel("text-input"), " ".join(["a"] * 5000))
     assert "tokens long; the limit is" in wait_for_status(lab_attribution, "error:")
     assert page.inner_text(row) == shown  # the previous rows stay
+
+
+def test_sampling_out_of_memory_is_shown_beside_the_button(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "risk rose again")
+    kernel_run(
+        lab_attribution,
+        "from deepseek_viz.analysis.attribution.scoring import Scorer\n"
+        "_score_keep = Scorer.score_keep\n"
+        "def _out_of_memory(self, keep):\n"
+        "    raise dv.TraceOutOfMemoryError('the device ran out of memory (simulated)')\n"
+        "Scorer.score_keep = _out_of_memory\n",
+    )
+    try:
+        page.click(sel("run-sampling"))
+        error = page.locator(sel("sampling-error"))
+        error.wait_for(state="visible")
+    finally:
+        kernel_run(lab_attribution, "Scorer.score_keep = _score_keep")
+    assert error.text_content() == "error: the device ran out of memory (simulated)"
+    button = page.locator(sel("run-sampling"))
+    assert button.is_enabled() and button.text_content() == "Run SHAP, LIME"  # no longer "running…"
+    button_box, error_box = button.bounding_box(), error.bounding_box()
+    assert button_box is not None and error_box is not None
+    assert error_box["x"] >= button_box["x"] + button_box["width"]  # beside it, on its row
+    assert (
+        error_box["y"] < button_box["y"] + button_box["height"]
+        and button_box["y"] < error_box["y"] + error_box["height"]
+    )
+    assert row_methods(lab_attribution) == list(GRADIENTS)  # the rows shown stay
+    lab_attribution.screenshot("attribution-sampling-error")
+    before = version(lab_attribution, ROOT)
+    button.click()  # usable again: this run works
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert row_methods(lab_attribution) == [*GRADIENTS, "shap", "lime"]
+    assert error.is_hidden()
+    assert lab_attribution.errors == []

@@ -58,7 +58,7 @@ def test_every_view_traces_hostile_edits_as_plain_text(hooked: dv.HookedModel, v
     for seq, text in enumerate(HOSTILE.values(), start=1):
         reply, _ = view._edit({"text": text, "seq": seq}, [])
         assert reply == {"seq": seq, "stale": False}
-        assert (view.text, view.status, view._seq) == (text, "ready", seq)
+        assert (view.text, str(view.status), view._seq) == (text, "ready", seq)
         assert shown_text(view) == text
         json_packer(view.get_state())  # what the kernel sends to the browser encodes
 
@@ -68,10 +68,10 @@ def test_lone_surrogates_become_replacement_characters(hooked: dv.HookedModel) -
     reply, _ = view._edit({"text": "a\ud800b\udc00 \ud83d\ude00", "seq": 1}, [])
     assert reply == {"seq": 1, "stale": False}
     assert view.text == "a\ufffdb\ufffd 😀"  # a surrogate pair (as JSON may carry it) is one character
-    assert view.status == "ready" and shown_text(view) == view.text
+    assert view.status.ok and shown_text(view) == view.text
     json_packer(view.get_state())
     view.text = "\udfff set from Python"
-    assert view.text == "\ufffd set from Python" and view.status == "ready"
+    assert view.text == "\ufffd set from Python" and view.status.ok
     assert view._edit({"text": "\ufffd set from Python", "seq": 2}, [])[0] == {"seq": 2, "stale": False}
     assert view._seq == 2  # an edit equal to the text shown is answered too
 
@@ -83,7 +83,7 @@ def test_over_long_text_is_an_error_that_keeps_the_view(hooked: dv.HookedModel, 
     tokens, data_id = view._tokens, view._data_id
     reply, _ = view._edit({"text": "a " * 25_000, "seq": 2}, [])  # 50,000 characters
     assert reply == {"seq": 2, "stale": False}
-    assert view.status.startswith("error: the text is ") and "the limit is 256" in view.status
+    assert str(view.status).startswith("error: the text is ") and "the limit is 256" in view.status.message
     assert (view._tokens, view._data_id, view._seq) == (tokens, data_id, 2)
 
 
@@ -99,5 +99,5 @@ def test_an_edit_is_answered_even_when_the_view_fails(
     with caplog.at_level(logging.ERROR, logger="deepseek_viz.widgets.live_text"):
         reply, _ = view._edit({"text": "new text", "seq": 1}, [])
     assert reply == {"seq": 1, "stale": False}
-    assert view.status == "error: RuntimeError: a bug in the view" and view._seq == 1
-    assert "AttentionView failed on an edit" in caplog.text
+    assert str(view.status) == "error: RuntimeError: a bug in the view" and view._seq == 1
+    assert "AttentionView failed to update" in caplog.text

@@ -42,7 +42,7 @@ def window(reply: dict[str, Any], buffers: list[bytes]) -> np.ndarray:
 def test_first_draw_sends_tokens_heatmap_and_thumbnails(view: AttentionView, hooked: dv.HookedModel) -> None:
     trace = hooked.trace(TEXT, layers=[1], thumbnails=view._bins)
     n = len(trace.tokens)
-    assert view.status == "ready"
+    assert view.status.ok
     assert (view.num_layers, view.num_heads) == (3, 4)
     assert len(view._tokens) == n and view._tokens[0][1] == SPECIAL
     assert "".join(text for text, kind in view._tokens if kind != SPECIAL) == TEXT
@@ -88,7 +88,7 @@ def test_heads_change_with_layer_heads_sent_only_updates_the_matrix(
     attention = hooked.trace(TEXT, layers=[1]).attention(1)
     before, sent = view._data_id, view._heatmap
     view.set_state({"heads": [3, 0, 3]})  # as the browser sends it
-    assert view.heads == [0, 3] and view.status == "ready"
+    assert view.heads == [0, 3] and view.status.ok
     assert view._data_id == before and view._heatmap == sent  # the browser draws it
     assert np.allclose(view._matrix, attention[[0, 3]].mean(0), atol=1e-6)
     assert view.figure().data[0].zmax == pytest.approx(attention[[0, 3]].mean(0)[1:].max())
@@ -152,22 +152,22 @@ def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
 def test_empty_text_shows_empty_state(view: AttentionView) -> None:
     view.selected_token = 3
     view.text = ""
-    assert view.status == "ready"
+    assert view.status.ok
     assert view._tokens == [] and view._heatmap is None and view._thumbnails is None
     assert view._layer_heads is None
     assert view.selected_token == -1 and view.trace is None
     view.text = "again"
-    assert view.status == "ready" and len(view._tokens) > 1
+    assert view.status.ok and len(view._tokens) > 1
 
 
 def test_too_long_text_is_an_error_that_keeps_the_previous_view(view: AttentionView) -> None:
     tokens, data = view._tokens, view._heatmap
     view.text = "z " * 2000
-    assert view.status.startswith("error: the text is")
-    assert "limit is 1200" in view.status
+    assert str(view.status).startswith("error: the text is")
+    assert "limit is 1200" in view.status.message
     assert view._tokens == tokens and view._heatmap == data
     view.text = TEXT
-    assert view.status == "ready"
+    assert view.status.ok
 
 
 def test_long_text_sends_a_pooled_overview_and_exact_windows(view: AttentionView) -> None:
@@ -194,7 +194,7 @@ def test_long_text_sends_a_pooled_overview_and_exact_windows(view: AttentionView
 def test_edits_carry_sequence_numbers_and_stale_ones_are_dropped(view: AttentionView) -> None:
     reply, _ = view._edit({"text": "first edit", "seq": 3}, [])
     assert reply == {"seq": 3, "stale": False}
-    assert view.text == "first edit" and view._seq == 3 and view.status == "ready"
+    assert view.text == "first edit" and view._seq == 3 and view.status.ok
     stale, _ = view._edit({"text": "older edit", "seq": 2}, [])
     assert stale["stale"] and view.text == "first edit" and view._seq == 3
     view._edit({"text": "first edit", "seq": 4}, [])  # unchanged text still answers its number
@@ -202,9 +202,9 @@ def test_edits_carry_sequence_numbers_and_stale_ones_are_dropped(view: Attention
     view._edit({"text": "", "seq": 5}, [])
     assert view._seq == 5 and view._tokens == []
     view._edit({"text": "w " * 2000, "seq": 6}, [])
-    assert view._seq == 6 and view.status.startswith("error:")
+    assert view._seq == 6 and str(view.status).startswith("error:")
     view.text = "set from Python"  # Python-side changes keep the last answered number
-    assert view._seq == 6 and view.status == "ready"
+    assert view._seq == 6 and view.status.ok
 
 
 def test_link_shares_text_and_selected_token_both_ways(hooked: dv.HookedModel) -> None:

@@ -45,7 +45,7 @@ def reference(hooked: dv.HookedModel, text: str, methods: list[str], **extra: An
 
 
 def test_buffer_holds_explains_scores(view: AttributionView, hooked: dv.HookedModel) -> None:
-    assert view.status == "ready"
+    assert view.status.ok
     assert view._score_methods == GRADIENTS
     np.testing.assert_allclose(shown(view), reference(hooked, TEXT, GRADIENTS), rtol=1e-6, atol=1e-9)
     explanation = view.explanation
@@ -71,7 +71,7 @@ def test_live_edit_recomputes_the_gradient_rows(view: AttributionView, hooked: d
     before, old = view._data_id, shown(view)
     reply, _ = view._edit({"text": "The heart attack risk rose", "seq": 1}, [])
     assert reply == {"seq": 1, "stale": False}
-    assert view._seq == 1 and view._data_id == before + 1 and view.status == "ready"
+    assert view._seq == 1 and view._data_id == before + 1 and view.status.ok
     new = shown(view)
     assert new.shape != old.shape
     np.testing.assert_allclose(
@@ -92,7 +92,7 @@ def test_sampling_runs_only_on_request(view: AttributionView, hooked: dv.HookedM
     np.testing.assert_allclose(shown(view), expected, rtol=1e-5, atol=1e-7)
     assert view._faithfulness["additivity_gap"] is not None
     assert view._faithfulness["methods"]["shap"]["deletion_auc"] is not None
-    assert view.status == "ready"
+    assert view.status.ok
     view.text = "risk fell"  # a new text drops the sampling rows until asked again
     assert view._score_methods == GRADIENTS
 
@@ -109,23 +109,23 @@ def test_stale_sampling_request_is_dropped(view: AttributionView) -> None:
 
 def test_empty_text_shows_the_empty_state(view: AttributionView) -> None:
     view.text = ""
-    assert view.status == "ready" and view.explanation is None
+    assert view.status.ok and view.explanation is None
     assert view._tokens == [] and view._scores is None and view._score_methods == []
     view.run_sampling()  # nothing to sample
     assert view._scores is None
     view.text = "again"
-    assert view.status == "ready" and shown(view).shape[0] == 2
+    assert view.status.ok and shown(view).shape[0] == 2
 
 
 def test_errors_keep_the_previous_view(view: AttributionView) -> None:
     tokens, scores, explanation = view._tokens, view._scores, view.explanation
     view.text = "z " * 300
-    assert view.status.startswith("error: the text is") and "limit is 200" in view.status
+    assert str(view.status).startswith("error: the text is") and "limit is 200" in view.status.message
     assert view._tokens == tokens and view._scores == scores and view.explanation is explanation
     view.text = "risk"
     scores = view._scores
     view.target = dv.Continuation("")  # a target that cannot be bound is an error too
-    assert view.status.startswith("error: continuation '' encodes to no tokens")
+    assert str(view.status).startswith("error: continuation '' encodes to no tokens")
     assert view._scores == scores
 
 
@@ -145,7 +145,7 @@ def test_target_from_constructor_and_trait(hooked: dv.HookedModel) -> None:
 def test_constructor_rejects_bad_arguments(hooked: dv.HookedModel) -> None:
     with pytest.raises(TypeError, match="HookedModel"):
         AttributionView("not a model", "hi")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="unknown settings \\['colour'\\]"):
+    with pytest.raises(TypeError, match=r"unknown keyword argument 'colour'; valid: .*ig_steps"):
         AttributionView(hooked, "hi", colour="red")
     with pytest.raises(traitlets.TraitError, match="unknown attribution method 'saliency'"):
         AttributionView(hooked, "hi", methods=["saliency"])
@@ -166,7 +166,7 @@ def test_link_keeps_the_traits_both_views_have(view: AttributionView, hooked: dv
     link = view.link(attention)  # an AttributionView has no selected_token: only the text is linked
     assert link.names == ("text",) and attention.text == TEXT
     attention.text = "typed in attention"
-    assert view.text == "typed in attention" and view.status == "ready"
+    assert view.text == "typed in attention" and view.status.ok
     link.unlink()
 
 

@@ -10,6 +10,7 @@ import pytest
 import deepseek_viz as dv
 from deepseek_viz.app.main_view import AppLimits, main_view
 from deepseek_viz.widgets.dashboard import Dashboard, combine_statuses
+from deepseek_viz.widgets.status import Status
 
 TEXTS = [
     "Quarterly revenue rose 12%.",
@@ -47,7 +48,7 @@ def token_counts(board: Dashboard) -> set[int]:
 
 def test_every_view_shows_the_text(dashboard: Dashboard) -> None:
     assert set(shown_texts(dashboard).values()) == {TEXT}
-    assert dashboard.status == "ready" and set(dashboard.statuses().values()) == {"ready"}
+    assert dashboard.status.ok and set(dashboard.statuses().values()) == {Status.ready()}
     assert dashboard.routing is not None
     assert len(token_counts(dashboard)) == 1  # the same tokens everywhere
     assert not any(view.show_editor for view in dashboard._views.values())
@@ -65,7 +66,7 @@ def test_an_edit_reaches_every_view_from_one_trace(dashboard: Dashboard) -> None
         del model._run
     assert set(shown_texts(dashboard).values()) == {"Chest pain can be a sign."}
     assert calls == ["Chest pain can be a sign."]  # routing and predictions reused the attention trace
-    assert dashboard.text_box._seq == 1 and dashboard.status == "ready"
+    assert dashboard.text_box._seq == 1 and dashboard.status.ok
     assert dashboard.scatter.live_point  # placed among the texts
 
 
@@ -91,19 +92,21 @@ def test_clicking_a_point_loads_its_text_everywhere(dashboard: Dashboard) -> Non
 def test_a_failed_edit_keeps_every_view(dashboard: Dashboard) -> None:
     before = {name: bytes(view._data_id.to_bytes(4, "little")) for name, view in dashboard._views.items()}
     dashboard.text = "word " * 200  # over max_tokens=64
-    assert dashboard.status.startswith("error: the text is") and "limit is 64" in dashboard.status
-    assert "(" not in dashboard.status  # one message, not one per view
+    assert (
+        str(dashboard.status).startswith("error: the text is") and "limit is 64" in dashboard.status.message
+    )
+    assert "(" not in dashboard.status.message  # one message, not one per view
     after = {name: bytes(view._data_id.to_bytes(4, "little")) for name, view in dashboard._views.items()}
     assert after == before
     assert dashboard.scatter.live_text == TEXT  # the live point stays on the text shown
     dashboard.text = "Back to a short text."
-    assert dashboard.status == "ready"
+    assert dashboard.status.ok
 
 
 def test_max_chars_refuses_before_any_work(models: dict[str, dv.HookedModel]) -> None:
     board = dv.Dashboard(models["deepseek_v3"], TEXTS, LABELS, text=TEXT, max_chars=40)
     board.text = "x" * 41
-    assert board.status.startswith("error: the text has 41 characters; this dashboard takes at most 40")
+    assert str(board.status).startswith("error: the text has 41 characters; this dashboard takes at most 40")
     assert board.attention.text == TEXT
 
 
@@ -115,19 +118,20 @@ def test_time_limit_stops_the_request_and_keeps_the_views(dashboard: Dashboard) 
         dashboard.text = "A new text that cannot be traced in zero seconds."
     finally:
         model.max_seconds = None
-    assert dashboard.status.startswith("error: stopped after 0 s, the time limit")
+    assert str(dashboard.status).startswith("error: stopped after 0 s, the time limit")
     assert dashboard.attention._tokens == tokens
     dashboard.text = "A new text that cannot be traced in zero seconds."
-    assert dashboard.status == "ready"
+    assert dashboard.status.ok
 
 
 def test_a_bug_in_one_view_is_a_one_line_error(dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(_text: str) -> None:
+    def broken() -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(dashboard.scatter, "place", broken)
+    monkeypatch.setattr(dashboard.scatter, "_update", broken)
     dashboard.text = "Another text."
-    assert dashboard.status == "error: scatter failed (RuntimeError: boom)"
+    assert str(dashboard.status) == "error: RuntimeError: boom"
+    assert dashboard.statuses()["scatter"] == Status.error("RuntimeError: boom")
     assert dashboard.attention.text == "Another text."
 
 
@@ -146,9 +150,11 @@ def test_default_texts_are_the_labelled_samples(models: dict[str, dv.HookedModel
 
 
 def test_combine_statuses() -> None:
-    assert combine_statuses({"a": "ready", "b": "ready"}) == "ready"
-    assert combine_statuses({"a": "error: x", "b": "error: x", "c": "ready"}) == "error: x"
-    assert combine_statuses({"a": "error: x", "b": "error: y"}) == "error: x (a); y (b)"
+    ready, x, y = Status.ready(), Status.error("x"), Status.error("y")
+    assert combine_statuses({"a": ready, "b": ready}) == ready
+    assert combine_statuses({"a": x, "b": x, "c": ready}) == x
+    assert combine_statuses({"a": x, "b": y}) == Status.error("x (a); y (b)")
+    assert str(combine_statuses({"a": Status.computing()})) == "ready"
 
 
 def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[str, Path]) -> None:

@@ -44,7 +44,7 @@ def test_last_lens_row_is_the_models_own_top_prediction(
 ) -> None:
     model = models[family]
     view = PredictionView(model, text=TEXT, k=3)
-    assert view.status == "ready"
+    assert view.status.ok
     texts, probs = shown_lens(view)
     trace = model.trace(TEXT, layers=[])
     n = len(trace.tokens)
@@ -63,16 +63,16 @@ def test_last_lens_row_is_the_models_own_top_prediction(
 def test_editing_and_k_resend_and_bad_text_keeps_the_view(view: PredictionView) -> None:
     before = view._data_id
     view._edit({"text": "a new text", "seq": 1}, [])
-    assert view._data_id == before + 1 and view._seq == 1 and view.status == "ready"
+    assert view._data_id == before + 1 and view._seq == 1 and view.status.ok
     view.k = 1
     assert view._lens_probs is not None and view._lens_probs.shape[-1] == 1 and view._data_id == before + 2
     tokens, ids = view._tokens, view._lens_ids
     view._edit({"text": "z " * 400, "seq": 2}, [])
-    assert view.status.startswith("error: the text is") and view._seq == 2
+    assert str(view.status).startswith("error: the text is") and view._seq == 2
     assert view._tokens == tokens and view._lens_ids == ids
     view.selected_token = 2
     view.text = ""
-    assert view.status == "ready" and view._tokens == [] and view._lens_ids is None and view._strings == []
+    assert view.status.ok and view._tokens == [] and view._lens_ids is None and view._strings == []
     assert view.selected_token == -1 and view.lens is None
 
 
@@ -95,6 +95,6 @@ def test_link_with_the_routing_view(models: dict[str, dv.HookedModel]) -> None:
     other = RoutingView(models["deepseek_v3"], text="other")
     predictions.link(other)
     other.text = "edited elsewhere"
-    assert predictions.text == "edited elsewhere" and predictions.status == "ready"
+    assert predictions.text == "edited elsewhere" and predictions.status.ok
     other.selected_token = 1
     assert predictions.selected_token == 1

@@ -57,7 +57,7 @@ def assert_routing_matches(view: RoutingView, model: dv.HookedModel, text: str) 
 def test_routing_sent_is_the_models_top_k(models: dict[str, dv.HookedModel], family: str) -> None:
     model = models[family]
     view = RoutingView(model, text=TEXT)
-    assert view.status == "ready"
+    assert view.status.ok
     assert view.moe_layers == [1, 2] and view.layer == 1
     assert (view.num_experts, view.num_shared, view.top_k, view.group_size) == (8, 1, 2, 2)
     assert view._experts is not None and view._weights is not None and view._experts.dtype == "uint16"
@@ -74,7 +74,7 @@ def test_bundled_model_routing_is_the_models_top_k() -> None:
         pytest.skip(f"the bundled model is not built yet ({BUNDLED_MODEL} is missing)")
     model = dv.load_model(device="cpu")
     view = RoutingView(model, text=TEXT)
-    assert view.status == "ready"
+    assert view.status.ok
     assert_routing_matches(view, model, TEXT)
 
 
@@ -89,23 +89,23 @@ def test_editing_resends_and_bad_text_keeps_the_view(
     assert_routing_matches(view, models["deepseek_v3"], "another text entirely")
     tokens, experts = view._tokens, view._experts
     view._edit({"text": "z " * 400, "seq": 2}, [])
-    assert view.status.startswith("error: the text is") and "limit is 300" in view.status
+    assert str(view.status).startswith("error: the text is") and "limit is 300" in view.status.message
     assert view._tokens == tokens and view._experts == experts and view._seq == 2
     view.selected_token = 3
     view.text = ""
-    assert view.status == "ready" and view._tokens == [] and view._experts is None and view.trace is None
+    assert view.status.ok and view._tokens == [] and view._experts is None and view.trace is None
     assert view.selected_token == -1
     view.text = "another text entirely"
-    assert view.status == "ready" and view._experts == experts
+    assert view.status.ok and view._experts == experts
 
 
 def test_dense_model_shows_the_no_moe_state(models: dict[str, dv.HookedModel]) -> None:
     view = RoutingView(models["llama"], text=TEXT)
-    assert view.status == "ready"
+    assert view.status.ok
     assert view.moe_layers == [] and view.num_experts == 0 and view._experts is None
     assert len(view._tokens) > 5  # the text is still tokenized, so selections can be linked
     view.text = "dense still edits"
-    assert view.status == "ready" and view.trace is None
+    assert view.status.ok and view.trace is None
     with pytest.raises(ValueError, match="no MoE layers"):
         view.load_figure()
 

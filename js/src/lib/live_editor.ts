@@ -4,15 +4,17 @@
 // status line that says `computing` while an edit newer than the data shown is waiting or out.
 
 import type { AnyModel, Experimental } from "@anywidget/types";
+import { errorMessage, invoke } from "./commands";
 import { debounce } from "./debounce";
 import { element } from "./dom";
 import { SequenceTracker } from "./sequence";
+import { COMPUTING, errorStatus, renderStatus, type Status } from "./status";
 import { STYLES } from "./styles";
 
 /** The traits every live view shares (LiveTextWidget). */
 export interface LiveTextModel {
   text: string;
-  status: string;
+  status: Status;
   _seq: number;
   /** false inside a Dashboard, whose one text box drives every view. */
   show_editor?: boolean;
@@ -75,11 +77,10 @@ export class LiveEditor<T extends LiveTextModel> {
     }
     this.inFlight = true;
     const seq = this.sequence.next(this.live.get("_seq"));
-    this.experimental
-      .invoke<{ stale: boolean }>("_edit", { text, seq }, { signal: this.signal })
+    invoke<{ stale: boolean }>(this.experimental, "_edit", { text, seq }, this.signal)
       .then(([reply]) => reply.stale && !this.disposed && this.onAnswer())
       .catch((error: unknown) => {
-        if (!this.disposed) this.status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+        if (!this.disposed) renderStatus(this.status, errorStatus(errorMessage(error)));
       })
       .finally(() => {
         this.inFlight = false;
@@ -102,10 +103,7 @@ export class LiveEditor<T extends LiveTextModel> {
 
   /** Show `computing` while an edit is waiting or out, else the model's status. */
   showStatus(): void {
-    const text = this.busy() ? "computing" : this.live.get("status");
-    this.status.textContent = text;
-    this.status.classList.toggle("dsv-busy", text === "computing");
-    this.status.classList.toggle("dsv-error", text.startsWith("error"));
+    renderStatus(this.status, this.busy() ? COMPUTING : this.live.get("status"));
   }
 
   /** An answer arrived: take Python's text unless the user is still typing, and refresh the status. */

@@ -9,6 +9,8 @@ export const STYLES = `
 .dsv-status { min-width: 7em; padding: 2px 6px; border-radius: 4px; background: #e8f5e9; white-space: pre-wrap; max-width: 40%; }
 .dsv-status.dsv-busy { background: #fff8e1; }
 .dsv-status.dsv-error { background: #ffebee; color: #b71c1c; }
+.dsv-command-error { color: #b71c1c; font-size: 12px; white-space: pre-wrap; }
+.dsv-command-error[hidden] { display: none; }
 .dsv-empty { color: #777; font-style: italic; }
 .dsv-body { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 .dsv-grid { display: flex; flex-direction: column; gap: 2px; outline: none; max-height: 460px; overflow: auto; }

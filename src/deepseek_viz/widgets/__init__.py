@@ -7,6 +7,7 @@ from .embedding_scatter import EmbeddingScatter, TextViewLink
 from .linking import TraitLink, link
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
+from .status import Status
 
 __all__ = [
     "AttentionView",
@@ -15,6 +16,7 @@ __all__ = [
     "EmbeddingScatter",
     "PredictionView",
     "RoutingView",
+    "Status",
     "TextBox",
     "TextViewLink",
     "TraitLink",

@@ -1,19 +1,24 @@
-"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention."""
+"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention.
+
+Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
+edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
+fetched; the overview stays on screen).
+"""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import traitlets
-from anywidget.experimental import command
 
 from ..export.figures import token_heatmap
-from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Trace
+from ..model import EmptyTextError, ModelInterface, Trace
+from .base import bundle
 from .buffers import ArrayTrait, EncodedArray, encode_uint8, max_pool, normalise_each
+from .commands import command
 from .live_text import TracedTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
@@ -69,9 +74,9 @@ class AttentionView(TracedTextWidget):
     - ``heads``: the selected heads of that layer, averaged (all heads = "mean of layer");
     - ``selected_token``: the query token highlighted (``-1``: none).
 
-    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. A failed trace (e.g. a text over the
-    model's ``max_tokens``) sets the error and keeps the previous view; an empty text shows an empty
-    state. Out-of-range ``layer``/``heads``/``selected_token`` raise :class:`traitlets.TraitError`.
+    ``status`` is a :class:`~deepseek_viz.widgets.status.Status` (shown ``ready``, ``computing`` or
+    ``error: …``). A failed trace (e.g. a text over the model's ``max_tokens``) sets the error and keeps
+    the previous view; an empty text shows an empty state. Out-of-range ``layer``/``heads``/``selected_token`` raise :class:`traitlets.TraitError`.
 
     Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits): ``_tokens``
     ``[[text, kind], …]``; ``_heatmap`` uint8 ``[query, key]``, the averaged selection (max-pooled to at
@@ -85,7 +90,7 @@ class AttentionView(TracedTextWidget):
     parts of the heatmap with ``_fetch_window``.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "attention.js"
+    _esm = bundle("attention")
 
     layer = traitlets.Int(0).tag(sync=True)
     heads = traitlets.List(traitlets.Int(), default_value=[0]).tag(sync=True)
@@ -146,7 +151,7 @@ class AttentionView(TracedTextWidget):
 
     @traitlets.observe("text", "layer", "heads")
     def _on_selection(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         """Trace and send what changed since the last update; errors become ``status``."""
@@ -165,9 +170,6 @@ class AttentionView(TracedTextWidget):
             matrix = mean_of_heads(trace, layer, heads)
         except EmptyTextError:
             self._show_empty()
-            return
-        except DeepseekVizError as error:
-            self._finish(f"error: {error}")
             return
         self._matrix, self._matrix_key = matrix, (text, layer, heads)
         if same_trace and self._layer_heads is not None:

@@ -1,23 +1,29 @@
-"""``AttributionView``: a text shaded by each method's token scores, one aligned row per method."""
+"""``AttributionView``: a text shaded by each method's token scores, one aligned row per method.
+
+Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed explanation
+or edit) and ``sampling-error`` beside the ``run-sampling`` button (a SHAP/LIME run that failed, e.g.
+out of memory; the button works again).
+"""
 
 from __future__ import annotations
 
 import inspect
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import traitlets
-from anywidget.experimental import command
 
 from ..analysis.attribution import METHOD_NAMES, Explanation, Target, explain, global_importance
 from ..analysis.attribution.explain import normalize_methods
 from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
+from .base import bundle
 from .buffers import ArrayTrait, encode_float32
-from .live_text import LiveTextWidget, display_tokens, require_model
+from .commands import command
+from .live_text import LiveTextWidget, display_tokens
+from .status import Status
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -87,8 +93,9 @@ class AttributionView(LiveTextWidget):
       ``lime_samples``, ``baseline``, ``deletion_steps``, ``seed``, …).
 
     ``explanation`` holds the :class:`Explanation` shown (scores, target, faithfulness, timings).
-    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``; an error (e.g. a text over the
-    model's ``max_tokens``) keeps the previous rows, an empty text shows an empty state.
+    ``status`` is a :class:`~deepseek_viz.widgets.status.Status` (shown ``ready``, ``computing`` or
+    ``error: …``); an error (e.g. a text over the model's ``max_tokens``) keeps the previous rows, an
+    empty text shows an empty state.
 
     Wire protocol (private traits): ``_tokens`` ``[[text, kind], …]``; ``_scores`` float32
     ``[method, token]`` (an :class:`~.buffers.ArrayTrait`, ``None`` when absent), row ``r`` being the
@@ -96,10 +103,13 @@ class AttributionView(LiveTextWidget):
     ``_labels`` the methods' display names; ``_caption`` the target line; ``_faithfulness`` (see
     :func:`faithfulness_summary`); ``_data_id`` bumps with every new matrix. Commands: ``_edit`` (live
     text) and ``_run_sampling`` ``{data_id}`` (dropped as stale when ``data_id`` no longer names the data
-    shown).
+    shown; a failed run answers with its error, which the browser shows in ``sampling-error`` beside the
+    ``run-sampling`` button).
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "attribution.js"
+    _esm = bundle("attribution")
+    #: The ``settings`` it takes: those it passes on to :func:`explain`.
+    extra_keywords = EXPLAIN_SETTINGS
 
     #: What is explained (None: NextToken()). The class is named by string: mypy rejects abstract classes.
     target = traitlets.Instance("deepseek_viz.analysis.attribution.targets.Target", allow_none=True)
@@ -124,13 +134,6 @@ class AttributionView(LiveTextWidget):
         live_faithfulness: bool = True,
         **settings: Any,
     ) -> None:
-        require_model(model)  # before the settings: a wrong model is the error to report first
-        unknown = sorted(set(settings) - EXPLAIN_SETTINGS)
-        if unknown:
-            raise TypeError(
-                f"AttributionView got unknown settings {unknown}; "
-                f"it passes these on to explain(): {', '.join(sorted(EXPLAIN_SETTINGS))}"
-            )
         self._settings = settings
         self._live_faithfulness = live_faithfulness
         self._explanation: Explanation | None = None
@@ -164,7 +167,7 @@ class AttributionView(LiveTextWidget):
 
     @traitlets.observe("text", "target", "methods", "sampling_methods")
     def _on_change(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         """Explain the text with the live methods (dropping any sampling rows); errors become ``status``."""
@@ -178,14 +181,17 @@ class AttributionView(LiveTextWidget):
 
     @command
     def _run_sampling(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        """``{data_id}`` from the button: run the sampling methods if ``data_id`` is still the data shown."""
+        """``{data_id}`` from the button: run the sampling methods if ``data_id`` is still the data shown.
+        A run that fails (e.g. out of memory) answers ``{"error": …}``, shown beside the button."""
         if msg.get("data_id") != self._data_id:
             return {"stale": True}, []
         self.run_sampling()
+        if self.status.failed:
+            return {"error": self.status.message}, []
         return {"stale": False, "data_id": self._data_id}, []
 
-    def _explain(self, methods: Sequence[str], faithfulness: bool = True) -> Explanation | str | None:
-        """The explanation of the current text, ``None`` for an empty text, or an error message
+    def _explain(self, methods: Sequence[str], faithfulness: bool = True) -> Explanation | Status | None:
+        """The explanation of the current text, ``None`` for an empty text, or an error status
         (``faithfulness=False``: without the deletion curves, unless the settings ask for them)."""
         self._computing()
         settings = {"faithfulness": faithfulness, **self._settings}
@@ -193,12 +199,12 @@ class AttributionView(LiveTextWidget):
             return explain(self._hooked, self.text, self.target, methods, **settings)
         except EmptyTextError:
             return None
-        except (DeepseekVizError, ValueError) as error:
-            return f"error: {error}"
+        except (DeepseekVizError, ValueError) as error:  # e.g. a target the text cannot have
+            return Status.error(str(error))
 
-    def _show(self, explanation: Explanation | str | None) -> None:
-        """Publish ``explanation`` (or the empty state for ``None``); an error message keeps the view."""
-        if isinstance(explanation, str):
+    def _show(self, explanation: Explanation | Status | None) -> None:
+        """Publish ``explanation`` (or the empty state for ``None``); an error status keeps the view."""
+        if isinstance(explanation, Status):
             self._finish(explanation)
             return
         with self.hold_sync():

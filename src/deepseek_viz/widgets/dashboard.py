@@ -3,9 +3,7 @@ attributions, embedding map), with the selected token, layer and text shared bet
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +16,13 @@ from ..export.standalone import save_html
 from ..model import ModelInterface
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
+from .base import StrictKeywords, bundle
 from .embedding_scatter import EmbeddingScatter
 from .linking import TraitLink
-from .live_text import LiveTextWidget, TracedTextWidget, require_model
+from .live_text import LiveTextWidget, ModelView, TracedTextWidget, require_model
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
-
-log = logging.getLogger(__name__)
+from .status import Status
 
 DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates."
 #: The attribution view's settings in a dashboard, unless given. It re-explains on every edit, so only
@@ -46,29 +44,33 @@ class TextBox(LiveTextWidget):
     shows a character count against it. ``model_name`` is shown beside the count.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "text_box.js"
+    _esm = bundle("text_box")
 
     max_chars = traitlets.Int(0).tag(sync=True)
     model_name = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, model: ModelInterface, text: str = "", *, max_chars: int = 0) -> None:
-        self._handler: Callable[[str], str] | None = None
+        self._handler: Callable[[str], Status] | None = None
         super().__init__(model, text=text, max_chars=max_chars, model_name=describe_model(model))
 
-    def on_text(self, handler: Callable[[str], str]) -> None:
-        """Call ``handler(text)`` for every new text from now on; it returns the status to show."""
+    def on_text(self, handler: Callable[[str], Status], status: Status | None = None) -> None:
+        """Call ``handler(text)`` for every new text from now on; it returns the status to show. Shows
+        ``status`` (default ``ready``) until then, e.g. that of what the handler's views show now."""
         self._handler = handler
+        self._finish(status)
 
     @traitlets.observe("text")
     def _on_text(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         text = self.text
         if self.max_chars and len(text) > self.max_chars:
             self._finish(
-                f"error: the text has {len(text):,} characters; this dashboard takes at most "
-                f"{self.max_chars:,}. Shorten it — the views still show the previous text."
+                Status.error(
+                    f"the text has {len(text):,} characters; this dashboard takes at most "
+                    f"{self.max_chars:,}. Shorten it — the views still show the previous text."
+                )
             )
             return
         if self._handler is None:
@@ -86,18 +88,18 @@ def describe_model(model: ModelInterface) -> str:
     return " · ".join(parts)
 
 
-def combine_statuses(statuses: Mapping[str, str]) -> str:
-    """One status for the dashboard: ``"ready"``, or each distinct error once (the views that gave it
-    named when the views failed in different ways)."""
+def combine_statuses(statuses: Mapping[str, Status]) -> Status:
+    """One status for the dashboard: ``ready``, or an error with each distinct message once (the views
+    that gave it named when the views failed in different ways)."""
     failed: dict[str, list[str]] = {}
     for name, status in statuses.items():
-        if status.startswith("error"):
-            failed.setdefault(status.removeprefix("error: "), []).append(name)
+        if status.failed:
+            failed.setdefault(status.message, []).append(name)
     if not failed:
-        return "ready"
+        return Status.ready()
     if len(failed) == 1:
-        return f"error: {next(iter(failed))}"
-    return "error: " + "; ".join(f"{message} ({', '.join(names)})" for message, names in failed.items())
+        return Status.error(next(iter(failed)))
+    return Status.error("; ".join(f"{message} ({', '.join(names)})" for message, names in failed.items()))
 
 
 def _panel(title: str, view: ipywidgets.Widget, flex: str) -> ipywidgets.VBox:
@@ -107,7 +109,7 @@ def _panel(title: str, view: ipywidgets.Widget, flex: str) -> ipywidgets.VBox:
     return ipywidgets.VBox([heading, view], layout=ipywidgets.Layout(flex=flex, min_width="0"))
 
 
-class Dashboard(ipywidgets.VBox):
+class Dashboard(StrictKeywords, ipywidgets.VBox):
     """Every view of one model on one text: type once, see attention, expert routing, next-token
     predictions with the logit lens, token attributions and where the text lands among others.
 
@@ -130,7 +132,7 @@ class Dashboard(ipywidgets.VBox):
     (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the
     views in turn from one trace (the model's cache answers all of them), within one
     :meth:`ModelInterface.time_limit`; a view that fails keeps its previous data and the box shows the
-    error.
+    error (:attr:`status`, a :class:`~deepseek_viz.widgets.status.Status`; :meth:`statuses` per view).
     """
 
     def __init__(
@@ -171,8 +173,7 @@ class Dashboard(ipywidgets.VBox):
             self._attention_layer({"new": self.attention.layer})
         self.scatter.on_click(self._load_point)
         self.scatter.place(text)
-        self.text_box.on_text(self._show_text)
-        self.text_box.set_trait("status", combine_statuses(self.statuses()))
+        self.text_box.on_text(self._show_text, combine_statuses(self.statuses()))
 
         top = [_panel("Attention — pick heads in the grid, click a token", self.attention, "3 1 0%")]
         top.append(_panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%"))
@@ -201,7 +202,7 @@ class Dashboard(ipywidgets.VBox):
     @text.setter
     def text(self, value: str) -> None:
         if value == self.text_box.text:
-            self.text_box._update()  # again, e.g. after a time-out
+            self.text_box.refresh()  # again, e.g. after a time-out
         else:
             self.text_box.text = value
 
@@ -215,16 +216,15 @@ class Dashboard(ipywidgets.VBox):
         self.attention.selected_token = index
 
     @property
-    def status(self) -> str:
-        """The box's status: ``"ready"``, ``"computing"`` or ``"error: …"``."""
-        return str(self.text_box.status)
+    def status(self) -> Status:
+        """The box's status: ``ready``, ``computing`` or an error (with the message shown)."""
+        return self.text_box.status
 
-    def statuses(self) -> dict[str, str]:
+    def statuses(self) -> dict[str, Status]:
         """Each view's own status, by name (``attention``, ``routing``, ``predictions``, ``attribution``,
         ``scatter``)."""
-        statuses = {name: str(view.status) for name, view in self._views.items()}
-        statuses["scatter"] = str(self.scatter.status)
-        return statuses
+        views: dict[str, ModelView] = {**self._views, "scatter": self.scatter}
+        return {name: view.status for name, view in views.items()}
 
     def save_html(self, path: str | Path, title: str = "deepseek-viz dashboard") -> Path:
         """Write the dashboard as it is now to one HTML file that opens offline, with no server
@@ -234,31 +234,22 @@ class Dashboard(ipywidgets.VBox):
 
     # --- updates ----------------------------------------------------------------------------------
 
-    def _show_text(self, text: str) -> str:
+    def _show_text(self, text: str) -> Status:
         """Give ``text`` to every view, all within one time limit; the combined status (the map's only
-        where the text was traced and so placed on it)."""
+        where the text was traced and so placed on it). Views never raise: a failure is their status."""
         with self.model.time_limit():
-            for name, view in self._views.items():
-                # a view whose last try at this text failed still holds it: update it again
-                update = view._update if view.text == text else partial(setattr, view, "text", text)
-                self._guarded(name, update)
-            placed = not self.attention.status.startswith("error")
+            for view in self._views.values():
+                if view.text == text:
+                    view.refresh()  # a view whose last try at this text failed still holds it
+                else:
+                    view.text = text
+            placed = not self.attention.status.failed
             if placed:
-                self._guarded("scatter", lambda: self.scatter.place(text))
+                self.scatter.place(text)
         statuses = self.statuses()
         if not placed:
             del statuses["scatter"]  # the map still shows the last text placed: its status is not news
         return combine_statuses(statuses)
-
-    def _guarded(self, name: str, update: Callable[[], object]) -> None:
-        """Run ``update``; views turn the errors they expect into their status, and anything else is
-        logged in the kernel and shown as a one-line error in the box, not a traceback."""
-        try:
-            update()
-        except Exception as error:  # a view's bug must not stop the other views
-            log.exception("deepseek-viz: the %s view failed", name)
-            view = self.scatter if name == "scatter" else self._views[name]
-            view.set_trait("status", f"error: {name} failed ({type(error).__name__}: {error})")
 
     def _load_point(self, index: int) -> None:
         self.text = self.scatter.texts[index]

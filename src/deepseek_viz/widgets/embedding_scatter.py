@@ -1,5 +1,10 @@
 """``EmbeddingScatter``: many texts as points of a 2-D/3-D projection of their hidden states, or one
-text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``)."""
+text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``).
+
+Where the browser shows errors (``data-testid``): ``status`` (a text that failed to place, a click the
+kernel could not take, data that cannot be read) and ``scatter-tooltip`` (``error: …`` instead of a
+point's text that could not be fetched).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,19 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import anywidget
 import numpy as np
 import plotly.graph_objects as go
 import traitlets
-from anywidget.experimental import command
 
 from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embeddings
 from ..analysis.projection import Method, Projection, project, project_token_paths
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
-from ..model import DeepseekVizError, EmptyTextError, ModelInterface
+from ..model import EmptyTextError, ModelInterface
+from .base import bundle
 from .buffers import ArrayTrait, encode_float32, encode_uint8
-from .live_text import require_model
+from .commands import command
+from .live_text import ModelView, require_model
 
 #: Texts are cut to this many characters for tooltips (the full text stays in Python).
 TEXT_CHARS = 200
@@ -63,7 +68,7 @@ def _check_texts(texts: Any) -> list[str]:
     return texts
 
 
-class EmbeddingScatter(anywidget.AnyWidget):
+class EmbeddingScatter(ModelView):
     """Texts as points: each text's hidden state at ``layer`` (pooled over its tokens), projected to
     ``dims`` (2 or 3) dimensions with ``method`` (``"umap"``, ``"pca"`` or ``"tsne"``), coloured by label.
 
@@ -77,7 +82,8 @@ class EmbeddingScatter(anywidget.AnyWidget):
     - ``selected``: indices of the selected points (set either side; sorted, duplicates dropped);
     - ``clicked``: the point clicked last (``-1``: none) and ``clicked_text`` its full text;
     - ``live_point``: where the text of a linked view (:meth:`link`) or of :meth:`place` lands, ``[]``
-      for none, with ``live_text``; ``status``: ``"ready"`` or ``"error: …"`` (a text that fails to place).
+      for none, with ``live_text``; ``status``: ``ready`` or an error (a text that fails to place; a
+      failed click or tooltip fetch is shown in the browser's status line or tooltip).
 
     Wire protocol (private traits): ``_coords`` float32 ``[n, dims]`` and ``_labels`` uint8 ``[n]``, one
     label index per point (both :class:`~.buffers.ArrayTrait` traits; ``_label_names`` and ``_colours``
@@ -88,14 +94,13 @@ class EmbeddingScatter(anywidget.AnyWidget):
     ``_click`` command, so clicking the same point twice reaches :meth:`on_click` callbacks twice.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "scatter.js"
+    _esm = bundle("scatter")
 
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
     clicked = traitlets.Int(-1).tag(sync=True)
     clicked_text = traitlets.Unicode("", read_only=True).tag(sync=True)
     live_point = traitlets.List(traitlets.Float(), read_only=True).tag(sync=True)
     live_text = traitlets.Unicode("", read_only=True).tag(sync=True)
-    status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
     mode = traitlets.Unicode("texts", read_only=True).tag(sync=True)
 
     _coords = ArrayTrait().tag(sync=True)
@@ -104,7 +109,6 @@ class EmbeddingScatter(anywidget.AnyWidget):
     _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _paths = traitlets.Dict().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -121,12 +125,14 @@ class EmbeddingScatter(anywidget.AnyWidget):
         progress: bool = True,
         project_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self._hooked = require_model(model)
+        require_model(model)  # before the work below
         options = dict(project_options or {})
         self._layer = layer
         self._pooling = pooling
         self._callbacks: list[ClickCallback] = []
         self._token_paths: TokenPaths | None = None
+        self._placed = ""  # the text last given to place()
+        self._point: np.ndarray | None = None  # where it landed
         if mode == "texts":
             self._texts_full = _check_texts(texts)
             if labels is not None and len(labels) != len(self._texts_full):
@@ -150,7 +156,7 @@ class EmbeddingScatter(anywidget.AnyWidget):
             point_labels = self._label_values
         else:
             raise ValueError(f"mode must be 'texts' or 'tokens', not {mode!r}")
-        super().__init__()
+        super().__init__(model)
         names, index = categorise(point_labels)
         # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
         coords = encode_float32(self._projection.coords)
@@ -185,11 +191,6 @@ class EmbeddingScatter(anywidget.AnyWidget):
         )
 
     # --- what it shows ------------------------------------------------------------------------------
-
-    @property
-    def model(self) -> ModelInterface:
-        """The model whose hidden states are shown."""
-        return self._hooked
 
     @property
     def texts(self) -> list[str]:
@@ -261,24 +262,26 @@ class EmbeddingScatter(anywidget.AnyWidget):
         """Show ``text`` as the live point: embedded like the texts (same layer and pooling) and placed with
         the fitted projection's ``transform`` (t-SNE: by its nearest fitted neighbours). Returns its
         coordinates, or ``None`` when ``text`` has no tokens (the live point is removed) or fails (the
-        error goes to ``status``)."""
+        error goes to ``status`` and the previous live point stays)."""
         self._require_texts("place a text")
-        point: np.ndarray | None = None
-        status = "ready"
+        self._placed, self._point = text, None
+        self.refresh()
+        return self._point
+
+    def _update(self) -> None:
+        """Place the text last given to :meth:`place` (errors become ``status``, see :meth:`refresh`)."""
+        text, point = self._placed, None
         if text.strip():
             try:
                 vector = embed_texts(self._hooked, [text], self._layer, self._pooling, progress=False)
                 point = self._projection.transform(vector, approximate=True)[0]
             except EmptyTextError:
                 point = None
-            except DeepseekVizError as error:
-                status = f"error: {error}"
         with self.hold_sync():
-            if status == "ready":
-                self.set_trait("live_text", text if point is not None else "")
-                self.set_trait("live_point", [] if point is None else [float(v) for v in point])
-            self.set_trait("status", status)
-        return point
+            self._point = point
+            self.set_trait("live_text", text if point is not None else "")
+            self.set_trait("live_point", [] if point is None else [float(v) for v in point])
+            self._finish()
 
     def link(self, view: traitlets.HasTraits) -> TextViewLink:
         """Link to a view with a ``text`` trait (e.g. ``AttentionView``): a click on a point loads its text

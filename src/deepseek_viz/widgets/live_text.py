@@ -1,5 +1,6 @@
-"""The part every live view shares: the model, an editable ``text``, a ``status`` line, the edit
-protocol, linking, and the tokens (with an optional selected one) sent to the browser."""
+"""The parts views share: :class:`ModelView` (the model, a ``status``, :meth:`~ModelView.refresh`) and,
+for the live text views, an editable ``text``, the edit protocol, linking, and the tokens (with an
+optional selected one) sent to the browser."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 import anywidget
 import traitlets
-from anywidget.experimental import command
 
-from ..model import ModelInterface, Token, Trace
+from ..model import DeepseekVizError, ModelInterface, Token, Trace
 from ..model.tokens import well_formed
+from .base import StrictKeywords, require_bundle
+from .commands import command, describe_error
 from .linking import TraitLink
+from .status import Status, StatusTrait
 
 log = logging.getLogger(__name__)
 
@@ -52,40 +55,83 @@ def require_model(model: object) -> ModelInterface:
     return model
 
 
-class LiveTextWidget(anywidget.AnyWidget):
-    """Base class of views that trace a text the user edits in the browser.
+class ModelView(StrictKeywords, anywidget.AnyWidget):
+    """Base class of every view of a model.
 
+    Creating a view first checks that its JavaScript is built (a :class:`RuntimeError` naming ``make js``
+    otherwise: ``import deepseek_viz`` works without it) and that no keyword argument is unknown (a
+    :class:`TypeError` listing the valid ones, :class:`~deepseek_viz.widgets.base.StrictKeywords`);
     ``__init__(model)`` checks that ``model`` is a :class:`ModelInterface` (a :class:`TypeError` otherwise,
     before the widget opens) and keeps it as :attr:`model`.
+
+    ``status`` (read-only) is a :class:`Status`: ``ready``, ``computing`` or an error with its message,
+    synced to the browser as ``{state, message}`` and shown there as ``ready``, ``computing`` or
+    ``error: …``. :meth:`refresh` recomputes what the view shows; it never raises: an error becomes
+    ``status`` and the view keeps what it showed. ``_data_id`` bumps with every new data the view sends.
+    """
+
+    status = StatusTrait(read_only=True)
+    _data_id = traitlets.Int(0).tag(sync=True)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModelView:
+        require_bundle(cls)  # before any work of the constructor
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, model: ModelInterface, **traits: Any) -> None:
+        self._hooked = require_model(model)
+        super().__init__(**traits)
+
+    @property
+    def model(self) -> ModelInterface:
+        """The model this view shows."""
+        return self._hooked
+
+    def refresh(self) -> None:
+        """Recompute what the view shows and send it. An error becomes ``status`` (an unexpected one is
+        also logged in the kernel) and the view keeps what it showed."""
+        try:
+            self._update()
+        except Exception as error:  # a view's bug must not escape to the caller (an edit, a dashboard)
+            if not isinstance(error, DeepseekVizError):
+                log.exception("deepseek-viz: %s failed to update", type(self).__name__)
+            self._finish(Status.error(describe_error(error)))
+
+    def _update(self) -> None:
+        """Compute what the traits ask for and send it; ends with :meth:`_finish` (each view defines it).
+        Errors it raises become ``status`` (:meth:`refresh`)."""
+        raise NotImplementedError
+
+    def _computing(self) -> None:
+        self.set_trait("status", Status.computing())
+
+    def _finish(self, status: Status | None = None) -> None:
+        """Publish ``status`` (default ``ready``)."""
+        self.set_trait("status", status or Status.ready())
+
+
+class LiveTextWidget(ModelView):
+    """Base class of views that trace a text the user edits in the browser.
 
     Protocol (``js/src/lib/live_editor.ts`` is the other side): the browser debounces edits and
     sends ``{text, seq}`` with the ``_edit`` command; ``seq`` grows with every edit. At most one edit is
     out at a time: what is typed meanwhile goes, as its latest text only, after the reply. An edit not
-    newer than one already answered is dropped. Setting ``text`` runs the subclass's update (observe
-    ``text``); the subclass ends every update with :meth:`_finish`, which publishes ``status`` and
-    ``_seq`` (the newest edit answered), so the browser can drop results older than what it shows.
+    newer than one already answered is dropped. Setting ``text`` refreshes the view (the subclass
+    observes ``text`` and calls :meth:`refresh`); every update ends with :meth:`_finish`, which
+    publishes ``status`` and ``_seq`` (the newest edit answered), so the browser can drop results older
+    than what it shows.
 
-    ``status`` is ``"ready"``, ``"computing"`` or ``"error: …"``. ``show_editor=False`` hides the
-    view's own text box and status line (a :class:`Dashboard`'s one text box drives its views). ``_tokens`` is ``[[text, kind], …]``
-    (:func:`display_tokens`); ``_data_id`` bumps with every new data the view sends.
+    ``show_editor=False`` hides the view's own text box and status line (a :class:`Dashboard`'s one
+    text box drives its views). ``_tokens`` is ``[[text, kind], …]`` (:func:`display_tokens`).
     """
 
     text = traitlets.Unicode("").tag(sync=True)
-    status = traitlets.Unicode("ready", read_only=True).tag(sync=True)
     show_editor = traitlets.Bool(True).tag(sync=True)
     _seq = traitlets.Int(0).tag(sync=True)
     _tokens: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
-    _data_id = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, model: ModelInterface, **kwargs: Any) -> None:
-        self._hooked = require_model(model)
         self._pending_seq = 0
-        super().__init__(**kwargs)
-
-    @property
-    def model(self) -> ModelInterface:
-        """The model this view traces."""
-        return self._hooked
+        super().__init__(model, **kwargs)
 
     def link(self, other: traitlets.HasTraits, names: Iterable[str] | None = None) -> TraitLink:
         """Keep ``text`` and ``selected_token`` (those of them both widgets have; or exactly ``names``)
@@ -97,25 +143,18 @@ class LiveTextWidget(anywidget.AnyWidget):
 
     def _start(self, text: str, **traits: Any) -> None:
         """End of a subclass's ``__init__``: set ``traits`` (in order) and ``text`` with one round of
-        notifications, then run the first :meth:`_update` (also when nothing changed)."""
+        notifications, then :meth:`refresh` (also when nothing changed)."""
         with self.hold_trait_notifications():
             for name, value in traits.items():
                 setattr(self, name, value)
             self.text = text
-        self._update()
+        self.refresh()
 
-    def _update(self) -> None:
-        """Compute what the traits ask for and send it; ends with :meth:`_finish` (each view defines it)."""
-        raise NotImplementedError
-
-    def _computing(self) -> None:
-        self.set_trait("status", "computing")
-
-    def _finish(self, status: str = "ready") -> None:
-        """Publish ``status`` and mark the newest edit received as answered."""
+    def _finish(self, status: Status | None = None) -> None:
+        """Publish ``status`` (default ``ready``) and mark the newest edit received as answered."""
         with self.hold_sync():
             self._seq = max(self._seq, self._pending_seq)
-            self.set_trait("status", status)
+            super()._finish(status)
 
     @traitlets.validate("text")
     def _valid_text(self, proposal: Any) -> str:
@@ -125,21 +164,17 @@ class LiveTextWidget(anywidget.AnyWidget):
     @command
     def _edit(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
         """``{text, seq}`` from the browser's debounced editor; edits older than one answered are dropped.
-        Always answers: the browser sends its next edit only after this reply, so an unexpected error
-        becomes ``status`` (and the kernel log) instead of leaving the browser waiting."""
+        The browser sends its next edit only after this reply; a failed update is the view's ``status``
+        (:meth:`refresh`), and the reply says the edit was taken."""
         seq = int(msg["seq"])
         if seq <= self._seq:
             return {"seq": seq, "stale": True}, []
         self._pending_seq = seq
         text = well_formed(str(msg["text"]))
-        try:
-            if self.text == text:
-                self._finish(self.status)
-            else:
-                self.text = text
-        except Exception as error:  # a view's bug must not stall the browser's editor
-            log.exception("deepseek-viz: %s failed on an edit", type(self).__name__)
-            self._finish(f"error: {type(error).__name__}: {error}")
+        if self.text == text:
+            self._finish(self.status)
+        else:
+            self.text = text
         return {"seq": seq, "stale": False}, []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,8 @@ import plotly.graph_objects as go
 import traitlets
 
 from ..export.figures import token_heatmap
-from ..model import DeepseekVizError, EmptyTextError, LogitLens, ModelInterface, Trace
+from ..model import EmptyTextError, LogitLens, ModelInterface, Trace
+from .base import bundle
 from .buffers import ArrayTrait, encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
@@ -46,7 +46,7 @@ class PredictionView(TracedTextWidget):
     probabilities of the same shape (scale 1); ``_data_id`` bumps with every new trace.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "predictions.js"
+    _esm = bundle("predictions")
 
     k = traitlets.Int(5).tag(sync=True)
     num_layers = traitlets.Int(read_only=True).tag(sync=True)
@@ -78,7 +78,7 @@ class PredictionView(TracedTextWidget):
 
     @traitlets.observe("text", "k")
     def _on_change(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         """Trace, read the logit lens and send it; errors become ``status`` and keep the previous view."""
@@ -92,9 +92,6 @@ class PredictionView(TracedTextWidget):
             lens = trace.logit_lens(self.k)
         except EmptyTextError:
             self._publish(None, None, key)
-            return
-        except DeepseekVizError as error:
-            self._finish(f"error: {error}")
             return
         self._publish(trace, lens, key)
 

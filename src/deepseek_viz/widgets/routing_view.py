@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,8 @@ import traitlets
 
 from ..analysis.routing_stats import RoutingStatistics, routing_statistics
 from ..export.routing_figures import coactivation_figure, expert_load_figure
-from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Token, Trace
+from ..model import EmptyTextError, ModelInterface, Token, Trace
+from .base import bundle
 from .buffers import ArrayTrait, encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
@@ -39,7 +39,7 @@ class RoutingView(TracedTextWidget):
     every new text.
     """
 
-    _esm = Path(__file__).parent.parent / "static" / "routing.js"
+    _esm = bundle("routing")
 
     layer = traitlets.Int(0).tag(sync=True)
     selected_expert = traitlets.Int(-1).tag(sync=True)
@@ -128,7 +128,7 @@ class RoutingView(TracedTextWidget):
 
     @traitlets.observe("text")
     def _on_text(self, _change: Any) -> None:
-        self._update()
+        self.refresh()
 
     def _update(self) -> None:
         """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
@@ -146,9 +146,6 @@ class RoutingView(TracedTextWidget):
                 tokens = self._hooked.tokenize(text)
         except EmptyTextError:
             self._show(None, [], text)
-            return
-        except DeepseekVizError as error:
-            self._finish(f"error: {error}")
             return
         self._show(trace, tokens, text)
 
