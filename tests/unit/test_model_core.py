@@ -164,13 +164,16 @@ def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel)
 
 def test_the_cache_is_bounded_in_bytes(family: str, tiny_checkpoints: dict[str, Path]) -> None:
     model = dv.load_model(tiny_checkpoints[family], device="cpu")
-    first = model.trace("A first text to cache.", layers=None)
-    model._cache_bytes = first.nbytes + 1  # room for one trace of this size
-    model.trace("A first text to cache.", layers=[])  # answered by the cache
-    second = model.trace("A second text, as long as that.", layers=None)
+    texts = ("A first text to cache.", "A second text, as long as that.")
+    model._cache_bytes = max(model.estimate(text).kept for text in texts) + 1  # room for one of them
+    first = model.trace(texts[0], layers=None)
+    assert model.trace(texts[0], layers=[]) is first  # answered by the cache
+    second = model.trace(texts[1], layers=None)
     assert list(model._cache.values()) == [second]
-    model._cache_bytes = 0  # the newest trace is kept whatever its size
-    assert model.trace("A third text.", layers=[0]) is model.trace("A third text.", layers=[0])
+    model._cache_bytes = 0  # a trace over the byte budget is returned but not kept
+    third = model.trace("A third text.", layers=[0])
+    assert third.captured_layers == (0,) and third not in model._cache.values()
+    assert model.trace("A third text.", layers=[0]) is not third
 
 
 def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.HookedModel) -> None:

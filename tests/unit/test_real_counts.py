@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 import deepseek_viz as dv
+from deepseek_viz.model.memory import FREE_MEMORY_MARGIN, format_bytes, free_memory
 from tests.conftest import REAL_COUNT_CONFIGS
 
 TEXT = "Fever may indicate flu; chest pain can be a sign of a heart attack. 你好 🙂"
@@ -115,3 +117,52 @@ def test_lens_last_row_is_the_logits(hooked: dv.HookedModel) -> None:
     expected = torch.topk(torch.softmax(trace.logits, -1), 2, dim=-1)
     np.testing.assert_array_equal(lens.token_ids[-1], expected.indices.numpy())
     np.testing.assert_allclose(lens.probs[-1], expected.values.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(("layers", "thumbnails"), [([], None), ([0, 30], None), ([2], 8), (None, None)])
+def test_the_estimate_is_what_the_trace_holds(
+    hooked: dv.HookedModel, layers: list[int] | None, thumbnails: int | None
+) -> None:
+    text = f"{TEXT} Estimated for {layers} and {thumbnails}."
+    layers = None if layers is None else [layer % hooked.num_layers for layer in layers]
+    estimate = hooked.estimate(text, layers, thumbnails=thumbnails)
+    trace = hooked.trace(text, layers, thumbnails=thumbnails)
+    assert estimate.tokens == len(trace.tokens)
+    assert estimate.kept == pytest.approx(trace.nbytes, rel=0.01)
+    assert estimate.working > 0 and estimate.total == estimate.kept + estimate.working
+    assert hooked.estimate(len(trace.tokens), layers, thumbnails=thumbnails) == estimate
+
+
+def test_a_trace_over_the_memory_budget_is_refused_before_it_starts(
+    shape: str, real_count_checkpoints: dict[str, Path]
+) -> None:
+    text = "flu " * 150  # all 61 × 128 patterns: 0.7 GiB at V3 counts
+    model = dv.load_model(real_count_checkpoints[shape], device="cpu")
+    budget = 2 * model.estimate(text, layers=[]).total
+    model.memory_budget = budget
+    estimate = model.estimate(text)  # all layers, the default
+    assert (
+        estimate.total > budget
+        and f"patterns {format_bytes(estimate.patterns)} ({model.num_layers} layers)" in str(estimate)
+    )
+    started: list[object] = []
+    model.arch.layers[0].register_forward_pre_hook(lambda *_: started.append(1))
+    with pytest.raises(dv.TraceTooLargeError, match=r"Trace fewer layers .* a shorter text") as refused:
+        model.trace(text)
+    assert f"the budget is {format_bytes(budget)} (memory_budget)" in str(refused.value)
+    assert str(estimate) in str(refused.value)
+    assert not started, "refused before the forward pass"
+    assert model.trace(text, layers=[]).captured_layers == ()  # without patterns it fits
+    model.memory_budget = None  # the default: free memory
+    assert model.trace("A short text fits in free memory.").captured_layers == tuple(range(model.num_layers))
+
+
+def test_the_default_budget_is_free_memory_less_a_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    psutil = pytest.importorskip("psutil")
+    cpu = torch.device("cpu")
+    available = psutil.virtual_memory().available
+    assert free_memory(cpu) == pytest.approx(available * (1 - FREE_MEMORY_MARGIN), rel=0.1)
+    monkeypatch.setitem(sys.modules, "psutil", None)  # not installed: /proc/meminfo's MemAvailable
+    assert free_memory(cpu) == pytest.approx(available * (1 - FREE_MEMORY_MARGIN), rel=0.1)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (1000, 4000))
+    assert free_memory(torch.device("cuda", 0)) == 800
