@@ -292,3 +292,52 @@ def test_out_of_memory_is_a_clear_error_and_the_model_stays_usable(
     monkeypatch.setattr(hooked.model, "forward", forward)
     assert hooked.trace("cached text") is not cached, "the cache was freed"
     assert len(hooked.trace(TEXT[:10]).tokens) > 1
+
+
+def test_the_forward_unembeds_only_the_last_position(hooked: dv.HookedModel) -> None:
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[-2]))
+    try:
+        hooked.trace(TEXT + " Unembedded once.", layers=[])
+    finally:
+        handle.remove()
+    assert rows == [1]
+
+
+def test_lens_and_predictions_read_in_bounded_chunks_for_what_is_asked(
+    hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = hooked.trace(TEXT)
+    n = len(trace.tokens)
+    full, predictions = trace.logit_lens(k=3), trace.top_predictions(2)
+    assert full.layers == tuple(range(hooked.num_layers + 1)) and full.positions == tuple(range(n))
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[0]))
+    monkeypatch.setattr("deepseek_viz.model.trace.LOGITS_CHUNK_BYTES", 3 * 2 * 4 * hooked.vocab_size)
+    try:
+        chunked = trace.logit_lens(k=3)
+        part = trace.logit_lens(k=3, layers=[1, -1], positions=[0, -2, 5])
+        for got, expected in (
+            (trace.top_predictions(2), predictions),
+            (trace.top_predictions(2, [4]), predictions[4:5]),
+        ):
+            assert [[p.token_id for p in row] for row in got] == [
+                [p.token_id for p in row] for row in expected
+            ]
+            np.testing.assert_allclose(
+                [[p.prob for p in row] for row in got], [[p.prob for p in row] for row in expected], atol=1e-6
+            )
+    finally:
+        handle.remove()
+    assert max(rows) == 3, "three positions per step, never [n, vocab] at once"
+    np.testing.assert_array_equal(chunked.token_ids, full.token_ids)
+    np.testing.assert_allclose(chunked.probs, full.probs, atol=1e-6)
+    assert part.layers == (1, hooked.num_layers) and part.positions == (0, n - 2, 5)
+    np.testing.assert_array_equal(part.token_ids, full.token_ids[[1, -1]][:, [0, n - 2, 5]])
+    np.testing.assert_allclose(part.probs, full.probs[[1, -1]][:, [0, n - 2, 5]], atol=1e-6)
+    assert part.texts[1][2] == full.texts[-1][5]
+    assert part.probs.dtype == np.float32
+    with pytest.raises(dv.LayerOutOfRangeError):
+        trace.logit_lens(layers=[hooked.num_layers + 1])
+    with pytest.raises(IndexError, match="out of range"):
+        trace.top_predictions(positions=[n])

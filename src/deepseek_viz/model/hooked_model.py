@@ -280,7 +280,7 @@ class HookedModel:
             head_scores=0,
             hidden=(self.num_layers + 1) * n * self.d_model * self.dtype.itemsize,
             routing=len(self.moe_layers) * n * experts,
-            working=capture * float32 + n * self.vocab_size * self.dtype.itemsize,  # + the forward's logits
+            working=capture * float32 + self._unembed_rows * self.dtype.itemsize,  # + the last logits
         )
 
     def _check_budget(self, estimate: TraceEstimate) -> None:
@@ -353,12 +353,19 @@ class HookedModel:
                     torch.cuda.empty_cache()
                 raise TraceOutOfMemoryError(advice) from error
 
+    @property
+    def _unembed_rows(self) -> int:
+        """Logits per position (the output embedding's rows)."""
+        return int(getattr(self.arch.unembed, "out_features", self.vocab_size))
+
     def _guarded(self, module: nn.Module, advice: str) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``module`` as a function that runs through :meth:`_call` (for what a trace computes later)."""
+        """``module`` as a function that runs through :meth:`_call` on ``module``'s own device (for what
+        a trace computes later)."""
+        device = next(module.parameters()).device
 
         def run(inputs: torch.Tensor) -> torch.Tensor:
             with self._call(advice):
-                output: torch.Tensor = module(inputs)
+                output: torch.Tensor = module(inputs.to(device))
                 return output
 
         return run
@@ -418,7 +425,10 @@ class HookedModel:
             attention_capture.recording(recorder),
             self._routing_hooks() as routing,
         ):
-            output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
+            # the last position's logits only: the lens and the predictions unembed what they show
+            output = self.model(
+                input_ids=input_ids, output_hidden_states=True, use_cache=False, logits_to_keep=1
+            )
         missing = [layer for layer in layers if layer not in recorder.patterns] + [
             layer for layer in watched if thumbnails is not None and layer not in recorder.thumbnails
         ]
@@ -427,7 +437,7 @@ class HookedModel:
                 f"no attention was captured for layers {sorted(set(missing))}: this model's attention does not go through "
                 "transformers' attention interface (remote code or a custom attention class?)."
             )
-        hidden = torch.stack([state[0] for state in output.hidden_states])
+        hidden = [state[0] for state in output.hidden_states]
         return Trace(
             text=text,
             tokens=tokens,
@@ -442,6 +452,7 @@ class HookedModel:
             unembed=self._guarded(
                 self.arch.unembed, f"out of memory reading the logits of {n} tokens; use a shorter text."
             ),
+            vocab_size=self._unembed_rows,
             decode=lambda token_id: self.decode([token_id]),
             truncated=truncated,
         )
