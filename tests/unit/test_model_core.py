@@ -10,6 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 import deepseek_viz as dv
+from deepseek_viz.model import attention_capture
 from tests.conftest import CONFIGS, MOE_FAMILIES
 
 FAMILIES = list(CONFIGS)
@@ -244,23 +245,69 @@ def test_model_whose_attention_bypasses_the_interface(tiny_checkpoints: dict[str
         hooked.trace(TEXT)
 
 
+def _block_means(pattern: np.ndarray, bins: int, rows: np.ndarray) -> np.ndarray:
+    """``[head, bins, bins]`` block means of ``pattern`` over the query ``rows`` of each row bin."""
+    n = pattern.shape[-1]
+    index = (np.arange(n) * bins) // n
+    means = np.zeros((pattern.shape[0], bins, bins))
+    for row in range(bins):
+        in_bin = rows[index[rows] == row]
+        for col in range(bins):
+            means[:, row, col] = pattern[:, in_bin][:, :, index == col].mean(axis=(1, 2))
+    return means
+
+
+def _scores(pattern: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``[head, 4]`` previous-token, first-token, self and entropy scores over the query ``rows``."""
+    after_first = rows[rows >= 1]
+    read = pattern[:, rows]
+    entropy = -np.where(read > 0, read * np.log(np.where(read > 0, read, 1)), 0).sum(-1)
+    return np.stack(
+        [
+            pattern[:, after_first, after_first - 1].mean(-1),
+            read[:, :, 0].mean(-1),
+            pattern[:, rows, rows].mean(-1),
+            entropy.mean(-1),
+        ],
+        axis=-1,
+    )
+
+
 def test_thumbnails_are_block_means_of_every_layer(hooked: dv.HookedModel) -> None:
     full = hooked.trace(TEXT)
     n = len(full.tokens)
-    small = hooked.trace(TEXT, layers=[], thumbnails=4)
+    bins = -(-n // 4)  # at most 4 query rows per bin: the summary reads every row
+    small = hooked.trace(TEXT, layers=[], thumbnails=bins)
     assert small.captured_layers == ()
-    thumbs = small.thumbnails
-    assert thumbs is not None and thumbs.shape == (3, 4, 4, 4)
-    bins = (np.arange(n) * 4) // n
+    thumbs, scores = small.thumbnails, small.head_scores
+    assert thumbs is not None and thumbs.shape == (3, 4, bins, bins)
+    assert scores is not None and scores.shape == (3, 4, 4) and scores.dtype == np.float32
+    assert dv.Trace.HEAD_SCORES == ("previous_token", "first_token", "self", "entropy")
     for layer in range(3):
         pattern = full.attention(layer)
-        for row in range(4):
-            for col in range(4):
-                block = pattern[:, bins == row][:, :, bins == col]
-                np.testing.assert_allclose(thumbs[layer, :, row, col], block.mean(axis=(1, 2)), atol=1e-5)
-    assert full.thumbnails is None
+        np.testing.assert_allclose(thumbs[layer], _block_means(pattern, bins, np.arange(n)), atol=1e-5)
+        np.testing.assert_allclose(scores[layer], _scores(pattern, np.arange(n)), atol=1e-5)
+    assert full.thumbnails is None and full.head_scores is None
     tiny = hooked.trace("Hi", thumbnails=64).thumbnails
     assert tiny is not None and tiny.shape[-1] == len(hooked.trace("Hi").tokens)
+
+
+def test_thumbnails_of_a_long_text_read_evenly_spaced_rows(hooked: dv.HookedModel) -> None:
+    full = hooked.trace(TEXT)
+    n = len(full.tokens)
+    rows = attention_capture.sampled_rows(n, 3).numpy()
+    assert n > 12 and len(rows) == 12 and rows[0] == 0 and rows[-1] == n - 1
+    summary = hooked.trace(TEXT, layers=[0], thumbnails=3)
+    thumbs = summary.thumbnails
+    assert thumbs is not None
+    np.testing.assert_allclose(thumbs[0], _block_means(full.attention(0), 3, np.arange(n)), atol=1e-5)
+    head_scores = summary.head_scores
+    assert head_scores is not None
+    np.testing.assert_allclose(head_scores[0], _scores(full.attention(0), np.arange(n)), atol=1e-5)
+    for layer in (1, 2):  # their full patterns are not kept: 4 rows per bin
+        pattern = full.attention(layer)
+        np.testing.assert_allclose(thumbs[layer], _block_means(pattern, 3, rows), atol=1e-5)
+        np.testing.assert_allclose(head_scores[layer], _scores(pattern, rows), atol=1e-5)
 
 
 def test_logit_lens_last_layer_is_the_model_output(hooked: dv.HookedModel) -> None:

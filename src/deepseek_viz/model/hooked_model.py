@@ -277,7 +277,7 @@ class HookedModel:
             layers=len(layers),
             patterns=len(layers) * heads * n * n * pattern_size,
             thumbnails=self.num_layers * heads * bins * bins * float32,
-            head_scores=0,
+            head_scores=self.num_layers * heads * len(attention_capture.HEAD_SCORES) * float32 if bins else 0,
             hidden=(self.num_layers + 1) * n * self.d_model * self.dtype.itemsize,
             routing=len(self.moe_layers) * n * experts,
             working=capture * float32 + self._unembed_rows * self.dtype.itemsize,  # + the last logits
@@ -443,6 +443,7 @@ class HookedModel:
             tokens=tokens,
             patterns=recorder.patterns,
             thumbnails=recorder.thumbnails,
+            head_scores=recorder.head_scores,
             hidden=hidden,
             routing=routing,
             num_layers=self.num_layers,

@@ -9,6 +9,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
+from .attention_capture import HEAD_SCORES
 from .errors import LayerOutOfRangeError
 from .tokens import Token
 
@@ -77,6 +78,7 @@ class Trace:
         tokens: list[Token],
         patterns: dict[int, torch.Tensor],
         thumbnails: dict[int, torch.Tensor],
+        head_scores: dict[int, torch.Tensor],
         hidden: Sequence[torch.Tensor],
         routing: dict[int, Routing],
         num_layers: int,
@@ -92,6 +94,7 @@ class Trace:
         self.num_layers = num_layers
         self._patterns = patterns  # blocks.{L}.attn.hook_pattern  # [head, query, key]
         self._thumbnails = thumbnails  # blocks.{L}.attn.hook_thumbnail  # [head, bins, bins]
+        self._head_scores = head_scores  # blocks.{L}.attn.hook_scores  # [head, 4]
         self._hidden = list(hidden)  # layer + 1 × [position, d_model]
         self._routing = routing
         self._final_norm = final_norm
@@ -101,8 +104,13 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the arrays this trace holds (patterns, thumbnails, hidden states, routing)."""
-        tensors = [*self._patterns.values(), *self._thumbnails.values(), *self._hidden]
+        """Bytes of the arrays this trace holds (patterns, thumbnails, head scores, hidden states, routing)."""
+        tensors = [
+            *self._patterns.values(),
+            *self._thumbnails.values(),
+            *self._head_scores.values(),
+            *self._hidden,
+        ]
         arrays = [array for r in self._routing.values() for array in (r.experts, r.weights, r.scores)]
         return sum(t.numel() * t.element_size() for t in tensors) + sum(a.nbytes for a in arrays)
 
@@ -132,15 +140,31 @@ class Trace:
         """Attention probabilities of ``layer`` as float32 ``[head, query, key]``; rows sum to 1."""
         return self.attention_tensor(layer).float().cpu().numpy()
 
+    #: Names of :attr:`head_scores`' last axis.
+    HEAD_SCORES = HEAD_SCORES
+
+    @staticmethod
+    def _stack(per_layer: dict[int, torch.Tensor]) -> np.ndarray | None:
+        if not per_layer:
+            return None
+        return torch.stack([per_layer[layer].float().cpu() for layer in sorted(per_layer)]).numpy()
+
     @cached_property
     def thumbnails(self) -> np.ndarray | None:
         """Every layer's attention as block means, float32 ``[layer, head, bins, bins]``, if traced with
-        ``thumbnails=bins`` (bins shrink to ``n`` for shorter texts), else ``None``."""
-        if not self._thumbnails:
-            return None
-        return (
-            torch.stack([self._thumbnails[layer] for layer in sorted(self._thumbnails)]).float().cpu().numpy()
-        )
+        ``thumbnails=bins`` (bins shrink to ``n`` for shorter texts), else ``None``. Exact for the layers
+        whose full pattern is kept and for texts of at most ``4 · bins`` tokens; otherwise each bin is the
+        mean over 4 evenly spaced query rows per bin (the all-heads summary costs ``O(bins · n)`` per
+        head, not ``O(n²)``)."""
+        return self._stack(self._thumbnails)
+
+    @cached_property
+    def head_scores(self) -> np.ndarray | None:
+        """Per-head scores from the same query rows as :attr:`thumbnails`, float32 ``[layer, head, 4]``
+        (``None`` without thumbnails), in the order of :attr:`HEAD_SCORES`: ``previous_token`` (mean
+        weight on the token before the query), ``first_token`` (on the first token, BOS), ``self`` (on
+        the query's own position) and ``entropy`` (mean entropy of a row, in nats)."""
+        return self._stack(self._head_scores)
 
     @cached_property
     def hidden_states(self) -> np.ndarray:
