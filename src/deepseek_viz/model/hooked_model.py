@@ -47,6 +47,16 @@ def _is_out_of_memory(error: BaseException) -> bool:
     )
 
 
+def _execution_device(module: nn.Module) -> torch.device:
+    """Where ``module`` computes: its weights' device, or, for weights that accelerate offloaded (on the
+    ``meta`` device until used), the device its hook brings them to."""
+    device = next(module.parameters()).device
+    execution = getattr(getattr(module, "_hf_hook", None), "execution_device", None)
+    if device.type == "meta" and execution is not None:
+        return torch.device(execution)
+    return device
+
+
 class _GuardedGradient(torch.autograd.Function):
     """A differentiable model call whose backward pass also runs through :meth:`HookedModel._call`."""
 
@@ -187,8 +197,9 @@ class HookedModel:
 
     @property
     def device(self) -> torch.device:
-        """Where the model's weights are."""
-        return next(self.model.parameters()).device
+        """Where the model computes its input embeddings (input ids go there); with a device map, other
+        layers may be elsewhere."""
+        return _execution_device(self._embedding)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -361,7 +372,7 @@ class HookedModel:
     def _guarded(self, module: nn.Module, advice: str) -> Callable[[torch.Tensor], torch.Tensor]:
         """``module`` as a function that runs through :meth:`_call` on ``module``'s own device (for what
         a trace computes later)."""
-        device = next(module.parameters()).device
+        device = _execution_device(module)
 
         def run(inputs: torch.Tensor) -> torch.Tensor:
             with self._call(advice):
