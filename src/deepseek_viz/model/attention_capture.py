@@ -25,8 +25,8 @@ from torch import nn
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-# Query rows handled per step, so the float32 scores of one step stay small at long lengths.
-_QUERY_CHUNK = 256
+#: Query rows handled per step, so the float32 scores of one step stay small at long lengths.
+QUERY_CHUNK = 256
 #: Query rows per thumbnail bin that the all-heads summary reads (evenly spaced) of a layer whose full
 #: pattern is not kept.
 ROWS_PER_BIN = 4
@@ -161,8 +161,8 @@ def attention_pattern(
         rows_per_bin = torch.bincount(row_bin[rows], minlength=bins_down).float().clamp(min=1)
         totals = torch.zeros(heads, len(HEAD_SCORES), device=device)
     key_pos = torch.arange(k_len, device=device)
-    for start in range(0, len(rows), _QUERY_CHUNK):
-        chunk = rows[start : start + _QUERY_CHUNK]
+    for start in range(0, len(rows), QUERY_CHUNK):
+        chunk = rows[start : start + QUERY_CHUNK]
         scores = torch.matmul(query[0, :, chunk].float(), keys.transpose(1, 2)) * scaling
         query_pos = chunk + (k_len - q_len)
         if attention_mask is not None:
@@ -187,8 +187,8 @@ def attention_pattern(
     if thumbnail is None:
         return pattern, None
     thumbnail /= rows_per_bin[None, :, None]
-    counts = torch.tensor([1.0, 1.0, 1.0, 1.0], device=device) * len(rows)
-    counts[0] = max(int(((rows + (k_len - q_len)) >= 1).sum()), 1)
+    read, after_first = len(rows), max(int((rows + (k_len - q_len) >= 1).sum()), 1)
+    counts = torch.tensor([after_first, read, read, read], dtype=torch.float32, device=device)
     return pattern, (thumbnail, totals / counts)
 
 

@@ -277,10 +277,9 @@ class HookedModel:
         heads, float32 = self.num_heads, 4
         pattern_size = float32 if self.dtype == torch.float32 else 2
         bins = min(thumbnails, n) if thumbnails is not None else 0
-        experts = (
-            self.experts_per_token * (8 + float32) + self.num_experts * float32
-        )  # int64 ids, weights, scores
-        rows = min(attention_capture._QUERY_CHUNK, n)
+        # per token of an MoE layer: int64 expert ids and float32 weights of the top-k, float32 router scores
+        experts = self.experts_per_token * (8 + float32) + self.num_experts * float32
+        rows = min(attention_capture.QUERY_CHUNK, n)
         watched = bool(layers) or thumbnails is not None
         capture = heads * (n + rows) * self.arch.query_width + 3 * heads * rows * n if watched else 0
         return TraceEstimate(
