@@ -10,6 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 import deepseek_viz as dv
+from deepseek_viz.model import attention_capture
 from tests.conftest import CONFIGS, MOE_FAMILIES
 
 FAMILIES = list(CONFIGS)
@@ -164,13 +165,16 @@ def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel)
 
 def test_the_cache_is_bounded_in_bytes(family: str, tiny_checkpoints: dict[str, Path]) -> None:
     model = dv.load_model(tiny_checkpoints[family], device="cpu")
-    first = model.trace("A first text to cache.", layers=None)
-    model._cache_bytes = first.nbytes + 1  # room for one trace of this size
-    model.trace("A first text to cache.", layers=[])  # answered by the cache
-    second = model.trace("A second text, as long as that.", layers=None)
+    texts = ("A first text to cache.", "A second text, as long as that.")
+    model._cache_bytes = max(model.estimate(text).kept for text in texts) + 1  # room for one of them
+    first = model.trace(texts[0], layers=None)
+    assert model.trace(texts[0], layers=[]) is first  # answered by the cache
+    second = model.trace(texts[1], layers=None)
     assert list(model._cache.values()) == [second]
-    model._cache_bytes = 0  # the newest trace is kept whatever its size
-    assert model.trace("A third text.", layers=[0]) is model.trace("A third text.", layers=[0])
+    model._cache_bytes = 0  # a trace over the byte budget is returned but not kept
+    third = model.trace("A third text.", layers=[0])
+    assert third.captured_layers == (0,) and third not in model._cache.values()
+    assert model.trace("A third text.", layers=[0]) is not third
 
 
 def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.HookedModel) -> None:
@@ -241,23 +245,69 @@ def test_model_whose_attention_bypasses_the_interface(tiny_checkpoints: dict[str
         hooked.trace(TEXT)
 
 
+def _block_means(pattern: np.ndarray, bins: int, rows: np.ndarray) -> np.ndarray:
+    """``[head, bins, bins]`` block means of ``pattern`` over the query ``rows`` of each row bin."""
+    n = pattern.shape[-1]
+    index = (np.arange(n) * bins) // n
+    means = np.zeros((pattern.shape[0], bins, bins))
+    for row in range(bins):
+        in_bin = rows[index[rows] == row]
+        for col in range(bins):
+            means[:, row, col] = pattern[:, in_bin][:, :, index == col].mean(axis=(1, 2))
+    return means
+
+
+def _scores(pattern: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``[head, 4]`` previous-token, first-token, self and entropy scores over the query ``rows``."""
+    after_first = rows[rows >= 1]
+    read = pattern[:, rows]
+    entropy = -np.where(read > 0, read * np.log(np.where(read > 0, read, 1)), 0).sum(-1)
+    return np.stack(
+        [
+            pattern[:, after_first, after_first - 1].mean(-1),
+            read[:, :, 0].mean(-1),
+            pattern[:, rows, rows].mean(-1),
+            entropy.mean(-1),
+        ],
+        axis=-1,
+    )
+
+
 def test_thumbnails_are_block_means_of_every_layer(hooked: dv.HookedModel) -> None:
     full = hooked.trace(TEXT)
     n = len(full.tokens)
-    small = hooked.trace(TEXT, layers=[], thumbnails=4)
+    bins = -(-n // 4)  # at most 4 query rows per bin: the summary reads every row
+    small = hooked.trace(TEXT, layers=[], thumbnails=bins)
     assert small.captured_layers == ()
-    thumbs = small.thumbnails
-    assert thumbs is not None and thumbs.shape == (3, 4, 4, 4)
-    bins = (np.arange(n) * 4) // n
+    thumbs, scores = small.thumbnails, small.head_scores
+    assert thumbs is not None and thumbs.shape == (3, 4, bins, bins)
+    assert scores is not None and scores.shape == (3, 4, 4) and scores.dtype == np.float32
+    assert dv.Trace.HEAD_SCORES == ("previous_token", "first_token", "self", "entropy")
     for layer in range(3):
         pattern = full.attention(layer)
-        for row in range(4):
-            for col in range(4):
-                block = pattern[:, bins == row][:, :, bins == col]
-                np.testing.assert_allclose(thumbs[layer, :, row, col], block.mean(axis=(1, 2)), atol=1e-5)
-    assert full.thumbnails is None
+        np.testing.assert_allclose(thumbs[layer], _block_means(pattern, bins, np.arange(n)), atol=1e-5)
+        np.testing.assert_allclose(scores[layer], _scores(pattern, np.arange(n)), atol=1e-5)
+    assert full.thumbnails is None and full.head_scores is None
     tiny = hooked.trace("Hi", thumbnails=64).thumbnails
     assert tiny is not None and tiny.shape[-1] == len(hooked.trace("Hi").tokens)
+
+
+def test_thumbnails_of_a_long_text_read_evenly_spaced_rows(hooked: dv.HookedModel) -> None:
+    full = hooked.trace(TEXT)
+    n = len(full.tokens)
+    rows = attention_capture.sampled_rows(n, 3).numpy()
+    assert n > 12 and len(rows) == 12 and rows[0] == 0 and rows[-1] == n - 1
+    summary = hooked.trace(TEXT, layers=[0], thumbnails=3)
+    thumbs = summary.thumbnails
+    assert thumbs is not None
+    np.testing.assert_allclose(thumbs[0], _block_means(full.attention(0), 3, np.arange(n)), atol=1e-5)
+    head_scores = summary.head_scores
+    assert head_scores is not None
+    np.testing.assert_allclose(head_scores[0], _scores(full.attention(0), np.arange(n)), atol=1e-5)
+    for layer in (1, 2):  # their full patterns are not kept: 4 rows per bin
+        pattern = full.attention(layer)
+        np.testing.assert_allclose(thumbs[layer], _block_means(pattern, 3, rows), atol=1e-5)
+        np.testing.assert_allclose(head_scores[layer], _scores(pattern, rows), atol=1e-5)
 
 
 def test_logit_lens_last_layer_is_the_model_output(hooked: dv.HookedModel) -> None:
@@ -289,3 +339,52 @@ def test_out_of_memory_is_a_clear_error_and_the_model_stays_usable(
     monkeypatch.setattr(hooked.model, "forward", forward)
     assert hooked.trace("cached text") is not cached, "the cache was freed"
     assert len(hooked.trace(TEXT[:10]).tokens) > 1
+
+
+def test_the_forward_unembeds_only_the_last_position(hooked: dv.HookedModel) -> None:
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[-2]))
+    try:
+        hooked.trace(TEXT + " Unembedded once.", layers=[])
+    finally:
+        handle.remove()
+    assert rows == [1]
+
+
+def test_lens_and_predictions_read_in_bounded_chunks_for_what_is_asked(
+    hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = hooked.trace(TEXT)
+    n = len(trace.tokens)
+    full, predictions = trace.logit_lens(k=3), trace.top_predictions(2)
+    assert full.layers == tuple(range(hooked.num_layers + 1)) and full.positions == tuple(range(n))
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[0]))
+    monkeypatch.setattr("deepseek_viz.model.trace.LOGITS_CHUNK_BYTES", 3 * 2 * 4 * hooked.vocab_size)
+    try:
+        chunked = trace.logit_lens(k=3)
+        part = trace.logit_lens(k=3, layers=[1, -1], positions=[0, -2, 5])
+        for got, expected in (
+            (trace.top_predictions(2), predictions),
+            (trace.top_predictions(2, [4]), predictions[4:5]),
+        ):
+            assert [[p.token_id for p in row] for row in got] == [
+                [p.token_id for p in row] for row in expected
+            ]
+            np.testing.assert_allclose(
+                [[p.prob for p in row] for row in got], [[p.prob for p in row] for row in expected], atol=1e-6
+            )
+    finally:
+        handle.remove()
+    assert max(rows) == 3, "three positions per step, never [n, vocab] at once"
+    np.testing.assert_array_equal(chunked.token_ids, full.token_ids)
+    np.testing.assert_allclose(chunked.probs, full.probs, atol=1e-6)
+    assert part.layers == (1, hooked.num_layers) and part.positions == (0, n - 2, 5)
+    np.testing.assert_array_equal(part.token_ids, full.token_ids[[1, -1]][:, [0, n - 2, 5]])
+    np.testing.assert_allclose(part.probs, full.probs[[1, -1]][:, [0, n - 2, 5]], atol=1e-6)
+    assert part.texts[1][2] == full.texts[-1][5]
+    assert part.probs.dtype == np.float32
+    with pytest.raises(dv.LayerOutOfRangeError):
+        trace.logit_lens(layers=[hooked.num_layers + 1])
+    with pytest.raises(IndexError, match="out of range"):
+        trace.top_predictions(positions=[n])

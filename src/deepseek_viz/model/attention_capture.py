@@ -25,16 +25,23 @@ from torch import nn
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-# Query rows handled per step, so the float32 scores of one step stay small at long lengths.
-_QUERY_CHUNK = 256
+#: Query rows handled per step, so the float32 scores of one step stay small at long lengths.
+QUERY_CHUNK = 256
+#: Query rows per thumbnail bin that the all-heads summary reads (evenly spaced) of a layer whose full
+#: pattern is not kept.
+ROWS_PER_BIN = 4
+#: The per-head scores of the summary, in the order of ``trace.head_scores``' last axis.
+HEAD_SCORES = ("previous_token", "first_token", "self", "entropy")
 
 
 class AttentionRecorder:
     """Collects attention for one forward pass.
 
-    ``blocks.{L}.attn.hook_pattern    # [head, query, key]`` for the layers in ``full``, and
-    ``blocks.{L}.attn.hook_thumbnail  # [head, bins, bins]`` (block means) for every watched layer when
-    ``thumbnail_bins`` is set, computed without keeping the full pattern of layers not in ``full``.
+    ``blocks.{L}.attn.hook_pattern    # [head, query, key]`` for the layers in ``full``, and, for every
+    watched layer when ``thumbnail_bins`` is set, the all-heads summary
+    ``blocks.{L}.attn.hook_thumbnail  # [head, bins, bins]`` (block means) and
+    ``blocks.{L}.attn.hook_scores     # [head, 4]`` (:data:`HEAD_SCORES`), read from at most
+    :data:`ROWS_PER_BIN` query rows per bin of layers not in ``full`` (see :func:`sampled_rows`).
     """
 
     def __init__(self, modules: dict[int, int], full: set[int], thumbnail_bins: int | None = None) -> None:
@@ -43,6 +50,7 @@ class AttentionRecorder:
         self.thumbnail_bins = thumbnail_bins
         self.patterns: dict[int, torch.Tensor] = {}
         self.thumbnails: dict[int, torch.Tensor] = {}
+        self.head_scores: dict[int, torch.Tensor] = {}
 
     def layer_of(self, module: nn.Module) -> int | None:
         """The layer index of ``module`` if this recorder watches it, else ``None``."""
@@ -61,13 +69,13 @@ class AttentionRecorder:
         keep_full = layer in self.full
         if not keep_full and self.thumbnail_bins is None:
             return
-        pattern, thumbnail = attention_pattern(
+        pattern, summary = attention_pattern(
             query, key, mask, scaling, causal, keep_full, self.thumbnail_bins
         )
         if pattern is not None:
             self.patterns[layer] = pattern
-        if thumbnail is not None:
-            self.thumbnails[layer] = thumbnail
+        if summary is not None:
+            self.thumbnails[layer], self.head_scores[layer] = summary
 
 
 _active: contextvars.ContextVar[AttentionRecorder | None] = contextvars.ContextVar(
@@ -104,6 +112,13 @@ def bin_index(length: int, bins: int, device: torch.device) -> torch.Tensor:
     return (torch.arange(length, device=device) * count) // length
 
 
+def sampled_rows(length: int, bins: int, device: torch.device | None = None) -> torch.Tensor:
+    """The query rows the all-heads summary reads: all ``length`` rows when there are at most
+    ``ROWS_PER_BIN · bins``, else that many evenly spaced (first and last included)."""
+    count = min(length, ROWS_PER_BIN * bins)
+    return torch.linspace(0, length - 1, count, device=device).round().long().unique()
+
+
 def attention_pattern(
     query: torch.Tensor,
     key: torch.Tensor,
@@ -112,50 +127,69 @@ def attention_pattern(
     causal: bool,
     keep_full: bool = True,
     thumbnail_bins: int | None = None,
-) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+) -> tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor] | None]:
     """``softmax(QKᵀ·scale + mask)`` for batch item 0: the full ``[head, query, key]`` pattern (if
-    ``keep_full``) and its ``[head, bins, bins]`` block means (if ``thumbnail_bins``).
+    ``keep_full``) and, if ``thumbnail_bins``, the summary: ``[head, bins, bins]`` block means and
+    ``[head, 4]`` :data:`HEAD_SCORES`, from every row when the full pattern is computed, else from
+    :func:`sampled_rows` (each bin's mean over its sampled rows).
 
     ``query`` is ``[batch, heads, q, d]`` and ``key`` ``[batch, kv_heads, k, d]`` (GQA keys are shared by
     ``heads // kv_heads`` query heads; MLA's query/key width may differ from the value width, which is not
     needed here). Scores are computed in float32; the pattern is kept in float32 for float32 models and
-    float16 otherwise.
+    float16 otherwise. The scores, per head, are means over the rows read: the weight on the previous
+    token (rows after the first), on the first token (BOS), on the query's own position, and the
+    entropy of the row in nats.
     """
     heads, q_len, k_len = query.shape[1], query.shape[2], key.shape[2]
     device = query.device
     keys = key[0].float().repeat_interleave(heads // key.shape[1], dim=0)  # [head, k, d]
     store_dtype = torch.float32 if query.dtype == torch.float32 else torch.float16
     pattern = torch.empty(heads, q_len, k_len, dtype=store_dtype, device=device) if keep_full else None
+    rows = (
+        torch.arange(q_len, device=device)
+        if keep_full or thumbnail_bins is None
+        else sampled_rows(q_len, thumbnail_bins, device)
+    )
     thumbnail = None
     if thumbnail_bins is not None:
         row_bin, col_bin = bin_index(q_len, thumbnail_bins, device), bin_index(k_len, thumbnail_bins, device)
-        rows, cols = int(row_bin[-1]) + 1, int(col_bin[-1]) + 1
-        pool = torch.zeros(k_len, cols, device=device)
+        bins_down, bins_across = int(row_bin[-1]) + 1, int(col_bin[-1]) + 1
+        pool = torch.zeros(k_len, bins_across, device=device)
         pool[torch.arange(k_len, device=device), col_bin] = 1.0
         pool /= pool.sum(0, keepdim=True)
-        thumbnail = torch.zeros(heads, rows, cols, device=device)
-        rows_per_bin = torch.bincount(row_bin, minlength=rows).float()
+        thumbnail = torch.zeros(heads, bins_down, bins_across, device=device)
+        rows_per_bin = torch.bincount(row_bin[rows], minlength=bins_down).float().clamp(min=1)
+        totals = torch.zeros(heads, len(HEAD_SCORES), device=device)
     key_pos = torch.arange(k_len, device=device)
-    for start in range(0, q_len, _QUERY_CHUNK):
-        stop = min(start + _QUERY_CHUNK, q_len)
-        scores = torch.matmul(query[0, :, start:stop].float(), keys.transpose(1, 2)) * scaling
+    for start in range(0, len(rows), QUERY_CHUNK):
+        chunk = rows[start : start + QUERY_CHUNK]
+        scores = torch.matmul(query[0, :, chunk].float(), keys.transpose(1, 2)) * scaling
+        query_pos = chunk + (k_len - q_len)
         if attention_mask is not None:
-            mask = attention_mask[0, :, start:stop, :k_len]
+            mask = attention_mask[0, :, chunk, :k_len]
             if mask.dtype == torch.bool:
                 scores = scores.masked_fill(~mask, float("-inf"))
             else:
                 scores = scores + mask.float()
         elif causal:
-            query_pos = torch.arange(start, stop, device=device) + (k_len - q_len)
             scores = scores.masked_fill(key_pos[None, :] > query_pos[:, None], float("-inf"))
         probs = torch.softmax(scores, dim=-1)
         if pattern is not None:
-            pattern[:, start:stop] = probs.to(store_dtype)
+            pattern[:, chunk] = probs.to(store_dtype)
         if thumbnail is not None:
-            thumbnail.index_add_(1, row_bin[start:stop], torch.matmul(probs, pool))
-    if thumbnail is not None:
-        thumbnail /= rows_per_bin[None, :, None]
-    return pattern, thumbnail
+            thumbnail.index_add_(1, row_bin[chunk], torch.matmul(probs, pool))
+            step = torch.arange(len(chunk), device=device)
+            has_previous = query_pos >= 1
+            totals[:, 0] += (probs[:, step, (query_pos - 1).clamp(min=0)] * has_previous).sum(-1)
+            totals[:, 1] += probs[:, :, 0].sum(-1)
+            totals[:, 2] += probs[:, step, query_pos].sum(-1)
+            totals[:, 3] += torch.special.entr(probs).sum(-1).sum(-1)
+    if thumbnail is None:
+        return pattern, None
+    thumbnail /= rows_per_bin[None, :, None]
+    read, after_first = len(rows), max(int((rows + (k_len - q_len) >= 1).sum()), 1)
+    counts = torch.tensor([after_first, read, read, read], dtype=torch.float32, device=device)
+    return pattern, (thumbnail, totals / counts)
 
 
 def _sdpa_with_capture(

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PretrainedConfig
 
 from .errors import DeviceUnavailableError, ModelLoadError
 from .hooked_model import HookedModel
@@ -96,6 +96,11 @@ def load_model(
     max_tokens: int | None = None,
     cache_size: int = 4,
     max_seconds: float | None = None,
+    memory_budget: int | None = None,
+    device_map: str | dict[str, Any] | None = None,
+    max_memory: dict[int | str, int | str] | None = None,
+    load_in_4bit: bool = False,
+    load_in_8bit: bool = False,
     **from_pretrained: Any,
 ) -> HookedModel:
     """Load a causal LM and its fast tokenizer, ready to trace.
@@ -104,8 +109,16 @@ def load_model(
     the small DeepSeek-V3-architecture model shipped with the package. Remote code is never run unless
     ``trust_remote_code=True`` (a checkpoint that needs it is refused with :class:`ModelLoadError`; with
     it, the checkpoint's Python files are imported and run). A missing or damaged checkpoint raises
-    :class:`ModelLoadError` naming the path and what is wrong. ``max_tokens``, ``cache_size`` and
-    ``max_seconds`` go to :class:`HookedModel`; extra keyword arguments go to ``from_pretrained``.
+    :class:`ModelLoadError` naming the path and what is wrong. ``max_tokens``, ``cache_size``,
+    ``max_seconds`` and ``memory_budget`` go to :class:`HookedModel`; extra keyword arguments go to
+    ``from_pretrained``.
+
+    ``device_map`` (``"auto"`` or a dict of module names to devices, ``"cpu"`` or ``"disk"`` with
+    ``offload_folder=…``) and ``max_memory`` shard the model with accelerate, as transformers does;
+    ``device`` is then not used and nothing moves the model afterwards. ``load_in_4bit`` /
+    ``load_in_8bit`` quantize with bitsandbytes, and FP8 checkpoints (DeepSeek-V3's own) load as
+    transformers supports them: all three need a CUDA GPU and are refused with
+    :class:`DeviceUnavailableError` before loading on a machine without one.
     """
     source = str(BUNDLED_MODEL if name_or_path is None else name_or_path)
     local = _looks_like_path(source)
@@ -115,6 +128,32 @@ def load_model(
         source = str(path)
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
+    if load_in_4bit or load_in_8bit:
+        if load_in_4bit and load_in_8bit:
+            raise ValueError("load_in_4bit and load_in_8bit exclude each other: pass one")
+        if not torch.cuda.is_available():
+            raise DeviceUnavailableError(
+                f"load_in_{4 if load_in_4bit else 8}bit quantizes with bitsandbytes, which needs a CUDA GPU, "
+                "and this machine has none: load without it (dtype='bfloat16' halves float32's memory)."
+            )
+        from_pretrained["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=load_in_4bit, load_in_8bit=load_in_8bit
+        )
+    elif "quantization_config" not in from_pretrained and not torch.cuda.is_available():
+        with _load_errors("config", source, local):
+            settings, _ = PretrainedConfig.get_config_dict(source)
+        if (settings.get("quantization_config") or {}).get("quant_method") == "fp8":
+            raise DeviceUnavailableError(
+                f"{source!r} is an FP8 checkpoint, which transformers runs on CUDA GPUs only, and this "
+                "machine has none: load a bfloat16 copy of it, or pass "
+                "quantization_config=transformers.FineGrainedFP8Config(dequantize=True) to load it "
+                "dequantized (bfloat16's memory)."
+            )
+    placed = device_map is not None or "quantization_config" in from_pretrained
+    if placed:
+        from_pretrained["device_map"] = device_map if device_map is not None else {"": torch_device}
+    if max_memory is not None:
+        from_pretrained["max_memory"] = max_memory
     with _load_errors("tokenizer", source, local):
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     with _load_errors("model", source, local):
@@ -125,7 +164,10 @@ def load_model(
             trust_remote_code=trust_remote_code,
             **from_pretrained,
         )
-    torch.nn.Module.to(model, torch_device)  # the plain Module.to: transformers' typed wrapper confuses mypy
+    if not placed:  # a device map (accelerate) or a quantized model stays where from_pretrained put it
+        torch.nn.Module.to(
+            model, torch_device
+        )  # the plain Module.to: transformers' typed wrapper confuses mypy
     return HookedModel(
         model,
         tokenizer,
@@ -133,4 +175,5 @@ def load_model(
         cache_size=cache_size,
         name=str(name_or_path or "bundled"),
         max_seconds=max_seconds,
+        memory_budget=memory_budget,
     )
