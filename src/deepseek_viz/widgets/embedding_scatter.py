@@ -8,6 +8,7 @@ point's text that could not be fetched).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -140,7 +141,9 @@ class EmbeddingScatter(ModelView):
                     f"{len(labels)} labels for {len(self._texts_full)} texts: give one label per text"
                 )
             self._label_values = None if labels is None else list(labels)
-            self._vectors = embed_texts(model, self._texts_full, layer, pooling, progress=progress)
+            # the map's texts are the author's, not a request: the per-request limit does not cut them
+            with model.time_limit(math.inf):
+                self._vectors = embed_texts(model, self._texts_full, layer, pooling, progress=progress)
             self._projection = project(self._vectors, method, dims, seed, **options)
             point_labels: Sequence[Any] = self._label_values or [""] * len(self._texts_full)
         elif mode == "tokens":
