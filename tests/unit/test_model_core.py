@@ -164,13 +164,16 @@ def test_a_fuller_cached_trace_answers_a_smaller_request(hooked: dv.HookedModel)
 
 def test_the_cache_is_bounded_in_bytes(family: str, tiny_checkpoints: dict[str, Path]) -> None:
     model = dv.load_model(tiny_checkpoints[family], device="cpu")
-    first = model.trace("A first text to cache.", layers=None)
-    model._cache_bytes = first.nbytes + 1  # room for one trace of this size
-    model.trace("A first text to cache.", layers=[])  # answered by the cache
-    second = model.trace("A second text, as long as that.", layers=None)
+    texts = ("A first text to cache.", "A second text, as long as that.")
+    model._cache_bytes = max(model.estimate(text).kept for text in texts) + 1  # room for one of them
+    first = model.trace(texts[0], layers=None)
+    assert model.trace(texts[0], layers=[]) is first  # answered by the cache
+    second = model.trace(texts[1], layers=None)
     assert list(model._cache.values()) == [second]
-    model._cache_bytes = 0  # the newest trace is kept whatever its size
-    assert model.trace("A third text.", layers=[0]) is model.trace("A third text.", layers=[0])
+    model._cache_bytes = 0  # a trace over the byte budget is returned but not kept
+    third = model.trace("A third text.", layers=[0])
+    assert third.captured_layers == (0,) and third not in model._cache.values()
+    assert model.trace("A third text.", layers=[0]) is not third
 
 
 def test_time_limit_stops_model_work_and_leaves_the_model_usable(hooked: dv.HookedModel) -> None:
@@ -289,3 +292,52 @@ def test_out_of_memory_is_a_clear_error_and_the_model_stays_usable(
     monkeypatch.setattr(hooked.model, "forward", forward)
     assert hooked.trace("cached text") is not cached, "the cache was freed"
     assert len(hooked.trace(TEXT[:10]).tokens) > 1
+
+
+def test_the_forward_unembeds_only_the_last_position(hooked: dv.HookedModel) -> None:
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[-2]))
+    try:
+        hooked.trace(TEXT + " Unembedded once.", layers=[])
+    finally:
+        handle.remove()
+    assert rows == [1]
+
+
+def test_lens_and_predictions_read_in_bounded_chunks_for_what_is_asked(
+    hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = hooked.trace(TEXT)
+    n = len(trace.tokens)
+    full, predictions = trace.logit_lens(k=3), trace.top_predictions(2)
+    assert full.layers == tuple(range(hooked.num_layers + 1)) and full.positions == tuple(range(n))
+    rows: list[int] = []
+    handle = hooked.arch.unembed.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[0]))
+    monkeypatch.setattr("deepseek_viz.model.trace.LOGITS_CHUNK_BYTES", 3 * 2 * 4 * hooked.vocab_size)
+    try:
+        chunked = trace.logit_lens(k=3)
+        part = trace.logit_lens(k=3, layers=[1, -1], positions=[0, -2, 5])
+        for got, expected in (
+            (trace.top_predictions(2), predictions),
+            (trace.top_predictions(2, [4]), predictions[4:5]),
+        ):
+            assert [[p.token_id for p in row] for row in got] == [
+                [p.token_id for p in row] for row in expected
+            ]
+            np.testing.assert_allclose(
+                [[p.prob for p in row] for row in got], [[p.prob for p in row] for row in expected], atol=1e-6
+            )
+    finally:
+        handle.remove()
+    assert max(rows) == 3, "three positions per step, never [n, vocab] at once"
+    np.testing.assert_array_equal(chunked.token_ids, full.token_ids)
+    np.testing.assert_allclose(chunked.probs, full.probs, atol=1e-6)
+    assert part.layers == (1, hooked.num_layers) and part.positions == (0, n - 2, 5)
+    np.testing.assert_array_equal(part.token_ids, full.token_ids[[1, -1]][:, [0, n - 2, 5]])
+    np.testing.assert_allclose(part.probs, full.probs[[1, -1]][:, [0, n - 2, 5]], atol=1e-6)
+    assert part.texts[1][2] == full.texts[-1][5]
+    assert part.probs.dtype == np.float32
+    with pytest.raises(dv.LayerOutOfRangeError):
+        trace.logit_lens(layers=[hooked.num_layers + 1])
+    with pytest.raises(IndexError, match="out of range"):
+        trace.top_predictions(positions=[n])

@@ -10,11 +10,13 @@ from .errors import (
     LayerOutOfRangeError,
     ModelLoadError,
     TextTooLongError,
+    TraceTooLargeError,
     UnsupportedModelError,
 )
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .interface import ModelInterface
 from .loading import BUNDLED_MODEL, load_model
+from .memory import TraceEstimate
 from .tokens import Token
 from .trace import LogitLens, Prediction, Routing, Trace
 
@@ -36,7 +38,9 @@ __all__ = [
     "TextTooLongError",
     "Token",
     "Trace",
+    "TraceEstimate",
     "TraceOutOfMemoryError",
+    "TraceTooLargeError",
     "UnsupportedModelError",
     "load_model",
 ]

@@ -28,6 +28,7 @@ class Architecture:
     final_norm: nn.Module
     unembed: nn.Module
     num_heads: int
+    query_width: int  # width of one head's queries and keys (MLA: nope + rope dims)
     num_routed_experts: int
     num_shared_experts: int
     experts_per_token: int
@@ -76,6 +77,8 @@ def read_architecture(model: nn.Module) -> Architecture:
         final_norm=norm,
         unembed=unembed,
         num_heads=_config_int(config, "num_attention_heads"),
+        query_width=_config_int(config, "qk_head_dim", "head_dim")
+        or _config_int(config, "hidden_size") // max(_config_int(config, "num_attention_heads"), 1),
         num_routed_experts=num_experts,
         num_shared_experts=_config_int(config, "n_shared_experts"),
         experts_per_token=_config_int(config, "num_experts_per_tok"),

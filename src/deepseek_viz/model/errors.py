@@ -47,6 +47,11 @@ class UnsupportedModelError(DeepseekVizError):
     """The model is not a decoder-only language model with the layout deepseek-viz reads."""
 
 
+class TraceTooLargeError(DeepseekVizError, MemoryError):
+    """A trace would need more memory than the model's budget (``HookedModel.memory_budget``); refused
+    before any work started."""
+
+
 class ComputationTimeoutError(DeepseekVizError, TimeoutError):
     """Model work ran past the time limit set for it (``HookedModel.max_seconds`` or ``time_limit``)."""
 

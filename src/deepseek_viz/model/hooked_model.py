@@ -22,8 +22,10 @@ from .errors import (
     InvalidTextError,
     LayerOutOfRangeError,
     TextTooLongError,
+    TraceTooLargeError,
     UnsupportedModelError,
 )
+from .memory import TraceEstimate, format_bytes, free_memory
 from .tokens import Token, tokens_from_offsets
 from .trace import Routing, Trace
 
@@ -78,8 +80,11 @@ class HookedModel:
     ``max_seconds`` bounds the model work of one request (default ``None``: unbounded; see
     :meth:`time_limit`), e.g. in a public app.
     Traces are cached by their arguments: the ``cache_size`` most recent, as long as together they hold
-    at most ``cache_bytes`` (the newest is always kept); a cached trace of the same text that holds more
-    than a request asks for (more layers, thumbnails) answers it.
+    at most ``cache_bytes`` (a trace larger than that alone is returned but not kept); a cached trace of
+    the same text that holds more than a request asks for (more layers, thumbnails) answers it.
+    ``memory_budget`` bounds the bytes of one trace (:meth:`estimate`; default ``None``: the device's
+    free memory at the time, less a margin); a trace over it raises :class:`TraceTooLargeError` before
+    any work starts.
 
     It implements :class:`~deepseek_viz.model.interface.ModelInterface`; every method that runs the model
     goes through one gateway (:meth:`_call`): one call at a time, the deadline, out-of-memory errors and
@@ -96,6 +101,7 @@ class HookedModel:
         name: str | None = None,
         max_seconds: float | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        memory_budget: int | None = None,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise UnsupportedModelError("deepseek-viz needs a fast tokenizer (for character offsets).")
@@ -116,6 +122,8 @@ class HookedModel:
         self._cache_bytes = cache_bytes
         self._lock = threading.RLock()  # re-entrant: a trace inside a time_limit, scoring inside explain
         self.max_seconds = max_seconds
+        #: Most bytes one trace may need (:meth:`estimate`); ``None``: the device's free memory less a margin.
+        self.memory_budget = memory_budget
         self._deadline: tuple[float, float] | None = None  # (monotonic end, seconds allowed)
 
     @property
@@ -218,6 +226,8 @@ class HookedModel:
         ``layers`` are the layers whose full attention patterns are kept (``None``: all); memory for the
         patterns grows with these layers only. ``thumbnails=B`` also keeps every layer's pattern shrunk
         to ``B × B`` block means (``trace.thumbnails``). Routing and hidden states cover every layer.
+        A trace whose :meth:`estimate` is over :attr:`memory_budget` raises :class:`TraceTooLargeError`
+        before it starts (ask for fewer layers or a shorter text).
         """
         chosen = self._normalise_layers(layers)
         if thumbnails is not None and thumbnails < 1:
@@ -228,13 +238,62 @@ class HookedModel:
             if cached is not None:
                 return cached
             result = self._run(text, chosen, truncate, thumbnails)
-            self._cache[key] = result
-            while len(self._cache) > 1 and (
-                len(self._cache) > self._cache_size
-                or sum(trace.nbytes for trace in self._cache.values()) > self._cache_bytes
-            ):
-                self._cache.popitem(last=False)
+            if result.nbytes <= self._cache_bytes:
+                self._cache[key] = result
+                while len(self._cache) > self._cache_size or (
+                    sum(trace.nbytes for trace in self._cache.values()) > self._cache_bytes
+                ):
+                    self._cache.popitem(last=False)
             return result
+
+    def estimate(
+        self,
+        text_or_n_tokens: str | int,
+        layers: Iterable[int] | None = None,
+        *,
+        thumbnails: int | None = None,
+        truncate: bool = False,
+    ) -> TraceEstimate:
+        """The memory ``trace(text, layers, thumbnails=…, truncate=…)`` needs, without running the model
+        (a text is tokenized; a number is taken as its token count, BOS included)."""
+        if isinstance(text_or_n_tokens, str):
+            n = len(self._tokenize(text_or_n_tokens, truncate)[0])
+        else:
+            n = min(int(text_or_n_tokens), self.max_tokens) if truncate else int(text_or_n_tokens)
+        return self._estimate(n, self._normalise_layers(layers), thumbnails)
+
+    def _estimate(self, n: int, layers: tuple[int, ...], thumbnails: int | None) -> TraceEstimate:
+        heads, float32 = self.num_heads, 4
+        pattern_size = float32 if self.dtype == torch.float32 else 2
+        bins = min(thumbnails, n) if thumbnails is not None else 0
+        experts = (
+            self.experts_per_token * (8 + float32) + self.num_experts * float32
+        )  # int64 ids, weights, scores
+        rows = min(attention_capture._QUERY_CHUNK, n)
+        watched = bool(layers) or thumbnails is not None
+        capture = heads * (n + rows) * self.arch.query_width + 3 * heads * rows * n if watched else 0
+        return TraceEstimate(
+            tokens=n,
+            layers=len(layers),
+            patterns=len(layers) * heads * n * n * pattern_size,
+            thumbnails=self.num_layers * heads * bins * bins * float32,
+            head_scores=0,
+            hidden=(self.num_layers + 1) * n * self.d_model * self.dtype.itemsize,
+            routing=len(self.moe_layers) * n * experts,
+            working=capture * float32 + self._unembed_rows * self.dtype.itemsize,  # + the last logits
+        )
+
+    def _check_budget(self, estimate: TraceEstimate) -> None:
+        """Raise :class:`TraceTooLargeError` when ``estimate`` is over :attr:`memory_budget`."""
+        budget = self.memory_budget if self.memory_budget is not None else free_memory(self.device)
+        if estimate.total <= budget:
+            return
+        source = "memory_budget" if self.memory_budget is not None else f"free memory on {self.device}"
+        raise TraceTooLargeError(
+            f"{estimate}; the budget is {format_bytes(budget)} ({source}). Trace fewer layers "
+            "(layers=[…], the patterns grow with n² per layer), a shorter text or fewer thumbnails, "
+            "or raise memory_budget."
+        )
 
     def _cached(self, key: tuple[Any, ...]) -> Trace | None:
         """A cached trace that answers ``key``: the same text, the same truncation (or none, where a
@@ -294,12 +353,19 @@ class HookedModel:
                     torch.cuda.empty_cache()
                 raise TraceOutOfMemoryError(advice) from error
 
+    @property
+    def _unembed_rows(self) -> int:
+        """Logits per position (the output embedding's rows)."""
+        return int(getattr(self.arch.unembed, "out_features", self.vocab_size))
+
     def _guarded(self, module: nn.Module, advice: str) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``module`` as a function that runs through :meth:`_call` (for what a trace computes later)."""
+        """``module`` as a function that runs through :meth:`_call` on ``module``'s own device (for what
+        a trace computes later)."""
+        device = next(module.parameters()).device
 
         def run(inputs: torch.Tensor) -> torch.Tensor:
             with self._call(advice):
-                output: torch.Tensor = module(inputs)
+                output: torch.Tensor = module(inputs.to(device))
                 return output
 
         return run
@@ -343,6 +409,7 @@ class HookedModel:
     def _run(self, text: str, layers: tuple[int, ...], truncate: bool, thumbnails: int | None) -> Trace:
         tokens, truncated = self._tokenize(text, truncate)
         n = len(tokens)
+        self._check_budget(self._estimate(n, layers, thumbnails))
         watched = range(self.num_layers) if thumbnails is not None else layers
         recorder = attention_capture.AttentionRecorder(
             {id(self.arch.attention[layer]): layer for layer in watched}, set(layers), thumbnails
@@ -358,7 +425,10 @@ class HookedModel:
             attention_capture.recording(recorder),
             self._routing_hooks() as routing,
         ):
-            output = self.model(input_ids=input_ids, output_hidden_states=True, use_cache=False)
+            # the last position's logits only: the lens and the predictions unembed what they show
+            output = self.model(
+                input_ids=input_ids, output_hidden_states=True, use_cache=False, logits_to_keep=1
+            )
         missing = [layer for layer in layers if layer not in recorder.patterns] + [
             layer for layer in watched if thumbnails is not None and layer not in recorder.thumbnails
         ]
@@ -367,7 +437,7 @@ class HookedModel:
                 f"no attention was captured for layers {sorted(set(missing))}: this model's attention does not go through "
                 "transformers' attention interface (remote code or a custom attention class?)."
             )
-        hidden = torch.stack([state[0] for state in output.hidden_states])
+        hidden = [state[0] for state in output.hidden_states]
         return Trace(
             text=text,
             tokens=tokens,
@@ -382,6 +452,7 @@ class HookedModel:
             unembed=self._guarded(
                 self.arch.unembed, f"out of memory reading the logits of {n} tokens; use a shorter text."
             ),
+            vocab_size=self._unembed_rows,
             decode=lambda token_id: self.decode([token_id]),
             truncated=truncated,
         )

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from .memory import TraceEstimate
 from .tokens import Token
 from .trace import Trace
 
@@ -113,6 +114,18 @@ class ModelInterface(Protocol):
         thumbnails: int | None = None,
     ) -> Trace:
         """Run ``text`` through the model once and capture what the views need (cached)."""
+        ...
+
+    def estimate(
+        self,
+        text_or_n_tokens: str | int,
+        layers: Iterable[int] | None = None,
+        *,
+        thumbnails: int | None = None,
+        truncate: bool = False,
+    ) -> TraceEstimate:
+        """The memory the same ``trace`` would need, known without running the model; a trace over the
+        model's memory budget raises :class:`~deepseek_viz.TraceTooLargeError` before it starts."""
         ...
 
     def tokenize(self, text: str, *, truncate: bool = False) -> list[Token]:

@@ -96,6 +96,7 @@ def load_model(
     max_tokens: int | None = None,
     cache_size: int = 4,
     max_seconds: float | None = None,
+    memory_budget: int | None = None,
     **from_pretrained: Any,
 ) -> HookedModel:
     """Load a causal LM and its fast tokenizer, ready to trace.
@@ -104,8 +105,8 @@ def load_model(
     the small DeepSeek-V3-architecture model shipped with the package. Remote code is never run unless
     ``trust_remote_code=True`` (a checkpoint that needs it is refused with :class:`ModelLoadError`; with
     it, the checkpoint's Python files are imported and run). A missing or damaged checkpoint raises
-    :class:`ModelLoadError` naming the path and what is wrong. ``max_tokens``, ``cache_size`` and
-    ``max_seconds`` go to :class:`HookedModel`; extra keyword arguments go to ``from_pretrained``.
+    :class:`ModelLoadError` naming the path and what is wrong. ``max_tokens``, ``cache_size``,
+    ``max_seconds`` and ``memory_budget`` go to :class:`HookedModel`; extra keyword arguments go to ``from_pretrained``.
     """
     source = str(BUNDLED_MODEL if name_or_path is None else name_or_path)
     local = _looks_like_path(source)
@@ -133,4 +134,5 @@ def load_model(
         cache_size=cache_size,
         name=str(name_or_path or "bundled"),
         max_seconds=max_seconds,
+        memory_budget=memory_budget,
     )

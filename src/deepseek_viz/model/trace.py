@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,6 +11,10 @@ import torch
 
 from .errors import LayerOutOfRangeError
 from .tokens import Token
+
+#: Most bytes of float32 logits (and their softmax's working copy) one step of the lens or the
+#: predictions holds: positions are read in chunks of this size, never ``[n, vocab]`` at once.
+LOGITS_CHUNK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -35,15 +39,19 @@ class Routing:
 
 @dataclass(frozen=True)
 class LogitLens:
-    """The final norm and unembedding applied to every layer's residual stream.
+    """The final norm and unembedding applied to layers' residual streams.
 
-    ``token_ids`` and ``probs`` are ``[num_layers + 1, n, k]``: row ``0`` reads the embeddings, row ``L``
-    the last layer (equal to the model's own next-token distribution). ``texts`` holds the decoded tokens.
+    ``token_ids`` and ``probs`` (float32) are ``[len(layers), len(positions), k]``; ``layers`` index the
+    hidden states: ``0`` reads the embeddings, ``num_layers`` the last layer (equal to the model's own
+    next-token distribution). By default all ``num_layers + 1`` rows and all positions. ``texts`` holds
+    the decoded tokens.
     """
 
     token_ids: np.ndarray
     probs: np.ndarray
     texts: list[list[list[str]]]
+    layers: tuple[int, ...]
+    positions: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ class Trace:
     """Tokens, attention patterns, hidden states, routing and predictions for one text.
 
     ``hidden_states[0]`` is the embedding output and ``hidden_states[L]`` the last layer's output after
-    the final norm (as transformers returns them).
+    the final norm (as transformers returns them). Captured tensors stay where the model computed them
+    (with a sharded model, on each layer's device) and are moved to the CPU only when read.
     """
 
     def __init__(
@@ -68,11 +77,12 @@ class Trace:
         tokens: list[Token],
         patterns: dict[int, torch.Tensor],
         thumbnails: dict[int, torch.Tensor],
-        hidden: torch.Tensor,
+        hidden: Sequence[torch.Tensor],
         routing: dict[int, Routing],
         num_layers: int,
         final_norm: Callable[[torch.Tensor], torch.Tensor],
         unembed: Callable[[torch.Tensor], torch.Tensor],
+        vocab_size: int,
         decode: Callable[[int], str],
         truncated: bool = False,
     ) -> None:
@@ -82,16 +92,17 @@ class Trace:
         self.num_layers = num_layers
         self._patterns = patterns  # blocks.{L}.attn.hook_pattern  # [head, query, key]
         self._thumbnails = thumbnails  # blocks.{L}.attn.hook_thumbnail  # [head, bins, bins]
-        self._hidden = hidden  # [layer + 1, position, d_model]
+        self._hidden = list(hidden)  # layer + 1 × [position, d_model]
         self._routing = routing
         self._final_norm = final_norm
         self._unembed = unembed
+        self._vocab_size = vocab_size
         self._decode = decode
 
     @property
     def nbytes(self) -> int:
         """Bytes of the arrays this trace holds (patterns, thumbnails, hidden states, routing)."""
-        tensors = [*self._patterns.values(), *self._thumbnails.values(), self._hidden]
+        tensors = [*self._patterns.values(), *self._thumbnails.values(), *self._hidden]
         arrays = [array for r in self._routing.values() for array in (r.experts, r.weights, r.scores)]
         return sum(t.numel() * t.element_size() for t in tensors) + sum(a.nbytes for a in arrays)
 
@@ -134,7 +145,7 @@ class Trace:
     @cached_property
     def hidden_states(self) -> np.ndarray:
         """Residual stream after each layer, float32 ``[num_layers + 1, n, d_model]``."""
-        return self._hidden.float().cpu().numpy()
+        return torch.stack([state.float().cpu() for state in self._hidden]).numpy()
 
     def routing(self, layer: int) -> Routing | None:
         """The MoE routing of ``layer``, or ``None`` when that layer is dense."""
@@ -147,39 +158,84 @@ class Trace:
 
     @cached_property
     def logits(self) -> torch.Tensor:
-        """Next-token logits, float32 ``[n, vocab]`` (computed on first use from the final hidden state)."""
+        """Next-token logits, float32 ``[n, vocab]``, computed on first use from the final hidden state
+        and kept: costly at a real vocabulary (129k × 4 bytes per position); the views read
+        :meth:`top_predictions` and :meth:`logit_lens`, which never hold ``[n, vocab]`` at once."""
         with torch.no_grad():
             return self._unembed(self._hidden[-1]).float()
 
-    def top_predictions(self, k: int = 5) -> list[list[Prediction]]:
-        """For each position, the ``k`` most probable next tokens with their probabilities."""
+    def _positions(self, positions: Iterable[int] | None) -> list[int]:
+        n = len(self.tokens)
+        if positions is None:
+            return list(range(n))
+        chosen = list(positions)
+        for position in chosen:
+            if not -n <= position < n:
+                raise IndexError(f"position {position} is out of range: the trace has {n} tokens")
+        return [position % n for position in chosen]
+
+    def _top_k(self, layer: int, positions: list[int], k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-``k`` token ids and probabilities (float32, on the CPU) read from hidden state ``layer``
+        at ``positions``: chunks of positions, each through the final norm (except the last layer's,
+        which has it) and the unembedding on the model's device, softmax via logsumexp."""
+        state = self._hidden[layer]
+        rows = max(1, LOGITS_CHUNK_BYTES // (2 * 4 * self._vocab_size))
+        k = min(k, self._vocab_size)
+        index = torch.tensor(positions, dtype=torch.long, device=state.device)
+        ids, probs = [], []
+        with torch.no_grad():
+            for start in range(0, len(positions), rows):
+                chunk = state[index[start : start + rows]]
+                normed = chunk if layer == self.num_layers else self._final_norm(chunk)
+                logits = self._unembed(normed).float()
+                top = torch.topk(logits, k=k, dim=-1)
+                ids.append(top.indices.cpu())
+                probs.append(torch.exp(top.values - torch.logsumexp(logits, dim=-1, keepdim=True)).cpu())
+        if not ids:
+            return torch.zeros(0, k, dtype=torch.long), torch.zeros(0, k)
+        return torch.cat(ids), torch.cat(probs)
+
+    def top_predictions(self, k: int = 5, positions: Iterable[int] | None = None) -> list[list[Prediction]]:
+        """For each position (default: all), the ``k`` most probable next tokens with their probabilities."""
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        probs = torch.softmax(self.logits, dim=-1)
-        top = torch.topk(probs, k=min(k, probs.shape[-1]), dim=-1)
-        values, indices = top.values.cpu().tolist(), top.indices.cpu().tolist()
+        ids, probs = self._top_k(self.num_layers, self._positions(positions), k)
         return [
             [
                 Prediction(token_id, self._decode(token_id), prob)
-                for token_id, prob in zip(ids, ps, strict=True)
+                for token_id, prob in zip(row_ids, row_probs, strict=True)
             ]
-            for ids, ps in zip(indices, values, strict=True)
+            for row_ids, row_probs in zip(ids.tolist(), probs.tolist(), strict=True)
         ]
 
-    def logit_lens(self, k: int = 1) -> LogitLens:
-        """Top-``k`` next tokens read from every layer's hidden state (see :class:`LogitLens`)."""
+    def logit_lens(
+        self, k: int = 1, layers: Iterable[int] | None = None, positions: Iterable[int] | None = None
+    ) -> LogitLens:
+        """Top-``k`` next tokens read from the hidden states of ``layers`` (``0`` … ``num_layers``,
+        negative from the end; default: all) at ``positions`` (default: all); see :class:`LogitLens`.
+        Only top-``k`` is kept: the work grows with the layers and positions asked for."""
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        ids, probs = [], []
-        with torch.no_grad():
-            for layer, state in enumerate(self._hidden):
-                normed = state if layer == self.num_layers else self._final_norm(state)
-                top = torch.topk(torch.softmax(self._unembed(normed).float(), dim=-1), k=k, dim=-1)
-                ids.append(top.indices.cpu())
-                probs.append(top.values.cpu())
-        token_ids = torch.stack(ids).numpy()
+        rows = self.num_layers + 1
+        chosen_layers = list(range(rows)) if layers is None else list(layers)
+        for layer in chosen_layers:
+            if not -rows <= layer < rows:
+                raise LayerOutOfRangeError(
+                    f"lens layer {layer} is out of range: hidden states run 0–{self.num_layers}"
+                )
+        chosen_layers = [layer % rows for layer in chosen_layers]
+        chosen_positions = self._positions(positions)
+        read = [self._top_k(layer, chosen_positions, k) for layer in chosen_layers]
+        token_ids = torch.stack([ids for ids, _ in read]).numpy()
+        probs = torch.stack([probs for _, probs in read]).numpy()
         texts = [[[self._decode(int(i)) for i in position] for position in layer] for layer in token_ids]
-        return LogitLens(token_ids=token_ids, probs=torch.stack(probs).numpy(), texts=texts)
+        return LogitLens(
+            token_ids=token_ids,
+            probs=probs,
+            texts=texts,
+            layers=tuple(chosen_layers),
+            positions=tuple(chosen_positions),
+        )
 
     def __repr__(self) -> str:
         return (
