@@ -99,6 +99,8 @@ export class HeadOverview {
         attrs: {
           tabindex: "0",
           role: "grid",
+          // JupyterLab's shortcuts (Enter, arrows, shift-Enter in command mode) leave these keys to us
+          "data-lm-suppress-shortcuts": "true",
           "aria-label": "attention heads: click (shift or ctrl adds), arrows move, Enter selects, PageUp/PageDown by rows",
         },
       },
