@@ -45,6 +45,9 @@ export class HeadOverview {
   private readonly view: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly hits: HTMLDivElement;
+  private readonly marks: HTMLDivElement;
+  private readonly markNodes = new Map<string, HTMLElement>();
+  private jumped = "";
   private readonly tooltip: HTMLDivElement;
   private readonly scoreSelect: HTMLSelectElement;
   private readonly sortToggle: HTMLInputElement;
@@ -85,7 +88,8 @@ export class HeadOverview {
       mean,
     );
     this.canvas = element("canvas", { className: "dsv-overview-canvas" });
-    this.hits = element("div", { className: "dsv-overview-hits" });
+    this.marks = element("div", { className: "dsv-overview-marks" });
+    this.hits = element("div", { className: "dsv-overview-hits" }, this.marks);
     this.view = element("div", { className: "dsv-overview-view" }, this.canvas, this.hits);
     this.sizer = element("div", { className: "dsv-overview-sizer" }, this.view);
     this.scroller = element("div", { testid: "head-overview-scroller", className: "dsv-overview-scroller" }, this.sizer);
@@ -118,6 +122,7 @@ export class HeadOverview {
     this.scoreSelect.addEventListener("change", this.onOrderChange);
     this.sortToggle.addEventListener("change", this.onOrderChange);
     this.jump.addEventListener("change", this.onJump);
+    this.jump.addEventListener("keydown", this.onJumpKey);
     mean.addEventListener("click", () => this.select(meanOfLayer(this.selection.layer, this.layout.numHeads)));
     this.resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => this.relayout());
     this.resize?.observe(this.root);
@@ -162,6 +167,8 @@ export class HeadOverview {
     this.view.removeEventListener("pointermove", this.onPointerMove);
     this.view.removeEventListener("pointerleave", this.onPointerLeave);
     this.root.removeEventListener("keydown", this.onKey);
+    this.jump.removeEventListener("change", this.onJump);
+    this.jump.removeEventListener("keydown", this.onJumpKey);
   }
 
   // --- geometry ---------------------------------------------------------------------------------------
@@ -280,7 +287,14 @@ export class HeadOverview {
     this.draw();
   };
 
-  private onJump = (): void => {
+  private onJumpKey = (event: KeyboardEvent): void => {
+    if (event.key === "Enter") this.onJump(event);
+  };
+
+  private onJump = (event: Event): void => {
+    // Enter jumps; the change event of the same value (fired again on blur) does not jump back
+    if (event.type === "change" && this.jump.value === this.jumped) return;
+    this.jumped = this.jump.value;
     const layer = Math.trunc(Number(this.jump.value));
     if (!Number.isFinite(layer) || this.layout.numLayers === 0) return;
     const clamped = Math.min(this.layout.numLayers - 1, Math.max(0, layer));
@@ -457,8 +471,7 @@ export class HeadOverview {
 
   /** Shift the markers' layer by the scroll (they live in content coordinates). */
   private moveHits(): void {
-    const inner = this.hits.firstElementChild as HTMLElement | null;
-    if (inner) inner.style.transform = `translate(${-this.scroller.scrollLeft}px, ${-this.scroller.scrollTop}px)`;
+    this.marks.style.transform = `translate(${-this.scroller.scrollLeft}px, ${-this.scroller.scrollTop}px)`;
   }
 
   /** One `head-L-H` element per selected head and one for the focused (or hovered) cell. */
@@ -475,21 +488,28 @@ export class HeadOverview {
     for (const head of this.selection.heads) add(this.selection.layer, head, "dsv-on");
     add(this.focus.layer, this.focus.head, "dsv-focus");
     if (this.hovered) add(this.hovered.layer, this.hovered.head, "dsv-hover");
-    const inner = element("div", { className: "dsv-overview-marks" });
+    // the same element stays for the same head (a click's mousedown and mouseup must meet one element)
+    for (const [key, node] of this.markNodes) {
+      if (!marks.has(key)) {
+        node.remove();
+        this.markNodes.delete(key);
+      }
+    }
     for (const [key, mark] of marks) {
       const column = this.columnOf(mark.layer, mark.head);
       const on = mark.classes.includes("dsv-on");
-      const node = element("div", {
-        testid: `head-${key}`,
-        className: `dsv-mark ${mark.classes.join(" ")}`,
-        attrs: { role: "gridcell", "aria-selected": String(on), "aria-label": `layer ${mark.layer}, head ${mark.head}` },
-      });
+      let node = this.markNodes.get(key);
+      if (!node) {
+        node = element("div", { testid: `head-${key}`, attrs: { role: "gridcell", "aria-label": `layer ${mark.layer}, head ${mark.head}` } });
+        this.markNodes.set(key, node);
+        this.marks.append(node);
+      }
+      node.className = `dsv-mark ${mark.classes.join(" ")}`;
+      node.setAttribute("aria-selected", String(on));
       node.style.left = `${column * cell}px`;
       node.style.top = `${mark.layer * cell}px`;
       node.style.width = node.style.height = `${cell}px`;
-      inner.append(node);
     }
-    this.hits.replaceChildren(inner);
     this.moveHits();
   }
 }
