@@ -53,6 +53,16 @@ TIMEOUT_MS = 300_000
 VIEW = '[data-testid="attention-view"]:not([data-old])'
 
 
+def click_head(layer: int, head: int) -> str:
+    """JS that clicks head (layer, head) where the head overview (one canvas) draws it."""
+    return (
+        f"(() => {{ const grid = document.querySelector('{VIEW} [data-testid=\"head-grid\"]');"
+        f" const point = grid.revealHead({layer}, {head});"
+        " grid.querySelector('.dsv-overview-view').dispatchEvent(new MouseEvent('click',"
+        " { bubbles: true, clientX: point.x, clientY: point.y })); })()"
+    )
+
+
 def setup_cell(model_source: str | None, layer: int) -> str:
     """The notebook's first cell: load the model and trace every text once, so views start from a cached
     trace like the peers do."""
@@ -89,20 +99,14 @@ def measure_ours(
             heatmap = f'{VIEW} [data-testid="attention-heatmap"]'
             head, head_bytes = [], []
             for repeat in range(repeats):
-                cell = f'{VIEW} [data-testid="head-{layer}-{(repeat + 1) % 2}"]'
                 head.append(
-                    page.evaluate(
-                        TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
-                    )
+                    page.evaluate(TIME_UNTIL, [click_head(layer, (repeat + 1) % 2), redrawn([heatmap])])
                 )
                 head_bytes.append(socket_bytes(page))
             layer_switch = []
             for repeat in range(repeats):
-                cell = f'{VIEW} [data-testid="head-{layer + 1 - repeat % 2}-0"]'
                 layer_switch.append(
-                    page.evaluate(
-                        TIME_UNTIL, [f"document.querySelector('{cell}').click()", redrawn([heatmap])]
-                    )
+                    page.evaluate(TIME_UNTIL, [click_head(layer + 1 - repeat % 2, 0), redrawn([heatmap])])
                 )
                 socket_bytes(page)
             edit, edit_bytes = [], []

@@ -1,13 +1,14 @@
-// AttentionView (src/deepseek_viz/widgets/attention_view.py): head grid, heatmap, token view and a
+// AttentionView (src/deepseek_viz/widgets/attention_view.py): head overview, heatmap, token view and a
 // live text editor, all reading the binary buffers the Python side sends.
 
 import type { RenderProps } from "@anywidget/types";
-import { decodeQuantised, dequantise, type ArrayHeader, type ArrayValue, type QuantisedArray } from "./lib/buffers";
+import { decodeFloats, decodeQuantised, dequantise, type ArrayHeader, type ArrayValue, type QuantisedArray } from "./lib/buffers";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
-import { HeadGrid } from "./lib/headgrid";
+import { HeadOverview } from "./lib/overview/overview";
+import { OVERVIEW_STYLES } from "./lib/overview/styles";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
 import { describeSelection, type Selection } from "./lib/selection";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
@@ -28,6 +29,8 @@ export interface AttentionModel extends LiveTextModel {
   _colour_max: number;
   /** uint8 `[layer, head, bins, bins]`. */
   _thumbnails: ArrayValue;
+  /** float16 `[layer, head, 4]`: previous-token, first-token, diagonal, entropy (SCORE_NAMES). */
+  _head_scores: ArrayValue;
   /** uint8 `[head, n, n]`, every head of layer `_layer_heads_layer`, sent when small enough: then head
    * switches within that layer are drawn here, without the kernel. */
   _layer_heads: ArrayValue;
@@ -76,7 +79,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     return values && { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values };
   };
 
-  const grid = new HeadGrid((selection: Selection) => {
+  const grid = new HeadOverview((selection: Selection) => {
     model.set("layer", selection.layer);
     model.set("heads", selection.heads);
     model.save_changes();
@@ -194,7 +197,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     if (thumbnails !== thumbnailsShown) {
       thumbnailsShown = thumbnails;
       grid.setShape(model.get("num_layers"), model.get("num_heads"));
-      grid.setThumbnails(decodeQuantised(thumbnails));
+      grid.setData(decodeQuantised(thumbnails), decodeFloats(model.get("_head_scores")));
     }
     empty.hidden = tokens.length > 0;
     showSelection();
@@ -209,7 +212,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   const root = liveRoot(
     "attention-view",
     editor,
-    "",
+    OVERVIEW_STYLES,
     empty,
     element(
       "div",
@@ -230,6 +233,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
       ),
     ),
   );
+  root.classList.add("dsv-attention");
   el.replaceChildren(root);
   grid.setShape(model.get("num_layers"), model.get("num_heads"));
 

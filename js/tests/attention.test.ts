@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { type AttentionModel } from "../src/attention";
 import { quantise } from "../src/lib/buffers";
 import { meanOfHeads } from "../src/lib/heatmap";
+import type { HeadGridElement } from "../src/lib/overview/overview";
 import { renderView, wireArray } from "./fake_model";
 import { errorStatus, READY } from "../src/lib/status";
 
@@ -30,6 +31,15 @@ function data(tokens: string[], seq: number, dataId: number): Partial<AttentionM
     _seq: seq,
     status: READY,
   };
+}
+
+/** Click head (layer, head) of the overview where it is drawn (`label`: its layer number instead). */
+function clickHead(el: HTMLElement, layer: number, head: number, init: MouseEventInit = {}, label = false): void {
+  const grid = el.querySelector<HeadGridElement>('[data-testid="head-grid"]');
+  if (!grid) throw new Error("no head-grid");
+  const { x, y } = grid.revealHead(layer, head);
+  const target = grid.querySelector(".dsv-overview-view");
+  target?.dispatchEvent(new MouseEvent("click", { bubbles: true, clientX: label ? 5 : x, clientY: y, ...init }));
 }
 
 function setup(extra: Partial<AttentionModel> = {}) {
@@ -91,7 +101,8 @@ describe("attention widget", () => {
   it("draws tokens, grid and heatmap from the model", () => {
     const { q } = setup();
     expect(q("token-1")?.textContent).toBe(" world");
-    expect(q("head-2-3")).not.toBeNull();
+    expect(q("head-grid")?.dataset.ready).toBe("true");
+    expect(q("head-0-0")?.classList.contains("dsv-on")).toBe(true); // the selected head is marked
     expect(q("attention-heatmap")?.dataset.version).toBe("1");
     expect(q("attention-view")?.dataset.ready).toBe("true");
     expect(q("status")?.textContent).toBe("ready");
@@ -100,12 +111,12 @@ describe("attention widget", () => {
   });
 
   it("selects heads by click (shift adds) and the mean of a layer", () => {
-    const { model, q } = setup();
-    q("head-2-1")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    const { model, q, el } = setup();
+    clickHead(el, 2, 1);
     expect(model.saved[model.saved.length - 1]).toEqual({ layer: 2, heads: [1] });
-    q("head-2-3")?.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+    clickHead(el, 2, 3, { shiftKey: true });
     expect(model.saved[model.saved.length - 1]).toEqual({ layer: 2, heads: [1, 3] });
-    q("layer-mean-0")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    clickHead(el, 0, 0, {}, true); // its layer number: the mean of the layer
     expect(model.saved[model.saved.length - 1]).toEqual({ layer: 0, heads: [0, 1, 2, 3] });
     expect(q("head-0-2")?.classList.contains("dsv-on")).toBe(true);
   });
@@ -164,14 +175,14 @@ describe("attention widget", () => {
   });
 
   it("draws a head switch within the layer from _layer_heads, without the kernel", () => {
-    const { model, q, invoke } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
+    const { model, q, invoke, el } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
     expect(q("colour-legend")?.textContent).toBe("weight00.4≥ 0.8"); // head 0: the second query gives key 0 0.8
-    q("head-0-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    clickHead(el, 0, 2);
     expect(q("attention-heatmap")?.dataset.version).toBe("2");
     expect(q("colour-legend")?.textContent).toBe("weight00.3≥ 0.6");
     expect(q("heatmap-caption")?.textContent).toBe("layer 0 · head 2");
     expect(model.saved[model.saved.length - 1]).toEqual({ layer: 0, heads: [2] });
-    q("head-0-1")?.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+    clickHead(el, 0, 1, { shiftKey: true });
     expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5"); // heads 1, 2: [0.5, 0.5]
     model.update({ heads: [1, 2] }); // Python's echo of what is drawn: no redraw
     expect(q("attention-heatmap")?.dataset.version).toBe("3");
@@ -183,25 +194,25 @@ describe("attention widget", () => {
   });
 
   it("waits for the kernel on a layer switch, or when no _layer_heads of the layer came", () => {
-    const { model, q } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
-    q("head-1-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    const { model, q, el } = setup(layerHeads(0, [0.2, 0.4, 0.6, 0.8]));
+    clickHead(el, 1, 2);
     expect(model.saved[model.saved.length - 1]).toEqual({ layer: 1, heads: [2] });
     expect(q("attention-heatmap")?.dataset.version).toBe("1");
     model.update({ ...data(["Hello", " world"], 0, 2), ...layerHeads(0, [0.1, 0.1, 0.1, 0.1]) }); // still layer 0's
     expect(q("attention-heatmap")?.dataset.version).toBe("2");
     expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5"); // the `_heatmap` sent (colour_max 0.5)
     model.update({ ...data(["Hello", " world"], 0, 3), _layer_heads: null });
-    q("head-1-3")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    clickHead(el, 1, 3);
     model.update({ heads: [0, 1] });
     expect(q("attention-heatmap")?.dataset.version).toBe("3");
     expect(q("heatmap-caption")?.textContent).toBe("layer 1 · mean of heads 0, 1");
   });
 
   it("draws from the _layer_heads of the data shown, not of data dropped as stale", () => {
-    const { model, q } = setup({ ...data(["Hello", " world"], 5, 1), ...layerHeads(0, [0.2, 0.4, 0.6, 0.8]) });
+    const { model, q, el } = setup({ ...data(["Hello", " world"], 5, 1), ...layerHeads(0, [0.2, 0.4, 0.6, 0.8]) });
     model.update({ ...data(["old", " text"], 4, 2), ...layerHeads(0, [0.5, 0.5, 0.5, 0.5]) });
     expect(q("token-0")?.textContent).toBe("Hello");
-    q("head-0-2")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    clickHead(el, 0, 2);
     expect(q("colour-legend")?.textContent).toBe("weight00.3≥ 0.6");
   });
 

@@ -415,3 +415,30 @@ def fresh_page(browser: playwright_sync.Browser) -> Iterator[PageWatch]:
     watch.page.set_default_timeout(WIDGET_TIMEOUT_MS)
     yield watch
     context.close()
+
+
+def click_head(
+    page: PageWatch, layer: int, head: int, *, modifiers: tuple[str, ...] = (), scope: str = ""
+) -> None:
+    """Click head (``layer``, ``head``) of the head overview (``head-grid`` inside ``scope``, a CSS
+    selector): scroll it into view, then click its position (holding ``modifiers``, e.g. ``"Shift"``).
+    The cells are drawn on one canvas; ``head-grid``'s ``revealHead`` gives the cell's centre."""
+    grid = page.page.locator(f"{scope} {sel('head-grid')}".strip())
+    grid.scroll_into_view_if_needed()
+    point = grid.evaluate("(grid, [layer, head]) => grid.revealHead(layer, head)", [layer, head])
+    for key in modifiers:
+        page.page.keyboard.down(key)
+    page.page.mouse.click(point["x"], point["y"])
+    for key in reversed(modifiers):
+        page.page.keyboard.up(key)
+
+
+def set_theme(page: PageWatch, dark: bool) -> None:
+    """Switch JupyterLab to its dark (or light) theme and wait until it applies."""
+    page.page.evaluate(
+        "theme => window.jupyterapp.commands.execute('apputils:change-theme', { theme })",
+        "JupyterLab Dark" if dark else "JupyterLab Light",
+    )
+    page.page.wait_for_function(
+        "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
+    )

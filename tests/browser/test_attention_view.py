@@ -1,22 +1,31 @@
-"""AttentionView in Chromium, against a live JupyterLab kernel (and once under Voila).
+"""AttentionView in Chromium, against a live JupyterLab kernel (and once under Voila), at the test
+model's shape and at DeepSeek-V3's counts (61 layers × 128 heads), in JupyterLab's light and dark themes.
 
-The tests share one notebook and widget (module fixture ``lab_attention``); each sets the text it
-needs, so their order does not matter.
+The tests share one notebook and widget per shape (module fixtures ``lab_attention``,
+``lab_attention_v3``); each sets the text it needs, so their order does not matter. Heads are clicked
+where the overview draws them (``click_head``). The V3-counts test prints what it measured (longest
+main-thread task on first draw, frames per second while scrolling the overview), never asserts a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import (
     HTML_TEXT,
+    WIDGET_TIMEOUT_MS,
     PageWatch,
     Server,
+    click_head,
     kernel_run,
+    open_notebook,
+    open_page,
+    playwright_sync,
     sel,
+    set_theme,
     version,
     wait_for_newer,
     wait_for_status,
@@ -36,7 +45,9 @@ def type_text(page: PageWatch, text: str) -> None:
 def test_widget_draws(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     assert page.text_content(sel("status")) == "ready"
-    assert page.locator(f"{sel('head-grid')} canvas").count() == 3 * 4
+    assert page.locator(f"{sel('head-grid')} canvas").count() == 1  # one drawing surface
+    assert page.get_attribute(sel("head-grid"), "data-ready") == "true"
+    assert "dsv-on" in (page.get_attribute(sel("head-0-0"), "class") or "")
     assert page.get_attribute(sel("attention-heatmap"), "data-ready") == "true"
     assert page.locator(f"{sel('token-view')} [data-index]").count() > 5
     assert page.is_visible(sel("colour-legend"))
@@ -47,11 +58,11 @@ def test_widget_draws(lab_attention: PageWatch) -> None:
 def test_clicking_a_head_changes_the_heatmap(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     before = version(lab_attention, "attention-heatmap")
-    page.click(sel("head-2-1"))
+    click_head(lab_attention, 2, 1)
     wait_for_newer(lab_attention, "attention-heatmap", before)
     assert page.text_content(sel("heatmap-caption")) == "layer 2 · head 1"
     assert "dsv-on" in (page.get_attribute(sel("head-2-1"), "class") or "")
-    page.click(sel("head-2-3"), modifiers=["Shift"])
+    click_head(lab_attention, 2, 3, modifiers=("Shift",))
     wait_for_newer(lab_attention, "attention-heatmap", before + 1)
     assert page.text_content(sel("heatmap-caption")) == "layer 2 · mean of heads 1, 3"
     assert kernel_run(lab_attention, "print(view.layer, view.heads)").strip() == "2 [1, 3]"
@@ -70,7 +81,7 @@ def test_head_switch_within_the_layer_is_drawn_without_the_kernel(lab_attention:
     ).split()
     assert sent_heads == "True"
     before = version(lab_attention, "attention-heatmap")
-    page.click(sel("head-0-2"))
+    click_head(lab_attention, 0, 2)
     wait_for_newer(lab_attention, "attention-heatmap", before)
     assert page.text_content(sel("heatmap-caption")) == "layer 0 · head 2"
     box = page.locator(sel("attention-heatmap")).bounding_box()
@@ -187,8 +198,186 @@ def test_voila_renders_and_responds(
     page.goto(server.url)
     page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
     before = version(fresh_page, "attention-heatmap")
-    page.click(sel("head-1-2"))
+    click_head(fresh_page, 1, 2)
     wait_for_newer(fresh_page, "attention-heatmap", before)
     assert page.text_content(sel("heatmap-caption")) == "layer 1 · head 2"
     fresh_page.screenshot("attention-view-voila")
     assert fresh_page.errors == []
+
+
+def caption_is(page: PageWatch, text: str) -> None:
+    page.page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector).textContent === text",
+        arg=[sel("heatmap-caption"), text],
+    )
+
+
+def has_class(page: PageWatch, testid: str, name: str) -> bool:
+    return name in (page.page.get_attribute(sel(testid), "class") or "").split()
+
+
+def test_keyboard_moves_the_focus_and_selects(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    type_text(lab_attention, "one two three four")
+    click_head(lab_attention, 0, 0)  # focuses the overview at head 0-0
+    caption_is(lab_attention, "layer 0 · head 0")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    assert has_class(lab_attention, "head-1-1", "dsv-focus")
+    page.keyboard.press("Enter")
+    caption_is(lab_attention, "layer 1 · head 1")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+Enter")  # adds the head; JupyterLab does not run the cell
+    caption_is(lab_attention, "layer 1 · mean of heads 1, 2")
+    page.keyboard.press("PageDown")
+    assert has_class(lab_attention, "head-2-2", "dsv-focus")  # 3 layers: the last row
+    assert kernel_run(lab_attention, "print(view.layer, view.heads)").strip() == "1 [1, 2]"
+    assert lab_attention.errors == []
+
+
+def test_overview_sorts_by_score_and_shows_scores_on_hover(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    type_text(lab_attention, "the cat sat on the mat")
+    page.select_option(sel("overview-score"), label="first-token")
+    page.check(sel("overview-sort"))
+    scores = kernel_run(
+        lab_attention,
+        "from deepseek_viz.widgets.buffers import decode\nprint(decode(view._head_scores)[1, :, 1].argmax())",
+    )
+    best = int(scores.strip())
+    point = page.locator(sel("head-grid")).evaluate("grid => grid.revealHead(1, 0)")
+    assert point is not None
+    column_of_best = page.locator(sel("head-grid")).evaluate(f"grid => grid.revealHead(1, {best})")
+    assert column_of_best["x"] <= point["x"]  # the best head of the row comes first
+    page.mouse.move(column_of_best["x"], column_of_best["y"])
+    tooltip = page.text_content(sel("head-tooltip")) or ""
+    assert tooltip.startswith(f"layer 1 · head {best}") and "first-token: " in tooltip
+    page.uncheck(sel("overview-sort"))
+
+
+def test_dark_theme_draws_and_responds(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    set_theme(lab_attention, dark=True)
+    try:
+        type_text(lab_attention, "dark theme text")
+        colour = page.eval_on_selector(sel("attention-view"), "node => getComputedStyle(node).color")
+        channels = [int(c) for c in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
+        assert sum(channels) > 3 * 128, colour  # light text on the dark theme
+        before = version(lab_attention, "attention-heatmap")
+        click_head(lab_attention, 2, 3)
+        wait_for_newer(lab_attention, "attention-heatmap", before)
+        caption_is(lab_attention, "layer 2 · head 3")
+        lab_attention.screenshot("attention-view-dark")
+    finally:
+        set_theme(lab_attention, dark=False)
+    assert lab_attention.errors == []
+
+
+# --- DeepSeek-V3 counts: 61 layers × 128 heads ---------------------------------------------------------
+
+V3_TEXT = " ".join(["a"] * 127)  # BOS + 127 tokens with the test tokenizer
+
+#: Longest main-thread task since the page started observing (ms), and frames per second while the
+#: overview scrolls down by 17 px a frame for 2 s.
+MEASURE_LONG_TASKS = """() => {
+    window.__longest = 0;
+    new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.__longest = Math.max(window.__longest, entry.duration);
+    }).observe({ type: "longtask" });
+}"""
+SCROLL_FPS = """async (selector) => {
+    const scroller = document.querySelector(selector);
+    let frames = 0;
+    const start = performance.now();
+    while (performance.now() - start < 2000) {
+        scroller.scrollTop = (scroller.scrollTop + 17) % (scroller.scrollHeight - scroller.clientHeight);
+        scroller.scrollLeft = (scroller.scrollLeft + 11) % (scroller.scrollWidth - scroller.clientWidth);
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+        frames++;
+    }
+    return frames / ((performance.now() - start) / 1000);
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab_attention_v3(
+    browser: playwright_sync.Browser,
+    jupyter_lab: Server,
+    write_notebook: Callable[[str, list[str]], Path],
+    real_count_checkpoints: dict[str, Path],
+) -> Iterator[PageWatch]:
+    """An AttentionView of a V3-counts model (61 × 128 heads) on 128 tokens, open in JupyterLab, with
+    the longest main-thread task of its first draw in ``window.__longest``."""
+    path = real_count_checkpoints["v3"]
+    notebook = write_notebook(
+        "attention_v3",
+        [
+            "import deepseek_viz as dv\nfrom deepseek_viz.widgets import AttentionView\n"
+            f"model = dv.load_model({str(path)!r}, device='cpu', max_tokens=4096)",
+            f"view = AttentionView(model, text={V3_TEXT!r}, layer=0, heads=[0])\nview",
+        ],
+    )
+    context, watch = open_page(browser)
+    page = watch.page
+    page.set_default_timeout(2 * WIDGET_TIMEOUT_MS)
+    try:
+        open_notebook(page, jupyter_lab, notebook.name)
+        page.evaluate(MEASURE_LONG_TASKS)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        page.wait_for_selector(f'{sel("attention-view")}[data-ready="true"]')
+        yield watch
+    finally:
+        context.close()
+
+
+def test_v3_counts_overview_draws_and_responds(lab_attention_v3: PageWatch) -> None:
+    page = lab_attention_v3.page
+    page.set_default_timeout(WIDGET_TIMEOUT_MS)  # a layer switch is a forward of 61 layers on 2 busy cores
+    longest = page.evaluate("() => window.__longest")
+    assert page.locator(f"{sel('head-grid')} canvas").count() == 1
+    assert page.get_attribute(sel("head-grid"), "data-ready") == "true"
+    grid = page.locator(sel("head-grid")).bounding_box()
+    panel = page.locator(sel("attention-view")).bounding_box()
+    assert grid is not None and panel is not None
+    assert grid["x"] + grid["width"] <= panel["x"] + panel["width"] + 1  # fits the panel: scrolls inside
+    scroller = sel("head-overview-scroller")
+    assert page.eval_on_selector(scroller, "node => node.scrollWidth > node.clientWidth")  # 128 columns
+    assert page.eval_on_selector(scroller, "node => node.scrollHeight > node.clientHeight")  # 61 rows
+    lab_attention_v3.screenshot("attention-view-v3-counts")
+
+    before = version(lab_attention_v3, "attention-heatmap")
+    click_head(lab_attention_v3, 0, 100)  # far right: scrolled into view first
+    caption_is(lab_attention_v3, "layer 0 · head 100")
+    wait_for_newer(lab_attention_v3, "attention-heatmap", before)
+    assert has_class(lab_attention_v3, "head-0-100", "dsv-on")
+
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("PageDown")
+    focus = page.get_attribute(".dsv-mark.dsv-focus", "data-testid") or ""
+    layer, head = (int(part) for part in focus.split("-")[1:])
+    assert head == 100 and layer > 1
+
+    page.fill(sel("overview-jump"), "58")
+    page.press(sel("overview-jump"), "Enter")
+    page.wait_for_selector(f"{sel('head-58-0')}.dsv-focus")
+    assert page.eval_on_selector(scroller, "node => node.scrollTop") > 0
+    before = version(lab_attention_v3, "attention-heatmap")
+    click_head(lab_attention_v3, 58, 3)  # a layer switch: one trace of that layer, no thumbnails
+    caption_is(lab_attention_v3, "layer 58 · head 3")
+    wait_for_newer(lab_attention_v3, "attention-heatmap", before)
+
+    fps = page.evaluate(SCROLL_FPS, scroller)
+    print(
+        f"\nV3 counts, 128 tokens: longest task on first draw {longest:.0f} ms; overview scrolls at {fps:.0f} fps"
+    )
+
+    set_theme(lab_attention_v3, dark=True)
+    try:
+        before = version(lab_attention_v3, "attention-heatmap")
+        click_head(lab_attention_v3, 58, 127)  # same layer: one heatmap from the kept trace
+        caption_is(lab_attention_v3, "layer 58 · head 127")
+        wait_for_newer(lab_attention_v3, "attention-heatmap", before)
+        lab_attention_v3.screenshot("attention-view-v3-counts-dark")
+    finally:
+        set_theme(lab_attention_v3, dark=False)
+    assert lab_attention_v3.errors == []

@@ -11,7 +11,7 @@ import ipywidgets
 import pytest
 
 import deepseek_viz as dv
-from tests.browser.conftest import PageWatch, open_page, playwright_sync, sel
+from tests.browser.conftest import PageWatch, click_head, open_page, playwright_sync, sel
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,8 @@ def test_every_view_draws_with_no_network(offline: tuple[PageWatch, list[str]]) 
     page = watch.page
     for name in VIEWS:
         assert page.get_attribute(sel(name), "data-ready") == "true", name
-    assert page.locator(view("attention-view", "head-grid") + " canvas").count() == 3 * 4
+    assert page.locator(view("attention-view", "head-grid") + " canvas").count() == 1  # the head overview
+    assert page.get_attribute(view("attention-view", "head-grid"), "data-ready") == "true"
     assert page.get_attribute(sel("attention-heatmap"), "data-ready") == "true"
     assert page.locator(view("routing-view", "layer-picker") + " button").count() == 2  # MoE layers 1, 2
     assert page.locator(view("prediction-view", "logit-lens") + " tr").count() == 1 + 4  # header, 4 rows
@@ -144,7 +145,7 @@ def test_switching_heads_works_offline(offline: tuple[PageWatch, list[str]]) -> 
     page = watch.page
     heatmap = view("attention-view", "attention-heatmap")
     before = int(page.get_attribute(heatmap, "data-version") or 0)
-    page.click(view("attention-view", "head-0-2"))
+    click_head(watch, 0, 2, scope=sel("attention-view"))
     page.wait_for_function(
         "([selector, before]) => Number(document.querySelector(selector).dataset.version) > before",
         arg=[heatmap, before],

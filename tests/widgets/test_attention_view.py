@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
 import traitlets
+from ipywidgets.widgets.widget import _remove_buffers
 
 import deepseek_viz as dv
 from deepseek_viz.widgets import AttentionView, attention_view
@@ -240,3 +243,120 @@ def test_thumbnail_bins_fit_the_budget() -> None:
         bins = thumbnail_bins(layers, heads)
         assert 4 <= bins <= 48
         assert layers * heads * bins * bins <= THUMBNAIL_BUDGET or bins == 4
+
+
+def test_head_scores_are_sent_with_the_overview(view: AttentionView) -> None:
+    assert view._head_scores is not None and view._head_scores.dtype == "float16"
+    assert view._head_scores.shape == (3, 4, len(attention_view.SCORE_NAMES))
+    scores = decode(view._head_scores)
+    assert np.isfinite(scores).all() and (scores[..., :3] >= 0).all() and (scores[..., :3] <= 1 + 1e-3).all()
+
+
+def test_scores_from_thumbnails_are_exact_at_one_bin_per_token() -> None:
+    rng = np.random.default_rng(0)
+    n = 6
+    logits = rng.normal(size=(2, 3, n, n)) + np.triu(np.full((n, n), -np.inf), 1)
+    pattern = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    scores = attention_view.scores_from_thumbnails(pattern.astype(np.float32), n)
+    rows = np.arange(1, n)
+    assert np.allclose(scores[..., 0], pattern[..., rows, rows - 1].mean(-1), atol=1e-6)
+    assert np.allclose(scores[..., 1], pattern[..., :, 0].mean(-1), atol=1e-6)
+    assert np.allclose(scores[..., 2], np.einsum("lhii->lhi", pattern).mean(-1), atol=1e-6)
+    entropy = -(pattern * np.log(np.where(pattern > 0, pattern, 1))).sum(-1).mean(-1)
+    assert np.allclose(scores[..., 3], entropy, atol=1e-5)
+    coarse = attention_view.scores_from_thumbnails(np.full((1, 1, 2, 2), 0.25, np.float32), 8)
+    assert coarse.shape == (1, 1, 4) and np.isfinite(coarse).all()
+
+
+def test_layer_switch_keeps_the_overview_and_traces_no_thumbnails(
+    view: AttentionView, hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[tuple[int, ...], int | None]] = []
+    trace = hooked.trace
+
+    def recording_trace(text: str, layers: Any = None, **options: Any) -> Any:
+        asked.append((tuple(layers), options.get("thumbnails")))
+        return trace(text, layers, **options)
+
+    monkeypatch.setattr(hooked, "trace", recording_trace)
+    thumbnails, scores, tokens = view._thumbnails, view._head_scores, view._tokens
+    sent: list[str] = []
+    view.observe(lambda change: sent.append(change["name"]), names=["_thumbnails", "_head_scores", "_tokens"])
+    view.layer = 0
+    assert asked == [((0,), None)]
+    assert sent == [] and view._thumbnails is thumbnails and view._head_scores is scores
+    assert view._tokens is tokens and view._layer_heads_layer == 0
+    view.text = "a new text"
+    assert asked[-1] == ((0,), view._bins) and "_thumbnails" in sent and "_head_scores" in sent
+
+
+def update_bytes(widget: AttentionView) -> int:
+    """Bytes of the widget's whole synced state, as ipywidgets sends it: JSON plus binary buffers."""
+    state, _paths, buffers = _remove_buffers(widget.get_state())
+    return len(json.dumps(state)) + sum(len(memoryview(buffer).cast("B")) for buffer in buffers)
+
+
+@pytest.fixture(scope="module")
+def v3_counts(real_count_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096)
+
+
+def test_v3_counts_view_draws_and_switches(v3_counts: dv.HookedModel) -> None:
+    text = " ".join(["a"] * 63)  # BOS + 63 tokens with the test tokenizer
+    view = AttentionView(v3_counts, text=text, layer=3, heads=[5])
+    assert view.status.ok and (view.num_layers, view.num_heads) == (61, 128)
+    assert view._thumbnails is not None and view._thumbnails.shape[:2] == (61, 128)
+    assert len(view._thumbnails.data) <= THUMBNAIL_BUDGET
+    assert view._head_scores is not None and view._head_scores.shape == (61, 128, 4)
+    assert view._layer_heads is None  # 128 heads × 128² bytes are over the budget: a round trip
+    assert update_bytes(view) <= attention_view.UPDATE_BUDGET
+    before = view._data_id
+    view.heads = [7]
+    assert view._data_id == before + 1 and view.status.ok
+    expected = view.trace.attention(3)[7]  # type: ignore[union-attr]
+    assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
+    view.layer = 60
+    assert view.trace is not None and view.trace.captured_layers == (60,) and view.trace.thumbnails is None
+
+
+class _SyntheticTrace:
+    """Stands in for a V3-counts trace of ``n`` tokens (the real one at 4,096 tokens computes 7,808
+    softmaxes of 4,096² for its thumbnails): what the view reads, with the real shapes."""
+
+    def __init__(self, model: dv.HookedModel, text: str, bins: int | None) -> None:
+        self.text = text
+        self.tokens = model.tokenize(text)
+        n = len(self.tokens)
+        self._pattern = torch.tril(torch.ones(n, n)).div_(torch.arange(1, n + 1)[:, None])
+        rng = np.random.default_rng(0)
+        self.thumbnails = (
+            None
+            if bins is None
+            else rng.random((model.num_layers, model.num_heads, min(bins, n), min(bins, n)), dtype=np.float32)
+        )
+        self.head_scores = rng.random((model.num_layers, model.num_heads, 4), dtype=np.float32)
+        self.captured_layers = ()
+
+    def attention_tensor(self, layer: int) -> torch.Tensor:
+        return self._pattern.expand(128, -1, -1)  # one n × n matrix seen as every head: no copy
+
+    def attention(self, layer: int) -> np.ndarray:
+        return self.attention_tensor(layer).numpy()
+
+
+@pytest.mark.parametrize("n_tokens", [512, 4096])
+def test_one_update_at_v3_counts_fits_one_mebibyte(
+    v3_counts: dv.HookedModel, monkeypatch: pytest.MonkeyPatch, n_tokens: int
+) -> None:
+    def synthetic_trace(text: str, layers: Any = None, *, thumbnails: int | None = None, **_: Any) -> Any:
+        return _SyntheticTrace(v3_counts, text, thumbnails)
+
+    monkeypatch.setattr(v3_counts, "trace", synthetic_trace)
+    text = " ".join(["a"] * (n_tokens - 1))
+    view = AttentionView(v3_counts, text=text, layer=2)
+    assert view.status.ok and len(view._tokens) == n_tokens
+    total = update_bytes(view)
+    print(f"V3 counts, {n_tokens} tokens: {total / 1024:.0f} KiB in one update")
+    assert total <= attention_view.UPDATE_BUDGET
+    view.layer = 3  # a layer switch sends the heatmap (and layer heads) only
+    assert view._thumbnails is not None and view.status.ok

@@ -1,4 +1,22 @@
-"""``AttentionView``: a head grid, a query × key heatmap and a token view of one model's attention.
+"""``AttentionView``: a head overview, a query × key heatmap and a token view of one model's attention.
+
+The head overview (``data-testid="head-grid"``, ``js/src/lib/overview/``) is one canvas drawn only for
+the rows and columns in view (61 × 128 heads scroll inside it): layer numbers on the rows, head numbers
+on the columns, each cell the head's thumbnail when cells are large enough, else the colour of the
+chosen head score. Its controls: ``overview-score`` (colour / sort by previous-token, first-token,
+diagonal or entropy), ``overview-sort`` (sort the heads of each row by that score; each cell then shows
+its head number), ``overview-jump`` (jump to layer), ``layer-mean`` (select all heads of the selected
+layer); ``head-tooltip`` (layer, head and scores of the hovered cell).
+
+``head-L-H`` stays addressable although the cells are not elements: one absolutely positioned
+hit-test element (``data-testid="head-L-H"``) marks each selected head (class ``dsv-on``,
+``aria-selected="true"``) and one the focused or hovered cell (class ``dsv-focus`` / ``dsv-hover``);
+a cell that is both is one element. A click anywhere on the overview selects the cell under the pointer
+(shift/ctrl adds or removes it; a click on a layer number selects the mean of that layer). Browser tests
+click any head with ``revealHead(layer, head)`` on the ``head-grid`` element, which scrolls the cell into
+view and returns its centre in client coordinates ``{x, y}`` (``tests/browser/conftest.py``
+``click_head``). Keys (the overview focused): arrows move the focus cell, PageUp/PageDown by a page of
+rows, Home/End to the row's first/last column, Enter/Space select the focused head (shift/ctrl add it).
 
 Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
 edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
@@ -17,25 +35,68 @@ import traitlets
 from ..export.figures import token_heatmap
 from ..model import EmptyTextError, ModelInterface, Trace
 from .base import bundle
-from .buffers import ArrayTrait, EncodedArray, encode_uint8, max_pool, normalise_each
+from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_uint8, max_pool, normalise_each
 from .commands import command
 from .live_text import TracedTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
 #: full-resolution windows on demand (``_fetch_window``) when the user zooms in.
 OVERVIEW_SIZE = 512
-#: Thumbnails of all layers × heads together stay under this many bytes (one byte per bin).
-THUMBNAIL_BUDGET = 256 * 1024
+#: Bytes one update may send at any shape and length (heatmap + thumbnails + layer heads + scores +
+#: tokens); the budgets below add up to it with room for the tokens' JSON.
+UPDATE_BUDGET = 1024 * 1024
+#: Thumbnails of all layers × heads together stay under this many bytes (one byte per bin); at V3
+#: counts (7,808 heads) that is 5 × 5 bins, drawn when the overview's cells are large enough.
+THUMBNAIL_BUDGET = 192 * 1024
 #: Most bins per thumbnail side (``trace.thumbnails`` shrinks them further for short texts).
 MAX_THUMBNAIL_BINS = 48
 #: Every head of the layer shown (one byte per weight) goes to the browser, which then switches heads
-#: without the kernel, when it fits this many bytes and the text has at most ``OVERVIEW_SIZE`` tokens.
-LAYER_HEADS_BUDGET = 2 * 1024 * 1024
+#: without the kernel, when it fits this many bytes and the text has at most ``OVERVIEW_SIZE`` tokens
+#: (else a head switch is one round trip for one heatmap). With the heatmap (≤ ``OVERVIEW_SIZE²``), the
+#: thumbnails and the scores it keeps an update under ``UPDATE_BUDGET`` with ≥ 128 KiB for the tokens.
+LAYER_HEADS_BUDGET = 384 * 1024
+#: The head scores sent as ``_head_scores[layer, head, :]``, in this order (``trace.head_scores``).
+SCORE_NAMES = ("previous-token", "first-token", "diagonal", "entropy")
 
 
 def thumbnail_bins(num_layers: int, num_heads: int) -> int:
     """Bins per thumbnail side so that ``layers × heads × bins²`` bytes fit :data:`THUMBNAIL_BUDGET`."""
     return max(4, min(MAX_THUMBNAIL_BINS, math.isqrt(THUMBNAIL_BUDGET // max(1, num_layers * num_heads))))
+
+
+def head_scores(trace: Trace) -> np.ndarray:
+    """Float32 ``[layer, head, 4]`` scores of every head (:data:`SCORE_NAMES`): the trace's own
+    ``head_scores`` where the model computes them, else :func:`scores_from_thumbnails`."""
+    scores = getattr(trace, "head_scores", None)
+    if scores is not None:
+        return np.asarray(scores, dtype=np.float32)
+    thumbnails = trace.thumbnails
+    assert thumbnails is not None, "the overview's trace is traced with thumbnails"
+    return scores_from_thumbnails(thumbnails, len(trace.tokens))
+
+
+def scores_from_thumbnails(thumbnails: np.ndarray, n: int) -> np.ndarray:
+    """Stand-in head scores from ``[layer, head, bins, bins]`` block means of ``n`` tokens: the mean
+    weight on the previous token, on the first token and on itself, and the mean row entropy (nats).
+    Exact when ``bins == n``; with coarser bins, the same measures at block level (entropy assumes the
+    weight is spread evenly within a block)."""
+    layers, heads, bins, _ = thumbnails.shape
+    width = np.bincount((np.arange(n) * bins) // n, minlength=bins).astype(np.float32)  # tokens per bin
+    masses = thumbnails * width  # [layer, head, query bin, key bin]: each row sums to 1
+    diagonal = np.einsum("lhii->lhi", thumbnails)
+    previous = np.einsum("lhii->lhi", thumbnails[:, :, 1:, :-1]) if bins > 1 else np.zeros((layers, heads, 0))
+    logs = np.log(np.where(masses > 0, masses, 1.0)) - np.log(width)
+    entropy = -(masses * logs).sum(-1)
+    scores = np.stack(
+        [
+            previous.mean(-1) if previous.shape[-1] else np.zeros((layers, heads)),
+            thumbnails[:, :, :, 0].mean(-1),
+            diagonal.mean(-1),
+            entropy.mean(-1),
+        ],
+        axis=-1,
+    )
+    return scores.astype(np.float32)
 
 
 def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarray:
@@ -82,10 +143,19 @@ class AttentionView(TracedTextWidget):
     ``[[text, kind], …]``; ``_heatmap`` uint8 ``[query, key]``, the averaged selection (max-pooled to at
     most ``OVERVIEW_SIZE`` per side in blocks of ``_heatmap_block`` tokens), drawn with ``_colour_max`` as
     the brightest weight; ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
+    ``_head_scores`` float16 ``[layer, head, 4]`` (:data:`SCORE_NAMES`: previous-token, first-token,
+    diagonal, entropy; :func:`head_scores`), which the overview colours and sorts by;
     ``_layer_heads`` uint8 ``[head, n, n]``, every head of layer ``_layer_heads_layer``, when it fits
     ``LAYER_HEADS_BUDGET`` (else ``None``): the browser then draws the mean of ``heads`` itself, and a
     change of ``heads`` (from either side) only updates the matrix kept here; ``_data_id`` bumps with
-    every new heatmap; ``_seq`` is the newest browser edit answered.
+    every new heatmap; ``_seq`` is the newest browser edit answered. One update stays under
+    ``UPDATE_BUDGET`` (1 MiB) at every shape up to 4,096 tokens.
+
+    What each change costs: a new text traces ``trace(text, layers=[layer], thumbnails=bins)`` and
+    sends tokens, thumbnails, scores, heatmap (and layer heads where they fit); a layer switch traces
+    ``trace(text, layers=[layer])`` only (no thumbnails: the browser keeps the overview, tokens and
+    scores it has, none of which is sent again) and sends the heatmap and layer heads; a head switch
+    sends nothing when the layer's heads are in the browser, else one heatmap.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
     parts of the heatmap with ``_fetch_window``.
     """
@@ -101,6 +171,7 @@ class AttentionView(TracedTextWidget):
     _heatmap_block = traitlets.Int(1).tag(sync=True)
     _colour_max = traitlets.Float(1.0).tag(sync=True)
     _thumbnails = ArrayTrait().tag(sync=True)
+    _head_scores = ArrayTrait().tag(sync=True)
     _layer_heads = ArrayTrait().tag(sync=True)
     _layer_heads_layer = traitlets.Int(-1).tag(sync=True)
 
@@ -160,14 +231,16 @@ class AttentionView(TracedTextWidget):
             self._finish()
             return
         same_trace = (text, layer) == self._trace_key
+        new_text = self._trace is None or text != self._trace.text
         try:
             if same_trace:
                 assert self._trace is not None
                 trace = self._trace
             else:
                 self._computing()
-                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
+                trace = self._trace_for(text, layer, overview=new_text)
             matrix = mean_of_heads(trace, layer, heads)
+            scores = head_scores(trace) if new_text else None
         except EmptyTextError:
             self._show_empty()
             return
@@ -175,7 +248,6 @@ class AttentionView(TracedTextWidget):
         if same_trace and self._layer_heads is not None:
             self._finish()  # the browser draws this mean itself, from _layer_heads
             return
-        new_text = self._trace is None or trace.text != self._trace.text
         self._trace, self._trace_key = trace, (text, layer)
         pooled, block = max_pool(matrix, OVERVIEW_SIZE)
         heatmap = encode_uint8(pooled)
@@ -183,19 +255,27 @@ class AttentionView(TracedTextWidget):
             if new_text:
                 self._show_tokens(trace.tokens)
                 thumbnails = trace.thumbnails
-                assert thumbnails is not None
+                assert thumbnails is not None and scores is not None
                 self._thumbnails = encode_uint8(normalise_each(thumbnails), scale=1.0)
+                self._head_scores = encode_float16(scores)
             self._heatmap, self._heatmap_block, self._colour_max = heatmap, block, colour_max(matrix)
             self._layer_heads, self._layer_heads_layer = encode_layer_heads(trace, layer), layer
             self._data_id += 1
             self._finish()
+
+    def _trace_for(self, text: str, layer: int, *, overview: bool) -> Trace:
+        """The trace an update needs: ``layer``'s full pattern, and the all-heads overview (thumbnails,
+        scores) only for a new text (a layer switch keeps the overview the browser has)."""
+        if overview:
+            return self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
+        return self._hooked.trace(text, layers=[layer])
 
     def _show_empty(self) -> None:
         with self.hold_sync():
             self._trace = self._trace_key = self._matrix = None
             self._matrix_key = ("", self.layer, tuple(self.heads))
             self._show_tokens([])
-            self._heatmap = self._thumbnails = self._layer_heads = None
+            self._heatmap = self._thumbnails = self._head_scores = self._layer_heads = None
             self._data_id += 1
             self._finish()
 
