@@ -252,22 +252,6 @@ def test_head_scores_are_sent_with_the_overview(view: AttentionView) -> None:
     assert np.isfinite(scores).all() and (scores[..., :3] >= 0).all() and (scores[..., :3] <= 1 + 1e-3).all()
 
 
-def test_scores_from_thumbnails_are_exact_at_one_bin_per_token() -> None:
-    rng = np.random.default_rng(0)
-    n = 6
-    logits = rng.normal(size=(2, 3, n, n)) + np.triu(np.full((n, n), -np.inf), 1)
-    pattern = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-    scores = attention_view.scores_from_thumbnails(pattern.astype(np.float32), n)
-    rows = np.arange(1, n)
-    assert np.allclose(scores[..., 0], pattern[..., rows, rows - 1].mean(-1), atol=1e-6)
-    assert np.allclose(scores[..., 1], pattern[..., :, 0].mean(-1), atol=1e-6)
-    assert np.allclose(scores[..., 2], np.einsum("lhii->lhi", pattern).mean(-1), atol=1e-6)
-    entropy = -(pattern * np.log(np.where(pattern > 0, pattern, 1))).sum(-1).mean(-1)
-    assert np.allclose(scores[..., 3], entropy, atol=1e-5)
-    coarse = attention_view.scores_from_thumbnails(np.full((1, 1, 2, 2), 0.25, np.float32), 8)
-    assert coarse.shape == (1, 1, 4) and np.isfinite(coarse).all()
-
-
 def test_layer_switch_keeps_the_overview_and_traces_no_thumbnails(
     view: AttentionView, hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:

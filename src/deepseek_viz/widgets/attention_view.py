@@ -55,48 +55,14 @@ MAX_THUMBNAIL_BINS = 48
 #: (else a head switch is one round trip for one heatmap). With the heatmap (≤ ``OVERVIEW_SIZE²``), the
 #: thumbnails and the scores it keeps an update under ``UPDATE_BUDGET`` with ≥ 128 KiB for the tokens.
 LAYER_HEADS_BUDGET = 384 * 1024
-#: The head scores sent as ``_head_scores[layer, head, :]``, in this order (``trace.head_scores``).
+#: The head scores sent as ``_head_scores[layer, head, :]``, as the overview names them: the order of
+#: ``Trace.HEAD_SCORES`` (``previous_token``, ``first_token``, ``self``, ``entropy``).
 SCORE_NAMES = ("previous-token", "first-token", "diagonal", "entropy")
 
 
 def thumbnail_bins(num_layers: int, num_heads: int) -> int:
     """Bins per thumbnail side so that ``layers × heads × bins²`` bytes fit :data:`THUMBNAIL_BUDGET`."""
     return max(4, min(MAX_THUMBNAIL_BINS, math.isqrt(THUMBNAIL_BUDGET // max(1, num_layers * num_heads))))
-
-
-def head_scores(trace: Trace) -> np.ndarray:
-    """Float32 ``[layer, head, 4]`` scores of every head (:data:`SCORE_NAMES`): the trace's own
-    ``head_scores`` where the model computes them, else :func:`scores_from_thumbnails`."""
-    scores = getattr(trace, "head_scores", None)
-    if scores is not None:
-        return np.asarray(scores, dtype=np.float32)
-    thumbnails = trace.thumbnails
-    assert thumbnails is not None, "the overview's trace is traced with thumbnails"
-    return scores_from_thumbnails(thumbnails, len(trace.tokens))
-
-
-def scores_from_thumbnails(thumbnails: np.ndarray, n: int) -> np.ndarray:
-    """Stand-in head scores from ``[layer, head, bins, bins]`` block means of ``n`` tokens: the mean
-    weight on the previous token, on the first token and on itself, and the mean row entropy (nats).
-    Exact when ``bins == n``; with coarser bins, the same measures at block level (entropy assumes the
-    weight is spread evenly within a block)."""
-    layers, heads, bins, _ = thumbnails.shape
-    width = np.bincount((np.arange(n) * bins) // n, minlength=bins).astype(np.float32)  # tokens per bin
-    masses = thumbnails * width  # [layer, head, query bin, key bin]: each row sums to 1
-    diagonal = np.einsum("lhii->lhi", thumbnails)
-    previous = np.einsum("lhii->lhi", thumbnails[:, :, 1:, :-1]) if bins > 1 else np.zeros((layers, heads, 0))
-    logs = np.log(np.where(masses > 0, masses, 1.0)) - np.log(width)
-    entropy = -(masses * logs).sum(-1)
-    scores = np.stack(
-        [
-            previous.mean(-1) if previous.shape[-1] else np.zeros((layers, heads)),
-            thumbnails[:, :, :, 0].mean(-1),
-            diagonal.mean(-1),
-            entropy.mean(-1),
-        ],
-        axis=-1,
-    )
-    return scores.astype(np.float32)
 
 
 def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarray:
@@ -144,7 +110,7 @@ class AttentionView(TracedTextWidget):
     most ``OVERVIEW_SIZE`` per side in blocks of ``_heatmap_block`` tokens), drawn with ``_colour_max`` as
     the brightest weight; ``_thumbnails`` uint8 ``[layer, head, bins, bins]`` each normalised to its max;
     ``_head_scores`` float16 ``[layer, head, 4]`` (:data:`SCORE_NAMES`: previous-token, first-token,
-    diagonal, entropy; :func:`head_scores`), which the overview colours and sorts by;
+    diagonal, entropy; ``trace.head_scores``), which the overview colours and sorts by;
     ``_layer_heads`` uint8 ``[head, n, n]``, every head of layer ``_layer_heads_layer``, when it fits
     ``LAYER_HEADS_BUDGET`` (else ``None``): the browser then draws the mean of ``heads`` itself, and a
     change of ``heads`` (from either side) only updates the matrix kept here; ``_data_id`` bumps with
@@ -240,7 +206,7 @@ class AttentionView(TracedTextWidget):
                 self._computing()
                 trace = self._trace_for(text, layer, overview=new_text)
             matrix = mean_of_heads(trace, layer, heads)
-            scores = head_scores(trace) if new_text else None
+            scores = trace.head_scores if new_text else None
         except EmptyTextError:
             self._show_empty()
             return
