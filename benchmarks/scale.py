@@ -14,9 +14,10 @@ vocabulary 151,936, bfloat16; 512 tokens only). Per shape and text length (``--s
   (AttentionView, RoutingView on MoE models, PredictionView, AttributionView with live input × gradient
   as in a Dashboard), each on an empty trace cache; the view is created on another text first (its
   creation time is reported too);
-- **Dashboard construction**: ``dv.Dashboard(model, text=...)`` until it returns (the text views drawn;
-  the map fills in the background), and the map's fill (the 240 samples embedded and projected) once per
-  shape, waited for before anything else is timed;
+- **Dashboard construction**: ``dv.Dashboard(model, texts, labels, text=...)`` until it returns (the
+  text views drawn; the map fills in the background), and the map's fill (``--map-texts`` of the 240
+  samples embedded and projected, from construction) once per shape, waited for before anything else is
+  timed (later sizes find the embeddings cached);
 - **peak memory**: the peak resident set size (RSS, sampled every 5 ms from ``/proc/self/statm``) above
   the RSS before the action, on the CPU; ``torch.cuda.max_memory_allocated`` above the allocation before
   it, on CUDA;
@@ -231,14 +232,19 @@ def measure_view(name: str, model: dv.HookedModel, text: str, edits: list[str]) 
     return {**row, "edit_s": statistics.median(times), "peak_bytes": max(peaks), "bytes_edit": max(sizes)}
 
 
-def measure_dashboard(model: dv.HookedModel, text: str, map_too: bool) -> dict[str, Any]:
+def measure_dashboard(model: dv.HookedModel, text: str, map_too: bool, map_texts: int) -> dict[str, Any]:
     model._cache.clear()
     gc.collect()
+    texts, labels = dv.sample_texts()
     with peak_memory(model.device) as peak:
         start = time.perf_counter()
-        board = dv.Dashboard(model, text=text)
+        board = dv.Dashboard(model, texts[:map_texts], labels[:map_texts], text=text)
         construct = time.perf_counter() - start
-    row: dict[str, Any] = {"construct_s": construct, "construct_peak_bytes": peak.bytes}
+    row: dict[str, Any] = {
+        "construct_s": construct,
+        "construct_peak_bytes": peak.bytes,
+        "map_texts": map_texts,
+    }
     if not board.status.ok:
         row["error"] = board.status.message
     if map_too:
@@ -291,7 +297,7 @@ def measure_shape(name: str, args: argparse.Namespace, started: float) -> list[d
             print(json.dumps({"shape": name, "tokens": size, view: row[view]}), flush=True)
         if args.dashboard:
             try:
-                row["dashboard"] = measure_dashboard(model, text, map_too=not map_measured)
+                row["dashboard"] = measure_dashboard(model, text, not map_measured, args.map_texts)
                 map_measured = True
             except TraceTooLargeError as error:
                 row["dashboard"] = {"refused": str(error)}
@@ -353,11 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="edits per view (median)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--budget-s", type=float, default=1200.0)
-    parser.add_argument("--quick", action="store_true", help="v3 and v2_lite at 128 and 512 tokens")
+    parser.add_argument("--map-texts", type=int, default=240, help="the map's sample texts (of 240)")
+    parser.add_argument(
+        "--quick", action="store_true", help="v3 and v2_lite at 128 and 512 tokens, a map of 48 texts"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.shapes, args.sizes = ["v3", "v2_lite"], [128, 512]
+        args.shapes, args.sizes, args.map_texts = ["v3", "v2_lite"], [128, 512], 48
     load_average, started = os.getloadavg()[0], time.monotonic()
     rows = [row for name in args.shapes for row in measure_shape(name, args, started)]
     result = {
