@@ -45,7 +45,7 @@ demo: setup js
 
 bench: setup js
 	$(PY) -m pip install -q -e ".[dev,bench]"
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(ARGS)
 
 train-tiny: $(STAMP)
 	@command -v fortune >/dev/null || { \

@@ -258,6 +258,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       showError(error);
     }
     colours = model.get("_colours").map(parseColour);
+    root.dataset.points = String(data?.n ?? 0); // 0 until a deferred map is filled
     origin = data?.dims === 3 ? centre3(data.coords) : [0, 0, 0];
     orbit = DEFAULT_ORBIT;
     hint.textContent = `${data?.dims === 3 ? "drag: rotate" : "drag: pan"} · wheel: zoom · shift-drag: select · click: pick`;

@@ -72,8 +72,13 @@ def lab_dashboard(
 
 
 def wait_for_every_view(page: PageWatch) -> None:
+    """Every view drawn, and the map (filled after the text views) with its points."""
     for testid in VIEWS:
         page.page.wait_for_selector(f'{sel(testid)}[data-ready="true"]')
+    page.page.wait_for_function(
+        "selector => Number(document.querySelector(selector)?.dataset.points ?? 0) > 0",
+        arg=sel("embedding-scatter"),
+    )
 
 
 def versions(page: PageWatch) -> dict[str, int]:

@@ -1,13 +1,18 @@
 """Dashboard without a browser: one text box drives every view, selections and layers are shared,
-errors keep what was shown, and the app's limits hold."""
+errors keep what was shown, the embedding map fills after the text views (cached across dashboards),
+and the app's limits hold."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import deepseek_viz as dv
+from deepseek_viz.analysis.embeddings import cached_embeddings, clear_embedding_cache
 from deepseek_viz.app.main_view import AppLimits, main_view
 from deepseek_viz.widgets.dashboard import Dashboard, combine_statuses
 from deepseek_viz.widgets.status import Status
@@ -32,7 +37,37 @@ def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
 
 @pytest.fixture
 def dashboard(models: dict[str, dv.HookedModel]) -> Dashboard:
-    return dv.Dashboard(models["deepseek_v3"], TEXTS, LABELS, text=TEXT, layer=1)
+    board = dv.Dashboard(models["deepseek_v3"], TEXTS, LABELS, text=TEXT, layer=1)
+    assert board.wait_for_map(timeout=60)
+    return board
+
+
+class Batches:
+    """``model.hidden_states`` (what embedding texts runs) counted, and held while ``gate`` is clear."""
+
+    def __init__(self, model: dv.HookedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.error: Exception | None = None
+        original = model.hidden_states
+
+        def hidden_states(sequences: Sequence[Sequence[int]], layer: int) -> Any:
+            self.calls.append(len(sequences))
+            assert self.gate.wait(timeout=60)
+            if self.error is not None:
+                raise self.error
+            return original(sequences, layer)
+
+        monkeypatch.setattr(model, "hidden_states", hidden_states)
+
+
+@pytest.fixture
+def batches(models: dict[str, dv.HookedModel], monkeypatch: pytest.MonkeyPatch) -> Iterator[Batches]:
+    clear_embedding_cache()
+    counted = Batches(models["deepseek_v3"], monkeypatch)
+    yield counted
+    counted.gate.set()
 
 
 def shown_texts(board: Dashboard) -> dict[str, str]:
@@ -142,6 +177,90 @@ def test_dense_models_have_no_routing_view(models: dict[str, dv.HookedModel]) ->
     assert board.predictions.selected_token == 2
 
 
+def test_construction_returns_before_the_map_is_embedded(
+    models: dict[str, dv.HookedModel], batches: Batches
+) -> None:
+    batches.gate.clear()  # the map's embedding cannot finish
+    board = dv.Dashboard(models["deepseek_v3"], TEXTS, LABELS, text=TEXT, layer=1)
+    assert not board.scatter.filled and board.scatter.status == Status.computing()
+    assert board.status.ok  # the text views are drawn
+    assert {view.text for view in board._views.values()} == {TEXT}
+    assert all(view.status.ok for view in board._views.values())
+    assert board.scatter._coords is None and board.scatter.live_point == []
+    with pytest.raises(RuntimeError, match="it is being filled"):
+        board.scatter.projection  # noqa: B018
+    batches.gate.set()
+    assert board.wait_for_map(timeout=60)
+    assert board.scatter.status.ok and len(board.scatter.projection.coords) == len(TEXTS)
+    assert board.scatter.live_text == TEXT and len(board.scatter.live_point) == 2  # placed once filled
+    board.text = "Chest pain can be a sign."  # edits after it place the live point as before
+    assert board.scatter.live_text == "Chest pain can be a sign." and board.status.ok
+
+
+def test_a_second_dashboard_of_the_model_reuses_the_embeddings(
+    models: dict[str, dv.HookedModel], batches: Batches
+) -> None:
+    model = models["deepseek_v3"]
+    first = dv.Dashboard(model, TEXTS, LABELS, text=TEXT)
+    assert first.wait_for_map(timeout=60) and batches.calls == [len(TEXTS)]  # one batch of the 4 texts
+    assert cached_embeddings(model, TEXTS) is not None
+    second = dv.Dashboard(model, TEXTS, LABELS, text="Net income fell sharply.")
+    assert second.wait_for_map(timeout=60)
+    assert batches.calls == [len(TEXTS)]  # no model call embedded the texts again
+    assert second.scatter.projection.coords.tolist() == first.scatter.projection.coords.tolist()
+    third = dv.Dashboard(model, TEXTS[:3], LABELS[:3], text=TEXT)  # other texts: embedded
+    assert third.wait_for_map(timeout=60) and batches.calls == [len(TEXTS), 3]
+
+
+def test_a_second_dashboard_waits_for_the_embedding_in_progress(
+    models: dict[str, dv.HookedModel], batches: Batches
+) -> None:
+    model = models["deepseek_v3"]
+    batches.gate.clear()  # the first map's batch holds the model (and its lock) until the gate opens
+    first = dv.Dashboard(model, TEXTS, LABELS, text=TEXT)
+    second = dv.EmbeddingScatter(model, TEXTS, LABELS, method="pca", progress=False, defer=True)
+    second.fill(background=True)  # as a second dashboard's map: no model work before the fill
+    batches.gate.set()
+    assert first.wait_for_map(timeout=60) and second.wait(timeout=60)
+    assert batches.calls == [len(TEXTS)]  # embedded once for both
+    assert second.projection.coords.tolist() == first.scatter.projection.coords.tolist()
+
+
+def test_a_failed_map_keeps_the_other_views_working(
+    models: dict[str, dv.HookedModel], batches: Batches
+) -> None:
+    batches.error = dv.TraceOutOfMemoryError("out of memory running a batch of 4 texts")
+    board = dv.Dashboard(models["deepseek_v3"], TEXTS, LABELS, text=TEXT)
+    assert not board.wait_for_map(timeout=60)
+    status = board.statuses()["scatter"]
+    assert status.failed and status.message.startswith("the map could not be filled: out of memory")
+    board.text = "Fever may indicate flu."  # the text views work; the box's status is theirs
+    assert board.status.ok and board.attention.text == "Fever may indicate flu."
+    assert board.scatter.status.failed
+    batches.error = None
+    board.scatter.fill()  # a retry, in this thread
+    assert board.scatter.filled and board.scatter.status.ok
+    assert board.scatter.live_text == "Fever may indicate flu."
+
+
+def test_the_per_request_time_limit_does_not_cut_the_maps_own_texts(
+    models: dict[str, dv.HookedModel], batches: Batches
+) -> None:
+    """The map's texts are the dashboard author's, not a visitor's request: ``max_seconds`` (which stops
+    every trace of a typed text) lets their embedding run, batch by batch."""
+    model = models["deepseek_v3"]
+    clear_embedding_cache()
+    model.max_seconds = 0.0
+    try:
+        board = dv.Dashboard(model, TEXTS, LABELS, text="A text no other test has traced.")
+        assert board.wait_for_map(timeout=60)
+        assert board.scatter.filled and batches.calls == [len(TEXTS)]
+        # the typed text is a request: its trace (and so its live point) is stopped
+        assert str(board.attention.status).startswith("error: stopped after 0 s, the time limit")
+    finally:
+        model.max_seconds = None
+
+
 def test_default_texts_are_the_labelled_samples(models: dict[str, dv.HookedModel]) -> None:
     texts, labels = dv.sample_texts()
     assert len(texts) == len(labels) == 240 and len(set(labels)) == 6
@@ -182,3 +301,4 @@ def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[st
         "lime",
     }
     assert board.attribution.explanation.evaluations["lime"] <= 60  # LIME's 50 samples (+ the original)
+    assert board.wait_for_map(timeout=120)  # the 240 samples, embedded in the background

@@ -7,10 +7,13 @@ also ``-1``) the last layer's output after the final norm; negative indices coun
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,16 +26,65 @@ from ..model import EmptyTextError, LayerOutOfRangeError, ModelInterface, TextTo
 Pooling = Literal["mean", "last"]
 POOLINGS = ("mean", "last")
 
-#: Pooled embeddings kept per model: ``(texts digest, layer, pooling, max_tokens, device, dtype) -> [n, d]``.
+#: Pooled embeddings of sets of texts kept per model (the model object itself, weakly):
+#: ``(texts digest, count, layer, pooling, max_tokens, device, dtype) -> [n, d]``. One text is not kept
+#: here (its trace, in the model's own cache, answers again), so live points never push a set out.
 _CACHE_SIZE = 8
 _cache: weakref.WeakKeyDictionary[ModelInterface, OrderedDict[tuple[object, ...], np.ndarray]] = (
     weakref.WeakKeyDictionary()
 )
+#: Guards :data:`_cache` and :data:`_running` (threads embed in the background, e.g. a Dashboard's map).
+_cache_lock = threading.Lock()
+#: Interleaved runs in progress, by ``(id(model), key)``: set when the run ends (cached or failed).
+_running: dict[tuple[int, tuple[object, ...]], threading.Event] = {}
+#: Pause between the batches of an interleaved run, so a thread waiting for the model takes it.
+_YIELD_S = 0.005
 
 
 def clear_embedding_cache() -> None:
     """Forget every cached result of :func:`embed_texts` (e.g. after changing a model's weights)."""
-    _cache.clear()
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cache_key(model: ModelInterface, texts: list[str], index: int, pooling: str) -> tuple[object, ...]:
+    return (
+        _texts_digest(texts),
+        len(texts),
+        index,
+        pooling,
+        model.max_tokens,
+        str(model.device),
+        model.dtype,
+    )
+
+
+def _cached(model: ModelInterface, key: tuple[object, ...]) -> np.ndarray | None:
+    with _cache_lock:
+        per_model = _cache.get(model)
+        found = None if per_model is None else per_model.get(key)
+        if found is not None and per_model is not None:
+            per_model.move_to_end(key)
+        return found
+
+
+def _keep(model: ModelInterface, key: tuple[object, ...], result: np.ndarray) -> None:
+    with _cache_lock:
+        per_model = _cache.setdefault(model, OrderedDict())
+        per_model[key] = result
+        while len(per_model) > _CACHE_SIZE:
+            per_model.popitem(last=False)
+
+
+def cached_embeddings(
+    model: ModelInterface, texts: Sequence[str], layer: int = -1, pooling: Pooling = "mean"
+) -> np.ndarray | None:
+    """What :func:`embed_texts` would return from its cache for these arguments (a fresh copy), or
+    ``None`` when it would have to run the model. Never runs the model."""
+    _check_model(model)
+    texts = _check_texts(texts)
+    found = _cached(model, _cache_key(model, texts, hidden_state_index(model, layer), pooling))
+    return None if found is None else found.copy()
 
 
 def hidden_state_index(model: ModelInterface, layer: int) -> int:
@@ -82,6 +134,9 @@ def embed_texts(
     pooling: Pooling = "mean",
     batch_size: int = 32,
     progress: bool = True,
+    *,
+    interleave: bool = False,
+    seconds: float | None = None,
 ) -> np.ndarray:
     """One vector per text: the hidden state of ``layer`` pooled over the text's tokens.
 
@@ -95,9 +150,18 @@ def embed_texts(
       cut short.
     * Texts run in padded batches of ``batch_size`` (:meth:`ModelInterface.hidden_states`), sorted by
       length so batches carry little padding; a text's vector does not depend on the batch it ran in (to
-      float rounding, ~1e-6). All batches share one deadline (:meth:`ModelInterface.time_limit`).
-    * Results are cached per model by ``(texts, layer, pooling)`` (see :func:`clear_embedding_cache`);
-      each call returns a fresh array.
+      float rounding, ~1e-6). All batches share one deadline (:meth:`ModelInterface.time_limit`): the
+      run is one request, and other threads' model calls wait until it ends.
+    * ``interleave=True`` (for work in the background, e.g. a :class:`~deepseek_viz.Dashboard`'s map):
+      each batch is a request of its own, with its own deadline, so other threads' model calls (a
+      user's edit) run between batches. While such a run is in progress, another interleaved call for
+      the same texts and options waits for it instead of repeating it; a run that finds its result
+      cached by another call stops early.
+    * ``seconds`` is the time limit of the run, or of each batch when interleaved (default: the model's
+      ``max_seconds``; ``math.inf``: none, e.g. for an app's own corpus, which no visitor chose).
+    * Results for two or more texts are cached per model object by ``(texts, layer, pooling)`` (see
+      :func:`cached_embeddings`, :func:`clear_embedding_cache`); one text is answered from its trace,
+      which the model caches. Each call returns a fresh array.
     """
     _check_model(model)
     texts = _check_texts(texts)
@@ -107,21 +171,34 @@ def embed_texts(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
 
-    key = (_texts_digest(texts), len(texts), index, pooling, model.max_tokens, str(model.device), model.dtype)
-    per_model = _cache.setdefault(model, OrderedDict())
-    cached = per_model.get(key)
-    if cached is not None:
-        per_model.move_to_end(key)
-        return cached.copy()
-
     if len(texts) == 1:  # e.g. a live text: the trace the views share (cached) has its hidden states
-        result = _embed_traced(model, texts[0], index, pooling)
-    else:
-        result = _embed(model, texts, index, pooling, batch_size, progress)
-    result.setflags(write=False)
-    per_model[key] = result
-    while len(per_model) > _CACHE_SIZE:
-        per_model.popitem(last=False)
+        return _embed_traced(model, texts[0], index, pooling)
+
+    key = _cache_key(model, texts, index, pooling)
+    mine: threading.Event | None = None  # set when this interleaved run ends
+    while True:
+        cached = _cached(model, key)
+        if cached is not None:
+            return cached.copy()
+        if not interleave:
+            break
+        with _cache_lock:
+            running = _running.get((id(model), key))
+            if running is None:
+                mine = _running[(id(model), key)] = threading.Event()
+                break
+        running.wait()  # then the cache has it, or that run failed and this one tries
+    try:
+        result = _embed(
+            model, texts, index, pooling, batch_size, progress, seconds, key if interleave else None
+        )
+        result.setflags(write=False)
+        _keep(model, key, result)
+    finally:
+        if mine is not None:
+            with _cache_lock:
+                del _running[(id(model), key)]
+            mine.set()
     return result.copy()
 
 
@@ -142,8 +219,17 @@ def _tokens(model: ModelInterface, texts: list[str], position: int) -> tuple[lis
 
 
 def _embed(
-    model: ModelInterface, texts: list[str], index: int, pooling: str, batch_size: int, progress: bool
+    model: ModelInterface,
+    texts: list[str],
+    index: int,
+    pooling: str,
+    batch_size: int,
+    progress: bool,
+    seconds: float | None,
+    interleaved: tuple[object, ...] | None = None,
 ) -> np.ndarray:
+    """The vectors of ``texts``, in batches under one deadline; ``interleaved`` (the cache key): each
+    batch under its own, with a pause between batches, stopping early if the key gets cached."""
     if not texts:
         return np.zeros((0, model.d_model), dtype=np.float32)
     tokenized = [_tokens(model, texts, position) for position in range(len(texts))]
@@ -160,13 +246,20 @@ def _embed(
     result = np.empty((len(texts), model.d_model), dtype=np.float32)
     bar = tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress)
     try:
-        with model.time_limit():  # one deadline for every batch
+        with nullcontext() if interleaved is not None else model.time_limit(seconds):  # one deadline for all
             for start in range(0, len(order), batch_size):
+                if interleaved is not None:
+                    if start:
+                        time.sleep(_YIELD_S)  # a thread waiting for the model's lock takes it now
+                    found = _cached(model, interleaved)
+                    if found is not None:
+                        return found.copy()
                 chosen = order[start : start + batch_size]
-                states = model.hidden_states([[t.id for t in all_tokens[i]] for i in chosen], index)
-                pooled = [
-                    _pool(state, all_tokens[i], pooling) for i, state in zip(chosen, states, strict=True)
-                ]
+                with model.time_limit(seconds) if interleaved is not None else nullcontext():
+                    states = model.hidden_states([[t.id for t in all_tokens[i]] for i in chosen], index)
+                    pooled = [
+                        _pool(state, all_tokens[i], pooling) for i, state in zip(chosen, states, strict=True)
+                    ]
                 result[chosen] = torch.stack(pooled).cpu().numpy()
                 bar.update(len(chosen))
     finally:

@@ -126,6 +126,14 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
       ``sampling_methods``, ``shap_max_evals``, ``lime_samples``, ``ig_steps``, …) over
       :data:`LIVE_ATTRIBUTION`.
 
+    The text views are drawn from the constructor's trace; the embedding map is created empty (its
+    status ``computing``) and filled in a background thread (:meth:`EmbeddingScatter.fill`) whose
+    batches are model requests of their own, each under ``model.max_seconds``: edits and clicks run
+    between them, and the map's points, its live point and click-to-load arrive when it is ready. The
+    samples' embeddings are cached per model object (a second dashboard of the same model reuses them,
+    :func:`~deepseek_viz.analysis.embeddings.embed_texts`). A fill that fails shows its error in the
+    map's status only; the other views keep working. :meth:`wait_for_map` waits for it.
+
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
     ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
     shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
@@ -158,7 +166,7 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         self.routing = RoutingView(model, text) if model.moe_layers else None
         self.predictions = PredictionView(model, text)
         self.attribution = AttributionView(model, text, **{**LIVE_ATTRIBUTION, **(attribution or {})})
-        self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False)
+        self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False, defer=True)
         self._views: dict[str, LiveTextWidget] = {"attention": self.attention}
         if self.routing is not None:
             self._views["routing"] = self.routing
@@ -172,8 +180,8 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             self.routing.observe(self._routing_layer, names="layer")
             self._attention_layer({"new": self.attention.layer})
         self.scatter.on_click(self._load_point)
-        self.scatter.place(text)
-        self.text_box.on_text(self._show_text, combine_statuses(self.statuses()))
+        self.scatter.place(text)  # placed once the map is filled
+        self.text_box.on_text(self._show_text, combine_statuses(self._text_statuses()))
 
         top = [_panel("Attention — pick heads in the grid, click a token", self.attention, "3 1 0%")]
         top.append(_panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%"))
@@ -191,6 +199,7 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             layout=ipywidgets.Layout(width="100%", grid_gap="12px"),
         )
         self.add_class("dsv-dashboard")
+        self.scatter.fill(background=True)
 
     # --- shared values ----------------------------------------------------------------------------
 
@@ -226,11 +235,25 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         views: dict[str, ModelView] = {**self._views, "scatter": self.scatter}
         return {name: view.status for name, view in views.items()}
 
+    def wait_for_map(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) for the embedding map to be filled; whether it is (``False``
+        after a fill that failed: ``statuses()["scatter"]`` says why; ``scatter.fill()`` retries)."""
+        return self.scatter.wait(timeout)
+
     def save_html(self, path: str | Path, title: str = "deepseek-viz dashboard") -> Path:
         """Write the dashboard as it is now to one HTML file that opens offline, with no server
         (:func:`~deepseek_viz.export.standalone.save_html`): the views draw and respond to hovering and
-        clicking; editing needs the live dashboard."""
+        clicking; editing needs the live dashboard. Waits for the embedding map first."""
+        self.wait_for_map()
         return save_html(self, path, title)
+
+    def _text_statuses(self) -> dict[str, Status]:
+        """:meth:`statuses` that say something about the text shown: the map's only once it is filled
+        (before that it is ``computing``, or its fill's error, which no edit changes)."""
+        statuses = self.statuses()
+        if not self.scatter.filled:
+            del statuses["scatter"]
+        return statuses
 
     # --- updates ----------------------------------------------------------------------------------
 
@@ -246,9 +269,9 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             placed = not self.attention.status.failed
             if placed:
                 self.scatter.place(text)
-        statuses = self.statuses()
+        statuses = self._text_statuses()
         if not placed:
-            del statuses["scatter"]  # the map still shows the last text placed: its status is not news
+            statuses.pop("scatter", None)  # the map still shows the last text placed: its status is not news
         return combine_statuses(statuses)
 
     def _load_point(self, index: int) -> None:

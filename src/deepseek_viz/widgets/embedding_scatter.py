@@ -2,13 +2,17 @@
 text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``).
 
 Where the browser shows errors (``data-testid``): ``status`` (a text that failed to place, a click the
-kernel could not take, data that cannot be read) and ``scatter-tooltip`` (``error: …`` instead of a
-point's text that could not be fetched).
+kernel could not take, data that cannot be read, ``computing`` while a deferred map is being filled, the
+error of a fill that failed) and ``scatter-tooltip`` (``error: …`` instead of a point's text that could
+not be fetched). The root (``embedding-scatter``) has ``data-points``: the number of points shown (``0``
+until a deferred map is filled).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -21,12 +25,18 @@ from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embedd
 from ..analysis.projection import Method, Projection, project, project_token_paths
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
-from ..model import EmptyTextError, ModelInterface
+from ..model import DeepseekVizError, EmptyTextError, ModelInterface
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32, encode_uint8
-from .commands import command
+from .commands import command, describe_error
 from .live_text import ModelView, require_model
+from .status import Status
 
+log = logging.getLogger(__name__)
+
+#: The map's own texts are the author's, not a request: the per-request limit (``max_seconds``) does
+#: not cut their embedding (the live text's point comes from its trace, which it does bound).
+CORPUS_SECONDS = math.inf
 #: Texts are cut to this many characters for tooltips (the full text stays in Python).
 TEXT_CHARS = 200
 #: Up to this many points, all tooltip texts are sent with the data; above it each is fetched on hover.
@@ -74,7 +84,14 @@ class EmbeddingScatter(ModelView):
     ``dims`` (2 or 3) dimensions with ``method`` (``"umap"``, ``"pca"`` or ``"tsne"``), coloured by label.
 
     ``EmbeddingScatter(model, texts, labels=None, layer=-1, pooling="mean", method="umap", dims=2)``;
-    :meth:`tokens` shows one text's tokens at every layer instead. In the browser: drag pans (3-D:
+    :meth:`tokens` shows one text's tokens at every layer instead.
+
+    ``defer=True`` returns at once with no points (``status`` ``computing``, :attr:`filled` false):
+    :meth:`fill` embeds and projects the texts then, in the calling thread or (``background=True``) in
+    a thread of its own whose batches are model requests of their own, so edits of other views run
+    between them (:func:`~deepseek_viz.analysis.embeddings.embed_texts` ``interleave``). A fill that
+    fails shows its error in ``status`` (call :meth:`fill` again to retry); texts given to
+    :meth:`place` meanwhile are placed once the points are there. :meth:`wait` waits for a fill. In the browser: drag pans (3-D:
     rotates), the wheel zooms, shift-drag selects (box or lasso), a click picks a point, hovering shows
     its text and label, the legend selects a label's points.
 
@@ -111,6 +128,9 @@ class EmbeddingScatter(ModelView):
     _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _paths = traitlets.Dict().tag(sync=True)
 
+    _vectors: np.ndarray | None
+    _projection: Projection | None
+
     def __init__(
         self,
         model: ModelInterface,
@@ -125,15 +145,20 @@ class EmbeddingScatter(ModelView):
         seed: int | None = 0,
         progress: bool = True,
         project_options: Mapping[str, Any] | None = None,
+        defer: bool = False,
     ) -> None:
         require_model(model)  # before the work below
-        options = dict(project_options or {})
         self._layer = layer
         self._pooling = pooling
+        self._fit = (method, dims, seed, dict(project_options or {}))
+        self._progress = progress
         self._callbacks: list[ClickCallback] = []
         self._token_paths: TokenPaths | None = None
         self._placed = ""  # the text last given to place()
         self._point: np.ndarray | None = None  # where it landed
+        self._vectors = self._projection = None
+        self._filling: threading.Thread | None = None
+        self._filled = threading.Event()
         if mode == "texts":
             self._texts_full = _check_texts(texts)
             if labels is not None and len(labels) != len(self._texts_full):
@@ -141,32 +166,42 @@ class EmbeddingScatter(ModelView):
                     f"{len(labels)} labels for {len(self._texts_full)} texts: give one label per text"
                 )
             self._label_values = None if labels is None else list(labels)
-            # the map's texts are the author's, not a request: the per-request limit does not cut them
-            with model.time_limit(math.inf):
-                self._vectors = embed_texts(model, self._texts_full, layer, pooling, progress=progress)
-            self._projection = project(self._vectors, method, dims, seed, **options)
-            point_labels: Sequence[Any] = self._label_values or [""] * len(self._texts_full)
+            if not defer:
+                self._vectors = embed_texts(
+                    model, self._texts_full, layer, pooling, progress=progress, seconds=CORPUS_SECONDS
+                )
+                self._projection = project(self._vectors, method, dims, seed, **self._fit[3])
         elif mode == "tokens":
             if not isinstance(texts, str):
                 raise TypeError("token mode shows the tokens of one text: pass a str")
             if labels is not None:
                 raise ValueError("token mode colours points by layer; it takes no labels")
+            if defer:
+                raise ValueError("token mode embeds one text: it has nothing to defer (defer=False)")
             paths = self._token_paths = token_embeddings(model, texts)
             self._texts_full = paths.point_labels()
             self._label_values = [f"layer {layer}" for layer in paths.point_layer.tolist()]
             self._vectors = paths.flat()
-            self._projection = project_token_paths(paths, method, dims, seed, **options)
-            point_labels = self._label_values
+            self._projection = project_token_paths(paths, method, dims, seed, **self._fit[3])
         else:
             raise ValueError(f"mode must be 'texts' or 'tokens', not {mode!r}")
         super().__init__(model)
+        self.set_trait("mode", mode)
+        if self._projection is None:
+            self._computing()
+        else:
+            self._show_points()
+
+    def _show_points(self) -> None:
+        """Send the points (the projection made) and mark the map filled."""
+        assert self._projection is not None
+        point_labels: Sequence[Any] = self._label_values or [""] * len(self._texts_full)
         names, index = categorise(point_labels)
         # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
         coords = encode_float32(self._projection.coords)
         label_index = encode_uint8(index, scale=255.0)  # exact: byte == label index
         n = len(self._texts_full)
         with self.hold_sync():
-            self.set_trait("mode", mode)
             self._coords, self._labels = coords, label_index
             self._label_names = names
             self._colours = label_colors(len(names))
@@ -175,6 +210,66 @@ class EmbeddingScatter(ModelView):
                 layers, tokens = self._token_paths.num_layers + 1, self._token_paths.num_tokens
                 self._paths = {"layers": layers, "tokens": tokens}
             self._data_id += 1
+        self._filled.set()
+
+    # --- filling a deferred map ----------------------------------------------------------------------
+
+    @property
+    def filled(self) -> bool:
+        """Whether the points are there (always, unless created with ``defer=True`` and not yet filled)."""
+        return self._filled.is_set()
+
+    def fill(self, *, background: bool = False) -> threading.Thread | None:
+        """Embed and project the texts of a deferred map and show them, then place the text last given to
+        :meth:`place`. Errors become ``status`` (never raised); the map stays empty and ``fill()`` may be
+        called again. ``background=True`` runs in a daemon thread (returned; :meth:`wait` waits for it),
+        each batch a model request of its own. Does nothing for a filled map, or while a fill runs."""
+        if self.filled or (self._filling is not None and self._filling.is_alive()):
+            return self._filling if background else None
+        self._computing()
+        if not background:
+            self._fill()
+            return None
+        self._filling = threading.Thread(target=self._fill, name="deepseek-viz map", daemon=True)
+        self._filling.start()
+        return self._filling
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a fill running in the background (at most ``timeout`` seconds); whether the map is
+        filled (``False`` after a fill that failed: see ``status``)."""
+        thread = self._filling
+        if thread is not None:
+            thread.join(timeout)
+        return self.filled
+
+    def _fill(self) -> None:
+        model = self._hooked
+        method, dims, seed, options = self._fit
+        try:
+            vectors = embed_texts(
+                model,
+                self._texts_full,
+                self._layer,
+                self._pooling,
+                progress=self._progress,
+                interleave=True,
+                seconds=CORPUS_SECONDS,
+            )
+            projection = project(vectors, method, dims, seed, **options)
+        except Exception as error:  # a thread's failure has nobody to raise to: it is the map's status
+            if not isinstance(error, DeepseekVizError):
+                log.exception("deepseek-viz: the embedding map could not be filled")
+            self._finish(Status.error(f"the map could not be filled: {describe_error(error)}"))
+            return
+        with model.time_limit():  # the lock place() takes: the live point is placed on the new points
+            self._vectors, self._projection = vectors, projection
+            self._show_points()
+            self.refresh()
+
+    def _require_filled(self, what: str) -> None:
+        if not self.filled:
+            state = "its fill failed: " + self.status.message if self.status.failed else "it is being filled"
+            raise RuntimeError(f"the map has no {what} yet: {state} (scatter.wait(), or scatter.fill())")
 
     @classmethod
     def tokens(
@@ -207,12 +302,18 @@ class EmbeddingScatter(ModelView):
 
     @property
     def vectors(self) -> np.ndarray:
-        """The vectors projected, float32 ``[n, d_model]`` (token mode: layer-major, like ``paths.flat()``)."""
+        """The vectors projected, float32 ``[n, d_model]`` (token mode: layer-major, like ``paths.flat()``).
+        A deferred map not yet filled raises :class:`RuntimeError`."""
+        self._require_filled("vectors")
+        assert self._vectors is not None
         return self._vectors
 
     @property
     def projection(self) -> Projection:
-        """The fitted projection; ``projection.coords`` are the points shown."""
+        """The fitted projection; ``projection.coords`` are the points shown. A deferred map not yet
+        filled raises :class:`RuntimeError`."""
+        self._require_filled("projection")
+        assert self._projection is not None
         return self._projection
 
     @property
@@ -265,14 +366,19 @@ class EmbeddingScatter(ModelView):
         """Show ``text`` as the live point: embedded like the texts (same layer and pooling) and placed with
         the fitted projection's ``transform`` (t-SNE: by its nearest fitted neighbours). Returns its
         coordinates, or ``None`` when ``text`` has no tokens (the live point is removed) or fails (the
-        error goes to ``status`` and the previous live point stays)."""
+        error goes to ``status`` and the previous live point stays). A deferred map not yet filled
+        keeps ``text`` and places it once filled (``None`` now)."""
         self._require_texts("place a text")
-        self._placed, self._point = text, None
-        self.refresh()
-        return self._point
+        with self._hooked.time_limit():  # one placement at a time, also against a fill in the background
+            self._placed, self._point = text, None
+            self.refresh()
+            return self._point
 
     def _update(self) -> None:
-        """Place the text last given to :meth:`place` (errors become ``status``, see :meth:`refresh`)."""
+        """Place the text last given to :meth:`place` (errors become ``status``, see :meth:`refresh`);
+        nothing before a deferred map is filled (its status stays ``computing`` or the fill's error)."""
+        if self._projection is None:
+            return
         text, point = self._placed, None
         if text.strip():
             try:
@@ -321,8 +427,8 @@ class EmbeddingScatter(ModelView):
     def figure(self, title: str | None = None) -> go.Figure:
         """The same points as a plotly figure (token mode: with the token paths)."""
         if self._token_paths is not None:
-            return token_paths_figure(self._token_paths, self._projection, title=title)
-        return scatter_figure(self._projection, self._label_values, self._texts_full, title=title)
+            return token_paths_figure(self._token_paths, self.projection, title=title)
+        return scatter_figure(self.projection, self._label_values, self._texts_full, title=title)
 
     def to_html(self, path: str | Path, title: str | None = None) -> Path:
         """Write :meth:`figure` as a self-contained HTML file (opens offline)."""
@@ -339,7 +445,7 @@ class EmbeddingScatter(ModelView):
         metadata: dict[str, list[Any]] = {"text": self._texts_full}
         if self._label_values is not None:
             metadata["label"] = self._label_values
-        return write_projector(folder, self._vectors, metadata)
+        return write_projector(folder, self.vectors, metadata)
 
 
 class TextViewLink:

@@ -1,11 +1,11 @@
 // Styles of the embedding scatter, scoped under .dsv-scatter (inserted as a <style> element's text).
 
 export const SCATTER_STYLES = `
-.dsv-scatter { font: 13px/1.4 system-ui, sans-serif; color: #222; display: flex; flex-direction: column; gap: 6px; }
+.dsv-scatter { font: 13px/1.4 system-ui, sans-serif; color: var(--jp-ui-font-color1, #222); display: flex; flex-direction: column; gap: 6px; }
 .dsv-scatter button { font: inherit; padding: 1px 8px; cursor: pointer; }
 .dsv-scatter-bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.dsv-scatter-hint { color: #777; font-size: 12px; }
-.dsv-scatter-status { padding: 1px 6px; border-radius: 4px; background: #e8f5e9; }
+.dsv-scatter-hint { color: var(--jp-ui-font-color2, #777); font-size: 12px; }
+.dsv-scatter-status { padding: 1px 6px; border-radius: 4px; background: #e8f5e9; color: #1b5e20; }
 .dsv-scatter-status.dsv-error { background: #ffebee; color: #b71c1c; }
 .dsv-scatter-body { display: flex; gap: 10px; align-items: flex-start; }
 .dsv-scatter-stage { position: relative; flex: 1; min-width: 260px; height: 460px; border: 1px solid #ddd; background: #fff; overflow: hidden; }
@@ -16,8 +16,8 @@ export const SCATTER_STYLES = `
 .dsv-live-point { position: absolute; width: 11px; height: 11px; margin: -7.5px 0 0 -7.5px; background: #ffd600; border: 2px solid #111; transform: rotate(45deg); pointer-events: none; z-index: 1; }
 .dsv-scatter-legend { display: flex; flex-direction: column; gap: 2px; max-height: 460px; overflow: auto; min-width: 120px; max-width: 220px; }
 .dsv-legend-entry { display: flex; gap: 6px; align-items: center; cursor: pointer; border-radius: 3px; padding: 0 3px; }
-.dsv-legend-entry:hover { background: #f0f0f0; }
+.dsv-legend-entry:hover { background: var(--jp-layout-color2, #f0f0f0); }
 .dsv-legend-swatch { width: 10px; height: 10px; border-radius: 50%; flex: none; }
 .dsv-legend-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.dsv-legend-count { color: #888; font-size: 11px; margin-left: auto; }
+.dsv-legend-count { color: var(--jp-ui-font-color2, #888); font-size: 11px; margin-left: auto; }
 `;
