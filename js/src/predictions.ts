@@ -56,6 +56,8 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   let hovered = -1;
   let fetching = false;
   let frame = 0;
+  /** The window to scroll to once the view is laid out (-1: none). */
+  let pendingStart = -1;
 
   const empty = emptyState("predictions");
   const table = element("table", { testid: "logit-lens", className: "dsv-lens" });
@@ -124,7 +126,9 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
       markDrawn(table);
       return;
     }
-    const [first, end] = visibleRange(scroller.scrollLeft, Math.max(COL_W, scroller.clientWidth - NAME_W), COL_W, n);
+    // not laid out yet (the view is drawn before it is attached): assume a wide panel; a resize redraws
+    const shownWidth = scroller.clientWidth > 0 ? scroller.clientWidth : 1200;
+    const [first, end] = visibleRange(scroller.scrollLeft, Math.max(COL_W, shownWidth - NAME_W), COL_W, n);
     const last = Math.min(n, end + 1);
     const positions = Array.from({ length: last - first }, (_, i) => first + i);
     const selected = model.get("selected_token");
@@ -244,7 +248,10 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     }
     empty.hidden = tokens.length > 0;
     layout();
-    if (window) scroller.scrollLeft = window.start * COL_W; // the window Python chose: around the selection or the end
+    if (window) {
+      scroller.scrollLeft = window.start * COL_W; // the window Python chose: around the selection or the end
+      if (!scroller.clientWidth) pendingStart = window.start; // not laid out yet: scroll there once it is
+    }
     showSelection();
     editor.onAnswer();
     markDrawn(root);
@@ -276,9 +283,23 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     ["change:_predictions", showPredictions],
   ]);
   onData();
+  // Draw again once laid out and whenever the panel's size changes (the columns in view change).
+  let laidOutWidth = -1;
+  const resize =
+    typeof ResizeObserver === "undefined"
+      ? null
+      : new ResizeObserver(() => {
+          if (scroller.clientWidth === laidOutWidth) return;
+          laidOutWidth = scroller.clientWidth;
+          if (pendingStart >= 0) scroller.scrollLeft = pendingStart * COL_W;
+          pendingStart = -1;
+          onScroll();
+        });
+  resize?.observe(scroller);
 
   return () => {
     unlisten();
+    resize?.disconnect();
     if (frame) cancelAnimationFrame(frame);
     scroller.removeEventListener("scroll", onScroll);
     scroller.removeEventListener("mousemove", onLensMove);
