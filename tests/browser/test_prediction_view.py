@@ -93,7 +93,7 @@ def lab_v3(
         [
             f"import deepseek_viz as dv\nmodel = dv.load_model({path!r}, device='cpu')",
             "from deepseek_viz.widgets.prediction_view import PredictionView\n"
-            "view = PredictionView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 3)\nview",
+            "view = PredictionView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 10)\nview",
         ],
     )
     with notebook_in_lab(browser, jupyter_lab, notebook, "prediction-view") as watch:  # type: ignore[arg-type]
@@ -104,6 +104,7 @@ def lab_v3(
 def test_v3_counts_lens_scrolls_inside_and_fetches_more_columns(lab_v3: PageWatch, dark: bool) -> None:
     page = lab_v3.page
     set_theme(lab_v3, dark)
+    kernel_run(lab_v3, "view.selected_token = -1")  # the other theme's run selected a position
     assert page.text_content(sel("status")) == "ready"
     assert page.locator('[data-testid^="lens-row-"]').count() == 62
     n = int(kernel_run(lab_v3, "print(len(view._tokens))").strip())

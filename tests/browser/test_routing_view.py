@@ -114,7 +114,7 @@ def lab_v3(
         [
             f"import deepseek_viz as dv\nmodel = dv.load_model({path!r}, device='cpu')",
             "from deepseek_viz.widgets.routing_view import RoutingView\n"
-            "view = RoutingView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 3)\nview",
+            "view = RoutingView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 10)\nview",
         ],
     )
     with notebook_in_lab(browser, jupyter_lab, notebook, "routing-view") as watch:  # type: ignore[arg-type]
@@ -125,6 +125,7 @@ def lab_v3(
 def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: bool) -> None:
     page = lab_v3.page
     set_theme(lab_v3, dark)
+    kernel_run(lab_v3, "view.selected_token = -1; view.layer = 3")  # the other theme's run changed them
     assert page.text_content(sel("status")) == "ready"
     assert page.get_attribute(sel("routing-overview"), "data-ready") == "true"
     assert page.locator('[data-testid^="overview-group-"]').count() == 8
@@ -143,7 +144,8 @@ def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: boo
     # hover the overview: a tooltip with layer, expert and group
     page.hover(sel("routing-overview"), position={"x": 5, "y": 3})
     page.wait_for_selector(f"{sel('overview-tooltip')}:visible")
-    assert (page.text_content(sel("overview-tooltip")) or "").startswith("layer 3 · expert 0 (group 0)")
+    tip = page.text_content(sel("overview-tooltip")) or ""
+    assert tip.startswith("layer 3 · expert ") and "(group 0)" in tip and "token" in tip
     # pick layer 60 with the select; its routing arrives
     page.select_option(sel("layer-select"), "60")
     page.wait_for_selector('[data-testid="expert-60-0"]')

@@ -42,9 +42,9 @@ class RoutingView(TracedTextWidget):
     - ``_experts`` uint16 ``[token, k]`` expert ids and ``_weights`` float16 ``[token, k]`` gate weights
       of ``_routed_layer`` only (sent again when ``layer`` changes, from the kept trace: no forward);
     - ``_token_experts`` uint16 ``[moe layer, k]`` and ``_token_weights`` float16 of ``selected_token``
-      in every MoE layer (``None`` with no token selected);
-    - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text or
-      layer.
+      in every MoE layer (``None`` with no token selected; sent again, with a new ``_data_id``, when it changes);
+    - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text,
+      layer or selected token.
 
     Browser ids (``data-testid``): ``routing-view`` (root), ``routing-overview`` (the layers × experts
     load canvas; ``overview-tooltip``; ``overview-groups`` with one ``overview-group-G`` label per
@@ -160,7 +160,11 @@ class RoutingView(TracedTextWidget):
 
     @traitlets.observe("selected_token")
     def _on_selected_token(self, _change: Any) -> None:
-        self._send_token()
+        if self._trace is None:
+            return
+        with self.hold_sync():  # a new _data_id redraws the token's panel in the browser
+            self._send_token()
+            self._data_id += 1
 
     def _update(self) -> None:
         """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
