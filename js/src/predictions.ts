@@ -56,8 +56,8 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   let hovered = -1;
   let fetching = false;
   let frame = 0;
-  /** The window to scroll to once the view is laid out (-1: none). */
-  let pendingStart = -1;
+  /** The position to scroll into view once the view is laid out (-1: none). */
+  let pendingFocus = -1;
 
   const empty = emptyState("predictions");
   const table = element("table", { testid: "logit-lens", className: "dsv-lens" });
@@ -212,7 +212,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     }
     const row = Number(cell.dataset.row);
     const position = Number(cell.dataset.position);
-    tooltip.textContent = `${rowName(row, rows)}, after ${position}: ${tokenLabel(tokens, position) || "·"}\n${listing(items)}`;
+    tooltip.textContent = `${rowName(row, rows)}, after ${tokenLabel(tokens, position) || "·"}\n${listing(items)}`;
     tooltip.hidden = false;
     const box = scroller.getBoundingClientRect();
     tooltip.style.left = `${Math.min(event.clientX - box.left + 12, Math.max(0, scroller.clientWidth - 200))}px`;
@@ -229,10 +229,27 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     showSelection();
   };
 
+  /** Scroll the lens so position `position`'s column is in view (when laid out). */
+  function reveal(position: number): void {
+    if (position < 0 || position >= tokens.length || !scroller.clientWidth) return;
+    const shownWidth = Math.max(COL_W, scroller.clientWidth - NAME_W);
+    const left = position * COL_W;
+    if (left < scroller.scrollLeft || left + COL_W > scroller.scrollLeft + shownWidth) scroller.scrollLeft = Math.max(0, left + COL_W / 2 - shownWidth / 2);
+  }
+
   function showSelection(): void {
     tokenView.setSelected(model.get("selected_token"));
+    reveal(model.get("selected_token"));
     drawLens();
     showPredictions();
+  }
+
+  /** Scroll so position `pendingFocus` is in view (once laid out: before, on the first resize). */
+  function scrollToFocus(): void {
+    if (pendingFocus < 0 || !scroller.clientWidth) return;
+    const shownWidth = Math.max(COL_W, scroller.clientWidth - NAME_W);
+    scroller.scrollLeft = Math.max(0, (pendingFocus + 1) * COL_W - shownWidth);
+    pendingFocus = -1;
   }
 
   function onData(): void {
@@ -249,8 +266,10 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     empty.hidden = tokens.length > 0;
     layout();
     if (window) {
-      scroller.scrollLeft = window.start * COL_W; // the window Python chose: around the selection or the end
-      if (!scroller.clientWidth) pendingStart = window.start; // not laid out yet: scroll there once it is
+      // show the selected position (else the last) at the right of the view, within Python's window
+      const selected = model.get("selected_token");
+      pendingFocus = selected >= 0 && selected < tokens.length ? selected : tokens.length - 1;
+      scrollToFocus();
     }
     showSelection();
     editor.onAnswer();
@@ -291,8 +310,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
       : new ResizeObserver(() => {
           if (scroller.clientWidth === laidOutWidth) return;
           laidOutWidth = scroller.clientWidth;
-          if (pendingStart >= 0) scroller.scrollLeft = pendingStart * COL_W;
-          pendingStart = -1;
+          scrollToFocus();
           onScroll();
         });
   resize?.observe(scroller);

@@ -8,7 +8,7 @@ import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen, toggleIndex } from "./lib/model";
-import { decodeLoad, decodeRouting, decodeTokenChoices, expertWeights, groupsOf, loadShares, type LoadData, type RoutingData } from "./lib/routing/data";
+import { choicesOf, decodeLoad, decodeRouting, decodeTokenChoices, expertWeights, groupsOf, loadShares, type LoadData, type RoutingData } from "./lib/routing/data";
 import { RoutingHeatmap } from "./lib/routing/heatmap";
 import { availableWidth } from "./lib/routing/layout";
 import { RoutingOverview } from "./lib/routing/overview";
@@ -38,6 +38,8 @@ export interface RoutingModel extends LiveTextModel {
   _token_experts: ArrayValue;
   /** float16 gate weights, the shape of `_token_experts`. */
   _token_weights: ArrayValue;
+  /** The token `_token_experts` is of (-1: none). */
+  _token_at: number;
   /** uint8 `[moe layer, expert]` load shares over the corpus (null without one). */
   _corpus_load: ArrayValue;
   _data_id: number;
@@ -146,16 +148,23 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     note.textContent = weights ? `tokens routed to expert ${expert} in layer ${model.get("layer")} are underlined` : "click an expert's bar or column to mark its tokens";
   }
 
-  /** The selected token's experts in every MoE layer, with the routing groups they fall in. */
+  /** The selected token's experts in every MoE layer, with the routing groups they fall in: from Python
+   * (`_token_experts`) once it has answered for this token; until then, or in a page without a kernel
+   * (an exported view), the layer shown only. */
   function showTokenExperts(): void {
     const token = model.get("selected_token");
-    const choices = decodeTokenChoices(model.get("_token_experts"), model.get("_token_weights"));
+    const routing = shown();
+    let choices = model.get("_token_at") === token ? decodeTokenChoices(model.get("_token_experts"), model.get("_token_weights")) : null;
+    let layers = model.get("moe_layers");
+    if (!choices && routing && token >= 0 && token < routing.n) {
+      choices = [choicesOf(routing, token)];
+      layers = [routing.layer];
+    }
     if (!choices || token < 0 || token >= tokens.length) {
       panel.replaceChildren(element("div", { className: "dsv-note", text: "click a token to list its experts in every MoE layer" }));
       return;
     }
     const groupSize = model.get("group_size");
-    const layers = model.get("moe_layers");
     const peak = Math.max(1e-9, ...choices.flat().map((choice) => choice.weight));
     const rows = choices.map((layerChoices, r) => {
       const layer = layers[r];

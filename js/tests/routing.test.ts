@@ -165,6 +165,7 @@ function setup(dense = false) {
     _routed_layer: dense ? -1 : 1,
     _token_experts: null,
     _token_weights: null,
+    _token_at: -1,
     _corpus_load: wireArray("uint8", [2, 8], new Uint8Array(16).fill(32)),
     _data_id: 1,
   };
@@ -198,7 +199,9 @@ describe("routing widget", () => {
     expect(q("token-2")?.classList.contains("dsv-routed")).toBe(true);
     q("token-2")?.click();
     expect(model.get("selected_token")).toBe(2);
-    model.update({ _token_experts: uint16View([0, 5, 1, 0], [2, 2]), _token_weights: half([1, 1, 0.25, 0.5], [2, 2]) });
+    expect(q("token-experts-1")?.textContent).toContain("E0"); // the layer shown, before Python answers
+    expect(q("token-experts-2")).toBeNull();
+    model.update({ _token_experts: uint16View([0, 5, 1, 0], [2, 2]), _token_weights: half([1, 1, 0.25, 0.5], [2, 2]), _token_at: 2 });
     expect(q("token-experts-1")?.textContent).toContain("E0");
     expect(q("token-experts-1")?.textContent).toContain("groups 0, 2");
     expect(q("token-experts-2")?.textContent).toContain("E1");

@@ -224,6 +224,7 @@ def test_selected_token_sends_its_experts_in_every_layer(view: RoutingView) -> N
     trace = view.trace
     assert trace is not None and view._token_experts is not None and view._token_weights is not None
     experts, weights = decode(view._token_experts), decode(view._token_weights)
+    assert view._token_at == 3
     assert experts.shape == (len(view.moe_layers), view.top_k)
     for row, layer in enumerate(view.moe_layers):
         routing = trace.routing(layer)
@@ -231,7 +232,7 @@ def test_selected_token_sends_its_experts_in_every_layer(view: RoutingView) -> N
         np.testing.assert_array_equal(experts[row], routing.experts[3])
         np.testing.assert_allclose(weights[row], routing.weights[3], rtol=1e-3, atol=1e-4)
     view.selected_token = -1
-    assert view._token_experts is None
+    assert view._token_experts is None and view._token_at == -1
 
 
 @pytest.fixture(scope="module")

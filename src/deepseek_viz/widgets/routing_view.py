@@ -42,7 +42,7 @@ class RoutingView(TracedTextWidget):
     - ``_experts`` uint16 ``[token, k]`` expert ids and ``_weights`` float16 ``[token, k]`` gate weights
       of ``_routed_layer`` only (sent again when ``layer`` changes, from the kept trace: no forward);
     - ``_token_experts`` uint16 ``[moe layer, k]`` and ``_token_weights`` float16 of ``selected_token``
-      in every MoE layer (``None`` with no token selected; sent again, with a new ``_data_id``, when it changes);
+      in every MoE layer, token ``_token_at`` (``None`` and -1 with no token selected; sent again, with a new ``_data_id``, when it changes);
     - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text,
       layer or selected token.
 
@@ -73,6 +73,7 @@ class RoutingView(TracedTextWidget):
     _routed_layer = traitlets.Int(-1).tag(sync=True)
     _token_experts = ArrayTrait().tag(sync=True)
     _token_weights = ArrayTrait().tag(sync=True)
+    _token_at = traitlets.Int(-1).tag(sync=True)
     _corpus_load = ArrayTrait().tag(sync=True)
 
     def __init__(
@@ -215,7 +216,9 @@ class RoutingView(TracedTextWidget):
         token, trace = self.selected_token, self._trace
         if trace is None or not 0 <= token < len(trace.tokens):
             self._token_experts = self._token_weights = None
+            self._token_at = -1
             return
         routings = [routing for layer in self.moe_layers if (routing := trace.routing(layer)) is not None]
         self._token_experts = encode_indices(np.stack([r.experts[token] for r in routings]))
         self._token_weights = encode_float16(np.stack([r.weights[token] for r in routings]))
+        self._token_at = token
