@@ -1,69 +1,85 @@
 import { describe, expect, it, vi } from "vitest";
-import widget, { type RoutingModel } from "../src/routing";
-import { choicesOf, decodeRouting, expertLoad, expertWeights, groupsOf } from "../src/lib/routing/data";
+import widget, { stepLayer, type RoutingModel } from "../src/routing";
+import { choicesOf, decodeLoad, decodeRouting, decodeTokenChoices, expertWeights, groupsOf, groupWeights, loadAt, loadShares } from "../src/lib/routing/data";
 import type { WireArray } from "../src/lib/buffers";
-import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
+import { columnLayout, expertAt, expertX, groupSpan, labelEvery, MIN_CELL, overviewRowHeight, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
+import { isLightColour } from "../src/lib/routing/theme";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
 import { READY } from "../src/lib/status";
 
-/** Little-endian uint16 expert ids `[2, 3, 2]`, placed at an odd byteOffset of a larger buffer. */
-function uint16View(values: number[]): WireArray {
+/** Little-endian uint16 values of shape `shape`, placed at an odd byteOffset of a larger buffer. */
+function uint16View(values: number[], shape: number[]): WireArray {
   const buffer = new ArrayBuffer(values.length * 2 + 3);
   const view = new DataView(buffer, 1, values.length * 2);
   values.forEach((value, i) => view.setUint16(2 * i, value, true));
-  return { dtype: "uint16", shape: [2, 3, 2], scale: 1, buffer: view };
+  return { dtype: "uint16", shape, scale: 1, buffer: view };
 }
 
-// 2 MoE layers (1, 2) × 3 tokens × top-2 of 8 experts in 4 groups of 2.
-const EXPERTS = [
-  [0, 1, 2, 3, 0, 5], // layer 1: token 0 → 0, 1; token 1 → 2, 3; token 2 → 0, 5
-  [7, 6, 4, 5, 1, 0], // layer 2
-].flat();
-const WEIGHTS = [255, 51, 204, 102, 153, 153, 255, 0, 128, 128, 1, 2];
-const weightsOf = (): WireArray => wireArray("uint8", [2, 3, 2], Uint8Array.from(WEIGHTS), 2);
+/** float16 bits of a few exact values. */
+const HALF: Record<number, number> = { 0: 0x0000, 0.5: 0x3800, 1: 0x3c00, 2: 0x4000, 0.25: 0x3400, 1.5: 0x3e00 };
+const half = (values: number[], shape: number[]): WireArray => wireArray("float16", shape, Uint16Array.from(values.map((v) => HALF[v])));
 
-function routing() {
-  const data = decodeRouting(uint16View(EXPERTS), weightsOf(), [1, 2]);
+// 2 MoE layers (1, 2) × 3 tokens × top-2 of 8 experts in 4 groups of 2.
+const LAYER1 = [0, 1, 2, 3, 0, 5]; // token 0 → 0, 1; token 1 → 2, 3; token 2 → 0, 5
+const LAYER2 = [7, 6, 4, 5, 1, 0];
+const WEIGHTS1 = [2, 0.5, 1.5, 1, 1, 1];
+const WEIGHTS2 = [2, 0, 1, 1, 0.25, 0.5];
+const LOAD = [2, 1, 1, 1, 0, 1, 0, 0, /* layer 2 */ 1, 1, 0, 0, 1, 1, 1, 1];
+
+function routing(layer = 1) {
+  const data = decodeRouting(uint16View(layer === 1 ? LAYER1 : LAYER2, [3, 2]), half(layer === 1 ? WEIGHTS1 : WEIGHTS2, [3, 2]), layer);
   if (!data) throw new Error("no routing decoded");
   return data;
 }
 
 describe("routing data", () => {
-  it("decodes expert ids and weights, honouring byteOffset", () => {
+  it("decodes one layer's expert ids and float16 weights, honouring byteOffset", () => {
     const data = routing();
-    expect([data.n, data.k, data.scale]).toEqual([3, 2, 2]);
-    expect(choicesOf(data, 0, 1)).toEqual([
-      { expert: 2, weight: expect.closeTo(1.6, 5) },
-      { expert: 3, weight: expect.closeTo(0.8, 5) },
+    expect([data.layer, data.n, data.k, data.scale]).toEqual([1, 3, 2, 2]);
+    expect(choicesOf(data, 1)).toEqual([
+      { expert: 2, weight: 1.5 },
+      { expert: 3, weight: 1 },
     ]);
-    expect(choicesOf(data, 1, 0).map((c) => c.expert)).toEqual([7, 6]);
-    expect(data.layers).toEqual([1, 2]);
-    expect(decodeRouting(null, null, [])).toBeNull();
+    expect(decodeRouting(null, null, 1)).toBeNull();
+    const narrow = half([0, 0, 0], [3, 1]);
+    expect(() => decodeRouting(uint16View(LAYER1, [3, 2]), narrow, 1)).toThrow(/disagree/);
   });
 
-  it("rejects buffers whose shapes disagree", () => {
-    const narrow = wireArray("uint8", [2, 3, 1], new Uint8Array(6));
-    expect(() => decodeRouting(uint16View(EXPERTS), narrow, [1, 2])).toThrow(/disagree/);
-    expect(() => decodeRouting(uint16View(EXPERTS), weightsOf(), [1])).toThrow(/1 MoE layers/);
+  it("decodes the overview's counts and reads loads and shares", () => {
+    const load = decodeLoad(uint16View(LOAD, [2, 8]), [1, 2]);
+    if (!load) throw new Error("no load decoded");
+    expect([load.numExperts, load.peak]).toEqual([8, 2]);
+    expect(loadAt(load, 0, 0)).toEqual({ count: 2, share: 2 / 6 });
+    expect(loadShares(load, 1).reduce((a, b) => a + b, 0)).toBeCloseTo(1);
+    expect(() => decodeLoad(uint16View(LOAD, [2, 8]), [1])).toThrow(/1 MoE layers/);
+    expect(decodeLoad(null, [])).toBeNull();
   });
 
-  it("finds an expert's tokens and each expert's load, skipping special tokens", () => {
+  it("finds an expert's tokens, the groups and group weights of a token", () => {
     const data = routing();
-    expect([...expertWeights(data, 0, 0)].map((w) => +w.toFixed(2))).toEqual([2, 0, 1.2]);
-    const all = expertLoad(data, 0, 8, () => true);
-    expect(all[0]).toBeCloseTo(2 / 6);
-    expect(all.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
-    const noFirst = expertLoad(data, 0, 8, (token) => token > 0);
-    expect(noFirst[1]).toBe(0);
-    expect(noFirst[0]).toBeCloseTo(1 / 4);
+    expect([...expertWeights(data, 0)]).toEqual([2, 0, 1]);
+    expect(groupsOf(choicesOf(data, 2), 2)).toEqual([0, 2]);
+    expect(groupsOf(choicesOf(data, 0), 2)).toEqual([0]);
+    expect(groupsOf(choicesOf(data, 0), 0)).toEqual([]);
+    expect([...groupWeights(data, 2, 2, 4)]).toEqual([1, 0, 1, 0]);
+    expect([...groupWeights(data, 0, 2, 4)]).toEqual([2.5, 0, 0, 0]);
   });
 
-  it("names the routing groups a token's experts fall in", () => {
-    const data = routing();
-    expect(groupsOf(choicesOf(data, 0, 2), 2)).toEqual([0, 2]);
-    expect(groupsOf(choicesOf(data, 0, 0), 2)).toEqual([0]);
-    expect(groupsOf(choicesOf(data, 0, 0), 0)).toEqual([]);
+  it("decodes a token's experts in every layer", () => {
+    const choices = decodeTokenChoices(uint16View([0, 5, 1, 0], [2, 2]), half([1, 1, 0.25, 0.5], [2, 2]));
+    expect(choices?.[1]).toEqual([
+      { expert: 1, weight: 0.25 },
+      { expert: 0, weight: 0.5 },
+    ]);
+    expect(decodeTokenChoices(null, null)).toBeNull();
+  });
+
+  it("steps between MoE layers, clamped", () => {
+    const layers = Array.from({ length: 58 }, (_, i) => i + 3);
+    expect(stepLayer(layers, 3, -1)).toBe(3);
+    expect(stepLayer(layers, 3, 1)).toBe(4);
+    expect(stepLayer(layers, 60, 1)).toBe(60);
   });
 });
 
@@ -83,22 +99,40 @@ describe("routing layout", () => {
     expect(groupSpan(layout, 1)).toEqual([expertX(layout, 2), 2 * layout.cell]);
   });
 
-  it("fits 256 experts in 8 groups into the width", () => {
-    const layout = columnLayout(256, 32, 1, 640);
-    expect(layout.width).toBeLessThanOrEqual(640);
-    expect(layout.cell).toBe(2);
-    expect(expertAt(layout, expertX(layout, 255))).toBe(255);
+  it("keeps 256 experts in 8 groups legible: 3 px at least, wider than a narrow panel (it scrolls)", () => {
+    const narrow = columnLayout(256, 32, 1, 640);
+    expect(narrow.cell).toBe(MIN_CELL);
+    expect(narrow.width).toBeGreaterThan(640); // the view scrolls inside its panel
+    expect(narrow.gap).toBeGreaterThanOrEqual(2); // group boundaries stay visible
+    const wide = columnLayout(256, 32, 0, 1400);
+    expect(wide.width).toBeLessThanOrEqual(1400);
+    expect(wide.cell).toBe(5);
+    for (const layout of [narrow, wide]) {
+      for (const expert of [0, 31, 32, 200, 255]) expect(expertAt(layout, expertX(layout, expert) + 1)).toBe(expert);
+      const [x, width] = groupSpan(layout, 7);
+      expect(x + width).toBe(layout.width);
+    }
     const ungrouped = columnLayout(64, 0, 0, 640);
     expect(ungrouped.gap).toBe(0);
     expect(expertAt(ungrouped, expertX(ungrouped, 40) + 1)).toBe(40);
   });
 
-  it("gives rows a height that shrinks with the text", () => {
+  it("gives rows a height that shrinks with the text, and the overview's 58 layers 6 px each", () => {
     expect(rowHeight(10, 420)).toBe(14);
     expect(rowHeight(4096, 420)).toBe(2);
     expect(rowAt(29, 14, 3)).toBe(2);
     expect(rowAt(43, 14, 3)).toBe(-1);
     expect(rowAt(-1, 14, 3)).toBe(-1);
+    expect(overviewRowHeight(58)).toBe(6);
+    expect(overviewRowHeight(2)).toBe(14);
+    expect(labelEvery(6)).toBe(2);
+    expect(labelEvery(14)).toBe(1);
+  });
+
+  it("tells a dark theme by its light text", () => {
+    expect(isLightColour("rgb(34, 34, 34)")).toBe(false);
+    expect(isLightColour("rgba(255, 255, 255, 0.87)")).toBe(true);
+    expect(isLightColour("")).toBe(false);
   });
 });
 
@@ -125,8 +159,13 @@ function setup(dense = false) {
     top_k: 2,
     group_size: dense ? 0 : 2,
     _tokens: TOKENS,
-    _experts: dense ? null : uint16View(EXPERTS),
-    _weights: dense ? null : weightsOf(),
+    _load: dense ? null : uint16View(LOAD, [2, 8]),
+    _experts: dense ? null : uint16View(LAYER1, [3, 2]),
+    _weights: dense ? null : half(WEIGHTS1, [3, 2]),
+    _routed_layer: dense ? -1 : 1,
+    _token_experts: null,
+    _token_weights: null,
+    _token_at: -1,
     _corpus_load: wireArray("uint8", [2, 8], new Uint8Array(16).fill(32)),
     _data_id: 1,
   };
@@ -134,19 +173,24 @@ function setup(dense = false) {
 }
 
 describe("routing widget", () => {
-  it("draws bars per expert, the shared band and a layer picker", () => {
+  it("draws the overview with group labels, bars per expert, the shared band and a layer select", () => {
     const { q, el } = setup();
     expect(q("routing-view")?.dataset.ready).toBe("true");
+    expect(q("routing-overview")?.dataset.ready).toBe("true");
     expect(q("no-moe")?.hidden).toBe(true);
+    expect(el.querySelectorAll('[data-testid^="overview-group-"]')).toHaveLength(4);
+    expect(q("overview-layer-2")?.textContent).toBe("L2");
     expect(el.querySelectorAll('[data-testid^="expert-1-"]')).toHaveLength(8);
     expect(q("shared-experts")?.textContent).toBe("shared ×1");
-    expect(q("moe-layer-1")?.classList.contains("dsv-on")).toBe(true);
+    expect((q("layer-select") as HTMLSelectElement).value).toBe("1");
+    expect((q("layer-prev") as HTMLButtonElement).disabled).toBe(true);
     expect(q("routing-caption")?.textContent).toBe("layer 1 · top-2 of 8 routed experts in 4 groups of 2");
+    expect(q("routing-groups")).not.toBeNull();
     expect(q("token-1")?.textContent).toBe("<b>hi</b>");
     expect(el.querySelector("b")?.textContent).not.toBe("hi"); // token text is never parsed as HTML
   });
 
-  it("marks the tokens of a clicked expert and lists a clicked token's experts", () => {
+  it("marks the tokens of a clicked expert, lists a token's experts, and asks for another layer", () => {
     const { q, model } = setup();
     q("expert-1-0")?.click();
     expect(model.get("selected_expert")).toBe(0);
@@ -155,20 +199,30 @@ describe("routing widget", () => {
     expect(q("token-2")?.classList.contains("dsv-routed")).toBe(true);
     q("token-2")?.click();
     expect(model.get("selected_token")).toBe(2);
+    expect(q("token-experts-1")?.textContent).toContain("E0"); // the layer shown, before Python answers
+    expect(q("token-experts-2")).toBeNull();
+    model.update({ _token_experts: uint16View([0, 5, 1, 0], [2, 2]), _token_weights: half([1, 1, 0.25, 0.5], [2, 2]), _token_at: 2 });
     expect(q("token-experts-1")?.textContent).toContain("E0");
     expect(q("token-experts-1")?.textContent).toContain("groups 0, 2");
     expect(q("token-experts-2")?.textContent).toContain("E1");
-    q("moe-layer-2")?.click();
+    q("layer-next")?.click();
     expect(model.get("layer")).toBe(2);
+    expect(model.saved[model.saved.length - 1]).toEqual({ layer: 2 });
+    expect(q("routing-caption")?.textContent).toBe("layer 2 · loading…"); // until Python sends layer 2
+    model.update({ _experts: uint16View(LAYER2, [3, 2]), _weights: half(WEIGHTS2, [3, 2]), _routed_layer: 2, _data_id: 2 });
     expect(q("expert-1-0")).toBeNull();
     expect(q("expert-2-0")?.classList.contains("dsv-on")).toBe(true);
     expect(q("token-2")?.dataset.routed).toBeDefined(); // token 2 went to expert 0 in layer 2 as well
+    const select = q("layer-select") as HTMLSelectElement;
+    select.value = "1";
+    select.dispatchEvent(new Event("change"));
+    expect(model.get("layer")).toBe(1);
   });
 
   it("redraws when new data arrives and shows the no-MoE state for dense models", () => {
     const { q, model, cleanup } = setup();
     const before = Number(q("routing-view")?.dataset.version);
-    model.update({ _tokens: TOKENS.slice(0, 2), _seq: 0, _data_id: 2, _experts: null, _weights: null });
+    model.update({ _tokens: TOKENS.slice(0, 2), _seq: 0, _data_id: 2, _experts: null, _weights: null, _load: null });
     expect(Number(q("routing-view")?.dataset.version)).toBe(before + 1);
     expect(q("token-2")).toBeNull();
     cleanup();

@@ -1,15 +1,19 @@
-"""PredictionView in Chromium against a live JupyterLab kernel: the logit-lens grid and hover."""
+"""PredictionView in Chromium against a live JupyterLab kernel: the logit-lens grid, hover, scrolling for
+more positions, at the tiny model and at DeepSeek-V3's counts (62 lens rows), light and dark."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import (
     HTML_TEXT,
     PageWatch,
+    kernel_run,
+    notebook_in_lab,
     sel,
     version,
     wait_for_newer,
@@ -45,7 +49,8 @@ def test_logit_lens_grid_draws_and_hover_shows_predictions(lab_predictions: Page
     cell.hover()
     page.wait_for_selector(f"{sel('lens-tooltip')}:visible")
     tooltip = page.text_content(sel("lens-tooltip")) or ""
-    assert tooltip.startswith("L2 (out)") and "1. " in tooltip and "3. " in tooltip
+    assert tooltip.startswith("L2 (out)") and "1. " in tooltip and "3. " in tooltip and "%" in tooltip
+    assert (cell.locator("small").text_content() or "").endswith("%")
     page.hover(sel("token-2"))
     assert (page.text_content(sel("predictions")) or "").startswith("after 2:")
     lab_predictions.screenshot("prediction-view")
@@ -61,3 +66,70 @@ def test_editing_updates_the_lens_and_shows_html_as_text(lab_predictions: PageWa
     assert page.inner_text(sel("token-view")).endswith(HTML_TEXT)
     assert page.locator(f"{sel('prediction-view')} img").count() == 0
     assert lab_predictions.dialogs == []
+
+
+def set_theme(watch: PageWatch, dark: bool) -> None:
+    """Switch JupyterLab to its dark (or light) theme and wait until it applies."""
+    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
+    watch.page.evaluate(
+        "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })", theme
+    )
+    watch.page.wait_for_function(
+        "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_v3(
+    browser: object,
+    jupyter_lab: object,
+    write_notebook: Callable[[str, list[str]], Path],
+    real_count_checkpoints: dict[str, Path],
+) -> Iterator[PageWatch]:
+    """A PredictionView of a model with DeepSeek-V3's counts, on a text of about 128 tokens."""
+    path = str(real_count_checkpoints["v3"])
+    notebook = write_notebook(
+        "predictions_v3",
+        [
+            f"import deepseek_viz as dv\nmodel = dv.load_model({path!r}, device='cpu')",
+            "from deepseek_viz.widgets.prediction_view import PredictionView\n"
+            "view = PredictionView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 10)\nview",
+        ],
+    )
+    with notebook_in_lab(browser, jupyter_lab, notebook, "prediction-view") as watch:  # type: ignore[arg-type]
+        yield watch
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_v3_counts_lens_scrolls_inside_and_fetches_more_columns(lab_v3: PageWatch, dark: bool) -> None:
+    page = lab_v3.page
+    set_theme(lab_v3, dark)
+    kernel_run(lab_v3, "view.selected_token = -1")  # the other theme's run selected a position
+    assert page.text_content(sel("status")) == "ready"
+    assert page.locator('[data-testid^="lens-row-"]').count() == 62
+    n = int(kernel_run(lab_v3, "print(len(view._tokens))").strip())
+    start = int(kernel_run(lab_v3, "print(view._lens_start)").strip())
+    assert n > 64 and start > 0
+    # the scroller stays within the view; the grid is wider and taller (it scrolls inside)
+    dims = page.eval_on_selector(
+        sel("lens-scroll"),
+        "n => [n.getBoundingClientRect().right, n.scrollWidth, n.clientWidth, n.scrollHeight, n.clientHeight]",
+    )
+    view_right = page.eval_on_selector(sel("prediction-view"), "n => n.getBoundingClientRect().right")
+    assert dims[0] <= view_right + 1 and dims[1] > dims[2] and dims[3] > dims[4]
+    # scroll to the start: the first columns are fetched with the command and drawn
+    page.eval_on_selector(
+        sel("lens-scroll"), "n => { n.scrollLeft = 0; n.dispatchEvent(new Event('scroll')); }"
+    )
+    page.wait_for_selector('[data-testid="lens-61-0"]')
+    assert (page.locator('[data-testid="lens-61-0"] small').text_content() or "").endswith("%")
+    page.hover('[data-testid="lens-61-1"]')
+    page.wait_for_selector(f"{sel('lens-tooltip')}:visible")
+    assert (page.text_content(sel("lens-tooltip")) or "").startswith("L60 (out), after ")
+    page.click('[data-testid="lens-10-2"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"lens-position-2\"]').classList.contains('dsv-on')"
+    )
+    assert kernel_run(lab_v3, "print(view.selected_token, view._predictions_at)").strip() == "2 2"
+    lab_v3.screenshot(f"prediction-view-v3-{'dark' if dark else 'light'}")
+    assert lab_v3.errors == []

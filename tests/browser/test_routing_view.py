@@ -1,15 +1,18 @@
-"""RoutingView in Chromium against a live JupyterLab kernel: draws, expert → tokens, live editing."""
+"""RoutingView in Chromium against a live JupyterLab kernel: draws, expert → tokens, live editing, at the
+tiny model and at DeepSeek-V3's counts (256 experts in 8 groups, 58 MoE layers), light and dark."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import (
     PageWatch,
     kernel_run,
+    notebook_in_lab,
     sel,
     version,
     wait_for_newer,
@@ -67,7 +70,7 @@ def test_clicking_an_expert_marks_its_tokens(lab_routing: PageWatch) -> None:
     page.click(sel("token-2"))
     page.wait_for_selector(sel("token-experts-2"))
     assert "E" in (page.text_content(sel("token-experts-1")) or "")
-    page.click(sel("moe-layer-2"))
+    page.select_option(sel("layer-select"), "2")
     page.wait_for_selector('[data-testid="expert-2-0"]')
     assert kernel_run(lab_routing, "print(view.layer, view.selected_token)").strip() == "2 2"
 
@@ -84,3 +87,76 @@ def test_editing_the_text_updates_the_routing(lab_routing: PageWatch) -> None:
     page.fill(sel("text-input"), " ".join(["a"] * 5000))
     assert "the limit is 4096" in wait_for_status(lab_routing, "error:")
     assert page.inner_text(sel("token-view")) == tokens  # the previous view stays
+
+
+def set_theme(watch: PageWatch, dark: bool) -> None:
+    """Switch JupyterLab to its dark (or light) theme and wait until it applies."""
+    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
+    watch.page.evaluate(
+        "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })", theme
+    )
+    watch.page.wait_for_function(
+        "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_v3(
+    browser: object,
+    jupyter_lab: object,
+    write_notebook: Callable[[str, list[str]], Path],
+    real_count_checkpoints: dict[str, Path],
+) -> Iterator[PageWatch]:
+    """A RoutingView of a model with DeepSeek-V3's counts, on a text of about 128 tokens."""
+    path = str(real_count_checkpoints["v3"])
+    notebook = write_notebook(
+        "routing_v3",
+        [
+            f"import deepseek_viz as dv\nmodel = dv.load_model({path!r}, device='cpu')",
+            "from deepseek_viz.widgets.routing_view import RoutingView\n"
+            "view = RoutingView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 10)\nview",
+        ],
+    )
+    with notebook_in_lab(browser, jupyter_lab, notebook, "routing-view") as watch:  # type: ignore[arg-type]
+        yield watch
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: bool) -> None:
+    page = lab_v3.page
+    set_theme(lab_v3, dark)
+    kernel_run(lab_v3, "view.selected_token = -1; view.layer = 3")  # the other theme's run changed them
+    assert page.text_content(sel("status")) == "ready"
+    assert page.get_attribute(sel("routing-overview"), "data-ready") == "true"
+    assert page.locator('[data-testid^="overview-group-"]').count() == 8
+    assert page.locator('[data-testid^="overview-layer-"]').count() == 58
+    assert page.locator('[data-testid^="expert-3-"]').count() == 256
+    # the overview's canvas holds all 256 columns (≥ 3 px each) and its scroller stays within the view
+    canvas_w = page.eval_on_selector(sel("routing-overview"), "c => c.getBoundingClientRect().width")
+    assert canvas_w >= 256 * 3
+    view_w = page.eval_on_selector(sel("routing-view"), "n => n.getBoundingClientRect().width")
+    box = page.eval_on_selector(
+        sel("overview-scroll"), "n => [n.getBoundingClientRect().right, n.scrollWidth, n.clientWidth]"
+    )
+    view_right = page.eval_on_selector(sel("routing-view"), "n => n.getBoundingClientRect().right")
+    assert box[0] <= view_right + 1 and box[1] >= canvas_w  # scrolls inside, never cut off
+    assert view_w > 0
+    # hover the overview: a tooltip with layer, expert and group
+    page.hover(sel("routing-overview"), position={"x": 5, "y": 3})
+    page.wait_for_selector(f"{sel('overview-tooltip')}:visible")
+    tip = page.text_content(sel("overview-tooltip")) or ""
+    assert tip.startswith("layer 3 · expert ") and "(group 0)" in tip and "token" in tip
+    # pick layer 60 with the select; its routing arrives
+    page.select_option(sel("layer-select"), "60")
+    page.wait_for_selector('[data-testid="expert-60-0"]')
+    assert kernel_run(lab_v3, "print(view.layer, view._routed_layer)").strip() == "60 60"
+    assert (page.text_content(sel("routing-caption")) or "").startswith("layer 60 · top-8 of 256")
+    # click an overview row: that layer
+    row_y = page.eval_on_selector(sel("routing-overview"), "c => c.getBoundingClientRect().height") - 2
+    page.click(sel("routing-overview"), position={"x": 5, "y": row_y})
+    page.wait_for_function("() => document.querySelector('[data-testid=\"layer-select\"]').value === '60'")
+    page.click(sel("token-3"))
+    page.wait_for_selector(sel("token-experts-60"))
+    assert "groups" in (page.text_content(sel("token-experts-60")) or "")
+    lab_v3.screenshot(f"routing-view-v3-{'dark' if dark else 'light'}")
+    assert lab_v3.errors == []

@@ -1,4 +1,5 @@
-"""RoutingView without a browser: the routing decoded from its buffers is the model's own top-k."""
+"""RoutingView without a browser: the routing decoded from its buffers is the model's own top-k, sent
+per layer on demand, within 1 MiB per update at DeepSeek-V3's counts."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.analysis.routing_stats import routing_statistics
+from deepseek_viz.analysis.routing_stats import expert_counts, routing_statistics
 from deepseek_viz.model import BUNDLED_MODEL
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.live_text import SPECIAL
 from deepseek_viz.widgets.routing_view import RoutingView
+from tests.widgets.real_shape_traces import V3_EXPERTS, V3_MOE_LAYERS, RealShapeTrace, record_messages
+
+MiB = 1 << 20
 
 TEXT = "Fever may indicate flu. 你好 🚀 <b>bold</b>"
 CORPUS = ["Quarterly revenue rose 12%.", "Chest pain can be a sign of a heart attack."]
@@ -34,23 +38,30 @@ def view(models: dict[str, dv.HookedModel]) -> RoutingView:
 
 
 def shown_routing(view: RoutingView) -> tuple[np.ndarray, np.ndarray]:
-    """Expert ids ``[moe layer, n, k]`` and gate weights decoded from what the widget sends."""
+    """Expert ids ``[n, k]`` and gate weights of ``view.layer`` decoded from what the widget sends."""
     assert view._experts is not None and view._weights is not None
+    assert view._routed_layer == view.layer
     return decode(view._experts), decode(view._weights)
 
 
 def assert_routing_matches(view: RoutingView, model: dv.HookedModel, text: str) -> None:
-    experts, weights = shown_routing(view)
+    """Every MoE layer, picked in turn, sends that layer's own top-k; the overview counts them."""
     trace = model.trace(text, layers=[])
-    assert view.moe_layers == list(model.moe_layers)  # row r of the arrays is MoE layer moe_layers[r]
-    assert experts.shape[0] == len(model.moe_layers) and experts.shape[1] == len(trace.tokens)
-    assert view._weights is not None and view._weights.shape == experts.shape
-    scale = view._weights.scale
-    for row, layer in enumerate(model.moe_layers):
+    assert view.moe_layers == list(model.moe_layers)
+    assert view._load is not None
+    np.testing.assert_array_equal(
+        decode(view._load), expert_counts(trace, model.moe_layers, model.num_experts)
+    )
+    chosen = view.layer
+    for layer in model.moe_layers:
+        view.layer = layer
+        experts, weights = shown_routing(view)
         routing = trace.routing(layer)
         assert routing is not None
-        np.testing.assert_array_equal(experts[row], routing.experts)
-        assert np.abs(weights[row] - routing.weights).max() <= scale / 255 / 2 + 1e-6
+        assert experts.shape == (len(trace.tokens), model.experts_per_token)
+        np.testing.assert_array_equal(experts, routing.experts)
+        np.testing.assert_allclose(weights, routing.weights, rtol=1e-3, atol=1e-4)  # float16
+    view.layer = chosen
 
 
 @pytest.mark.parametrize("family", ["deepseek_v3", "deepseek_v2"])
@@ -61,12 +72,15 @@ def test_routing_sent_is_the_models_top_k(models: dict[str, dv.HookedModel], fam
     assert view.moe_layers == [1, 2] and view.layer == 1
     assert (view.num_experts, view.num_shared, view.top_k, view.group_size) == (8, 1, 2, 2)
     assert view._experts is not None and view._weights is not None and view._experts.dtype == "uint16"
-    assert len(view._experts.data) == 2 * len(view._weights.data)  # two bytes per expert id, one per weight
+    assert view._weights.dtype == "float16" and view._experts.shape == view._weights.shape
+    assert view._load is not None and view._load.shape == (2, 8)
     assert_routing_matches(view, model, TEXT)
     # group-limited routing (topk_group=2 of 4 groups): no token's experts span more than 2 groups
-    experts, _ = shown_routing(view)
-    groups = experts // view.group_size
-    assert max(len(set(row)) for row in groups.reshape(-1, groups.shape[-1])) <= 2
+    for layer in view.moe_layers:
+        view.layer = layer
+        experts, _ = shown_routing(view)
+        groups = experts // view.group_size
+        assert max(len(set(row)) for row in groups) <= 2
 
 
 def test_bundled_model_routing_is_the_models_top_k() -> None:
@@ -94,6 +108,7 @@ def test_editing_resends_and_bad_text_keeps_the_view(
     view.selected_token = 3
     view.text = ""
     assert view.status.ok and view._tokens == [] and view._experts is None and view.trace is None
+    assert view._load is None and view._token_experts is None
     assert view.selected_token == -1
     view.text = "another text entirely"
     assert view.status.ok and view._experts == experts
@@ -184,3 +199,79 @@ def test_dv_link_shares_text_between_views(tiny_checkpoints: dict[str, Path]) ->
     link.unlink()
     attention.text = "third"
     assert routing.text == "second text"
+
+
+def test_layer_switch_sends_that_layer_only_without_a_forward(
+    view: RoutingView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = view.trace
+    assert trace is not None
+    calls: list[str] = []
+    monkeypatch.setattr(view.model, "trace", lambda *a, **k: calls.append("trace"))
+    before = view._data_id
+    view.layer = 2
+    assert calls == [] and view._routed_layer == 2 and view._data_id == before + 1
+    routing = trace.routing(2)
+    assert routing is not None
+    np.testing.assert_array_equal(decode(view._experts), routing.experts)  # type: ignore[arg-type]
+    view.layer = 2  # no change: nothing sent
+    assert view._data_id == before + 1
+
+
+def test_selected_token_sends_its_experts_in_every_layer(view: RoutingView) -> None:
+    assert view._token_experts is None
+    view.selected_token = 3
+    trace = view.trace
+    assert trace is not None and view._token_experts is not None and view._token_weights is not None
+    experts, weights = decode(view._token_experts), decode(view._token_weights)
+    assert view._token_at == 3
+    assert experts.shape == (len(view.moe_layers), view.top_k)
+    for row, layer in enumerate(view.moe_layers):
+        routing = trace.routing(layer)
+        assert routing is not None
+        np.testing.assert_array_equal(experts[row], routing.experts[3])
+        np.testing.assert_allclose(weights[row], routing.weights[3], rtol=1e-3, atol=1e-4)
+    view.selected_token = -1
+    assert view._token_experts is None and view._token_at == -1
+
+
+@pytest.fixture(scope="module")
+def v3(real_count_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096)
+
+
+def test_v3_counts_route_256_experts_and_layer_60(v3: dv.HookedModel) -> None:
+    text = "Fever may indicate flu; chest pain can be a sign of a heart attack."
+    view = RoutingView(v3, text=text)
+    assert view.status.ok and view.moe_layers == list(V3_MOE_LAYERS)
+    assert (view.num_experts, view.top_k, view.group_size) == (V3_EXPERTS, 8, 32)
+    assert view._load is not None and view._load.shape == (58, V3_EXPERTS)
+    n = len(view._tokens)
+    assert view._experts is not None and view._experts.shape == (n, 8) and view._routed_layer == 3
+    view.layer = 60
+    trace = view.trace
+    assert trace is not None
+    routing = trace.routing(60)
+    assert routing is not None
+    experts, _ = shown_routing(view)
+    np.testing.assert_array_equal(experts, routing.experts)
+    # group-limited routing: every token's 8 experts come from at most topk_group = 4 of the 8 groups
+    assert max(len(set(row)) for row in experts // 32) <= 4
+
+
+@pytest.mark.parametrize("n", [512, 4096])
+def test_v3_counts_update_bytes_stay_under_1_mib(
+    v3: dv.HookedModel, monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    view = RoutingView(v3, text="short")
+    sent = record_messages(view)
+    trace = RealShapeTrace(n)
+    monkeypatch.setattr(v3, "trace", lambda *args, **kwargs: trace)
+    view.text = f"a text of {n} tokens"  # an edit: tokens, overview, the layer shown
+    view.layer = 60  # a layer switch
+    view.selected_token = n - 1  # a token's experts in every layer
+    assert view.status.ok and len(view._tokens) == n
+    assert view._load is not None and view._load.shape == (58, V3_EXPERTS)
+    assert view._experts is not None and view._experts.shape == (n, 8)
+    print(f"RoutingView at V3 counts, {n} tokens: bytes per message {sent}")
+    assert sent and max(sent) <= MiB

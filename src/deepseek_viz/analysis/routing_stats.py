@@ -83,3 +83,17 @@ def routing_statistics(model: ModelInterface, texts: Iterable[str] | Iterable[Tr
                 for expert in token_experts:
                     expert_tokens[row][int(expert)][string] += 1
     return RoutingStatistics(layers, num_tokens, counts, weights, coactivation, expert_tokens)
+
+
+def expert_counts(trace: Trace, layers: Iterable[int], num_experts: int) -> np.ndarray:
+    """``[len(layers), num_experts]`` int64: the non-special tokens of ``trace`` whose top-k in each of
+    ``layers`` included each routed expert (a layer without routing counts zeros). The cheap part of
+    :func:`routing_statistics` (no co-activation, no token strings), for one text's load overview."""
+    layers = list(layers)
+    keep = np.array([not token.special for token in trace.tokens], dtype=bool)
+    routings = [trace.routing(layer) for layer in layers]
+    counts = np.zeros((len(layers), num_experts), dtype=np.int64)
+    for row, routing in enumerate(routings):
+        if routing is not None and keep.any():
+            counts[row] = np.bincount(routing.experts[keep].ravel(), minlength=num_experts)
+    return counts

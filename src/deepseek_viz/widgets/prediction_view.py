@@ -11,11 +11,17 @@ import traitlets
 from ..export.figures import token_heatmap
 from ..model import EmptyTextError, LogitLens, ModelInterface, Trace
 from .base import bundle
-from .buffers import ArrayTrait, encode_indices, encode_uint8
+from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_indices
+from .commands import Reply, command
 from .live_text import TracedTextWidget
 
 #: Most candidates per cell a view may ask for (bytes sent grow with it).
 MAX_K = 20
+#: Positions of one lens window (fewer where rows × k would exceed :data:`LENS_CELL_BUDGET`).
+LENS_COLUMNS = 32
+#: Most ``[row, position, rank]`` values one lens window sends: 16,384 × (2–4 bytes id + 2 bytes
+#: probability) plus their distinct texts stays far below 1 MiB at any shape.
+LENS_CELL_BUDGET = 16_384
 
 
 def string_table(lens: LogitLens) -> tuple[list[str], np.ndarray]:
@@ -24,6 +30,20 @@ def string_table(lens: LogitLens) -> tuple[list[str], np.ndarray]:
     _, first, inverse = np.unique(ids.ravel(), return_index=True, return_inverse=True)
     flat = [text for layer in lens.texts for position in layer for text in position]
     return [flat[int(i)] for i in first], inverse.reshape(ids.shape)
+
+
+def window_columns(rows: int, k: int) -> int:
+    """Positions per lens window for ``rows`` lens rows and top-``k``: :data:`LENS_COLUMNS`, or fewer so
+    one window holds at most :data:`LENS_CELL_BUDGET` values."""
+    return max(1, min(LENS_COLUMNS, LENS_CELL_BUDGET // max(1, rows * k)))
+
+
+def encode_lens(lens: LogitLens) -> tuple[list[str], EncodedArray, EncodedArray]:
+    """``(strings, ids, probs)`` of a lens window as sent: the distinct texts, uint16/uint32 indices into
+    them and float16 probabilities (a probability of 0.13% arrives as 0.13%, not as 0), both
+    ``[row, position, k]``."""
+    strings, indices = string_table(lens)
+    return strings, encode_indices(indices), encode_float16(lens.probs)
 
 
 class PredictionView(TracedTextWidget):
@@ -36,14 +56,28 @@ class PredictionView(TracedTextWidget):
     - ``k``: candidates kept per position and layer (1–20).
 
     The logit lens applies the final norm and unembedding to every layer's residual stream
-    (:meth:`Trace.logit_lens`); its last row is the model's own next-token distribution, so it also
-    gives the top-``k`` predictions. Errors (e.g. a text over ``max_tokens``) set ``status`` and keep
-    the previous view; an empty text shows an empty state.
+    (:meth:`Trace.logit_lens`, top-``k`` only); its last row is the model's own next-token distribution.
+    It is computed only for the positions in view: a window of up to 32 positions × every layer is sent
+    with each new text (around the selected position, else the end of the text), and the browser
+    fetches the other windows with the ``_lens_window`` command as the user scrolls. Errors (e.g. a text
+    over ``max_tokens``) set ``status`` and keep the previous view; an empty text shows an empty state.
 
     Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
-    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts; ``_lens_ids``
-    uint16/uint32 ``[layer + 1, position, k]`` indices into ``_strings`` and ``_lens_probs`` uint8
-    probabilities of the same shape (scale 1); ``_data_id`` bumps with every new trace.
+    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts of the window;
+    ``_lens_ids`` uint16/uint32 ``[layer + 1, position, k]`` indices into ``_strings`` and
+    ``_lens_probs`` float16 probabilities of the same shape, for positions ``_lens_start`` … (all
+    ``num_layers + 1`` rows, embeddings first); ``_predictions`` ``[[text, prob], …]`` the model's
+    top-``k`` after position ``_predictions_at`` (the selected one, else the last, from
+    :meth:`Trace.top_predictions`); ``_data_id`` bumps with every new trace or ``k``.
+
+    ``_lens_window`` command: ``{data_id, start, count}`` → ``{data_id, start, strings, ids, probs}``
+    (``ids``/``probs`` the headers of the two reply buffers, as the traits above) for positions
+    ``start`` … ``start + count`` (clamped to the text and to :func:`window_columns`).
+
+    Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the scrolling lens:
+    ``lens-scroll`` its scroller, ``lens-position-P`` column heads, ``lens-row-R`` row names,
+    ``lens-R-P`` cells, each with its top token and probability), ``lens-tooltip``, ``lens-error``,
+    ``predictions`` (top-``k`` of the hovered, selected or last position), ``empty-state``.
     """
 
     _esm = bundle("predictions")
@@ -54,6 +88,9 @@ class PredictionView(TracedTextWidget):
     _strings = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _lens_ids = ArrayTrait().tag(sync=True)
     _lens_probs = ArrayTrait().tag(sync=True)
+    _lens_start = traitlets.Int(0).tag(sync=True)
+    _predictions: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
+    _predictions_at = traitlets.Int(-1).tag(sync=True)
 
     def __init__(
         self, model: ModelInterface, text: str = "", *, k: int = 5, selected_token: int = -1
@@ -66,8 +103,13 @@ class PredictionView(TracedTextWidget):
 
     @property
     def lens(self) -> LogitLens | None:
-        """The logit lens shown now (``None`` when there is none)."""
+        """The logit-lens window sent with the text shown (``None`` when there is none)."""
         return self._lens
+
+    @property
+    def window_columns(self) -> int:
+        """Positions per lens window at this model's layer count and ``k``."""
+        return window_columns(self.num_layers + 1, self.k)
 
     @traitlets.validate("k")
     def _valid_k(self, proposal: Any) -> int:
@@ -80,8 +122,29 @@ class PredictionView(TracedTextWidget):
     def _on_change(self, _change: Any) -> None:
         self.refresh()
 
+    @traitlets.observe("selected_token")
+    def _on_selected_token(self, _change: Any) -> None:
+        if self._trace is not None:
+            self._send_predictions(self._trace)
+
+    def _focus(self, n: int) -> int:
+        return self.selected_token if 0 <= self.selected_token < n else n - 1
+
+    def lens_window(self, start: int, count: int | None = None) -> LogitLens:
+        """The logit lens of the text shown for positions ``start`` … ``start + count`` (default and at
+        most :attr:`window_columns`; clamped to the text), every layer. :class:`ValueError` when the
+        view shows no text."""
+        trace = self._trace
+        if trace is None:
+            raise ValueError("the view shows no predictions: its text is empty")
+        n = len(trace.tokens)
+        width = self.window_columns if count is None else max(1, min(int(count), self.window_columns))
+        start = max(0, min(int(start), n - 1))
+        return trace.logit_lens(self.k, positions=range(start, min(n, start + width)))
+
     def _update(self) -> None:
-        """Trace, read the logit lens and send it; errors become ``status`` and keep the previous view."""
+        """Trace, read the lens window in view and send it; errors become ``status`` and keep the
+        previous view."""
         key = (self.text, self.k)
         if key == self._shown:
             self._finish()
@@ -89,10 +152,12 @@ class PredictionView(TracedTextWidget):
         self._computing()
         try:
             trace = self._hooked.trace(self.text, layers=[])
-            lens = trace.logit_lens(self.k)
         except EmptyTextError:
             self._publish(None, None, key)
             return
+        n, width = len(trace.tokens), self.window_columns
+        start = max(0, min(self._focus(n) - width // 2, n - width))
+        lens = trace.logit_lens(self.k, positions=range(start, min(n, start + width)))
         self._publish(trace, lens, key)
 
     def _publish(self, trace: Trace | None, lens: LogitLens | None, key: tuple[str, int]) -> None:
@@ -101,19 +166,46 @@ class PredictionView(TracedTextWidget):
             self._show_tokens(trace.tokens if trace else [])
             if lens is None:
                 self._strings, self._lens_ids, self._lens_probs = [], None, None
+                self._lens_start = 0
             else:
-                self._strings, indices = string_table(lens)
-                self._lens_ids, self._lens_probs = (
-                    encode_indices(indices),
-                    encode_uint8(lens.probs, scale=1.0),
-                )
+                self._strings, self._lens_ids, self._lens_probs = encode_lens(lens)
+                self._lens_start = lens.positions[0]
+            if trace is None:
+                self._predictions, self._predictions_at = [], -1
+            else:
+                self._send_predictions(trace)
             self._data_id += 1
             self._finish()
 
+    def _send_predictions(self, trace: Trace) -> None:
+        position = self._focus(len(trace.tokens))
+        [predictions] = trace.top_predictions(self.k, positions=[position])
+        with self.hold_sync():
+            self._predictions = [[p.text, p.prob] for p in predictions]
+            self._predictions_at = position
+
+    @command
+    def _lens_window(self, msg: Any, _buffers: list[bytes]) -> Reply:
+        """``{data_id, start, count}`` → the lens window there (see the class docstring); a request for
+        data older than what is shown answers ``{data_id, stale: true}``."""
+        data_id = int(msg["data_id"])
+        if data_id != self._data_id:
+            return {"data_id": self._data_id, "stale": True}, []
+        lens = self.lens_window(int(msg["start"]), int(msg.get("count", LENS_COLUMNS)))
+        strings, ids, probs = encode_lens(lens)
+        reply = {
+            "data_id": data_id,
+            "start": lens.positions[0],
+            "strings": strings,
+            "ids": ids.header(),
+            "probs": probs.header(),
+        }
+        return reply, [ids.data, probs.data]
+
     def figure(self) -> go.Figure:
-        """Plotly heatmap of the logit lens shown: the top-1 probability read from each layer (rows,
-        embeddings first, as in the widget) after each position, the predicted token written in each
-        cell. :class:`ValueError` when the view shows no predictions (empty text)."""
+        """Plotly heatmap of the logit-lens window shown: the top-1 probability read from each layer
+        (rows, embeddings first, as in the widget) after each position of the window, the predicted
+        token written in each cell. :class:`ValueError` when the view shows no predictions (empty text)."""
         lens, trace = self._lens, self._trace
         if lens is None or trace is None:
             raise ValueError("the view shows no predictions: its text is empty")
@@ -121,7 +213,7 @@ class PredictionView(TracedTextWidget):
         names = ["embed", *(f"L{row - 1}" for row in range(1, rows - 1)), f"L{rows - 2} (out)"]
         return token_heatmap(
             lens.probs[:, :, 0],
-            x_labels=[token.text for token in trace.tokens],
+            x_labels=[trace.tokens[p].text for p in lens.positions],
             y_labels=names,
             title="Logit lens: top next token read from each layer",
             x_title="after token",

@@ -9,11 +9,11 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets
 
-from ..analysis.routing_stats import RoutingStatistics, routing_statistics
+from ..analysis.routing_stats import RoutingStatistics, expert_counts, routing_statistics
 from ..export.routing_figures import coactivation_figure, expert_load_figure
 from ..model import EmptyTextError, ModelInterface, Token, Trace
 from .base import bundle
-from .buffers import ArrayTrait, encode_indices, encode_uint8
+from .buffers import ArrayTrait, encode_float16, encode_indices, encode_uint8
 from .live_text import TracedTextWidget
 
 
@@ -32,11 +32,28 @@ class RoutingView(TracedTextWidget):
     A dense model (no MoE layers) shows a "no MoE layers" state and only tokenizes the text.
     ``corpus`` (texts) adds each expert's load over that corpus beside the load for the text.
 
-    Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
-    ``_tokens`` ``[[text, kind], …]``; ``_experts`` uint16 ``[moe layer, token, k]`` expert ids (row
-    ``r`` is MoE layer ``moe_layers[r]``) and ``_weights`` uint8 the same shape (gate weights over
-    ``[0, scale]``); ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with
-    every new text.
+    Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent).
+    What is sent follows what is shown, so an update stays small at any shape (V3: 58 MoE layers × 256
+    experts, 4,096 tokens: about 200 KB):
+
+    - ``_tokens`` ``[[text, kind], …]``;
+    - ``_load`` uint16/uint32 ``[moe layer, expert]``: the non-special tokens of the text routed to each
+      expert (row ``r`` is MoE layer ``moe_layers[r]``), the overview;
+    - ``_experts`` uint16 ``[token, k]`` expert ids and ``_weights`` float16 ``[token, k]`` gate weights
+      of ``_routed_layer`` only (sent again when ``layer`` changes, from the kept trace: no forward);
+    - ``_token_experts`` uint16 ``[moe layer, k]`` and ``_token_weights`` float16 of ``selected_token``
+      in every MoE layer, token ``_token_at`` (``None`` and -1 with no token selected; sent again, with a new ``_data_id``, when it changes);
+    - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text,
+      layer or selected token.
+
+    Browser ids (``data-testid``): ``routing-view`` (root), ``routing-overview`` (the layers × experts
+    load canvas; ``overview-tooltip``; ``overview-groups`` with one ``overview-group-G`` label per
+    routing group; ``overview-layers`` with ``overview-layer-L`` labels), ``layer-select`` (a select of the
+    MoE layers) with ``layer-prev`` / ``layer-next``, ``routing-caption``, ``expert-bars`` (one
+    ``expert-L-E`` load bar per expert of the layer shown), ``shared-experts``, ``routing-heatmap``
+    (tokens × experts of the layer shown; ``routing-tooltip``), ``routing-groups`` (tokens × routing
+    groups: the groups each token's experts came from), ``token-experts`` (``token-experts-L`` per MoE
+    layer for the selected token), ``no-moe``, ``empty-state``.
     """
 
     _esm = bundle("routing")
@@ -50,8 +67,13 @@ class RoutingView(TracedTextWidget):
     top_k = traitlets.Int(read_only=True).tag(sync=True)
     group_size = traitlets.Int(read_only=True).tag(sync=True)
 
+    _load = ArrayTrait().tag(sync=True)
     _experts = ArrayTrait().tag(sync=True)
     _weights = ArrayTrait().tag(sync=True)
+    _routed_layer = traitlets.Int(-1).tag(sync=True)
+    _token_experts = ArrayTrait().tag(sync=True)
+    _token_weights = ArrayTrait().tag(sync=True)
+    _token_at = traitlets.Int(-1).tag(sync=True)
     _corpus_load = ArrayTrait().tag(sync=True)
 
     def __init__(
@@ -130,6 +152,21 @@ class RoutingView(TracedTextWidget):
     def _on_text(self, _change: Any) -> None:
         self.refresh()
 
+    @traitlets.observe("layer")
+    def _on_layer(self, _change: Any) -> None:
+        if self._trace is not None and self._routed_layer != self.layer:
+            with self.hold_sync():
+                self._send_layer(self._trace)
+                self._data_id += 1
+
+    @traitlets.observe("selected_token")
+    def _on_selected_token(self, _change: Any) -> None:
+        if self._trace is None:
+            return
+        with self.hold_sync():  # a new _data_id redraws the token's panel in the browser
+            self._send_token()
+            self._data_id += 1
+
     def _update(self) -> None:
         """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
         text = self.text
@@ -154,15 +191,34 @@ class RoutingView(TracedTextWidget):
             self._trace, self._shown_text = trace, text
             self._show_tokens(tokens)
             if trace is None:
-                self._experts = self._weights = None
+                self._load = self._experts = self._weights = None
+                self._routed_layer = -1
             else:
-                self._send_routing(trace)
+                self._load = encode_indices(expert_counts(trace, self.moe_layers, self.num_experts))
+                self._send_layer(trace)
+            self._send_token()
             self._data_id += 1
             self._finish()
 
-    def _send_routing(self, trace: Trace) -> None:
-        # every MoE layer's router runs on every token, so each of them has routing
+    def _send_layer(self, trace: Trace) -> None:
+        """The chosen layer's ``[n, k]`` experts and weights (every MoE layer routes every token)."""
+        routing = trace.routing(self.layer)
+        if routing is None:
+            self._experts = self._weights = None
+            self._routed_layer = -1
+            return
+        self._experts = encode_indices(routing.experts)
+        self._weights = encode_float16(routing.weights)
+        self._routed_layer = self.layer
+
+    def _send_token(self) -> None:
+        """The selected token's experts and weights in every MoE layer (``None`` when none is selected)."""
+        token, trace = self.selected_token, self._trace
+        if trace is None or not 0 <= token < len(trace.tokens):
+            self._token_experts = self._token_weights = None
+            self._token_at = -1
+            return
         routings = [routing for layer in self.moe_layers if (routing := trace.routing(layer)) is not None]
-        experts = np.stack([routing.experts for routing in routings])
-        weights = np.stack([routing.weights for routing in routings])
-        self._experts, self._weights = encode_indices(experts), encode_uint8(weights)
+        self._token_experts = encode_indices(np.stack([r.experts[token] for r in routings]))
+        self._token_weights = encode_float16(np.stack([r.weights[token] for r in routings]))
+        self._token_at = token

@@ -1,19 +1,19 @@
 // Tokens × routed experts of one MoE layer on a canvas (data-testid routing-heatmap): the shared
 // experts as an always-on band, routed experts laid out by group, each token's chosen groups tinted
-// and its chosen experts coloured by gate weight. Above it, one load bar per expert (expert-L-E).
+// and its chosen experts coloured by gate weight; beside it, tokens × routing groups (routing-groups):
+// the gate weight each token gave each group, so group-limited routing shows as a few lit columns.
+// Above it, one load bar per expert (expert-L-E). Wider than its panel → it scrolls inside it.
 
 import { cssColour, formatWeight } from "../colour";
 import { element, markDrawn } from "../dom";
-import { choicesOf, groupsOf, type RoutingData } from "./data";
+import { choicesOf, groupsOf, groupWeights, type RoutingData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, type ColumnLayout } from "./layout";
+import { canvasColours } from "./theme";
 
-export const MAX_WIDTH = 640;
 const MAX_HEIGHT = 420;
 const BAR_HEIGHT = 44;
-const SHARED_COLOUR = "#90a4ae";
-const GROUP_TINT = "#dbeafe";
-const EMPTY_CELL = "#f1f1f1";
-const SELECTED = "#e53935";
+/** Width of one routing group's column in the tokens × groups strip. */
+export const GROUP_CELL = 12;
 
 export interface RoutingHeatmapCallbacks {
   /** Readable label of token `index`. */
@@ -25,12 +25,13 @@ export interface RoutingHeatmapCallbacks {
 /** What one layer shows: its routing row, the model's shape, the loads of its experts. */
 export interface LayerView {
   data: RoutingData;
-  row: number;
   numExperts: number;
   numShared: number;
   groupSize: number;
   /** Share of this text's token-slots per expert. */
   load: Float32Array;
+  /** Pixels to lay the columns out in (wider: the view scrolls). */
+  width: number;
   /** Share of the corpus's token-slots per expert, when a corpus was given. */
   corpusLoad: Float32Array | null;
 }
@@ -41,8 +42,9 @@ export class RoutingHeatmap {
   private readonly bars: HTMLElement;
   private readonly groupLabels: HTMLElement;
   private readonly tooltip: HTMLElement;
+  readonly groups: HTMLCanvasElement;
   private view: LayerView | null = null;
-  private layout: ColumnLayout = columnLayout(0, 0, 0, MAX_WIDTH);
+  private layout: ColumnLayout = columnLayout(0, 0, 0, 640);
   private rowH = 14;
   private token = -1;
   private expert = -1;
@@ -57,25 +59,38 @@ export class RoutingHeatmap {
     this.groupLabels = element("div", { className: "dsv-group-labels" });
     this.tooltip = element("div", { testid: "routing-tooltip", className: "dsv-tooltip" });
     this.tooltip.hidden = true;
+    this.groups = element("canvas", {
+      testid: "routing-groups",
+      className: "dsv-routing-canvas",
+      attrs: { "aria-label": "tokens × routing groups: the gate weight each token gave each group" },
+    });
     this.root = element(
       "div",
-      { className: "dsv-routing-map" },
+      { testid: "routing-scroll", className: "dsv-routing-map dsv-hscroll" },
       this.bars,
       this.groupLabels,
-      element("div", { className: "dsv-canvas-wrap dsv-routing-scroll" }, this.canvas, this.tooltip),
+      element(
+        "div",
+        { className: "dsv-routing-scroll" },
+        element("div", { className: "dsv-canvas-wrap" }, this.canvas, this.tooltip),
+        this.groups,
+      ),
     );
     this.bars.addEventListener("click", this.onBarClick);
     this.canvas.addEventListener("mousemove", this.onMove);
     this.canvas.addEventListener("mouseleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
+    this.groups.addEventListener("mousemove", this.onGroupMove);
+    this.groups.addEventListener("mouseleave", this.onLeave);
+    this.groups.addEventListener("click", this.onGroupClick);
   }
 
   /** Show a layer (null: nothing); bumps the canvas's `data-version`. */
   setLayer(view: LayerView | null): void {
     this.view = view;
     if (view) {
-      const layer = view.data.layers[view.row];
-      this.layout = columnLayout(view.numExperts, view.groupSize, view.numShared, MAX_WIDTH);
+      const layer = view.data.layer;
+      this.layout = columnLayout(view.numExperts, view.groupSize, view.numShared, view.width - this.groupCount() * GROUP_CELL - 16);
       this.rowH = rowHeight(view.data.n, MAX_HEIGHT);
       this.buildBars(layer, view);
       this.buildGroupLabels(view);
@@ -95,6 +110,11 @@ export class RoutingHeatmap {
       if (bar instanceof HTMLElement) bar.classList.toggle("dsv-on", Number(bar.dataset.expert) === expert);
     }
     this.draw();
+  }
+
+  private groupCount(): number {
+    const view = this.view;
+    return view && view.groupSize > 0 ? Math.ceil(view.numExperts / view.groupSize) : 0;
   }
 
   private buildBars(layer: number, view: LayerView): void {
@@ -164,16 +184,17 @@ export class RoutingHeatmap {
     context.clearRect(0, 0, layout.width, n * rowH);
     const height = n * rowH;
     if (layout.shared) {
-      context.fillStyle = SHARED_COLOUR;
+      context.fillStyle = canvasColours(this.root).shared;
       context.fillRect(0, 0, layout.shared, height);
     }
-    context.fillStyle = EMPTY_CELL;
+    const colours = canvasColours(this.root);
+    context.fillStyle = colours.empty;
     for (let expert = 0; expert < view.numExperts; expert++) context.fillRect(expertX(layout, expert), 0, layout.cell, height);
     const gap = rowH >= 6 ? 1 : 0;
     for (let token = 0; token < n; token++) {
-      const choices = choicesOf(view.data, view.row, token);
+      const choices = choicesOf(view.data, token);
       const y = token * rowH;
-      context.fillStyle = GROUP_TINT;
+      context.fillStyle = colours.groupTint;
       for (const group of groupsOf(choices, view.groupSize)) {
         const [x, width] = groupSpan(layout, group);
         context.fillRect(x, y, width, rowH - gap);
@@ -183,10 +204,45 @@ export class RoutingHeatmap {
         context.fillRect(expertX(layout, expert), y, layout.cell, rowH - gap);
       }
     }
-    context.strokeStyle = SELECTED;
+    context.strokeStyle = colours.selected;
     context.lineWidth = 2;
     if (this.expert >= 0 && this.expert < view.numExperts) context.strokeRect(expertX(layout, this.expert), 1, layout.cell, height - 2);
     if (this.token >= 0 && this.token < n) context.strokeRect(1, this.token * rowH, layout.width - 2, rowH);
+    this.drawGroups();
+  }
+
+  /** Tokens × routing groups: each cell the gate weight the token gave that group's experts. */
+  private drawGroups(): void {
+    const { view, rowH, groups: canvas } = this;
+    const count = this.groupCount();
+    const n = view?.data.n ?? 0;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.hidden = count === 0;
+    canvas.style.width = `${count * GROUP_CELL}px`;
+    canvas.style.height = `${n * rowH}px`;
+    canvas.width = Math.max(1, Math.round(count * GROUP_CELL * ratio));
+    canvas.height = Math.max(1, Math.round(n * rowH * ratio));
+    const context = canvas.getContext("2d");
+    if (!context || !view || count === 0) return;
+    const colours = canvasColours(this.root);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.fillStyle = colours.empty;
+    context.fillRect(0, 0, count * GROUP_CELL, n * rowH);
+    const gap = rowH >= 6 ? 1 : 0;
+    const top = Math.max(1e-9, ...Array.from({ length: n }, (_, token) => Math.max(...groupWeights(view.data, token, view.groupSize, count))));
+    for (let token = 0; token < n; token++) {
+      const weights = groupWeights(view.data, token, view.groupSize, count);
+      for (let group = 0; group < count; group++) {
+        if (weights[group] <= 0) continue;
+        context.fillStyle = cssColour(0.15 + 0.85 * (weights[group] / top));
+        context.fillRect(group * GROUP_CELL, token * rowH, GROUP_CELL - 1, rowH - gap);
+      }
+    }
+    if (this.token >= 0 && this.token < n) {
+      context.strokeStyle = colours.selected;
+      context.lineWidth = 2;
+      context.strokeRect(1, this.token * rowH, count * GROUP_CELL - 2, rowH);
+    }
   }
 
   private hit(event: MouseEvent): { token: number; expert: number; x: number; y: number } {
@@ -202,7 +258,7 @@ export class RoutingHeatmap {
     if (!view || token < 0) return "";
     const label = this.callbacks.label(token);
     if (expert < 0) return x < this.layout.shared ? `${label}: shared experts (always on)` : label;
-    const chosen = choicesOf(view.data, view.row, token).find((choice) => choice.expert === expert);
+    const chosen = choicesOf(view.data, token).find((choice) => choice.expert === expert);
     const group = view.groupSize > 0 ? ` (group ${Math.floor(expert / view.groupSize)})` : "";
     return `${label} → expert ${expert}${group}: ${chosen ? formatWeight(chosen.weight) : "not routed"}`;
   }
@@ -214,6 +270,29 @@ export class RoutingHeatmap {
     this.tooltip.textContent = text;
     this.tooltip.style.left = `${Math.min(x + 12, Math.max(0, this.layout.width - 200))}px`;
     this.tooltip.style.top = `${y + 12}px`;
+  };
+
+  private onGroupMove = (event: MouseEvent): void => {
+    const view = this.view;
+    const box = this.groups.getBoundingClientRect();
+    const token = rowAt(event.clientY - box.top, this.rowH, view?.data.n ?? 0);
+    const group = Math.floor((event.clientX - box.left) / GROUP_CELL);
+    if (!view || token < 0 || group < 0 || group >= this.groupCount()) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    const weight = groupWeights(view.data, token, view.groupSize, this.groupCount())[group];
+    const chosen = groupsOf(choicesOf(view.data, token), view.groupSize);
+    this.tooltip.textContent = `${this.callbacks.label(token)} → group ${group}: ${weight > 0 ? `weight ${formatWeight(weight)}` : "not used"} (groups used: ${chosen.join(", ")})`;
+    this.tooltip.hidden = false;
+    this.tooltip.style.left = `${Math.max(0, this.layout.width - 300)}px`;
+    this.tooltip.style.top = `${event.clientY - this.canvas.getBoundingClientRect().top + 12}px`;
+  };
+
+  private onGroupClick = (event: MouseEvent): void => {
+    const box = this.groups.getBoundingClientRect();
+    const token = rowAt(event.clientY - box.top, this.rowH, this.view?.data.n ?? 0);
+    if (token >= 0) this.callbacks.pick(token, -1);
   };
 
   private onLeave = (): void => {
@@ -235,5 +314,8 @@ export class RoutingHeatmap {
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);
+    this.groups.removeEventListener("mousemove", this.onGroupMove);
+    this.groups.removeEventListener("mouseleave", this.onLeave);
+    this.groups.removeEventListener("click", this.onGroupClick);
   }
 }

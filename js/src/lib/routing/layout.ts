@@ -14,16 +14,19 @@ export interface ColumnLayout {
 
 export const SHARED_BAND = 18;
 const MAX_CELL = 16;
+/** Narrowest expert column: 3 px, so 256 experts stay legible (the view scrolls inside its panel instead). */
+export const MIN_CELL = 3;
 
-/** Columns that fit `maxWidth` pixels: cells 2–16 px wide, 4 px between groups (1 px when cells are narrow). */
+/** Columns that fit `maxWidth` pixels: cells 3–16 px wide, 4 px between groups (2 px when cells are
+ * narrow). Wider than `maxWidth` when even 3 px cells do not fit: the caller scrolls it. */
 export function columnLayout(numExperts: number, groupSize: number, numShared: number, maxWidth: number): ColumnLayout {
   const groups = groupSize > 0 ? Math.ceil(numExperts / groupSize) : 1;
   const shared = numShared > 0 ? SHARED_BAND : 0;
   const room = maxWidth - (shared ? shared + 4 : 0);
   const cellFor = (gap: number): number => Math.floor((room - (groups - 1) * gap) / Math.max(1, numExperts));
   let gap = groups > 1 ? 4 : 0;
-  if (gap && cellFor(gap) < 4) gap = 1;
-  const cell = Math.max(2, Math.min(MAX_CELL, cellFor(gap)));
+  if (gap && cellFor(gap) < 4) gap = 2;
+  const cell = Math.max(MIN_CELL, Math.min(MAX_CELL, cellFor(gap)));
   const start = shared ? shared + 4 : 0;
   return { numExperts, groupSize, shared, cell, gap, width: start + numExperts * cell + (groups - 1) * gap };
 }
@@ -66,4 +69,21 @@ export function rowHeight(n: number, maxHeight: number): number {
 export function rowAt(y: number, height: number, n: number): number {
   const row = Math.floor(y / height);
   return y >= 0 && row < n ? row : -1;
+}
+
+/** Pixel height of one MoE layer's row in the overview: 14 px for a few layers, down to 5 px (58 layers
+ * → 6 px, 348 px in all). */
+export function overviewRowHeight(rows: number, maxHeight = 360): number {
+  return Math.max(5, Math.min(14, Math.floor(maxHeight / Math.max(1, rows))));
+}
+
+/** Every how many rows a layer label fits beside rows `rowH` px high (labels are 11 px). */
+export function labelEvery(rowH: number): number {
+  return Math.max(1, Math.ceil(11 / Math.max(1, rowH)));
+}
+
+/** Width to lay the view out in: the element's own width (its panel's), else `fallback`, at least 240 px. */
+export function availableWidth(node: HTMLElement, fallback = 640): number {
+  const width = node.clientWidth;
+  return Math.max(240, width > 0 ? width : fallback);
 }
