@@ -51,7 +51,7 @@ def views(hooked: dv.HookedModel) -> list[anywidget.AnyWidget]:
     """One of each view, every array of it filled."""
     return [
         AttentionView(hooked, text=TEXT),
-        RoutingView(hooked, text=TEXT, corpus=[TEXT, "risk rose"]),
+        RoutingView(hooked, text=TEXT, corpus=[TEXT, "risk rose"], selected_token=1),
         PredictionView(hooked, text=TEXT),
         AttributionView(hooked, TEXT, methods=["input_x_gradient"], live_faithfulness=False),
         EmbeddingScatter(hooked, [TEXT, "risk rose", "the cat sat"], method="pca", progress=False),
