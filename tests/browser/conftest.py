@@ -422,10 +422,16 @@ def click_head(
 ) -> None:
     """Click head (``layer``, ``head``) of the head overview (``head-grid`` inside ``scope``, a CSS
     selector): scroll it into view, then click its position (holding ``modifiers``, e.g. ``"Shift"``).
-    The cells are drawn on one canvas; ``head-grid``'s ``revealHead`` gives the cell's centre."""
+    The cells are drawn on one canvas; ``head-grid``'s ``revealHead`` gives the cell's centre (asked
+    again once the scroll has settled)."""
     grid = page.page.locator(f"{scope} {sel('head-grid')}".strip())
     grid.scroll_into_view_if_needed()
-    point = grid.evaluate("(grid, [layer, head]) => grid.revealHead(layer, head)", [layer, head])
+    reveal = "(grid, [layer, head]) => grid.revealHead(layer, head)"
+    grid.evaluate(reveal, [layer, head])  # scrolls the cell into view: its place settles after a frame
+    page.page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
+    point = grid.evaluate(reveal, [layer, head])
     for key in modifiers:
         page.page.keyboard.down(key)
     page.page.mouse.click(point["x"], point["y"])
@@ -441,4 +447,20 @@ def set_theme(page: PageWatch, dark: bool) -> None:
     )
     page.page.wait_for_function(
         "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
+    )
+    # the theme's style sheet loads after the flag flips: wait until its colours (and so the layout) apply
+    page.page.wait_for_function(
+        """dark => {
+          const colour = getComputedStyle(document.body).getPropertyValue("--jp-layout-color0").trim();
+          const probe = document.createElement("div");
+          probe.style.color = colour;
+          document.body.append(probe);
+          const [r, g, b] = getComputedStyle(probe).color.match(/\\d+/g).map(Number);
+          probe.remove();
+          return (r + g + b < 384) === dark;
+        }""",
+        arg=dark,
+    )
+    page.page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
     )

@@ -366,18 +366,17 @@ def test_v3_counts_overview_draws_and_responds(lab_attention_v3: PageWatch) -> N
     caption_is(lab_attention_v3, "layer 58 · head 3")
     wait_for_newer(lab_attention_v3, "attention-heatmap", before)
 
-    fps = page.evaluate(SCROLL_FPS, scroller)
-    print(
-        f"\nV3 counts, 128 tokens: longest task on first draw {longest:.0f} ms; overview scrolls at {fps:.0f} fps"
-    )
-
     set_theme(lab_attention_v3, dark=True)
     try:
+        lab_attention_v3.screenshot("attention-view-v3-counts-dark")
         before = version(lab_attention_v3, "attention-heatmap")
         click_head(lab_attention_v3, 58, 127)  # same layer: one heatmap from the kept trace
         caption_is(lab_attention_v3, "layer 58 · head 127")
         wait_for_newer(lab_attention_v3, "attention-heatmap", before)
-        lab_attention_v3.screenshot("attention-view-v3-counts-dark")
     finally:
         set_theme(lab_attention_v3, dark=False)
     assert lab_attention_v3.errors == []
+    fps = page.evaluate(SCROLL_FPS, scroller)
+    print(
+        f"\nV3 counts, 128 tokens: longest task on first draw {longest:.0f} ms; overview scrolls at {fps:.0f} fps"
+    )
