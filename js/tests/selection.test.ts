@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { debounce } from "../src/lib/debounce";
-import { clickSelection, describeSelection, keySelection, meanOfLayer } from "../src/lib/selection";
+import { clickSelection, describeSelection, meanOfLayer } from "../src/lib/selection";
 import { SequenceTracker } from "../src/lib/sequence";
 
 describe("head selection", () => {
@@ -16,14 +16,6 @@ describe("head selection", () => {
     expect(clickSelection(two, 1, 2, true)).toEqual({ layer: 1, heads: [0] });
     expect(clickSelection({ layer: 1, heads: [0] }, 1, 0, true)).toEqual({ layer: 1, heads: [0] });
     expect(clickSelection(two, 0, 3, true)).toEqual({ layer: 0, heads: [3] });
-  });
-
-  it("moves with arrow keys inside the grid", () => {
-    expect(keySelection(current, "ArrowRight", 3, 4)).toEqual({ layer: 1, heads: [3] });
-    expect(keySelection({ layer: 1, heads: [3] }, "ArrowRight", 3, 4)).toEqual({ layer: 1, heads: [3] });
-    expect(keySelection(current, "ArrowUp", 3, 4)).toEqual({ layer: 0, heads: [2] });
-    expect(keySelection({ layer: 2, heads: [0, 1] }, "ArrowDown", 3, 4)).toEqual({ layer: 2, heads: [0] });
-    expect(keySelection(current, "Enter", 3, 4)).toBeNull();
   });
 
   it("offers the mean of a layer and describes selections", () => {

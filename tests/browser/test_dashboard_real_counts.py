@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     notebook_in_lab,
     playwright_sync,
     sel,
+    set_theme,
     version,
     wait_for_newer,
     wait_for_status,
@@ -82,18 +83,6 @@ def edit_and_wait(page: PageWatch, text: str) -> None:
     assert wait_for_status(page, "ready") == "ready"
 
 
-def set_theme(page: PageWatch, theme: str) -> None:
-    """Switch JupyterLab to ``theme`` (``"JupyterLab Light"`` / ``"JupyterLab Dark"``) and wait for it."""
-    light = "true" if "Light" in theme else "false"
-    page.page.evaluate(
-        "theme => window.jupyterapp.commands.execute('apputils:change-theme', { theme })", theme
-    )
-    page.page.wait_for_function(
-        "light => document.body.dataset.jpThemeLight === light && document.body.dataset.jpThemeName",
-        arg=light,
-    )
-
-
 def test_text_views_draw_first_then_the_map(v3_dashboard: PageWatch) -> None:
     page = v3_dashboard.page
     for testid in TEXT_VIEWS:
@@ -122,7 +111,7 @@ def test_text_views_draw_first_then_the_map(v3_dashboard: PageWatch) -> None:
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_an_edit_updates_every_view(v3_dashboard: PageWatch, theme: str) -> None:
-    set_theme(v3_dashboard, theme)
+    set_theme(v3_dashboard, dark=theme == "JupyterLab Dark")
     edit_and_wait(v3_dashboard, f"Chest pain can be a sign ({theme.split()[-1]}).")
     assert map_status(v3_dashboard) == "ready"
     assert v3_dashboard.page.locator(f"{MAP} {sel('live-point')}").is_visible()

@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     kernel_run,
     notebook_in_lab,
     sel,
+    set_theme,
     version,
     wait_for_newer,
     wait_for_status,
@@ -66,17 +67,6 @@ def test_editing_updates_the_lens_and_shows_html_as_text(lab_predictions: PageWa
     assert page.inner_text(sel("token-view")).endswith(HTML_TEXT)
     assert page.locator(f"{sel('prediction-view')} img").count() == 0
     assert lab_predictions.dialogs == []
-
-
-def set_theme(watch: PageWatch, dark: bool) -> None:
-    """Switch JupyterLab to its dark (or light) theme and wait until it applies."""
-    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
-    watch.page.evaluate(
-        "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })", theme
-    )
-    watch.page.wait_for_function(
-        "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
-    )
 
 
 @pytest.fixture(scope="module")

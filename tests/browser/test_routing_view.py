@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     kernel_run,
     notebook_in_lab,
     sel,
+    set_theme,
     version,
     wait_for_newer,
     wait_for_status,
@@ -87,17 +88,6 @@ def test_editing_the_text_updates_the_routing(lab_routing: PageWatch) -> None:
     page.fill(sel("text-input"), " ".join(["a"] * 5000))
     assert "the limit is 4096" in wait_for_status(lab_routing, "error:")
     assert page.inner_text(sel("token-view")) == tokens  # the previous view stays
-
-
-def set_theme(watch: PageWatch, dark: bool) -> None:
-    """Switch JupyterLab to its dark (or light) theme and wait until it applies."""
-    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
-    watch.page.evaluate(
-        "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })", theme
-    )
-    watch.page.wait_for_function(
-        "light => document.body.dataset.jpThemeLight === light", arg="false" if dark else "true"
-    )
 
 
 @pytest.fixture(scope="module")

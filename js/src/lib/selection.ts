@@ -19,22 +19,6 @@ export function meanOfLayer(layer: number, numHeads: number): Selection {
   return { layer, heads: Array.from({ length: numHeads }, (_, h) => h) };
 }
 
-const MOVES: Record<string, [number, number]> = {
-  ArrowLeft: [0, -1],
-  ArrowRight: [0, 1],
-  ArrowUp: [-1, 0],
-  ArrowDown: [1, 0],
-};
-
-/** Arrow keys move a single-head selection (from the first selected head) within the grid; other keys: null. */
-export function keySelection(current: Selection, key: string, numLayers: number, numHeads: number): Selection | null {
-  const move = MOVES[key];
-  if (!move) return null;
-  const layer = Math.min(numLayers - 1, Math.max(0, current.layer + move[0]));
-  const head = Math.min(numHeads - 1, Math.max(0, (current.heads[0] ?? 0) + move[1]));
-  return { layer, heads: [head] };
-}
-
 /** Heatmap caption, e.g. "layer 2 · head 1" or "layer 0 · mean of heads 0, 2". */
 export function describeSelection(selection: Selection, numHeads: number): string {
   const { layer, heads } = selection;
