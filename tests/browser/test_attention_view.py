@@ -9,6 +9,7 @@ main-thread task on first draw, frames per second while scrolling the overview),
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -231,7 +232,11 @@ def test_keyboard_moves_the_focus_and_selects(lab_attention: PageWatch) -> None:
     caption_is(lab_attention, "layer 1 · mean of heads 1, 2")
     page.keyboard.press("PageDown")
     assert has_class(lab_attention, "head-2-2", "dsv-focus")  # 3 layers: the last row
-    assert kernel_run(lab_attention, "print(view.layer, view.heads)").strip() == "1 [1, 2]"
+    # the browser's selection reaches the kernel as a trait change: ask until it has arrived
+    deadline = time.monotonic() + 30
+    while (kernel := kernel_run(lab_attention, "print(view.layer, view.heads)").strip()) != "1 [1, 2]":
+        assert time.monotonic() < deadline, kernel
+        time.sleep(0.2)
     assert lab_attention.errors == []
 
 
