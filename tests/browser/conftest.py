@@ -464,3 +464,29 @@ def set_theme(page: PageWatch, dark: bool) -> None:
     page.page.evaluate(
         "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
     )
+
+
+#: A text of about 128 tokens for the views at DeepSeek-V3's counts.
+V3_TEXT = "Fever may indicate flu; chest pain can be a sign. " * 10
+
+
+@contextmanager
+def v3_view_in_lab(
+    browser: object,
+    jupyter_lab: object,
+    write_notebook: Callable[[str, list[str]], Path],
+    checkpoint: Path,
+    view: str,
+    testid: str,
+) -> Iterator[PageWatch]:
+    """``view`` (a class of ``deepseek_viz.widgets``) of the V3-counts ``checkpoint`` on :data:`V3_TEXT`,
+    open in JupyterLab until the block ends."""
+    notebook = write_notebook(
+        f"{testid}_v3",
+        [
+            f"import deepseek_viz as dv\nmodel = dv.load_model({str(checkpoint)!r}, device='cpu')",
+            f"view = dv.{view}(model, text={V3_TEXT!r})\nview",
+        ],
+    )
+    with notebook_in_lab(browser, jupyter_lab, notebook, testid) as watch:  # type: ignore[arg-type]
+        yield watch

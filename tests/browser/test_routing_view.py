@@ -12,9 +12,9 @@ import pytest
 from tests.browser.conftest import (
     PageWatch,
     kernel_run,
-    notebook_in_lab,
     sel,
     set_theme,
+    v3_view_in_lab,
     version,
     wait_for_newer,
     wait_for_status,
@@ -98,16 +98,9 @@ def lab_v3(
     real_count_checkpoints: dict[str, Path],
 ) -> Iterator[PageWatch]:
     """A RoutingView of a model with DeepSeek-V3's counts, on a text of about 128 tokens."""
-    path = str(real_count_checkpoints["v3"])
-    notebook = write_notebook(
-        "routing_v3",
-        [
-            f"import deepseek_viz as dv\nmodel = dv.load_model({path!r}, device='cpu')",
-            "from deepseek_viz.widgets.routing_view import RoutingView\n"
-            "view = RoutingView(model, text='Fever may indicate flu; chest pain can be a sign. ' * 10)\nview",
-        ],
-    )
-    with notebook_in_lab(browser, jupyter_lab, notebook, "routing-view") as watch:  # type: ignore[arg-type]
+    with v3_view_in_lab(
+        browser, jupyter_lab, write_notebook, real_count_checkpoints["v3"], "RoutingView", "routing-view"
+    ) as watch:
         yield watch
 
 
