@@ -14,6 +14,8 @@ vocabulary 151,936, bfloat16; 512 tokens only). Per shape and text length (``--s
   (AttentionView, RoutingView on MoE models, PredictionView, AttributionView with live input × gradient
   as in a Dashboard), each on an empty trace cache; the view is created on another text first (its
   creation time is reported too);
+- **layer switch**: the AttentionView's ``view.layer = …`` (the middle layer, then the last) after its
+  edits;
 - **Dashboard construction**: ``dv.Dashboard(model, texts, labels, text=...)`` until it returns (the
   text views drawn; the map fills in the background), and the map's fill (``--map-texts`` of the 240
   samples embedded and projected, from construction) once per shape, waited for before anything else is
@@ -226,10 +228,25 @@ def measure_view(name: str, model: dv.HookedModel, text: str, edits: list[str]) 
                 return {**row, "error": view.status.message}
             peaks.append(peak.bytes)
             sizes.append(sent[0])
+        if name == "attention":
+            row.update(measure_layer_switch(view, model))
     finally:
         view.close()
         model._cache.clear()
     return {**row, "edit_s": statistics.median(times), "peak_bytes": max(peaks), "bytes_edit": max(sizes)}
+
+
+def measure_layer_switch(view: Any, model: dv.HookedModel) -> dict[str, Any]:
+    """An AttentionView's layer switches (to the middle layer, then the last): median seconds and the
+    most bytes one sent."""
+    times, sizes = [], []
+    for layer in (model.num_layers // 2, model.num_layers - 1):
+        with sent_bytes(view) as sent:
+            start = time.perf_counter()
+            view.layer = layer
+            times.append(time.perf_counter() - start)
+        sizes.append(sent[0])
+    return {"switch_s": statistics.median(times), "bytes_switch": max(sizes)}
 
 
 def measure_dashboard(model: dv.HookedModel, text: str, map_too: bool, map_texts: int) -> dict[str, Any]:
@@ -320,8 +337,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| shape | tokens | no capture s | "
         + " | ".join(f"{view} edit ×" for view in VIEWS)
-        + " | dashboard construct × | map fill s | peak MiB (max of views) | KiB per edit (max of views) |",
-        "|" + "---|" * (len(VIEWS) + 7),
+        + " | layer switch × | dashboard construct × | map fill s | peak MiB (max of views) |"
+        " KiB per edit (max of views) |",
+        "|" + "---|" * (len(VIEWS) + 8),
     ]
     for row in rows:
         if "no_capture_s" not in row:
@@ -339,11 +357,13 @@ def table(rows: list[dict[str, Any]]) -> str:
                 cells.append(f"{result['edit_s'] / base:.2f}")
                 peaks.append(result["peak_bytes"])
                 sizes.append(result["bytes_edit"])
+        attention = row.get("attention", {})
+        switch = f"{attention['switch_s'] / base:.3f}" if "switch_s" in attention else "—"
         board = row.get("dashboard", {})
         construct = f"{board['construct_s'] / base:.2f}" if "construct_s" in board else "—"
         fill = f"{board['map_fill_s']:.1f}" if "map_fill_s" in board else "—"
         lines.append(
-            f"| {row['shape']} | {row['tokens']} | {base:.3f} | {' | '.join(cells)} | {construct} | {fill} | "
+            f"| {row['shape']} | {row['tokens']} | {base:.3f} | {' | '.join(cells)} | {switch} | {construct} | {fill} | "
             f"{_mib(max(peaks))} | {max(sizes) / 1024:,.0f} |"
         )
     return "\n".join(lines)

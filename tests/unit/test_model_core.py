@@ -57,9 +57,26 @@ def test_attention_matches_eager(
 def test_only_requested_layers_are_captured(hooked: dv.HookedModel) -> None:
     trace = hooked.trace(TEXT + " Only the last layer.", layers=[-1])  # a new text: not the cached trace
     assert trace.captured_layers == (2,)
-    with pytest.raises(dv.LayerOutOfRangeError, match="not captured"):
-        trace.attention(0)
     assert trace.attention(-1).shape[0] == 4
+
+
+def test_a_layer_not_kept_is_computed_from_its_input_alone(
+    hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = TEXT + " Every layer, one at a time."
+    full = hooked.trace(text, layers=None)
+    hooked._cache.clear()
+    lean = hooked.trace(text, layers=[])
+    assert lean.captured_layers == () and lean is not full
+    before = lean.nbytes
+    forwards: list[int] = []
+    monkeypatch.setattr(hooked.model, "forward", lambda *a, **k: forwards.append(1))  # no forward may run
+    for layer in range(hooked.num_layers):
+        recomputed = lean.attention(layer)
+        assert lean.captured_layers == (layer,)  # only the last one read is kept
+        np.testing.assert_allclose(recomputed, full.attention(layer), atol=1e-6, rtol=0)
+    assert forwards == []
+    assert lean.nbytes == before + lean.attention_tensor(-1).numel() * 4
 
 
 def test_hidden_states_and_predictions(hooked: dv.HookedModel) -> None:
@@ -99,9 +116,9 @@ def test_routing_is_what_the_router_chose(family: str, hooked: dv.HookedModel) -
         assert routing is not None
         n = len(trace.tokens)
         assert routing.experts.shape == routing.weights.shape == (n, 2)
-        assert routing.scores.shape == (n, 8)
         with torch.no_grad():
-            _, weights, experts = hooked.arch.routers[layer](mlp_inputs[layer])
+            logits, weights, experts = hooked.arch.routers[layer](mlp_inputs[layer])
+        np.testing.assert_allclose(trace.router_scores(layer), logits.numpy(), atol=1e-6)
         for row in range(n):
             expected = dict(zip(experts[row].tolist(), weights[row].tolist(), strict=True))
             got = dict(zip(routing.experts[row].tolist(), routing.weights[row].tolist(), strict=True))
@@ -388,3 +405,24 @@ def test_lens_and_predictions_read_in_bounded_chunks_for_what_is_asked(
         trace.logit_lens(layers=[hooked.num_layers + 1])
     with pytest.raises(IndexError, match="out of range"):
         trace.top_predictions(positions=[n])
+
+
+@pytest.mark.parametrize("layer", [0, 1, 3])
+def test_hidden_states_stop_the_forward_where_they_are_read(hooked: dv.HookedModel, layer: int) -> None:
+    ids = [token.id for token in hooked.tokenize(TEXT)]
+    ran: list[str] = []
+    modules = {f"layer {i}": module for i, module in enumerate(hooked.arch.layers)}
+    modules["unembed"] = hooked.arch.unembed
+    handles = [
+        module.register_forward_pre_hook(lambda *_, name=name: ran.append(name))
+        for name, module in modules.items()
+    ]
+    try:
+        (states,) = hooked.hidden_states([ids], layer)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert ran == [f"layer {i}" for i in range(layer)]
+    np.testing.assert_allclose(states.numpy(), hooked.trace(TEXT).hidden_states[layer], atol=1e-5)
+    with pytest.raises(dv.LayerOutOfRangeError):
+        hooked.hidden_states([ids], hooked.num_layers + 1)

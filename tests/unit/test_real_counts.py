@@ -64,11 +64,10 @@ def test_a_trace_keeps_patterns_only_for_the_layers_asked(hooked: dv.HookedModel
     one = hooked.trace(TEXT + " One layer.", layers=[5])
     n = len(one.tokens)
     assert one.captured_layers == (5,)
-    routing = sum(
-        r.experts.nbytes + r.weights.nbytes + r.scores.nbytes for r in map(one.routing, one.moe_layers)
-    )
+    routing = sum(r.experts.nbytes + r.weights.nbytes for r in map(one.routing, one.moe_layers))
     pattern = hooked.num_heads * n * n * 4  # one float32 [head, n, n] pattern
-    assert one.nbytes == pattern + one.hidden_states.nbytes + routing
+    arguments = sum(t.numel() * t.element_size() for t in one._arguments)  # position ids and embeddings
+    assert one.nbytes == pattern + one.hidden_states.nbytes + routing + arguments
 
 
 def test_routing_is_the_routers_own_group_limited_top_k(shape: str, hooked: dv.HookedModel) -> None:
@@ -96,9 +95,11 @@ def test_routing_is_the_routers_own_group_limited_top_k(shape: str, hooked: dv.H
         routing = trace.routing(layer)
         assert routing is not None
         assert routing.experts.shape == routing.weights.shape == (n, per_token)
-        assert routing.scores.shape == (n, experts)
         with torch.no_grad():
-            _, weights, chosen = hooked.arch.routers[layer](mlp_inputs[layer])
+            logits, weights, chosen = hooked.arch.routers[layer](mlp_inputs[layer])
+        scores = trace.router_scores(layer)  # that one layer run again
+        assert scores.shape == (n, experts)
+        np.testing.assert_allclose(scores, logits.numpy(), atol=1e-6)
         for row in range(n):
             assert set(routing.experts[row].tolist()) == set(chosen[row].tolist())
             np.testing.assert_allclose(

@@ -47,6 +47,11 @@ def test_a_device_map_with_disk_offload_traces_like_the_whole_model(
     for read in ("hidden_states", "thumbnails", "head_scores"):
         np.testing.assert_allclose(getattr(ours, read), getattr(theirs, read), atol=1e-6)
     np.testing.assert_allclose(ours.logit_lens(2).probs, theirs.logit_lens(2).probs, atol=1e-6)
+    # a layer read later runs alone through accelerate's hooks, an offloaded one too
+    lean = sharded.trace(TEXT + " ", layers=[])
+    np.testing.assert_allclose(lean.attention(2), whole.trace(TEXT + " ").attention(2), atol=1e-6)
+    ids = [token.id for token in lean.tokens]
+    np.testing.assert_allclose(sharded.hidden_states([ids], 2)[0], lean.hidden_states[2], atol=1e-6)
     # nothing moved the model: the offloaded layers' weights are still only on disk
     offloaded = [p for name, p in sharded.model.named_parameters() if name.startswith("model.layers.1.")]
     assert offloaded and all(p.device.type == "meta" for p in offloaded)

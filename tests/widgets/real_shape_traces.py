@@ -31,8 +31,7 @@ class RealShapeTrace:
         for layer in V3_MOE_LAYERS:
             experts = np.stack([rng.choice(V3_EXPERTS, V3_TOP_K, replace=False) for _ in range(n)])
             weights = np.sort(rng.random((n, V3_TOP_K)).astype(np.float32), axis=1)[:, ::-1] * 2.5
-            scores = np.zeros((n, 0), dtype=np.float32)  # not read by the views
-            self._routing[layer] = Routing(experts, weights, scores, group_size=V3_GROUP)
+            self._routing[layer] = Routing(experts, weights, group_size=V3_GROUP)
         self._counter = 0
 
     @property

@@ -117,12 +117,17 @@ def test_heads_change_without_layer_heads_sends_the_heatmap(
     assert view._colour_max == pytest.approx(attention[2][1:].max())
 
 
-def test_layer_switch_retraces(view: AttentionView) -> None:
-    before = view._data_id
+def test_layer_switch_runs_no_forward(view: AttentionView, monkeypatch: pytest.MonkeyPatch) -> None:
+    before, trace = view._data_id, view.trace
+    assert trace is not None
+    model = view._hooked
+    monkeypatch.setattr(model, "trace", lambda *a, **k: pytest.fail("a layer switch traced again"))
     view.layer = -1
-    assert view.layer == 2
-    assert view.trace is not None and view.trace.captured_layers == (2,)
+    assert view.layer == 2 and view.status.ok
+    assert view.trace is trace and 2 in trace.captured_layers
     assert view._data_id == before + 1
+    expected = trace.attention(2)[view.heads].mean(0)
+    assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
 
 
 @pytest.mark.parametrize(
@@ -252,7 +257,7 @@ def test_head_scores_are_sent_with_the_overview(view: AttentionView) -> None:
     assert np.isfinite(scores).all() and (scores[..., :3] >= 0).all() and (scores[..., :3] <= 1 + 1e-3).all()
 
 
-def test_layer_switch_keeps_the_overview_and_traces_no_thumbnails(
+def test_layer_switch_keeps_the_overview_and_sends_no_thumbnails(
     view: AttentionView, hooked: dv.HookedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[tuple[tuple[int, ...], int | None]] = []
@@ -267,7 +272,7 @@ def test_layer_switch_keeps_the_overview_and_traces_no_thumbnails(
     sent: list[str] = []
     view.observe(lambda change: sent.append(change["name"]), names=["_thumbnails", "_head_scores", "_tokens"])
     view.layer = 0
-    assert asked == [((0,), None)]
+    assert asked == []  # no trace: the view's own trace computes layer 0
     assert sent == [] and view._thumbnails is thumbnails and view._head_scores is scores
     assert view._tokens is tokens and view._layer_heads_layer == 0
     view.text = "a new text"
@@ -299,8 +304,11 @@ def test_v3_counts_view_draws_and_switches(v3_counts: dv.HookedModel) -> None:
     assert view._data_id == before + 1 and view.status.ok
     expected = view.trace.attention(3)[7]  # type: ignore[union-attr]
     assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
-    view.layer = 60
-    assert view.trace is not None and view.trace.captured_layers == (60,) and view.trace.thumbnails is None
+    trace = view.trace
+    view.layer = 60  # no forward: layer 60 is computed from its input by that layer alone
+    assert view.trace is trace and trace is not None and trace.captured_layers == (3, 60)
+    expected = trace.attention(60)[7]
+    assert np.abs(heatmap(view) - expected).max() <= expected.max() / 255
 
 
 class _SyntheticTrace:

@@ -29,6 +29,7 @@ class Architecture:
     unembed: nn.Module
     num_heads: int
     query_width: int  # width of one head's queries and keys (MLA: nope + rope dims)
+    rope_width: int  # dims of a query that carry the rotary position (MLA: the rope dims only)
     num_routed_experts: int
     num_shared_experts: int
     experts_per_token: int
@@ -68,6 +69,7 @@ def read_architecture(model: nn.Module) -> Architecture:
     }
     num_experts = _config_int(config, "n_routed_experts", "num_local_experts", "num_experts")
     num_groups = _config_int(config, "n_group")
+    head_width = _config_int(config, "hidden_size") // max(_config_int(config, "num_attention_heads"), 1)
     grouped = num_groups > 1 and getattr(config, "topk_method", "group_limited") != "greedy"
     return Architecture(
         family=str(getattr(config, "model_type", "unknown")),
@@ -77,8 +79,8 @@ def read_architecture(model: nn.Module) -> Architecture:
         final_norm=norm,
         unembed=unembed,
         num_heads=_config_int(config, "num_attention_heads"),
-        query_width=_config_int(config, "qk_head_dim", "head_dim")
-        or _config_int(config, "hidden_size") // max(_config_int(config, "num_attention_heads"), 1),
+        query_width=_config_int(config, "qk_head_dim", "head_dim") or head_width,
+        rope_width=_config_int(config, "qk_rope_head_dim", "head_dim") or head_width,
         num_routed_experts=num_experts,
         num_shared_experts=_config_int(config, "n_shared_experts"),
         experts_per_token=_config_int(config, "num_experts_per_tok"),

@@ -34,6 +34,14 @@ DEFAULT_MAX_TOKENS = 4096
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
+class _Reached(Exception):  # not an error: the forward got as far as it needed to
+    """Raised by a forward hook to end a forward pass at the module whose output is wanted."""
+
+    def __init__(self, output: torch.Tensor) -> None:
+        super().__init__()
+        self.output = output
+
+
 class TraceOutOfMemoryError(DeepseekVizError, MemoryError):
     """The device ran out of memory in a model call; the trace cache was freed and the model is usable."""
 
@@ -251,11 +259,16 @@ class HookedModel:
             result = self._run(text, chosen, truncate, thumbnails)
             if result.nbytes <= self._cache_bytes:
                 self._cache[key] = result
-                while len(self._cache) > self._cache_size or (
-                    sum(trace.nbytes for trace in self._cache.values()) > self._cache_bytes
-                ):
-                    self._cache.popitem(last=False)
+                self._trim_cache()
             return result
+
+    def _trim_cache(self) -> None:
+        """Drop the oldest cached traces until at most ``cache_size`` holding ``cache_bytes`` are left."""
+        while self._cache and (
+            len(self._cache) > self._cache_size
+            or sum(trace.nbytes for trace in self._cache.values()) > self._cache_bytes
+        ):
+            self._cache.popitem(last=False)
 
     def estimate(
         self,
@@ -275,23 +288,33 @@ class HookedModel:
 
     def _estimate(self, n: int, layers: tuple[int, ...], thumbnails: int | None) -> TraceEstimate:
         heads, float32 = self.num_heads, 4
-        pattern_size = float32 if self.dtype == torch.float32 else 2
         bins = min(thumbnails, n) if thumbnails is not None else 0
-        # per token of an MoE layer: int64 expert ids and float32 weights of the top-k, float32 router scores
-        experts = self.experts_per_token * (8 + float32) + self.num_experts * float32
-        rows = min(attention_capture.QUERY_CHUNK, n)
+        # per token of an MoE layer: int64 expert ids and float32 weights of the top-k
+        experts = self.experts_per_token * (8 + float32)
         watched = bool(layers) or thumbnails is not None
-        capture = heads * (n + rows) * self.arch.query_width + 3 * heads * rows * n if watched else 0
         return TraceEstimate(
             tokens=n,
             layers=len(layers),
-            patterns=len(layers) * heads * n * n * pattern_size,
+            patterns=len(layers) * self._pattern_bytes(n),
             thumbnails=self.num_layers * heads * bins * bins * float32,
             head_scores=self.num_layers * heads * len(attention_capture.HEAD_SCORES) * float32 if bins else 0,
             hidden=(self.num_layers + 1) * n * self.d_model * self.dtype.itemsize,
             routing=len(self.moe_layers) * n * experts,
-            working=capture * float32 + self._unembed_rows * self.dtype.itemsize,  # + the last logits
+            # int64 position ids, float32 cos and sin of the rotary dims; DeepSeek-V3.2 alone builds a
+            # mask for SDPA (bool [n, n], for its sparse indexer)
+            arguments=8 * n + 8 * n * self.arch.rope_width + (n * n if self.family == "deepseek_v32" else 0),
+            # + the last position's logits
+            working=(self._capture_bytes(n) if watched else 0) + self._unembed_rows * self.dtype.itemsize,
         )
+
+    def _pattern_bytes(self, n: int) -> int:
+        """Bytes of one layer's kept pattern ``[head, n, n]`` (float32 for float32 models, else float16)."""
+        return self.num_heads * n * n * (4 if self.dtype == torch.float32 else 2)
+
+    def _capture_bytes(self, n: int) -> int:
+        """Peak float32 working memory of capturing one layer: its queries and keys, one chunk of scores."""
+        heads, rows = self.num_heads, min(attention_capture.QUERY_CHUNK, n)
+        return 4 * (heads * (n + rows) * self.arch.query_width + 3 * heads * rows * n)
 
     def _check_budget(self, estimate: TraceEstimate) -> None:
         """Raise :class:`TraceTooLargeError` when ``estimate`` is over :attr:`memory_budget`."""
@@ -434,6 +457,7 @@ class HookedModel:
             torch.no_grad(),
             attention_capture.recording(recorder),
             self._routing_hooks() as routing,
+            self._layer_arguments() as arguments,
         ):
             # the last position's logits only: the lens and the predictions unembed what they show
             output = self.model(
@@ -448,6 +472,13 @@ class HookedModel:
                 "transformers' attention interface (remote code or a custom attention class?)."
             )
         hidden = [state[0] for state in output.hidden_states]
+
+        def layer_attention(layer: int) -> torch.Tensor:
+            return self._layer_attention(layer, hidden[layer], arguments[layer])
+
+        def router_logits(layer: int) -> torch.Tensor:
+            return self._router_logits(layer, hidden[layer], arguments[layer])
+
         return Trace(
             text=text,
             tokens=tokens,
@@ -466,7 +497,80 @@ class HookedModel:
             vocab_size=self._unembed_rows,
             decode=lambda token_id: self.decode([token_id]),
             truncated=truncated,
+            layer_attention=layer_attention,
+            router_logits=router_logits,
+            arguments=[argument for layer in sorted(arguments) for argument in arguments[layer].values()],
         )
+
+    def _layer_attention(self, layer: int, hidden: torch.Tensor, arguments: dict[str, Any]) -> torch.Tensor:
+        """The full pattern ``[head, n, n]`` of ``layer``, recomputed by running that decoder layer alone
+        on its input (the residual stream a trace keeps) with the arguments the forward passed it: no
+        other layer runs. Checked against :attr:`memory_budget` first, through the gateway."""
+        n = hidden.shape[0]
+        self._check_budget(
+            TraceEstimate(
+                tokens=n,
+                layers=1,
+                patterns=self._pattern_bytes(n),
+                thumbnails=0,
+                head_scores=0,
+                hidden=0,
+                routing=0,
+                working=self._capture_bytes(n),
+            )
+        )
+        recorder = attention_capture.AttentionRecorder({id(self.arch.attention[layer]): layer}, {layer})
+        advice = f"out of memory computing the attention of layer {layer} for {n} tokens; use a shorter text."
+        with attention_capture.recording(recorder):
+            self._run_layer(layer, hidden, arguments, advice)
+        self._trim_cache()  # the trace holding this pattern may be cached
+        return recorder.patterns[layer]
+
+    def _router_logits(self, layer: int, hidden: torch.Tensor, arguments: dict[str, Any]) -> torch.Tensor:
+        """The MoE router's logits ``[n, num_experts]`` of ``layer``, recomputed by running that decoder
+        layer alone on its input."""
+        captured: list[torch.Tensor] = []
+        handle = self.arch.routers[layer].register_forward_hook(
+            lambda _module, _inputs, output: captured.append(output[0].detach())
+        )
+        try:
+            self._run_layer(layer, hidden, arguments, f"out of memory reading the router of layer {layer}")
+        finally:
+            handle.remove()
+        return captured[0]
+
+    def _run_layer(self, layer: int, hidden: torch.Tensor, arguments: dict[str, Any], advice: str) -> None:
+        """Run decoder layer ``layer`` alone on its input ``hidden`` ``[n, d_model]`` with the arguments
+        the forward passed it (through the gateway; accelerate's hooks place it as in the forward)."""
+        with self._call(advice), torch.no_grad():
+            self.arch.layers[layer](hidden[None], **arguments)
+
+    @contextmanager
+    def _layer_arguments(self) -> Iterator[dict[int, dict[str, Any]]]:
+        """Each decoder layer's keyword arguments in the forward (position embeddings, mask, position ids;
+        the same objects for every layer, so keeping them costs one copy), without its cache."""
+        captured: dict[int, dict[str, Any]] = {}
+
+        def hook_for(layer: int) -> Any:
+            def hook(_module: nn.Module, _args: Any, kwargs: dict[str, Any]) -> None:
+                captured[layer] = {
+                    name: value
+                    for name, value in kwargs.items()
+                    if name
+                    not in ("hidden_states", "cache", "past_key_values", "past_key_value", "use_cache")
+                }
+
+            return hook
+
+        handles = [
+            module.register_forward_pre_hook(hook_for(layer), with_kwargs=True)
+            for layer, module in enumerate(self.arch.layers)
+        ]
+        try:
+            yield captured
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` alone: no special tokens, no length limit."""
@@ -496,7 +600,8 @@ class HookedModel:
         each id sequence, float32 ``[len(sequence), d_model]``, run as one batch.
 
         Padding is on the tokenizer's side, with position ids taken from the attention mask, so a
-        sequence's states do not depend on the batch it ran in (to float rounding, ~1e-6).
+        sequence's states do not depend on the batch it ran in (to float rounding, ~1e-6). The forward
+        stops at that hidden state: no later layer and no unembedding runs.
         """
         if not sequences:
             return []
@@ -516,15 +621,33 @@ class HookedModel:
             f"out of memory running a batch of {len(sequences)} texts of up to {longest} tokens; "
             "pass a smaller batch_size."
         )
-        with self._call(advice), torch.no_grad():
-            output = self.model(
-                input_ids=ids.to(self.device),
-                attention_mask=attention.to(self.device),
-                position_ids=positions.to(self.device),
-                output_hidden_states=True,
-                use_cache=False,
-            )
-            hidden = output.hidden_states[layer].float()  # [batch, position, d_model]
+        if not 0 <= layer <= self.num_layers:
+            raise LayerOutOfRangeError(f"hidden state {layer} is out of range: they run 0–{self.num_layers}")
+        # the module whose output is hidden state `layer`; the forward stops there (no later layer, no
+        # unembedding runs)
+        if layer == 0:
+            last: nn.Module = self._embedding
+        else:
+            last = self.arch.layers[layer - 1] if layer < self.num_layers else self.arch.final_norm
+
+        def stop(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            raise _Reached(output[0] if isinstance(output, tuple) else output)
+
+        handle = last.register_forward_hook(stop)
+        try:
+            with self._call(advice), torch.no_grad():
+                self.model(
+                    input_ids=ids.to(self.device),
+                    attention_mask=attention.to(self.device),
+                    position_ids=positions.to(self.device),
+                    use_cache=False,
+                    logits_to_keep=1,
+                )
+            raise UnsupportedModelError(f"the forward never ran the module of hidden state {layer}")
+        except _Reached as reached:
+            hidden = reached.output.float()  # [batch, position, d_model]
+        finally:
+            handle.remove()
         return [hidden[row, span] for row, span in enumerate(spans)]
 
     def logits(self, embeddings: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
@@ -554,7 +677,8 @@ class HookedModel:
 
     @contextmanager
     def _routing_hooks(self) -> Iterator[dict[int, Routing]]:
-        """``blocks.{L}.mlp.hook_routing  # experts [n, k], weights [n, k]`` from each router's own output."""
+        """``blocks.{L}.mlp.hook_routing  # experts [n, k], weights [n, k]`` from each router's own output
+        (its logits are not kept: :meth:`Trace.router_scores` recomputes one layer's)."""
         captured: dict[int, Routing] = {}
 
         def hook_for(layer: int) -> Any:
@@ -564,12 +688,11 @@ class HookedModel:
                         f"layer {layer}: the MoE router returned {type(output).__name__}, not "
                         "(router_logits, topk_weights, topk_indices)"
                     )
-                logits, weights, experts = output[0].detach().float(), output[1].detach().float(), output[2]
+                weights, experts = output[1].detach().float(), output[2]
                 order = torch.argsort(weights, dim=-1, descending=True)
                 captured[layer] = Routing(
                     experts=experts.gather(-1, order).long().cpu().numpy(),
                     weights=weights.gather(-1, order).cpu().numpy(),
-                    scores=logits.cpu().numpy(),
                     group_size=self.arch.routing_group_size,
                 )
 

@@ -33,11 +33,14 @@ class TraceEstimate:
     hidden: int
     routing: int
     working: int
+    arguments: int = 0  # what the layers were called with (position ids and embeddings, a mask), kept once
 
     @property
     def kept(self) -> int:
         """Bytes the finished trace holds."""
-        return self.patterns + self.thumbnails + self.head_scores + self.hidden + self.routing
+        return (
+            self.patterns + self.thumbnails + self.head_scores + self.hidden + self.routing + self.arguments
+        )
 
     @property
     def total(self) -> int:
@@ -48,7 +51,7 @@ class TraceEstimate:
         parts = [
             f"patterns {format_bytes(self.patterns)} ({self.layers} layers)",
             f"thumbnails {format_bytes(self.thumbnails + self.head_scores)}",
-            f"hidden states {format_bytes(self.hidden)}",
+            f"hidden states {format_bytes(self.hidden + self.arguments)}",
             f"routing {format_bytes(self.routing)}",
             f"working {format_bytes(self.working)}",
         ]

@@ -18,18 +18,27 @@ from .tokens import Token
 LOGITS_CHUNK_BYTES = 64 << 20
 
 
+def _tensors_in(values: Iterable[object]) -> list[torch.Tensor]:
+    """The distinct tensors among ``values`` and the tuples in it (each object once)."""
+    found: dict[int, torch.Tensor] = {}
+    for value in values:
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, torch.Tensor):
+                found[id(item)] = item
+    return list(found.values())
+
+
 @dataclass(frozen=True)
 class Routing:
     """What one MoE layer's router chose for each token, ordered by weight (largest first).
 
     ``experts``: ``[n, k]`` routed-expert indices; ``weights``: ``[n, k]`` the gate weights the block
-    multiplied the experts' outputs by; ``scores``: ``[n, num_experts]`` the router's logits.
-    Shared experts, which every token uses, are not listed.
+    multiplied the experts' outputs by (the router's logits over every expert are not kept:
+    :meth:`Trace.router_scores`). Shared experts, which every token uses, are not listed.
     """
 
     experts: np.ndarray
     weights: np.ndarray
-    scores: np.ndarray
     group_size: int = 0  # experts per routing group (DeepSeek group-limited routing), 0 when ungrouped
 
     @property
@@ -87,6 +96,9 @@ class Trace:
         vocab_size: int,
         decode: Callable[[int], str],
         truncated: bool = False,
+        layer_attention: Callable[[int], torch.Tensor] | None = None,
+        router_logits: Callable[[int], torch.Tensor] | None = None,
+        arguments: Iterable[object] = (),
     ) -> None:
         self.text = text
         self.tokens = tokens
@@ -101,23 +113,31 @@ class Trace:
         self._unembed = unembed
         self._vocab_size = vocab_size
         self._decode = decode
+        self._layer_attention = layer_attention
+        self._router_logits = router_logits
+        self._arguments = _tensors_in(arguments)  # what layer_attention runs a layer with besides its input
+        self._read: tuple[int, torch.Tensor] | None = None  # the last pattern computed on demand
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the arrays this trace holds (patterns, thumbnails, head scores, hidden states, routing)."""
+        """Bytes of the arrays this trace holds (patterns, thumbnails, head scores, hidden states, routing,
+        the layer arguments kept to recompute a pattern and the last pattern recomputed)."""
         tensors = [
             *self._patterns.values(),
             *self._thumbnails.values(),
             *self._head_scores.values(),
             *self._hidden,
+            *self._arguments,
+            *([self._read[1]] if self._read is not None else []),
         ]
-        arrays = [array for r in self._routing.values() for array in (r.experts, r.weights, r.scores)]
+        arrays = [array for r in self._routing.values() for array in (r.experts, r.weights)]
         return sum(t.numel() * t.element_size() for t in tensors) + sum(a.nbytes for a in arrays)
 
     @property
     def captured_layers(self) -> tuple[int, ...]:
-        """Layers whose attention patterns this trace holds."""
-        return tuple(sorted(self._patterns))
+        """Layers whose attention patterns this trace holds now: those kept from the forward (``layers``)
+        and the last one computed on demand."""
+        return tuple(sorted({*self._patterns, *([self._read[0]] if self._read is not None else [])}))
 
     def _layer(self, layer: int) -> int:
         if not -self.num_layers <= layer < self.num_layers:
@@ -127,14 +147,22 @@ class Trace:
         return layer % self.num_layers
 
     def attention_tensor(self, layer: int) -> torch.Tensor:
-        """The stored pattern of ``layer``, ``[head, query, key]``, on the model's device."""
+        """The pattern of ``layer``, ``[head, query, key]``, on that layer's device. A layer the forward
+        did not keep is computed now by running that decoder layer alone on its stored input (no forward
+        pass; about ``1 / num_layers`` of one) and kept until another such layer is read."""
         index = self._layer(layer)
-        if index not in self._patterns:
+        if index in self._patterns:
+            return self._patterns[index]
+        if self._read is not None and self._read[0] == index:
+            return self._read[1]
+        if self._layer_attention is None:
             raise LayerOutOfRangeError(
                 f"attention of layer {index} was not captured; this trace holds layers {self.captured_layers}. "
                 "Trace again with that layer in `layers`."
             )
-        return self._patterns[index]
+        self._read = None  # the previous one is freed before the next is made
+        self._read = (index, self._layer_attention(index))
+        return self._read[1]
 
     def attention(self, layer: int) -> np.ndarray:
         """Attention probabilities of ``layer`` as float32 ``[head, query, key]``; rows sum to 1."""
@@ -174,6 +202,16 @@ class Trace:
     def routing(self, layer: int) -> Routing | None:
         """The MoE routing of ``layer``, or ``None`` when that layer is dense."""
         return self._routing.get(self._layer(layer))
+
+    def router_scores(self, layer: int) -> np.ndarray:
+        """The router's logits over every routed expert of MoE ``layer``, float32 ``[n, num_experts]``,
+        computed now by running that decoder layer alone on its stored input (not kept)."""
+        index = self._layer(layer)
+        if index not in self._routing:
+            raise LayerOutOfRangeError(f"layer {index} is dense: its MLP has no router")
+        if self._router_logits is None:
+            raise LayerOutOfRangeError("this trace cannot recompute a layer: it keeps no layer inputs")
+        return self._router_logits(index).float().cpu().numpy()
 
     @property
     def moe_layers(self) -> tuple[int, ...]:

@@ -118,10 +118,11 @@ class AttentionView(TracedTextWidget):
     ``UPDATE_BUDGET`` (1 MiB) at every shape up to 4,096 tokens.
 
     What each change costs: a new text traces ``trace(text, layers=[layer], thumbnails=bins)`` and
-    sends tokens, thumbnails, scores, heatmap (and layer heads where they fit); a layer switch traces
-    ``trace(text, layers=[layer])`` only (no thumbnails: the browser keeps the overview, tokens and
-    scores it has, none of which is sent again) and sends the heatmap and layer heads; a head switch
-    sends nothing when the layer's heads are in the browser, else one heatmap.
+    sends tokens, thumbnails, scores, heatmap (and layer heads where they fit); a layer switch runs no
+    forward: the trace computes that layer's pattern by running the one decoder layer on its stored
+    input (:meth:`~deepseek_viz.Trace.attention`), and the view sends the heatmap and layer heads (the
+    browser keeps the overview, tokens and scores it has); a head switch sends nothing when the layer's
+    heads are in the browser, else one heatmap.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
     parts of the heatmap with ``_fetch_window``.
     """
@@ -199,12 +200,13 @@ class AttentionView(TracedTextWidget):
         same_trace = (text, layer) == self._trace_key
         new_text = self._trace is None or text != self._trace.text
         try:
-            if same_trace:
+            if not same_trace:
+                self._computing()
+            if new_text:
+                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
+            else:  # a head or layer switch: the trace has it, or computes that one layer from its input
                 assert self._trace is not None
                 trace = self._trace
-            else:
-                self._computing()
-                trace = self._trace_for(text, layer, overview=new_text)
             matrix = mean_of_heads(trace, layer, heads)
             scores = trace.head_scores if new_text else None
         except EmptyTextError:
@@ -228,13 +230,6 @@ class AttentionView(TracedTextWidget):
             self._layer_heads, self._layer_heads_layer = encode_layer_heads(trace, layer), layer
             self._data_id += 1
             self._finish()
-
-    def _trace_for(self, text: str, layer: int, *, overview: bool) -> Trace:
-        """The trace an update needs: ``layer``'s full pattern, and the all-heads overview (thumbnails,
-        scores) only for a new text (a layer switch keeps the overview the browser has)."""
-        if overview:
-            return self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
-        return self._hooked.trace(text, layers=[layer])
 
     def _show_empty(self) -> None:
         with self.hold_sync():
