@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -9,8 +10,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
+from transformers import LogitsProcessorList, StoppingCriteriaList
 
 from . import attention_capture
 from .architecture import read_architecture
@@ -25,9 +28,18 @@ from .errors import (
     TraceTooLargeError,
     UnsupportedModelError,
 )
+from .generation import (
+    CompletionText,
+    Generation,
+    GenerationStep,
+    Sampling,
+    StepObserver,
+    StepStreamer,
+    StopWhen,
+)
 from .memory import TraceEstimate, format_bytes, free_memory
 from .tokens import Token, tokens_from_offsets
-from .trace import Routing, Trace
+from .trace import Completion, Routing, Trace
 
 DEFAULT_MAX_TOKENS = 4096
 #: Most bytes the cached traces of one model hold together (attention patterns grow with n² per layer).
@@ -411,7 +423,7 @@ class HookedModel:
         """The tokens ``trace(text, truncate=truncate)`` shows (BOS first), without running the model."""
         return self._tokenize(text, truncate)[0]
 
-    def _tokenize(self, text: str, truncate: bool) -> tuple[list[Token], bool]:
+    def _tokenize(self, text: str, truncate: bool, special_tokens: bool = True) -> tuple[list[Token], bool]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if not text:
@@ -423,7 +435,10 @@ class HookedModel:
                 "no tokenizer can encode: replace it (deepseek_viz.model.tokens.well_formed does)."
             )
         encoding = self.tokenizer(
-            text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True
+            text,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            add_special_tokens=special_tokens,
         )
         ids: list[int] = encoding["input_ids"]
         truncated = len(ids) > self.max_tokens
@@ -441,6 +456,19 @@ class HookedModel:
 
     def _run(self, text: str, layers: tuple[int, ...], truncate: bool, thumbnails: int | None) -> Trace:
         tokens, truncated = self._tokenize(text, truncate)
+        return self._run_tokens(text, tokens, layers, thumbnails, truncated=truncated)
+
+    def _run_tokens(
+        self,
+        text: str,
+        tokens: list[Token],
+        layers: tuple[int, ...],
+        thumbnails: int | None,
+        *,
+        truncated: bool = False,
+    ) -> Trace:
+        """Trace ``tokens`` (of ``text``) in one forward pass, capturing what ``layers`` and
+        ``thumbnails`` ask for (see :meth:`trace`)."""
         n = len(tokens)
         self._check_budget(self._estimate(n, layers, thumbnails))
         watched = range(self.num_layers) if thumbnails is not None else layers
@@ -571,6 +599,146 @@ class HookedModel:
         finally:
             for handle in handles:
                 handle.remove()
+
+    def generate(
+        self,
+        prompt: str,
+        max_new_tokens: int = 64,
+        *,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        stop: Sequence[str] = (),
+        chat: bool = False,
+        layers: Iterable[int] = (),
+        thumbnails: int | None = None,
+        on_step: Callable[[GenerationStep], None] | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Trace:
+        """Write a completion of ``prompt`` with transformers' ``generate`` (its KV cache and sampling:
+        the tokens are those ``model.generate`` gives for the same settings and seed) and return the
+        trace of prompt + completion, with ``trace.completion`` (:class:`~.generation.Completion`: the
+        prompt's length, each generated token's probability and entropy, why it stopped).
+
+        Greedy by default; ``temperature > 0`` samples (with ``top_k``, ``top_p``, ``seed``). Decoding
+        ends at ``max_new_tokens`` (and at ``max_tokens`` in all), the end-of-sequence token, a ``stop``
+        string the completion ends with, ``stop_event`` being set, or the :meth:`time_limit` (what was
+        produced is kept; ``stop_reason`` says which). ``chat=True`` applies the tokenizer's chat
+        template to the prompt as the user's turn (DeepSeek's templates open the assistant's turn, R1's
+        with ``<think>``). ``on_step`` is called with each :class:`~.generation.GenerationStep` as it is
+        made: the token, its probability and entropy, the attention rows of ``layers`` and the routing
+        of the positions that step read. The returned trace is one pass over the final tokens
+        (``layers`` and ``thumbnails`` as in :meth:`trace`), which the steps' capture equals.
+        """
+        sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
+        chosen = self._normalise_layers(layers)
+        prompt_text = self._chat_prompt(prompt) if chat else prompt
+        tokens, _ = self._tokenize(prompt_text, truncate=False, special_tokens=not chat)
+        new_tokens = min(max_new_tokens, self.max_tokens - len(tokens))
+        if new_tokens < 1:
+            raise TextTooLongError(len(tokens) + 1, self.max_tokens)
+        self._check_budget(self._estimate(len(tokens) + new_tokens, chosen, thumbnails))
+        stop_event = stop_event or threading.Event()
+        special = set(getattr(self.tokenizer, "all_special_ids", []))
+        completion = CompletionText(prompt_text, self.decode, special)
+        recorder = attention_capture.AttentionRecorder(
+            {id(self.arch.attention[layer]): layer for layer in chosen}, set(chosen)
+        )
+        with self._lock:
+            with self._routing_hooks() as routing:
+                observer = StepObserver(sampling, recorder.patterns, routing)
+                streamer = StepStreamer(observer, completion, len(tokens), on_step)
+                criteria = StopWhen(stop_event, stop, len(tokens), self.decode, self._expired)
+                self._decode_with_capture(
+                    tokens, new_tokens, sampling, recorder, observer, streamer, criteria
+                )
+            ids = completion.ids
+            eos: Any = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+            eos_ids = set(eos if isinstance(eos, list) else [eos])
+            reason = criteria.reason or ("eos" if ids and ids[-1] in eos_ids else "length")
+            text, generated = completion.tokens()
+            deadline, self._deadline = self._deadline, None  # the final pass is its own request
+            try:
+                trace = self._run_tokens(prompt_text + text, tokens + generated, chosen, thumbnails)
+            finally:
+                self._deadline = deadline
+        trace.completion = Completion(
+            prompt_length=len(tokens),
+            probs=np.asarray(streamer.probs, dtype=np.float32),
+            entropies=np.asarray(streamer.entropies, dtype=np.float32),
+            stop_reason=reason,
+        )
+        return trace
+
+    def stream(self, prompt: str, max_new_tokens: int = 64, **options: Any) -> Generation:
+        """:meth:`generate` in a thread: iterate the returned :class:`~.generation.Generation` for each
+        step as it arrives, ``.stop()`` it, ``.wait()`` for the trace. Takes :meth:`generate`'s options
+        (not ``on_step`` or ``stop_event``)."""
+        for name in ("on_step", "stop_event"):
+            if name in options:
+                raise TypeError(f"stream() makes its own {name}")
+        return Generation(
+            lambda on_step, stop_event: self.generate(
+                prompt, max_new_tokens, on_step=on_step, stop_event=stop_event, **options
+            )
+        )
+
+    def _decode_with_capture(
+        self,
+        tokens: list[Token],
+        new_tokens: int,
+        sampling: Sampling,
+        recorder: attention_capture.AttentionRecorder,
+        observer: StepObserver,
+        streamer: StepStreamer,
+        criteria: StopWhen,
+    ) -> None:
+        """transformers' ``generate`` over ``tokens`` with the step capture on, through the gateway."""
+        input_ids = torch.tensor([[token.id for token in tokens]], device=self.device)
+        advice = (
+            f"out of memory generating {new_tokens} tokens after a prompt of {len(tokens)}; "
+            "ask for fewer new tokens or fewer layers."
+        )
+        with contextlib.ExitStack() as stack:
+            if sampling.seed is not None:
+                stack.enter_context(
+                    torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+                )
+                torch.manual_seed(sampling.seed)
+            stack.enter_context(self._call(advice))
+            stack.enter_context(torch.no_grad())
+            stack.enter_context(attention_capture.recording(recorder))
+            try:
+                self.model.generate(  # type: ignore[operator]
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=new_tokens,
+                    logits_processor=LogitsProcessorList([observer]),
+                    stopping_criteria=StoppingCriteriaList([criteria]),
+                    streamer=streamer,
+                    pad_token_id=self.pad_token_id,
+                    **sampling.generate_kwargs(),
+                )
+            except ComputationTimeoutError:
+                criteria.reason = "time limit"  # stopped inside a step: the tokens made before it stay
+
+    def _expired(self) -> bool:
+        """Whether the current request's deadline has passed."""
+        return self._deadline is not None and time.monotonic() > self._deadline[0]
+
+    def _chat_prompt(self, prompt: str) -> str:
+        """``prompt`` as the user's turn of the tokenizer's chat template, the assistant's turn opened."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise UnsupportedModelError(
+                "this tokenizer has no chat template: generate with chat=False (the prompt as it is)."
+            )
+        text = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+        return str(text)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` alone: no special tokens, no length limit."""

@@ -65,6 +65,18 @@ class LogitLens:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """What a generated trace adds to :class:`~deepseek_viz.Trace`: where the completion starts, and for
+    each generated token (``m`` of them) the probability it had and the entropy (nats) of the
+    distribution it was drawn from (after temperature / top-k / top-p; greedy: the model's own)."""
+
+    prompt_length: int
+    probs: np.ndarray  # float32 [m]
+    entropies: np.ndarray  # float32 [m]
+    stop_reason: str  # "length", "eos", "stop string", "stopped" or "time limit"
+
+
+@dataclass(frozen=True)
 class Prediction:
     """One candidate next token."""
 
@@ -117,6 +129,14 @@ class Trace:
         self._router_logits = router_logits
         self._arguments = _tensors_in(arguments)  # what layer_attention runs a layer with besides its input
         self._read: tuple[int, torch.Tensor] | None = None  # the last pattern computed on demand
+        #: For a trace of :meth:`HookedModel.generate`: the prompt's length and each generated token's
+        #: probability and entropy (a :class:`Completion`); ``None`` for a traced text.
+        self.completion: Completion | None = None
+
+    @property
+    def prompt_length(self) -> int:
+        """Tokens of the prompt of a generated trace (the completion starts there); all tokens otherwise."""
+        return self.completion.prompt_length if self.completion is not None else len(self.tokens)
 
     @property
     def nbytes(self) -> int:
