@@ -51,6 +51,8 @@ def test_greedy_is_transformers_generate_token_for_token(hooked: dv.HookedModel)
     trace = hooked.generate(PROMPT, 12)
     expected = hooked.model.generate(prompt_ids(trace), max_new_tokens=12, do_sample=False)
     assert ids_of(trace) == expected[0].tolist()
+    at_least = hooked.generate(PROMPT, 12, min_new_tokens=12)
+    assert len(at_least.tokens) == at_least.prompt_length + 12
     completion = trace.completion
     assert completion is not None and completion.prompt_length == len(hooked.tokenize(PROMPT))
     m = len(trace.tokens) - trace.prompt_length

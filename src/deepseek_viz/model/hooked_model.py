@@ -605,6 +605,7 @@ class HookedModel:
         prompt: str,
         max_new_tokens: int = 64,
         *,
+        min_new_tokens: int = 0,
         temperature: float = 0.0,
         top_k: int = 0,
         top_p: float = 1.0,
@@ -622,7 +623,8 @@ class HookedModel:
         prompt's length, each generated token's probability and entropy, why it stopped).
 
         Greedy by default; ``temperature > 0`` samples (with ``top_k``, ``top_p``, ``seed``). Decoding
-        ends at ``max_new_tokens`` (and at ``max_tokens`` in all), the end-of-sequence token, a ``stop``
+        ends at ``max_new_tokens`` (and at ``max_tokens`` in all), the end-of-sequence token (not before
+        ``min_new_tokens``: transformers' own ``min_new_tokens``), a ``stop``
         string the completion ends with, ``stop_event`` being set, or the :meth:`time_limit` (what was
         produced is kept; ``stop_reason`` says which). ``chat=True`` applies the tokenizer's chat
         template to the prompt as the user's turn (DeepSeek's templates open the assistant's turn, R1's
@@ -652,8 +654,9 @@ class HookedModel:
                 observer = StepObserver(sampling, recorder.patterns, routing)
                 streamer = StepStreamer(observer, completion, len(tokens), on_step)
                 criteria = StopWhen(stop_event, stop, len(tokens), self.decode, self._expired)
+                at_least = min(min_new_tokens, new_tokens)
                 self._decode_with_capture(
-                    tokens, new_tokens, sampling, recorder, observer, streamer, criteria
+                    tokens, (at_least, new_tokens), sampling, recorder, observer, streamer, criteria
                 )
             ids = completion.ids
             eos: Any = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
@@ -689,17 +692,18 @@ class HookedModel:
     def _decode_with_capture(
         self,
         tokens: list[Token],
-        new_tokens: int,
+        new_tokens: tuple[int, int],
         sampling: Sampling,
         recorder: attention_capture.AttentionRecorder,
         observer: StepObserver,
         streamer: StepStreamer,
         criteria: StopWhen,
     ) -> None:
-        """transformers' ``generate`` over ``tokens`` with the step capture on, through the gateway."""
+        """transformers' ``generate`` over ``tokens`` with the step capture on, through the gateway;
+        ``new_tokens`` is (at least, at most)."""
         input_ids = torch.tensor([[token.id for token in tokens]], device=self.device)
         advice = (
-            f"out of memory generating {new_tokens} tokens after a prompt of {len(tokens)}; "
+            f"out of memory generating {new_tokens[1]} tokens after a prompt of {len(tokens)}; "
             "ask for fewer new tokens or fewer layers."
         )
         with contextlib.ExitStack() as stack:
@@ -715,7 +719,8 @@ class HookedModel:
                 self.model.generate(  # type: ignore[operator]
                     input_ids=input_ids,
                     attention_mask=torch.ones_like(input_ids),
-                    max_new_tokens=new_tokens,
+                    min_new_tokens=new_tokens[0],
+                    max_new_tokens=new_tokens[1],
                     logits_processor=LogitsProcessorList([observer]),
                     stopping_criteria=StoppingCriteriaList([criteria]),
                     streamer=streamer,
