@@ -10,6 +10,7 @@ from .analysis.attribution import (
     global_importance,
 )
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
+from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
 from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .data import sample_texts
@@ -21,10 +22,13 @@ from .export.standalone import save_html
 from .model import (
     BUNDLED_MODEL,
     AttentionUnavailableError,
+    Completion,
     ComputationTimeoutError,
     DeepseekVizError,
     DeviceUnavailableError,
     EmptyTextError,
+    Generation,
+    GenerationStep,
     HookedModel,
     InvalidTextError,
     LayerOutOfRangeError,
@@ -60,6 +64,7 @@ __all__ = [
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
+    "Completion",
     "ComputationTimeoutError",
     "Continuation",
     "Dashboard",
@@ -68,6 +73,8 @@ __all__ = [
     "EmbeddingScatter",
     "EmptyTextError",
     "Explanation",
+    "Generation",
+    "GenerationStep",
     "GlobalImportance",
     "HookedModel",
     "InvalidTextError",
@@ -94,12 +101,15 @@ __all__ = [
     "UnsupportedModelError",
     "Verbalizer",
     "__version__",
+    "answer_start",
     "coactivation_figure",
     "embed_texts",
+    "expert_change",
     "expert_load_figure",
     "explain",
     "global_bar_chart",
     "global_importance",
+    "lens_agreement",
     "link",
     "load_model",
     "project",

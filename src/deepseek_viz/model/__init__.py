@@ -13,20 +13,24 @@ from .errors import (
     TraceTooLargeError,
     UnsupportedModelError,
 )
+from .generation import Generation, GenerationStep
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .interface import ModelInterface
 from .loading import BUNDLED_MODEL, load_model
 from .memory import TraceEstimate
 from .tokens import Token
-from .trace import LogitLens, Prediction, Routing, Trace
+from .trace import Completion, LogitLens, Prediction, Routing, Trace
 
 __all__ = [
     "BUNDLED_MODEL",
     "AttentionUnavailableError",
+    "Completion",
     "ComputationTimeoutError",
     "DeepseekVizError",
     "DeviceUnavailableError",
     "EmptyTextError",
+    "Generation",
+    "GenerationStep",
     "HookedModel",
     "InvalidTextError",
     "LayerOutOfRangeError",
