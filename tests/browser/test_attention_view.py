@@ -304,6 +304,21 @@ SCROLL_FPS = """async (selector) => {
 }"""
 
 
+CLICK_TO_FRAME = """(selector) => {
+    window.__clickAt = 0;
+    window.__frameAfterClick = 0;
+    document.addEventListener("pointerdown", () => { window.__clickAt = performance.now(); }, {capture: true, once: true});
+    const node = document.querySelector(selector);
+    const before = node.getAttribute("data-version");
+    const observer = new MutationObserver(() => {
+        if (node.getAttribute("data-version") === before) return;
+        observer.disconnect();
+        requestAnimationFrame(() => { window.__frameAfterClick = performance.now(); });
+    });
+    observer.observe(node, {attributes: true});
+}"""
+
+
 @pytest.fixture(scope="module")
 def lab_attention_v3(
     browser: playwright_sync.Browser,
@@ -367,7 +382,7 @@ def test_v3_counts_overview_draws_and_responds(lab_attention_v3: PageWatch) -> N
     page.wait_for_selector(f"{sel('head-58-0')}.dsv-focus")
     assert page.eval_on_selector(scroller, "node => node.scrollTop") > 0
     before = version(lab_attention_v3, "attention-heatmap")
-    click_head(lab_attention_v3, 58, 3)  # a layer switch: one trace of that layer, no thumbnails
+    click_head(lab_attention_v3, 58, 3)  # a layer switch: that one layer computed from its input
     caption_is(lab_attention_v3, "layer 58 · head 3")
     wait_for_newer(lab_attention_v3, "attention-heatmap", before)
 
@@ -375,13 +390,17 @@ def test_v3_counts_overview_draws_and_responds(lab_attention_v3: PageWatch) -> N
     try:
         lab_attention_v3.screenshot("attention-view-v3-counts-dark")
         before = version(lab_attention_v3, "attention-heatmap")
+        page.evaluate(CLICK_TO_FRAME, sel("attention-heatmap"))
         click_head(lab_attention_v3, 58, 127)  # same layer: one heatmap from the kept trace
         caption_is(lab_attention_v3, "layer 58 · head 127")
         wait_for_newer(lab_attention_v3, "attention-heatmap", before)
+        page.wait_for_function("() => window.__frameAfterClick > 0")
+        click_ms = page.evaluate("() => window.__frameAfterClick - window.__clickAt")
     finally:
         set_theme(lab_attention_v3, dark=False)
     assert lab_attention_v3.errors == []
     fps = page.evaluate(SCROLL_FPS, scroller)
     print(
-        f"\nV3 counts, 128 tokens: longest task on first draw {longest:.0f} ms; overview scrolls at {fps:.0f} fps"
+        f"\nV3 counts, 128 tokens: longest task on first draw {longest:.0f} ms; overview scrolls at {fps:.0f} fps;"
+        f" a head click to the next frame of its heatmap {click_ms:.0f} ms"
     )

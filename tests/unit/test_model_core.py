@@ -77,6 +77,12 @@ def test_a_layer_not_kept_is_computed_from_its_input_alone(
         np.testing.assert_allclose(recomputed, full.attention(layer), atol=1e-6, rtol=0)
     assert forwards == []
     assert lean.nbytes == before + lean.attention_tensor(-1).numel() * 4
+    some = lean.attention_tensor(1, heads=[2, 0])  # those heads alone
+    assert some.shape[0] == 2 and lean.captured_layers == ()
+    np.testing.assert_allclose(some.numpy(), full.attention(1)[[2, 0]], atol=1e-6, rtol=0)
+    assert lean.nbytes == before + some.numel() * 4
+    monkeypatch.setattr(hooked, "_layer_attention", lambda *a: pytest.fail("recomputed a head it holds"))
+    np.testing.assert_array_equal(lean.attention_tensor(1, heads=[0]).numpy(), some[1:].numpy())
 
 
 def test_hidden_states_and_predictions(hooked: dv.HookedModel) -> None:

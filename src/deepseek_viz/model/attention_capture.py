@@ -44,10 +44,17 @@ class AttentionRecorder:
     :data:`ROWS_PER_BIN` query rows per bin of layers not in ``full`` (see :func:`sampled_rows`).
     """
 
-    def __init__(self, modules: dict[int, int], full: set[int], thumbnail_bins: int | None = None) -> None:
+    def __init__(
+        self,
+        modules: dict[int, int],
+        full: set[int],
+        thumbnail_bins: int | None = None,
+        heads: tuple[int, ...] | None = None,
+    ) -> None:
         self._layer_of_module = modules  # id(attention module) -> layer index
         self.full = full
         self.thumbnail_bins = thumbnail_bins
+        self.heads = heads  # the heads whose full patterns are kept (None: all); not with thumbnails
         self.patterns: dict[int, torch.Tensor] = {}
         self.thumbnails: dict[int, torch.Tensor] = {}
         self.head_scores: dict[int, torch.Tensor] = {}
@@ -70,7 +77,7 @@ class AttentionRecorder:
         if not keep_full and self.thumbnail_bins is None:
             return
         pattern, summary = attention_pattern(
-            query, key, mask, scaling, causal, keep_full, self.thumbnail_bins
+            query, key, mask, scaling, causal, keep_full, self.thumbnail_bins, self.heads
         )
         if pattern is not None:
             self.patterns[layer] = pattern
@@ -127,11 +134,13 @@ def attention_pattern(
     causal: bool,
     keep_full: bool = True,
     thumbnail_bins: int | None = None,
+    only_heads: tuple[int, ...] | None = None,
 ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor] | None]:
     """``softmax(QKᵀ·scale + mask)`` for batch item 0: the full ``[head, query, key]`` pattern (if
-    ``keep_full``) and, if ``thumbnail_bins``, the summary: ``[head, bins, bins]`` block means and
-    ``[head, 4]`` :data:`HEAD_SCORES`, from every row when the full pattern is computed, else from
-    :func:`sampled_rows` (each bin's mean over its sampled rows).
+    ``keep_full``; of ``only_heads`` alone, in that order, when given) and, if ``thumbnail_bins``, the
+    summary: ``[head, bins, bins]`` block means and ``[head, 4]`` :data:`HEAD_SCORES`, from every row
+    when the full pattern is computed, else from :func:`sampled_rows` (each bin's mean over its sampled
+    rows).
 
     ``query`` is ``[batch, heads, q, d]`` and ``key`` ``[batch, kv_heads, k, d]`` (GQA keys are shared by
     ``heads // kv_heads`` query heads; MLA's query/key width may differ from the value width, which is not
@@ -140,9 +149,14 @@ def attention_pattern(
     token (rows after the first), on the first token (BOS), on the query's own position, and the
     entropy of the row in nats.
     """
+    if only_heads is not None and thumbnail_bins is not None:
+        raise ValueError("the all-heads summary needs every head: no only_heads with thumbnail_bins")
     heads, q_len, k_len = query.shape[1], query.shape[2], key.shape[2]
     device = query.device
     keys = key[0].float().repeat_interleave(heads // key.shape[1], dim=0)  # [head, k, d]
+    if only_heads is not None:
+        chosen = torch.tensor(only_heads, dtype=torch.long, device=device)
+        query, keys, heads = query[:, chosen], keys[chosen], len(only_heads)
     store_dtype = torch.float32 if query.dtype == torch.float32 else torch.float16
     pattern = torch.empty(heads, q_len, k_len, dtype=store_dtype, device=device) if keep_full else None
     rows = (

@@ -501,8 +501,8 @@ class HookedModel:
             )
         hidden = [state[0] for state in output.hidden_states]
 
-        def layer_attention(layer: int) -> torch.Tensor:
-            return self._layer_attention(layer, hidden[layer], arguments[layer])
+        def layer_attention(layer: int, heads: tuple[int, ...] | None) -> torch.Tensor:
+            return self._layer_attention(layer, hidden[layer], arguments[layer], heads)
 
         def router_logits(layer: int) -> torch.Tensor:
             return self._router_logits(layer, hidden[layer], arguments[layer])
@@ -530,16 +530,20 @@ class HookedModel:
             arguments=[argument for layer in sorted(arguments) for argument in arguments[layer].values()],
         )
 
-    def _layer_attention(self, layer: int, hidden: torch.Tensor, arguments: dict[str, Any]) -> torch.Tensor:
-        """The full pattern ``[head, n, n]`` of ``layer``, recomputed by running that decoder layer alone
-        on its input (the residual stream a trace keeps) with the arguments the forward passed it: no
-        other layer runs. Checked against :attr:`memory_budget` first, through the gateway."""
+    def _layer_attention(
+        self, layer: int, hidden: torch.Tensor, arguments: dict[str, Any], heads: tuple[int, ...] | None
+    ) -> torch.Tensor:
+        """The full pattern ``[head, n, n]`` of ``layer`` (of ``heads`` alone when given), recomputed by
+        running that decoder layer alone on its input (the residual stream a trace keeps) with the
+        arguments the forward passed it: no other layer runs. Checked against :attr:`memory_budget`
+        first, through the gateway."""
         n = hidden.shape[0]
+        share = 1.0 if heads is None else len(heads) / self.num_heads
         self._check_budget(
             TraceEstimate(
                 tokens=n,
                 layers=1,
-                patterns=self._pattern_bytes(n),
+                patterns=int(self._pattern_bytes(n) * share),
                 thumbnails=0,
                 head_scores=0,
                 hidden=0,
@@ -547,7 +551,9 @@ class HookedModel:
                 working=self._capture_bytes(n),
             )
         )
-        recorder = attention_capture.AttentionRecorder({id(self.arch.attention[layer]): layer}, {layer})
+        recorder = attention_capture.AttentionRecorder(
+            {id(self.arch.attention[layer]): layer}, {layer}, heads=heads
+        )
         advice = f"out of memory computing the attention of layer {layer} for {n} tokens; use a shorter text."
         with attention_capture.recording(recorder):
             self._run_layer(layer, hidden, arguments, advice)

@@ -108,7 +108,7 @@ class Trace:
         vocab_size: int,
         decode: Callable[[int], str],
         truncated: bool = False,
-        layer_attention: Callable[[int], torch.Tensor] | None = None,
+        layer_attention: Callable[[int, tuple[int, ...] | None], torch.Tensor] | None = None,
         router_logits: Callable[[int], torch.Tensor] | None = None,
         arguments: Iterable[object] = (),
     ) -> None:
@@ -128,7 +128,8 @@ class Trace:
         self._layer_attention = layer_attention
         self._router_logits = router_logits
         self._arguments = _tensors_in(arguments)  # what layer_attention runs a layer with besides its input
-        self._read: tuple[int, torch.Tensor] | None = None  # the last pattern computed on demand
+        # the last pattern computed on demand: its layer, its heads (None: all), [head, n, n]
+        self._read: tuple[int, tuple[int, ...] | None, torch.Tensor] | None = None
         #: For a trace of :meth:`HookedModel.generate`: the prompt's length and each generated token's
         #: probability and entropy (a :class:`Completion`); ``None`` for a traced text.
         self.completion: Completion | None = None
@@ -148,16 +149,17 @@ class Trace:
             *self._head_scores.values(),
             *self._hidden,
             *self._arguments,
-            *([self._read[1]] if self._read is not None else []),
+            *([self._read[2]] if self._read is not None else []),
         ]
         arrays = [array for r in self._routing.values() for array in (r.experts, r.weights)]
         return sum(t.numel() * t.element_size() for t in tensors) + sum(a.nbytes for a in arrays)
 
     @property
     def captured_layers(self) -> tuple[int, ...]:
-        """Layers whose attention patterns this trace holds now: those kept from the forward (``layers``)
-        and the last one computed on demand."""
-        return tuple(sorted({*self._patterns, *([self._read[0]] if self._read is not None else [])}))
+        """Layers whose attention patterns (of every head) this trace holds now: those kept from the
+        forward (``layers``) and the last one computed on demand for all heads."""
+        read = [self._read[0]] if self._read is not None and self._read[1] is None else []
+        return tuple(sorted({*self._patterns, *read}))
 
     def _layer(self, layer: int) -> int:
         if not -self.num_layers <= layer < self.num_layers:
@@ -166,23 +168,31 @@ class Trace:
             )
         return layer % self.num_layers
 
-    def attention_tensor(self, layer: int) -> torch.Tensor:
-        """The pattern of ``layer``, ``[head, query, key]``, on that layer's device. A layer the forward
-        did not keep is computed now by running that decoder layer alone on its stored input (no forward
-        pass; about ``1 / num_layers`` of one) and kept until another such layer is read."""
+    def attention_tensor(self, layer: int, heads: Sequence[int] | None = None) -> torch.Tensor:
+        """The pattern of ``layer``, ``[head, query, key]`` (the ``heads`` given, in that order; default
+        all), on that layer's device. A layer the forward did not keep is computed now by running that
+        decoder layer alone on its stored input (no forward pass; about ``1 / num_layers`` of one), for
+        the heads asked for only, and kept until another such read."""
         index = self._layer(layer)
+        chosen = None if heads is None else tuple(int(head) for head in heads)
         if index in self._patterns:
-            return self._patterns[index]
-        if self._read is not None and self._read[0] == index:
-            return self._read[1]
+            pattern = self._patterns[index]
+            return pattern if chosen is None else pattern[list(chosen)]
+        read = self._read
+        if read is not None and read[0] == index:
+            held = read[1]
+            if held is None:
+                return read[2] if chosen is None else read[2][list(chosen)]
+            if chosen is not None and set(chosen) <= set(held):
+                return read[2][[held.index(head) for head in chosen]]
         if self._layer_attention is None:
             raise LayerOutOfRangeError(
                 f"attention of layer {index} was not captured; this trace holds layers {self.captured_layers}. "
                 "Trace again with that layer in `layers`."
             )
         self._read = None  # the previous one is freed before the next is made
-        self._read = (index, self._layer_attention(index))
-        return self._read[1]
+        self._read = (index, chosen, self._layer_attention(index, chosen))
+        return self._read[2]
 
     def attention(self, layer: int) -> np.ndarray:
         """Attention probabilities of ``layer`` as float32 ``[head, query, key]``; rows sum to 1."""

@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
 import traitlets
 
 from ..export.figures import token_heatmap
 from ..model import EmptyTextError, ModelInterface, Trace
 from .base import bundle
-from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_uint8, max_pool, normalise_each
+from .buffers import ArrayTrait, encode_float16, encode_uint8, max_pool, normalise_each
 from .commands import command
 from .live_text import TracedTextWidget
 
@@ -65,13 +66,21 @@ def thumbnail_bins(num_layers: int, num_heads: int) -> int:
     return max(4, min(MAX_THUMBNAIL_BINS, math.isqrt(THUMBNAIL_BUDGET // max(1, num_layers * num_heads))))
 
 
-def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...]) -> np.ndarray:
-    """Float32 ``[query, key]`` mean of ``heads`` of ``layer``, summed one head at a time (no copy of
-    the other heads)."""
-    pattern = trace.attention_tensor(layer)
-    total = pattern[heads[0]].float()
-    for head in heads[1:]:
-        total = total + pattern[head].float()
+def layer_heads_fit(num_heads: int, n: int) -> bool:
+    """Whether every head of a layer goes to the browser for ``n`` tokens (:data:`LAYER_HEADS_BUDGET`)."""
+    return n <= OVERVIEW_SIZE and num_heads * n * n <= LAYER_HEADS_BUDGET
+
+
+def mean_of_heads(trace: Trace, layer: int, heads: tuple[int, ...], every_head: bool) -> np.ndarray:
+    """Float32 ``[query, key]`` mean of ``heads`` of ``layer``, summed one head at a time. With
+    ``every_head`` the layer's pattern of all heads is read (the browser gets them too), else only
+    ``heads``' (a layer the forward did not keep computes those alone)."""
+    pattern = trace.attention_tensor(layer, None if every_head else heads)
+    rows = heads if every_head else range(len(heads))
+    total = sum(
+        (pattern[row].float() for row in rows),
+        start=pattern.new_zeros(pattern.shape[1:], dtype=torch.float32),
+    )
     return (total / len(heads)).cpu().numpy()
 
 
@@ -79,16 +88,6 @@ def colour_max(matrix: np.ndarray) -> float:
     """The weight drawn brightest: the largest from the second query on (the first query can only
     attend to itself, with weight 1)."""
     return float(matrix[1:].max()) if len(matrix) > 1 else 1.0
-
-
-def encode_layer_heads(trace: Trace, layer: int) -> EncodedArray | None:
-    """Every head of ``layer`` as uint8 ``[head, n, n]`` on one scale (each head's largest weight is the
-    first query's 1 anyway); ``None`` over :data:`LAYER_HEADS_BUDGET` bytes or :data:`OVERVIEW_SIZE`
-    tokens."""
-    heads, n, _ = trace.attention_tensor(layer).shape
-    if n > OVERVIEW_SIZE or heads * n * n > LAYER_HEADS_BUDGET:
-        return None
-    return encode_uint8(trace.attention(layer))
 
 
 class AttentionView(TracedTextWidget):
@@ -203,11 +202,15 @@ class AttentionView(TracedTextWidget):
             if not same_trace:
                 self._computing()
             if new_text:
-                trace = self._hooked.trace(text, layers=[layer], thumbnails=self._bins)
+                every_head = layer_heads_fit(self.num_heads, len(self._hooked.tokenize(text)))
+                # the forward keeps the layer's pattern only when the browser gets all of its heads; else
+                # the trace computes the heads shown from the layer's input
+                trace = self._hooked.trace(text, layers=[layer] if every_head else [], thumbnails=self._bins)
             else:  # a head or layer switch: the trace has it, or computes that one layer from its input
                 assert self._trace is not None
                 trace = self._trace
-            matrix = mean_of_heads(trace, layer, heads)
+            every_head = layer_heads_fit(self.num_heads, len(trace.tokens))
+            matrix = mean_of_heads(trace, layer, heads, every_head)
             scores = trace.head_scores if new_text else None
         except EmptyTextError:
             self._show_empty()
@@ -227,7 +230,9 @@ class AttentionView(TracedTextWidget):
                 self._thumbnails = encode_uint8(normalise_each(thumbnails), scale=1.0)
                 self._head_scores = encode_float16(scores)
             self._heatmap, self._heatmap_block, self._colour_max = heatmap, block, colour_max(matrix)
-            self._layer_heads, self._layer_heads_layer = encode_layer_heads(trace, layer), layer
+            # every head on one scale (each head's largest weight is the first query's 1 anyway)
+            self._layer_heads = encode_uint8(trace.attention(layer)) if every_head else None
+            self._layer_heads_layer = layer
             self._data_id += 1
             self._finish()
 
