@@ -234,7 +234,11 @@ class GenerationView(ModelView):
             return  # a newer Generate came meanwhile
         try:
             trace = self._hooked.generate(
-                prompt, new_tokens, on_step=lambda step: self._on_step(run, step), stop_event=run.stop, **settings
+                prompt,
+                new_tokens,
+                on_step=lambda step: self._on_step(run, step),
+                stop_event=run.stop,
+                **settings,
             )
             self._show_final(run, trace)
         except Exception as error:  # a thread's failure has nobody to raise to: it is the view's status
@@ -276,9 +280,11 @@ class GenerationView(ModelView):
         if not self._current(run) or run.prompt_length < 0:
             return
         # as streamed, a piece that does not end its character has an empty span (the character shows once)
-        generated = [[t.text, SPECIAL if t.special else NORMAL if t.text else PIECE] for t in run.tokens]
+        generated: list[list[Any]] = [
+            [t.text, SPECIAL if t.special else NORMAL if t.text else PIECE] for t in run.tokens
+        ]
         opened = prompt_opens_think(run.prompt_text)
-        split = think_split([entry[0] for entry in generated], opened)
+        split = think_split([t.text for t in run.tokens], opened)
         with self.hold_sync():
             self._trace = None
             self._tokens = run.prompt_tokens + generated
