@@ -12,7 +12,14 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 import deepseek_viz as dv
 import deepseek_viz.widgets
-from deepseek_viz.widgets import AttentionView, AttributionView, EmbeddingScatter, PredictionView, RoutingView
+from deepseek_viz.widgets import (
+    AttentionView,
+    AttributionView,
+    EmbeddingScatter,
+    GenerationView,
+    PredictionView,
+    RoutingView,
+)
 from deepseek_viz.widgets.buffers import ArrayTrait, EncodedArray
 
 TEXT = "Fever may indicate flu."
@@ -30,7 +37,7 @@ def package_widgets() -> list[type[anywidget.AnyWidget]]:
 
 
 def test_every_view_is_covered() -> None:
-    views = {AttentionView, AttributionView, EmbeddingScatter, PredictionView, RoutingView}
+    views = {AttentionView, AttributionView, EmbeddingScatter, GenerationView, PredictionView, RoutingView}
     assert views <= set(package_widgets())
 
 
@@ -49,7 +56,11 @@ def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
 @pytest.fixture(scope="module")
 def views(hooked: dv.HookedModel) -> list[anywidget.AnyWidget]:
     """One of each view, every array of it filled."""
+    generation = GenerationView(hooked, TEXT, max_new_tokens=4)
+    generation.generate()
+    generation.wait(120)
     return [
+        generation,
         AttentionView(hooked, text=TEXT),
         RoutingView(hooked, text=TEXT, corpus=[TEXT, "risk rose"], selected_token=1),
         PredictionView(hooked, text=TEXT),

@@ -6,12 +6,14 @@ All read a trace of :meth:`~deepseek_viz.HookedModel.generate` (``trace.completi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..model import Trace
 
-#: The tag that closes R1's reasoning section (opened by ``<think>`` at the start of its turn).
-THINK_END = "</think>"
+#: The tags around R1's reasoning section (its chat template opens it at the start of the turn).
+THINK_START, THINK_END = "<think>", "</think>"
 
 
 def _generated(trace: Trace) -> range:
@@ -35,36 +37,60 @@ def lens_agreement(trace: Trace) -> np.ndarray:
     return np.where(agrees.any(axis=0), agrees.argmax(axis=0), never).astype(np.int64)
 
 
-def expert_change(trace: Trace) -> np.ndarray:
+def expert_change(trace: Trace) -> np.ndarray | None:
     """For each generated token, the share of its routed experts that the token before it did not use,
-    averaged over the MoE layers, float32 ``[m]`` (``0``: the same experts, ``1``: all new); empty for a
-    dense model."""
+    averaged over the MoE layers, float32 ``[m]`` (``0``: the same experts, ``1``: all new); ``None`` for
+    a dense model."""
     generated = _generated(trace)
     if not trace.moe_layers:
-        return np.zeros(0, dtype=np.float32)
+        return None
     shares = []
     for layer in trace.moe_layers:
         routing = trace.routing(layer)
         assert routing is not None
         experts = routing.experts
-        for_layer = [
-            1.0 - len(set(experts[p].tolist()) & set(experts[p - 1].tolist())) / experts.shape[1]
-            for p in generated
-        ]
-        shares.append(for_layer)
+        shares.append([np.isin(experts[p], experts[p - 1], invert=True).mean() for p in generated])
     return np.asarray(shares, dtype=np.float32).mean(axis=0)
 
 
 def answer_start(trace: Trace) -> int | None:
-    """Index of the first token of the answer, after the token that completes ``</think>`` in the
-    completion (R1's reasoning, opened by ``<think>`` in the chat template, comes before it); ``None``
-    when the completion has no ``</think>`` (still reasoning, or no reasoning section)."""
+    """Index (in ``trace.tokens``) of the first token of the answer, after the one that completes
+    ``</think>`` (R1's reasoning, opened by ``<think>`` in its chat template, comes before it); ``None``
+    while the completion has no ``</think>`` (still reasoning, or no reasoning section)."""
     generated = _generated(trace)
-    if not generated:
+    texts = [trace.tokens[p].text for p in generated]
+    prompt = trace.text[: trace.tokens[generated.start].start] if generated else trace.text
+    split = think_split(texts, prompt_opens_think(prompt))
+    if split is None or THINK_END not in "".join(texts):
         return None
-    start = trace.tokens[generated.start].start
-    found = trace.text.find(THINK_END, start)
-    if found < 0:
-        return None
-    closed = found + len(THINK_END)
-    return next((p + 1 for p in generated if trace.tokens[p].end >= closed), len(trace.tokens))
+    return trace.prompt_length + split[1]
+
+
+def think_split(texts: Sequence[str], opened: bool = False) -> tuple[int, int] | None:
+    """The reasoning section of generated tokens whose texts are ``texts``: ``(start, end)``, the tokens
+    ``start … end - 1`` from the one where ``<think>`` begins (or the first, when the prompt ``opened``
+    it, as R1's chat template does) up to and including the one whose text completes ``</think>``
+    (``end == len(texts)`` while it is still open). ``None`` when there is no reasoning section; the
+    answer is the tokens from ``end`` on (and any before ``start``)."""
+    joined = "".join(texts)
+    ends = np.cumsum([len(text) for text in texts])  # one past each token's last character
+    if opened:
+        start, search = 0, 0
+    else:
+        at = joined.find(THINK_START)
+        if at < 0:
+            return None
+        start, search = _token_at(ends, at), at + len(THINK_START)
+    close = joined.find(THINK_END, search)
+    end = len(texts) if close < 0 else _token_at(ends, close + len(THINK_END) - 1) + 1
+    return start, end
+
+
+def _token_at(ends: np.ndarray, character: int) -> int:
+    """The token holding ``character`` of the joined texts (``ends``: one past each token's last)."""
+    return int(np.searchsorted(ends, character, side="right"))
+
+
+def prompt_opens_think(prompt: str) -> bool:
+    """Whether ``prompt`` (as the model reads it, chat template applied) leaves a ``<think>`` open."""
+    return prompt.rfind(THINK_START) > prompt.rfind(THINK_END)

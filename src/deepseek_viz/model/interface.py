@@ -8,12 +8,14 @@ depends on how the model is held.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 import torch
 
+from .generation import GenerationStep
 from .memory import TraceEstimate
 from .tokens import Token
 from .trace import Trace
@@ -114,6 +116,33 @@ class ModelInterface(Protocol):
         thumbnails: int | None = None,
     ) -> Trace:
         """Run ``text`` through the model once and capture what the views need (cached)."""
+        ...
+
+    def generate(
+        self,
+        prompt: str,
+        max_new_tokens: int = 64,
+        *,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        stop: Sequence[str] = (),
+        chat: bool = False,
+        layers: Iterable[int] = (),
+        thumbnails: int | None = None,
+        on_step: Callable[[GenerationStep], None] | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Trace:
+        """Write a completion of ``prompt`` (greedy by default; ``temperature > 0`` samples with
+        ``top_k``, ``top_p``, ``seed``) and return the trace of prompt + completion, one pass over the
+        final tokens, with ``trace.completion`` (the prompt's length, each generated token's probability
+        and entropy, ``stop_reason``). ``chat=True`` applies the tokenizer's chat template (an
+        :class:`~deepseek_viz.UnsupportedModelError` where it has none). ``on_step`` is called, in the
+        generating thread, with each :class:`~deepseek_viz.model.generation.GenerationStep` as it is
+        made; decoding ends at ``max_new_tokens``, the end-of-sequence token, a ``stop`` string,
+        ``stop_event`` being set (``"stopped"``) or the :meth:`time_limit` (``"time limit"``), keeping
+        what was produced."""
         ...
 
     def estimate(

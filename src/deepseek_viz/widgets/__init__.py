@@ -4,6 +4,7 @@ from .attention_view import AttentionView
 from .attribution_view import AttributionView
 from .dashboard import Dashboard, TextBox
 from .embedding_scatter import EmbeddingScatter, TextViewLink
+from .generation_view import GenerationView
 from .linking import TraitLink, link
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
@@ -14,6 +15,7 @@ __all__ = [
     "AttributionView",
     "Dashboard",
     "EmbeddingScatter",
+    "GenerationView",
     "PredictionView",
     "RoutingView",
     "Status",

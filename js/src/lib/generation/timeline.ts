@@ -1,0 +1,147 @@
+// GenerationView's timeline: one canvas, a column per generated token, rows for confidence, entropy and
+// (once generation has finished) where the logit lens first agrees and how much the experts changed.
+
+import { colourAt, cssColour } from "../colour";
+import { element, markDrawn } from "../dom";
+import { isLightColour } from "../routing/theme";
+import { columnAt, entropyScale, timelineLayout, type RowName, type TimelineLayout } from "./data";
+
+/** What the timeline draws; `lensLayer`/`expertChange` null until the generation has finished. */
+export interface TimelineData {
+  probs: Float32Array;
+  entropies: Float32Array;
+  /** First agreeing hidden-state layer per token (`numLayers + 1`: none). */
+  lensLayer: Uint32Array | null;
+  numLayers: number;
+  expertChange: Float32Array | null;
+}
+
+export interface TimelineCallbacks {
+  hover(column: number, event: MouseEvent): void;
+  click(column: number): void;
+}
+
+/** The rows `data` has. */
+export function rowsOf(data: TimelineData): RowName[] {
+  const rows: RowName[] = ["confidence", "entropy"];
+  if (data.lensLayer) rows.push("lens agrees from layer");
+  if (data.expertChange) rows.push("expert change");
+  return rows;
+}
+
+export class Timeline {
+  readonly root: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  layout: TimelineLayout = timelineLayout(0, 600, ["confidence", "entropy"]);
+  private data: TimelineData | null = null;
+  private selected = -1;
+
+  constructor(private readonly callbacks: TimelineCallbacks) {
+    this.canvas = element("canvas", { testid: "generation-timeline", className: "dsv-gen-timeline" });
+    this.root = element("div", { className: "dsv-gen-timeline-wrap" }, this.canvas);
+    this.canvas.addEventListener("mousemove", this.onMove);
+    this.canvas.addEventListener("mouseleave", this.onLeave);
+    this.canvas.addEventListener("click", this.onClick);
+  }
+
+  private columnOf(event: MouseEvent): number {
+    const box = this.canvas.getBoundingClientRect();
+    return columnAt(this.layout, event.clientX - box.left);
+  }
+
+  private onMove = (event: MouseEvent): void => this.callbacks.hover(this.columnOf(event), event);
+  private onLeave = (event: MouseEvent): void => this.callbacks.hover(-1, event);
+  private onClick = (event: MouseEvent): void => {
+    const column = this.columnOf(event);
+    if (column >= 0) this.callbacks.click(column);
+  };
+
+  /** The centre of `column` in page (client) coordinates, for tests. */
+  columnPoint(column: number): { x: number; y: number } {
+    const box = this.canvas.getBoundingClientRect();
+    return { x: box.left + this.layout.labelWidth + (column + 0.5) * this.layout.columnWidth, y: box.top + this.layout.rowHeight / 2 };
+  }
+
+  setData(data: TimelineData): void {
+    this.data = data;
+    this.draw();
+  }
+
+  setSelected(column: number): void {
+    this.selected = column;
+    this.draw();
+  }
+
+  draw(): void {
+    const data = this.data;
+    const columns = data ? data.probs.length : 0;
+    const available = this.root.parentElement?.clientWidth || 800;
+    this.layout = timelineLayout(columns, available, data ? rowsOf(data) : ["confidence", "entropy"]);
+    const { width, height, labelWidth, columnWidth: w, rowHeight: h, rows } = this.layout;
+    const ratio = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(width * ratio);
+    this.canvas.height = Math.round(height * ratio);
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    this.canvas.dataset.columns = String(columns);
+    this.canvas.dataset.rows = rows.join(",");
+    const context = this.canvas.getContext("2d");
+    if (context) {
+      context.setTransform(ratio, 0, 0, ratio, 0, 0);
+      const dark = isLightColour(this.root.isConnected ? getComputedStyle(this.root).color : "");
+      const [text, track, mark] = dark ? ["#ddd", "#2b2b2b", "#ff5252"] : ["#333", "#f1f1f1", "#e53935"];
+      context.clearRect(0, 0, width, height);
+      context.font = "11px system-ui, sans-serif";
+      context.textBaseline = "middle";
+      rows.forEach((row, r) => {
+        const top = r * h;
+        context.fillStyle = text;
+        context.fillText(row, 4, top + h / 2);
+        context.fillStyle = track;
+        context.fillRect(labelWidth, top + 1, Math.max(1, columns) * w, h - 2);
+        if (data) this.drawRow(context, row, data, top);
+      });
+      if (this.selected >= 0 && this.selected < columns) {
+        context.strokeStyle = mark;
+        context.lineWidth = 2;
+        context.strokeRect(labelWidth + this.selected * w + 1, 1, Math.max(1, w - 2), height - 2);
+      }
+    }
+    markDrawn(this.canvas);
+  }
+
+  private drawRow(context: CanvasRenderingContext2D, row: RowName, data: TimelineData, top: number): void {
+    const { labelWidth, columnWidth: w, rowHeight: h } = this.layout;
+    const bar = (column: number, value: number, colour: string): void => {
+      const height = Math.max(1, Math.round(Math.min(1, Math.max(0, value)) * (h - 4)));
+      context.fillStyle = colour;
+      context.fillRect(labelWidth + column * w, top + h - 2 - height, Math.max(1, w - (w > 3 ? 1 : 0)), height);
+    };
+    const n = data.probs.length;
+    if (row === "confidence") for (let i = 0; i < n; i++) bar(i, data.probs[i], cssColour(data.probs[i]));
+    if (row === "entropy") {
+      const scale = entropyScale(data.entropies);
+      for (let i = 0; i < n; i++) bar(i, data.entropies[i] / scale, cssColour(data.entropies[i] / scale));
+    }
+    if (row === "lens agrees from layer" && data.lensLayer) {
+      const layers = data.numLayers;
+      for (let i = 0; i < n; i++) {
+        const layer = data.lensLayer[i];
+        if (layer > layers) continue; // the lens never agreed: left blank
+        // early agreement (a low layer) is a tall, bright bar
+        const t = layers > 0 ? 1 - layer / layers : 1;
+        const [r, g, b] = colourAt(t);
+        bar(i, 0.15 + 0.85 * t, `rgb(${r}, ${g}, ${b})`);
+      }
+    }
+    if (row === "expert change" && data.expertChange) {
+      for (let i = 0; i < n; i++) bar(i, data.expertChange[i], cssColour(data.expertChange[i]));
+    }
+  }
+
+  destroy(): void {
+    this.canvas.removeEventListener("mousemove", this.onMove);
+    this.canvas.removeEventListener("mouseleave", this.onLeave);
+    this.canvas.removeEventListener("click", this.onClick);
+  }
+}
