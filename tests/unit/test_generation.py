@@ -51,6 +51,7 @@ def test_greedy_is_transformers_generate_token_for_token(hooked: dv.HookedModel)
     trace = hooked.generate(PROMPT, 12)
     expected = hooked.model.generate(prompt_ids(trace), max_new_tokens=12, do_sample=False)
     assert ids_of(trace) == expected[0].tolist()
+    assert hooked.trace(trace.text, layers=[]) is trace  # views shown its text read the tokens as written
     at_least = hooked.generate(PROMPT, 12, min_new_tokens=12)
     assert len(at_least.tokens) == at_least.prompt_length + 12
     completion = trace.completion

@@ -277,12 +277,15 @@ def test_combine_statuses() -> None:
 
 
 def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[str, Path]) -> None:
-    limits = AppLimits(max_chars=100, max_tokens=32, max_seconds=120.0, max_samples=50)
+    limits = AppLimits(max_chars=100, max_tokens=32, max_seconds=120.0, max_samples=50, max_new_tokens=7)
     assert AppLimits.from_env(limits.to_env()) == limits
     assert AppLimits.from_env({}) == AppLimits()
     board = main_view({**limits.to_env(), "DEEPSEEK_VIZ_MODEL": str(tiny_checkpoints["deepseek_v3"])})
     assert board.text_box.max_chars == 100
     assert board.model.max_tokens == 32 and board.model.max_seconds == 120.0
+    assert board.generation is not None and board.generation.max_new_tokens_limit == 7
+    board.generation.max_new_tokens = 500
+    assert board.generation.max_new_tokens == 7
     assert board.attribution.methods == ["input_x_gradient"]  # live; the rest on the button
     assert board.attribution._settings == {
         "deletion_steps": 8,
@@ -302,3 +305,31 @@ def test_app_limits_round_trip_and_bound_the_dashboard(tiny_checkpoints: dict[st
     }
     assert board.attribution.explanation.evaluations["lime"] <= 60  # LIME's 50 samples (+ the original)
     assert board.wait_for_map(timeout=120)  # the 240 samples, embedded in the background
+
+
+def test_generate_mode_shows_the_generated_tokens_in_every_view() -> None:
+    model = dv.load_model()
+    board = dv.Dashboard(
+        model,
+        TEXTS,
+        LABELS,
+        text="Fever may indicate",
+        generate=True,
+        max_new_tokens=40,
+        max_new_tokens_limit=12,
+    )
+    assert board.generation is not None and board.generation.max_new_tokens == 12  # capped per visitor
+    board.generation.generate()
+    trace = board.generation.wait(120)
+    assert trace is not None and trace.completion is not None
+    assert board.text == trace.text and board.status.ok
+    assert board.attention.trace is trace  # the generated tokens, not the text tokenized again
+    assert [entry[0] for entry in board.predictions._tokens] == [
+        entry[0] for entry in board.generation._tokens
+    ]
+    last = len(trace.tokens) - 1
+    board.generation.selected_token = last
+    assert board.attention.selected_token == board.predictions.selected_token == last
+    board.attention.selected_token = trace.prompt_length
+    assert board.generation.selected_token == trace.prompt_length
+    board.close()

@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.max_samples,
         help="SHAP evaluations / LIME samples per run",
     )
+    limits.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=defaults.max_new_tokens,
+        help="most tokens one generation writes",
+    )
     return parser
 
 
@@ -61,7 +67,7 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepseek-viz`` command."""
     args = _parser().parse_args(argv)
-    limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples)
+    limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples, args.max_new_tokens)
     env = {**os.environ, **limits.to_env()}
     if args.model:
         env[MODEL_ENV] = args.model

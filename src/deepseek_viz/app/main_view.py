@@ -2,8 +2,9 @@
 bundled model), within the per-visitor limits the ``deepseek-viz app`` command puts in the environment.
 
 Voila starts one kernel per visitor, and a kernel handles one request at a time, so these limits bound
-what each visitor can make the server do: characters per text, tokens per trace, seconds per request,
-and samples per SHAP/LIME run.
+what each visitor can make the server do: characters per text, tokens per trace, seconds per request
+(a generation included: it stops there, keeping what it wrote), samples per SHAP/LIME run and tokens per
+generation.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class AppLimits:
     max_seconds: float = 20.0
     #: SHAP evaluations (Owen values, ``partition``) and LIME samples per run.
     max_samples: int = 300
+    #: Most tokens one generation writes (the generation panel's cap).
+    max_new_tokens: int = 128
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these limits to the app's kernels."""
@@ -73,4 +76,7 @@ def main_view(env: Mapping[str, str] | None = None) -> Dashboard:
         text=DEFAULT_TEXT,
         max_chars=limits.max_chars,
         attribution=limits.attribution_settings(),
+        generate=True,
+        max_new_tokens=min(64, limits.max_new_tokens),
+        max_new_tokens_limit=limits.max_new_tokens,
     )

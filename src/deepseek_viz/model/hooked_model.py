@@ -263,16 +263,21 @@ class HookedModel:
         chosen = self._normalise_layers(layers)
         if thumbnails is not None and thumbnails < 1:
             raise ValueError(f"thumbnails must be a positive number of bins, not {thumbnails}")
-        key = (text, chosen, truncate, thumbnails)
         with self._lock:
-            cached = self._cached(key)
+            cached = self._cached((text, chosen, truncate, thumbnails))
             if cached is not None:
                 return cached
             result = self._run(text, chosen, truncate, thumbnails)
-            if result.nbytes <= self._cache_bytes:
-                self._cache[key] = result
-                self._trim_cache()
+            self._keep(text, chosen, thumbnails, result)
             return result
+
+    def _keep(self, text: str, layers: tuple[int, ...], thumbnails: int | None, trace: Trace) -> None:
+        """Cache ``trace`` as the trace of ``text`` (unless it alone is over ``cache_bytes``); a trace
+        that was not cut short answers requests with ``truncate`` and without."""
+        if trace.nbytes <= self._cache_bytes:
+            with self._lock:
+                self._cache[(text, layers, trace.truncated, thumbnails)] = trace
+                self._trim_cache()
 
     def _trim_cache(self) -> None:
         """Drop the oldest cached traces until at most ``cache_size`` holding ``cache_bytes`` are left."""
@@ -342,20 +347,22 @@ class HookedModel:
 
     def _cached(self, key: tuple[Any, ...]) -> Trace | None:
         """A cached trace that answers ``key``: the same text, the same truncation (or none, where a
-        truncated trace is allowed: the text fitted), at least the layers asked for, and the same
-        thumbnails where any are asked for."""
+        truncated trace is allowed: the text fitted) and the same thumbnails where any are asked for.
+        Any layers: a layer the cached trace did not keep is computed from its input when read, for
+        less than a new forward. The newest such trace, preferring one that keeps the layers asked."""
         text, layers, truncate, thumbnails = key
-        for cached_key in reversed(self._cache):
-            cached_text, cached_layers, cached_truncate, cached_thumbnails = cached_key
-            if (
-                cached_text == text
-                and cached_truncate in (truncate, False)
-                and set(layers) <= set(cached_layers)
-                and thumbnails in (None, cached_thumbnails)
-            ):
-                self._cache.move_to_end(cached_key)
-                return self._cache[cached_key]
-        return None
+        answering = [
+            cached_key
+            for cached_key in reversed(self._cache)
+            if cached_key[0] == text
+            and cached_key[2] in (truncate, False)
+            and thumbnails in (None, cached_key[3])
+        ]
+        if not answering:
+            return None
+        best = min(answering, key=lambda cached: not set(layers) <= set(cached[1]))  # stable: newest first
+        self._cache.move_to_end(best)
+        return self._cache[best]
 
     @contextmanager
     def time_limit(self, seconds: float | None = None) -> Iterator[None]:
@@ -680,6 +687,7 @@ class HookedModel:
             entropies=np.asarray(streamer.entropies, dtype=np.float32),
             stop_reason=reason,
         )
+        self._keep(trace.text, chosen, thumbnails, trace)  # views shown this text read its tokens as written
         return trace
 
     def stream(self, prompt: str, max_new_tokens: int = 64, **options: Any) -> Generation:

@@ -14,10 +14,11 @@ from ..analysis.projection import Method
 from ..data import sample_texts
 from ..export.standalone import save_html
 from ..model import ModelInterface
-from .attention_view import AttentionView
+from .attention_view import AttentionView, thumbnail_bins
 from .attribution_view import AttributionView
 from .base import StrictKeywords, bundle
 from .embedding_scatter import EmbeddingScatter
+from .generation_view import GenerationView
 from .linking import TraitLink
 from .live_text import LiveTextWidget, ModelView, TracedTextWidget, require_model
 from .prediction_view import PredictionView
@@ -114,7 +115,7 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     predictions with the logit lens, token attributions and where the text lands among others.
 
     ``Dashboard(model, texts=None, labels=None, *, text=..., layer=0, max_chars=0, method="pca",
-    attribution=None)``:
+    attribution=None, generate=False, max_new_tokens=64, max_new_tokens_limit=None)``:
 
     - ``texts``/``labels``: the texts of the embedding map (default: the package's 240 labelled finance,
       medical and fortune samples, English and Chinese); clicking a point loads its text everywhere;
@@ -124,7 +125,11 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     - ``method``: projection of the map (``"pca"``, ``"umap"``, ``"tsne"``);
     - ``attribution``: keyword arguments of :class:`AttributionView` (``methods``,
       ``sampling_methods``, ``shap_max_evals``, ``lime_samples``, ``ig_steps``, …) over
-      :data:`LIVE_ATTRIBUTION`.
+      :data:`LIVE_ATTRIBUTION`;
+    - ``generate``: add a :class:`GenerationView` (``generation``; prompt: ``text``) with
+      ``max_new_tokens`` and ``max_new_tokens_limit``: when a generation ends (or is stopped), every
+      view shows its text, read as the model wrote it (the generated trace, from the model's cache), and
+      a token selected in the generation view is selected in every view (and back).
 
     The text views are drawn from the constructor's trace; the embedding map is created empty (its
     status ``computing``) and filled in a background thread (:meth:`EmbeddingScatter.fill`) whose
@@ -135,8 +140,8 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     map's status only; the other views keep working. :meth:`wait_for_map` waits for it.
 
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
-    ``predictions``, ``attribution``, ``scatter``); ``text`` and ``selected_token`` read and set the
-    shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
+    ``predictions``, ``attribution``, ``scatter``, ``generation`` — ``None`` unless ``generate`` —);
+    ``text`` and ``selected_token`` read and set the shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
     (``load_figure()`` for routing) gives a plotly figure for ``dv.save_figure``. One edit updates the
     views in turn from one trace (the model's cache answers all of them), within one
     :meth:`ModelInterface.time_limit`; a view that fails keeps its previous data and the box shows the
@@ -154,6 +159,9 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         max_chars: int = 0,
         method: Method = "pca",
         attribution: Mapping[str, Any] | None = None,
+        generate: bool = False,
+        max_new_tokens: int = 64,
+        max_new_tokens_limit: int | None = None,
     ) -> None:
         model = require_model(model)
         if texts is None:
@@ -167,6 +175,17 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         self.predictions = PredictionView(model, text)
         self.attribution = AttributionView(model, text, **{**LIVE_ATTRIBUTION, **(attribution or {})})
         self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False, defer=True)
+        self.generation = (
+            GenerationView(
+                model,
+                text,
+                max_new_tokens=max_new_tokens,
+                max_new_tokens_limit=max_new_tokens_limit,
+                thumbnails=thumbnail_bins(model.num_layers, model.num_heads),
+            )
+            if generate
+            else None
+        )
         self._views: dict[str, LiveTextWidget] = {"attention": self.attention}
         if self.routing is not None:
             self._views["routing"] = self.routing
@@ -179,6 +198,10 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             self.attention.observe(self._attention_layer, names="layer")
             self.routing.observe(self._routing_layer, names="layer")
             self._attention_layer({"new": self.attention.layer})
+        if self.generation is not None:
+            self.generation.observe(self._generated, names="generating")
+            self.generation.observe(self._generated_token, names="selected_token")
+            self.attention.observe(self._attention_token, names="selected_token")
         self.scatter.on_click(self._load_point)
         self.scatter.place(text)  # placed once the map is filled
         self.text_box.on_text(self._show_text, combine_statuses(self._text_statuses()))
@@ -189,9 +212,21 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         if self.routing is not None:
             middle.insert(0, _panel("MoE expert routing", self.routing, "1 1 0%"))
         row = ipywidgets.Layout(width="100%", grid_gap="12px")
+        generation = (
+            []
+            if self.generation is None
+            else [
+                _panel(
+                    "Generate — the model writes; the views follow its text when it stops",
+                    self.generation,
+                    "1 1 auto",
+                )
+            ]
+        )
         super().__init__(
             [
                 self.text_box,
+                *generation,
                 ipywidgets.HBox(top, layout=row),
                 ipywidgets.HBox(middle, layout=row),
                 _panel("Token attributions", self.attribution, "1 1 auto"),
@@ -276,6 +311,26 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
 
     def _load_point(self, index: int) -> None:
         self.text = self.scatter.texts[index]
+
+    def _shows_generation(self) -> bool:
+        """Whether the views show the generation view's finished trace (its tokens are theirs)."""
+        trace = self.generation.trace if self.generation is not None else None
+        return trace is not None and self.text == trace.text
+
+    def _generated(self, change: Mapping[str, Any]) -> None:
+        """A generation ended: every view shows its text (the model's cache holds its trace)."""
+        assert self.generation is not None
+        if not change["new"] and self.generation.trace is not None:
+            self.text = self.generation.trace.text
+
+    def _generated_token(self, change: Mapping[str, Any]) -> None:
+        if self._shows_generation():
+            self.attention.selected_token = change["new"]
+
+    def _attention_token(self, change: Mapping[str, Any]) -> None:
+        if self._shows_generation():
+            assert self.generation is not None
+            self.generation.selected_token = change["new"]
 
     def _attention_layer(self, change: Mapping[str, Any]) -> None:
         assert self.routing is not None

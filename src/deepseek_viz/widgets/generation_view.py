@@ -1,7 +1,7 @@
 """``GenerationView``: write with the model and watch the tokens arrive, coloured by how sure it was.
 
 ``GenerationView(model, prompt="…", max_new_tokens=64, temperature=0.0, top_k=0, top_p=1.0, seed=None,
-chat=False, colour_by="probability", max_new_tokens_limit=None)``. Generate (the button, or
+chat=False, colour_by="probability", max_new_tokens_limit=None, thumbnails=None)``. Generate (the button, or
 :meth:`GenerationView.generate`) runs :meth:`ModelInterface.generate` in a thread of its own, so the
 kernel stays responsive; each step's token is sent to the browser as it comes, batched to at most
 :data:`FLUSHES_PER_SECOND` updates a second. Stop (the button, or :meth:`~GenerationView.stop`) ends it
@@ -9,7 +9,9 @@ after the token being made and keeps what was produced; a new Generate while one
 first (one generation per view at a time). ``max_new_tokens`` is capped by ``max_new_tokens_limit``
 (``None``: no cap), which an app sets per visitor. When the generation ends, the timeline gains what
 needs the final trace (computed once, not per step): where the logit lens first agrees with each
-token, and how much each token's routed experts changed from the token before (MoE models).
+token, and how much each token's routed experts changed from the token before (MoE models). The final
+trace is the model's cached trace of its text (with ``thumbnails`` bins of the all-heads summary, as an
+AttentionView asks for), so views given that text show the tokens as they were written.
 
 Traits readable and settable from Python: ``prompt``, ``max_new_tokens``, ``temperature``, ``top_k``,
 ``top_p``, ``seed``, ``chat``, ``colour_by`` (``"probability"`` or ``"entropy"``), ``selected_token``
@@ -123,10 +125,12 @@ class GenerationView(ModelView):
         chat: bool = False,
         colour_by: str = "probability",
         max_new_tokens_limit: int | None = None,
+        thumbnails: int | None = None,
     ) -> None:
         if max_new_tokens_limit is not None and max_new_tokens_limit < 1:
             raise ValueError(f"max_new_tokens_limit must be at least 1 (or None), not {max_new_tokens_limit}")
         self._trace: Trace | None = None
+        self._thumbnails = thumbnails  # the all-heads summary the final trace keeps, for an AttentionView
         self._run: _Run | None = None
         self._lock = threading.Lock()  # guards _run
         super().__init__(model)
@@ -166,6 +170,7 @@ class GenerationView(ModelView):
             "top_p": self.top_p,
             "seed": self.seed,
             "chat": self.chat,
+            "thumbnails": self._thumbnails,
         }
         new_tokens = self._capped(self.max_new_tokens)
         with self.hold_sync():
