@@ -330,6 +330,9 @@ def test_generate_mode_shows_the_generated_tokens_in_every_view() -> None:
     last = len(trace.tokens) - 1
     board.generation.selected_token = last
     assert board.attention.selected_token == board.predictions.selected_token == last
+    explained = board.attribution.explanation  # that token, given everything before it
+    assert explained is not None and board.attribution.text == trace.text[: trace.tokens[last].start]
+    assert board.attribution.target == dv.NextToken(token=trace.tokens[last].id)
     board.attention.selected_token = trace.prompt_length
     assert board.generation.selected_token == trace.prompt_length
     board.close()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from ..analysis.attribution import METHOD_NAMES, Explanation, Target, explain, global_importance
+from ..analysis.attribution import METHOD_NAMES, Explanation, NextToken, Target, explain, global_importance
 from ..analysis.attribution.explain import normalize_methods
 from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
@@ -137,6 +137,7 @@ class AttributionView(LiveTextWidget):
         self._settings = settings
         self._live_faithfulness = live_faithfulness
         self._explanation: Explanation | None = None
+        self._held = False  # text and target changing together: one update after both
         super().__init__(model)
         self._start(text, target=target, methods=list(methods), sampling_methods=list(sampling_methods))
 
@@ -165,9 +166,20 @@ class AttributionView(LiveTextWidget):
 
     # --- updates ------------------------------------------------------------------------------------
 
+    def explain_token(self, text: str, token: int) -> None:
+        """Explain the model's log-probability of ``token`` (an id) after ``text``, in one update (the
+        view's ``text`` and ``target`` both change): what a Dashboard shows for a generated token."""
+        self._held = True
+        try:
+            self.text, self.target = text, NextToken(token=token)
+        finally:
+            self._held = False
+        self.refresh()
+
     @traitlets.observe("text", "target", "methods", "sampling_methods")
     def _on_change(self, _change: Any) -> None:
-        self.refresh()
+        if not self._held:
+            self.refresh()
 
     def _update(self) -> None:
         """Explain the text with the live methods (dropping any sampling rows); errors become ``status``."""

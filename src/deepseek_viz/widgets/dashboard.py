@@ -129,7 +129,8 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     - ``generate``: add a :class:`GenerationView` (``generation``; prompt: ``text``) with
       ``max_new_tokens`` and ``max_new_tokens_limit``: when a generation ends (or is stopped), every
       view shows its text, read as the model wrote it (the generated trace, from the model's cache), and
-      a token selected in the generation view is selected in every view (and back).
+      a token selected in the generation view is selected in every view (and back); the attributions
+      then explain a generated token given everything before it.
 
     The text views are drawn from the constructor's trace; the embedding map is created empty (its
     status ``computing``) and filled in a background thread (:meth:`EmbeddingScatter.fill`) whose
@@ -324,8 +325,16 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             self.text = self.generation.trace.text
 
     def _generated_token(self, change: Mapping[str, Any]) -> None:
-        if self._shows_generation():
-            self.attention.selected_token = change["new"]
+        """A token selected in the generation view: selected in every view, and a generated one
+        explained by the attributions given everything before it."""
+        if not self._shows_generation():
+            return
+        assert self.generation is not None and self.generation.trace is not None
+        index, trace = change["new"], self.generation.trace
+        self.attention.selected_token = index
+        if index >= trace.prompt_length:
+            token = trace.tokens[index]
+            self.attribution.explain_token(trace.text[: token.start], token.id)
 
     def _attention_token(self, change: Mapping[str, Any]) -> None:
         if self._shows_generation():
