@@ -66,6 +66,12 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   const colourBy = element("select", { testid: "colour-by", attrs: { "aria-label": "colour tokens by" } });
   for (const name of ["probability", "entropy"]) colourBy.append(element("option", { text: name, attrs: { value: name } }));
   const button = element("button", { testid: "generate-button", className: "dsv-gen-button", text: "Generate", attrs: { type: "button" } });
+  const continueButton = element("button", {
+    testid: "continue-button",
+    className: "dsv-gen-button",
+    text: "Continue from token",
+    attrs: { type: "button", title: "write on from the selected token (the tokens up to it become the prompt)" },
+  });
   const status = element("span", { testid: "status", className: "dsv-status", attrs: { role: "status" } });
   const errorLine = new CommandErrorLine("generation-error");
   const label = (text: string, ...nodes: Node[]): HTMLLabelElement => element("label", { text }, ...nodes);
@@ -77,6 +83,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     label("chat ", chat),
     label("colour by ", colourBy),
     button,
+    continueButton,
     status,
   );
   const top = element("div", { className: "dsv-gen-top" }, promptBox, settings, errorLine.root);
@@ -206,6 +213,8 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     const selected = model.get("selected_token");
     spans.forEach((span, i) => span.classList.toggle("dsv-selected", i === selected));
     timeline.setSelected(selected >= promptLength ? selected - promptLength : -1);
+    // the lens row arrives with the finished trace, which continuing writes on from
+    continueButton.disabled = model.get("generating") || selected < 0 || lensLayer === null;
   }
 
   function showStatus(): void {
@@ -218,6 +227,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     const running = model.get("generating");
     button.dataset.testid = running ? "stop-button" : "generate-button";
     button.textContent = running ? "Stop" : "Generate";
+    showSelection();
     showStatus();
   }
 
@@ -264,6 +274,11 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     invoke(experimental, "_generate", message, signal).catch((error: unknown) => errorLine.show(error));
   }
 
+  function onContinue(): void {
+    errorLine.clear();
+    invoke(experimental, "_continue", { index: model.get("selected_token") }, signal).catch((error: unknown) => errorLine.show(error));
+  }
+
   const indexOf = (target: EventTarget | null): number => {
     const span = target instanceof Element ? target.closest<HTMLElement>("[data-index]") : null;
     return span ? Number(span.dataset.index) : -1;
@@ -283,6 +298,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   tokenArea.addEventListener("mouseleave", hideTooltip);
   tokenArea.addEventListener("click", onTokenClick);
   button.addEventListener("click", onClick);
+  continueButton.addEventListener("click", onContinue);
   colourBy.addEventListener("change", onColourBy);
 
   const unlisten = listen(model, [
@@ -309,6 +325,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     tokenArea.removeEventListener("mouseleave", hideTooltip);
     tokenArea.removeEventListener("click", onTokenClick);
     button.removeEventListener("click", onClick);
+    continueButton.removeEventListener("click", onContinue);
     colourBy.removeEventListener("change", onColourBy);
   };
 }

@@ -101,6 +101,10 @@ def test_tokens_appear_while_generating_and_a_click_selects(lab_generation: Page
     assert kernel_value(lab_generation, "view.selected_token", str(target)) == str(target)
     assert page.locator(f"{sel(f'token-{target}')}.dsv-selected").count() == 1
     lab_generation.screenshot(f"generation-view-{'dark' if dark else 'light'}")
+    # continue from the selected token: the tokens up to it become the prompt, the rest is written again
+    page.click(sel("continue-button"))
+    wait_for_status(lab_generation, "ready —")
+    assert kernel_value(lab_generation, "view.trace.prompt_length", str(target + 1)) == str(target + 1)
     assert lab_generation.errors == [] and lab_generation.dialogs == []
 
 

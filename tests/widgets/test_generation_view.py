@@ -244,3 +244,25 @@ def test_prompt_opens_think() -> None:
     assert prompt_opens_think("<｜User｜>hi<｜Assistant｜><think>\n")
     assert not prompt_opens_think("plain prompt")
     assert not prompt_opens_think("<think>a</think> answer")
+
+
+def test_continue_from_a_token_writes_on_from_its_tokens(bundled: dv.HookedModel) -> None:
+    view = dv.GenerationView(bundled, PROMPT, max_new_tokens=12)
+    with pytest.raises(ValueError, match="no token 3"):
+        view.continue_from(3)  # nothing finished yet
+    view.generate()
+    first = generated(view)
+    index = first.prompt_length + 2
+    reply, _ = view._continue({"index": index}, [])
+    assert "error" not in reply
+    again = generated(view)
+    assert again.prompt_length == index + 1 and view.prompt == first.text[: first.tokens[index].end]
+    # greedy from the same tokens, read exactly as before: the same continuation
+    ids, before = [token.id for token in again.tokens], [token.id for token in first.tokens]
+    common = min(len(ids), len(before))
+    assert common > index + 1 and ids[:common] == before[:common]
+    assert [token.text for token in again.tokens[: index + 1]] == [
+        token.text for token in first.tokens[: index + 1]
+    ]
+    reply, _ = view._continue({"index": 10_000}, [])
+    assert "no token 10000" in reply["error"]

@@ -629,6 +629,7 @@ class HookedModel:
         thumbnails: int | None = None,
         on_step: Callable[[GenerationStep], None] | None = None,
         stop_event: threading.Event | None = None,
+        prefix: Sequence[Token] | None = None,
     ) -> Trace:
         """Write a completion of ``prompt`` with transformers' ``generate`` (its KV cache and sampling:
         the tokens are those ``model.generate`` gives for the same settings and seed) and return the
@@ -643,15 +644,24 @@ class HookedModel:
         template to the prompt as the user's turn (DeepSeek's templates open the assistant's turn, R1's
         with ``<think>``). ``on_step`` is called with each :class:`~.generation.GenerationStep` as it is
         made: the token, its probability and entropy, the attention rows of ``layers`` and the routing
-        of the positions that step read. The returned trace is one pass over the final tokens
+        of the positions that step read. ``prefix`` gives the prompt as tokens (``prompt`` is their
+        text, e.g. ``trace.text[: trace.tokens[i].end]`` for ``trace.tokens[: i + 1]``), to write on
+        from a chosen token of an earlier trace exactly as it was read; ``chat`` is not applied then. The returned trace is one pass over the final tokens
         (``layers`` and ``thumbnails`` as in :meth:`trace`), which the steps' capture equals.
         """
         sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
         chosen = self._normalise_layers(layers)
-        prompt_text = self._chat_prompt(prompt) if chat else prompt
-        tokens, _ = self._tokenize(prompt_text, truncate=False, special_tokens=not chat)
+        if prefix is not None:
+            prompt_text, tokens = prompt, list(prefix)
+            if not tokens:
+                raise EmptyTextError("the prefix is empty: give at least one token to write on from.")
+            if len(tokens) > self.max_tokens:
+                raise TextTooLongError(len(tokens), self.max_tokens)
+        else:
+            prompt_text = self._chat_prompt(prompt) if chat else prompt
+            tokens, _ = self._tokenize(prompt_text, truncate=False, special_tokens=not chat)
         new_tokens = min(max_new_tokens, self.max_tokens - len(tokens))
         if new_tokens < 1:
             raise TextTooLongError(len(tokens) + 1, self.max_tokens)

@@ -123,6 +123,7 @@ class ModelInterface(Protocol):
         prompt: str,
         max_new_tokens: int = 64,
         *,
+        min_new_tokens: int = 0,
         temperature: float = 0.0,
         top_k: int = 0,
         top_p: float = 1.0,
@@ -133,6 +134,7 @@ class ModelInterface(Protocol):
         thumbnails: int | None = None,
         on_step: Callable[[GenerationStep], None] | None = None,
         stop_event: threading.Event | None = None,
+        prefix: Sequence[Token] | None = None,
     ) -> Trace:
         """Write a completion of ``prompt`` (greedy by default; ``temperature > 0`` samples with
         ``top_k``, ``top_p``, ``seed``) and return the trace of prompt + completion, one pass over the
@@ -142,7 +144,8 @@ class ModelInterface(Protocol):
         generating thread, with each :class:`~deepseek_viz.model.generation.GenerationStep` as it is
         made; decoding ends at ``max_new_tokens``, the end-of-sequence token, a ``stop`` string,
         ``stop_event`` being set (``"stopped"``) or the :meth:`time_limit` (``"time limit"``), keeping
-        what was produced."""
+        what was produced (not before ``min_new_tokens``). ``prefix``: the prompt as these tokens, whose
+        text ``prompt`` is (a trace's tokens up to a chosen one, to write on from there)."""
         ...
 
     def estimate(

@@ -32,10 +32,12 @@ whose lens top-1 is the token (``num_layers + 1``: none) and ``_expert_change`` 
 (``None`` for a dense model); ``_data_id`` bumps with every update.
 
 ``_generate`` command: ``{prompt, max_new_tokens, temperature, chat}`` sets those traits and starts a
-generation (the reply comes at once); ``_stop`` command: ``{}`` stops it.
+generation (the reply comes at once); ``_continue`` command: ``{index}`` writes on from that token
+(:meth:`GenerationView.continue_from`); ``_stop`` command: ``{}`` stops it.
 
 Browser ids (``data-testid``): ``generation-view`` (root), ``generation-prompt`` (the prompt box),
-``generate-button`` (``stop-button`` while generating), ``max-new-tokens`` and ``temperature``
+``generate-button`` (``stop-button`` while generating), ``continue-button`` (write on from the
+selected token; enabled once a generation has finished and a token is selected), ``max-new-tokens`` and ``temperature``
 (number inputs), ``chat-mode`` (checkbox), ``colour-by`` (select), ``status`` (``ready — <stop
 reason>`` after a generation), ``generation-tokens`` (the token area; ``data-version`` bumps with each
 redraw), ``prompt-block``, ``reasoning-block``, ``answer-block``, each token ``token-I`` (``I`` its
@@ -79,6 +81,7 @@ class _Run:
         self.prompt_tokens: list[list[Any]] = []
         self.prompt_text = ""
         self.prompt_length = -1  # known with the first step
+        self.prefix: list[Token] | None = None  # the prompt's tokens, when writing on from a trace's
         self.tokens: list[Token] = []
         self.probs: list[float] = []
         self.entropies: list[float] = []
@@ -159,7 +162,25 @@ class GenerationView(ModelView):
         except Exception as error:
             self._finish(Status.error(describe_error(error)))
             return
+        self._start_run(prompt, None)
+
+    def continue_from(self, index: int) -> None:
+        """Write on from token ``index`` of the shown trace (prompt + completion): its tokens up to that
+        one, exactly as they were read, become the prompt (the prompt box shows their text) and the rest
+        is generated again with the view's settings. :class:`ValueError` without a finished trace or for
+        an index outside it."""
+        trace = self._trace
+        if trace is None or not 0 <= index < len(trace.tokens):
+            count = 0 if trace is None else len(trace.tokens)
+            raise ValueError(f"no token {index} to continue from: the view shows {count} finished tokens")
+        prefix = trace.tokens[: index + 1]
+        text = trace.text[: max(token.end for token in prefix)]
+        self.prompt = text
+        self._start_run(text, prefix)
+
+    def _start_run(self, prompt: str, prefix: list[Token] | None) -> None:
         run = _Run()
+        run.prefix = prefix
         with self._lock:
             previous, self._run = self._run, run
         if previous is not None:
@@ -169,8 +190,9 @@ class GenerationView(ModelView):
             "top_k": self.top_k,
             "top_p": self.top_p,
             "seed": self.seed,
-            "chat": self.chat,
+            "chat": self.chat and prefix is None,
             "thumbnails": self._thumbnails,
+            "prefix": prefix,
         }
         new_tokens = self._capped(self.max_new_tokens)
         with self.hold_sync():
@@ -259,7 +281,11 @@ class GenerationView(ModelView):
         if run.prompt_length < 0:
             run.prompt_length = step.position
             run.prompt_text = step.text[: step.token.start]
-            run.prompt_tokens = self._prompt_display(run.prompt_text, step.position)
+            run.prompt_tokens = (
+                display_tokens(run.prefix)
+                if run.prefix is not None
+                else self._prompt_display(run.prompt_text, step.position)
+            )
         run.tokens.append(step.token)
         run.probs.append(step.prob)
         run.entropies.append(step.entropy)
@@ -352,6 +378,12 @@ class GenerationView(ModelView):
             if "chat" in msg:
                 self.chat = bool(msg["chat"])
         self.generate()
+        return {"started": self.generating}, []
+
+    @command
+    def _continue(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{index}`` from the browser: write on from that token (:meth:`continue_from`)."""
+        self.continue_from(int(msg["index"]))
         return {"started": self.generating}, []
 
     @command
