@@ -62,7 +62,7 @@ from ..model.tokens import well_formed
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32, encode_indices
 from .commands import command, describe_error
-from .live_text import NORMAL, PIECE, SPECIAL, ModelView, display_tokens
+from .live_text import NORMAL, PIECE, SPECIAL, ModelView, display_tokens, token_index
 from .status import Status
 
 log = logging.getLogger(__name__)
@@ -237,11 +237,7 @@ class GenerationView(ModelView):
 
     @traitlets.validate("selected_token")
     def _valid_selected_token(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        count = len(self._tokens)
-        if index != -1 and not 0 <= index < count:
-            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
-        return index
+        return token_index(proposal["value"], len(self._tokens))
 
     @traitlets.validate("prompt")
     def _valid_prompt(self, proposal: Any) -> str:

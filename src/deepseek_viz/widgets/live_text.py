@@ -27,6 +27,15 @@ NORMAL, SPECIAL, PIECE = 0, 1, 2
 LINKED_TRAITS = ("text", "selected_token")
 
 
+def token_index(value: Any, count: int) -> int:
+    """``value`` as a ``selected_token``: ``-1`` (none) or one of ``count`` tokens, else
+    :class:`traitlets.TraitError`."""
+    index = int(value)
+    if index != -1 and not 0 <= index < count:
+        raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
+    return index
+
+
 def display_tokens(tokens: list[Token]) -> list[list[Any]]:
     """``[text, kind]`` per token: the source text of its span, the vocabulary string of a special
     token, and an empty text with kind ``PIECE`` for the second and later byte pieces of a character
@@ -199,11 +208,7 @@ class TracedTextWidget(LiveTextWidget):
 
     @traitlets.validate("selected_token")
     def _valid_selected_token(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        count = len(self._tokens)
-        if index != -1 and not 0 <= index < count:
-            raise traitlets.TraitError(f"selected_token {index} is out of range: -1 (none) or 0–{count - 1}")
-        return index
+        return token_index(proposal["value"], len(self._tokens))
 
     def _show_tokens(self, tokens: list[Token]) -> None:
         """Send ``tokens`` (for display), dropping a selection they no longer reach."""
