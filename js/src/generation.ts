@@ -7,7 +7,7 @@ import { decodeFloats, decodeIndices, type ArrayValue } from "./lib/buffers";
 import { cssColour, formatWeight } from "./lib/colour";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { element, markDrawn } from "./lib/dom";
-import { colourValue, entropyScale, formatPercent, splitBlocks, type ColourBy } from "./lib/generation/data";
+import { colourValue, columnMeans, entropyScale, formatPercent, splitBlocks, type ColourBy } from "./lib/generation/data";
 import { GENERATION_STYLES } from "./lib/generation/styles";
 import { Timeline } from "./lib/generation/timeline";
 import { listen, toggleIndex } from "./lib/model";
@@ -54,6 +54,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   let entropies: Float32Array = new Float32Array(0);
   let lensLayer: Uint32Array | null = null;
   let expertChange: Float32Array | null = null;
+  let expertsByLayer: { values: Float32Array; layers: number } | null = null;
   let promptLength = 0;
   let spans: HTMLSpanElement[] = [];
   let spanBlocks: Block[] = [];
@@ -248,13 +249,17 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
       probs = decodeFloats(model.get("_probs")) ?? new Float32Array(0);
       entropies = decodeFloats(model.get("_entropies")) ?? new Float32Array(0);
       lensLayer = decodeIndices(model.get("_lens_layer"));
-      expertChange = decodeFloats(model.get("_expert_change"));
+      const byLayer = model.get("_expert_change");
+      const values = decodeFloats(byLayer);
+      const layers = byLayer?.shape[0] ?? 0;
+      expertsByLayer = values && layers > 0 ? { values, layers } : null;
+      expertChange = values && layers > 0 ? columnMeans(values, layers, probs.length) : null;
     } catch (error) {
       errorLine.show(error);
       return;
     }
     showTokens(model.get("_tokens"));
-    timeline.setData({ probs, entropies, lensLayer, numLayers: model.get("num_layers"), expertChange });
+    timeline.setData({ probs, entropies, lensLayer, numLayers: model.get("num_layers"), expertChange, expertsByLayer });
     showSelection();
     markDrawn(root);
   }

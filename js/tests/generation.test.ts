@@ -1,6 +1,21 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import widget, { type GenerationModel } from "../src/generation";
-import { colourValue, columnAt, columnCentre, entropyScale, formatPercent, LABEL_WIDTH, MAX_COLUMN, MIN_COLUMN, splitBlocks, timelineLayout } from "../src/lib/generation/data";
+import {
+  colourValue,
+  columnAt,
+  columnCentre,
+  columnMeans,
+  entropyScale,
+  formatPercent,
+  HEAT_GAP,
+  HEAT_ROW,
+  LABEL_WIDTH,
+  MAX_COLUMN,
+  MIN_COLUMN,
+  ROW_HEIGHT,
+  splitBlocks,
+  timelineLayout,
+} from "../src/lib/generation/data";
 import { READY } from "../src/lib/status";
 import { renderView, wireArray } from "./fake_model";
 
@@ -49,6 +64,15 @@ describe("timelineLayout", () => {
     expect(layout.height).toBe(2 * layout.rowHeight);
     expect(timelineLayout(3, 2000, ["confidence"]).columnWidth).toBe(MAX_COLUMN);
     expect(timelineLayout(5000, 800, ["confidence"]).columnWidth).toBe(MIN_COLUMN);
+  });
+  it("puts one thin row per MoE layer under the rows", () => {
+    const layout = timelineLayout(10, 800, ["confidence", "entropy"], 58);
+    expect(layout.heatTop).toBe(2 * layout.rowHeight + HEAT_GAP);
+    expect(layout.height).toBe(layout.heatTop + 58 * HEAT_ROW);
+    expect(timelineLayout(10, 800, ["confidence"]).height).toBe(ROW_HEIGHT);
+  });
+  it("averages the columns of a [layer, token] array", () => {
+    expect(Array.from(columnMeans(new Float32Array([0, 1, 1, 1]), 2, 2))).toEqual([0.5, 1]);
   });
   it("hit-tests columns and skips the labels", () => {
     const layout = timelineLayout(10, LABEL_WIDTH + 100, ["confidence"]);
@@ -121,15 +145,18 @@ describe("GenerationView", () => {
     model.update({
       ...streamed(2),
       _lens_layer: wireArray("uint16", [2], new Uint16Array([1, 5])),
-      _expert_change: wireArray("float32", [2], new Float32Array([0.5, 0])),
+      _expert_change: wireArray("float32", [2, 2], new Float32Array([0.5, 0, 0.5, 0.5])), // [MoE layer, token]
       _data_id: 1,
     });
     expect(q("generation-timeline")?.dataset.rows).toBe("confidence,entropy,lens agrees from layer,expert change");
+    expect(q("generation-timeline")?.dataset.heatRows).toBe("2");
     q("token-2")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const tip = q("generation-tooltip")?.textContent ?? "";
     expect(tip).toContain("probability 90.0%");
     expect(tip).toContain("lens agrees from layer 1");
-    expect(tip).toContain("experts changed 50.0%");
+    expect(tip).toContain("experts changed 50.0%"); // the mean over the MoE layers
+    q("token-3")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(q("generation-tooltip")?.textContent).toContain("experts changed 25.0%");
     q("token-3")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(q("generation-tooltip")?.textContent).toContain("the lens never agrees");
   });

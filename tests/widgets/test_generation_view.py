@@ -109,22 +109,22 @@ def test_lens_agreement_row_equals_a_direct_computation(bundled: dv.HookedModel)
     np.testing.assert_array_equal(lens_agreement(trace), rows)
 
 
-def test_expert_change_row_equals_a_direct_computation(tiny_moe: dv.HookedModel) -> None:
+def test_expert_change_rows_equal_a_direct_computation(tiny_moe: dv.HookedModel) -> None:
     view = dv.GenerationView(tiny_moe, PROMPT, max_new_tokens=6, temperature=1.0, seed=0)
     view.generate()
     trace = generated(view)
-    shown = decode(view._expert_change)
+    shown = decode(view._expert_change)  # [MoE layer, generated token]
     expected = []
-    for position in range(trace.prompt_length, len(trace.tokens)):
-        changes = []
-        for layer in tiny_moe.moe_layers:
-            routing = trace.routing(layer)
-            assert routing is not None
+    for layer in tiny_moe.moe_layers:
+        routing = trace.routing(layer)
+        assert routing is not None
+        row = []
+        for position in range(trace.prompt_length, len(trace.tokens)):
             now, before = set(routing.experts[position].tolist()), set(routing.experts[position - 1].tolist())
-            changes.append(len(now - before) / len(now))
-        expected.append(np.mean(changes))
+            row.append(len(now - before) / len(now))
+        expected.append(row)
     np.testing.assert_allclose(shown, expected, atol=1e-6)
-    assert expert_change(trace) is not None
+    np.testing.assert_allclose(expert_change(trace), np.mean(expected, axis=0), atol=1e-6)  # type: ignore[arg-type]
 
 
 def test_stop_mid_way_keeps_the_tokens(bundled: dv.HookedModel) -> None:

@@ -37,10 +37,10 @@ def lens_agreement(trace: Trace) -> np.ndarray:
     return np.where(agrees.any(axis=0), agrees.argmax(axis=0), never).astype(np.int64)
 
 
-def expert_change(trace: Trace) -> np.ndarray | None:
-    """For each generated token, the share of its routed experts that the token before it did not use,
-    averaged over the MoE layers, float32 ``[m]`` (``0``: the same experts, ``1``: all new); ``None`` for
-    a dense model."""
+def expert_change(trace: Trace, by_layer: bool = False) -> np.ndarray | None:
+    """For each generated token, the share of its routed experts that the token before it did not use
+    (``0``: the same experts, ``1``: all new): float32 ``[m]`` averaged over the MoE layers, or
+    ``[len(trace.moe_layers), m]`` per MoE layer with ``by_layer``; ``None`` for a dense model."""
     generated = _generated(trace)
     if not trace.moe_layers:
         return None
@@ -50,7 +50,8 @@ def expert_change(trace: Trace) -> np.ndarray | None:
         assert routing is not None
         experts = routing.experts
         shares.append([np.isin(experts[p], experts[p - 1], invert=True).mean() for p in generated])
-    return np.asarray(shares, dtype=np.float32).mean(axis=0)
+    per_layer = np.asarray(shares, dtype=np.float32).reshape(len(trace.moe_layers), len(generated))
+    return per_layer if by_layer else per_layer.mean(axis=0)
 
 
 def answer_start(trace: Trace) -> int | None:

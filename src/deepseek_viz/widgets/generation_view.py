@@ -9,7 +9,7 @@ after the token being made and keeps what was produced; a new Generate while one
 first (one generation per view at a time). ``max_new_tokens`` is capped by ``max_new_tokens_limit``
 (``None``: no cap), which an app sets per visitor. When the generation ends, the timeline gains what
 needs the final trace (computed once, not per step): where the logit lens first agrees with each
-token, and how much each token's routed experts changed from the token before (MoE models). The final
+token, and how much each token's routed experts changed from the token before, in each MoE layer. The final
 trace is the model's cached trace of its text (with ``thumbnails`` bins of the all-heads summary, as an
 AttentionView asks for), so views given that text show the tokens as they were written.
 
@@ -28,8 +28,10 @@ far; ``_prompt_length`` the prompt's tokens (generated token ``j`` is ``_tokens[
 ``_probs`` and ``_entropies`` float32 ``[m]`` per generated token; ``_think`` ``[start, end]`` the
 reasoning section among the generated tokens (:func:`~deepseek_viz.analysis.generation_stats.think_split`),
 ``[]`` when there is none; after the end, ``_lens_layer`` uint16 ``[m]`` the first hidden-state layer
-whose lens top-1 is the token (``num_layers + 1``: none) and ``_expert_change`` float32 ``[m]``
-(``None`` for a dense model); ``_data_id`` bumps with every update.
+whose lens top-1 is the token (``num_layers + 1``: none) and ``_expert_change`` float32 ``[MoE layer,
+m]``, the share of each token's experts new since the token before, per MoE layer (the timeline's
+"expert change" row is their mean, "experts by layer" a heat strip of one thin row per MoE layer;
+``None`` for a dense model); ``_data_id`` bumps with every update.
 
 ``_generate`` command: ``{prompt, max_new_tokens, temperature, chat}`` sets those traits and starts a
 generation (the reply comes at once); ``_continue`` command: ``{index}`` writes on from that token
@@ -330,7 +332,7 @@ class GenerationView(ModelView):
         assert completion is not None
         with self._hooked.time_limit():  # one model request: the lens reads the unembedding
             agreement = lens_agreement(trace)
-        change = expert_change(trace)
+        change = expert_change(trace, by_layer=True)
         if not self._current(run):
             return
         tokens = display_tokens(trace.tokens)

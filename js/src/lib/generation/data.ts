@@ -62,28 +62,44 @@ export interface TimelineLayout {
   rowHeight: number;
   columns: number;
   rows: RowName[];
+  /** The "experts by layer" heat strip under the rows: one thin row per MoE layer (0: none). */
+  heatRows: number;
+  heatTop: number;
 }
 
 export const LABEL_WIDTH = 150;
 export const ROW_HEIGHT = 22;
 export const MIN_COLUMN = 2;
 export const MAX_COLUMN = 14;
+/** Height of one MoE layer's row in the heat strip, and the gap above the strip. */
+export const HEAT_ROW = 3;
+export const HEAT_GAP = 4;
 
 /** The layout of `columns` generated tokens in at most `available` CSS pixels (columns 2–14 px wide,
  * wider than `available` when there are too many: the canvas then scrolls), showing `rows`. */
-export function timelineLayout(columns: number, available: number, rows: RowName[]): TimelineLayout {
+export function timelineLayout(columns: number, available: number, rows: RowName[], heatRows = 0): TimelineLayout {
   const room = Math.max(0, available - LABEL_WIDTH);
   const fit = columns > 0 ? Math.floor(room / columns) : MAX_COLUMN;
   const columnWidth = Math.max(MIN_COLUMN, Math.min(MAX_COLUMN, fit));
+  const heatTop = rows.length * ROW_HEIGHT + (heatRows > 0 ? HEAT_GAP : 0);
   return {
     width: LABEL_WIDTH + Math.max(1, columns) * columnWidth,
-    height: rows.length * ROW_HEIGHT,
+    height: heatTop + heatRows * HEAT_ROW,
     labelWidth: LABEL_WIDTH,
     columnWidth,
     rowHeight: ROW_HEIGHT,
     columns,
     rows,
+    heatRows,
+    heatTop,
   };
+}
+
+/** The mean of each column of a row-major `[rows, columns]` array. */
+export function columnMeans(values: Float32Array, rows: number, columns: number): Float32Array {
+  const means = new Float32Array(columns);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) means[c] += values[r * columns + c] / rows;
+  return means;
 }
 
 /** The column (generated token) at CSS x `x` of the canvas, or -1 outside the columns. */

@@ -4,7 +4,7 @@
 import { colourAt, cssColour } from "../colour";
 import { element, markDrawn } from "../dom";
 import { isLightColour } from "../routing/theme";
-import { columnAt, entropyScale, timelineLayout, type RowName, type TimelineLayout } from "./data";
+import { HEAT_ROW, columnAt, entropyScale, timelineLayout, type RowName, type TimelineLayout } from "./data";
 
 /** What the timeline draws; `lensLayer`/`expertChange` null until the generation has finished. */
 export interface TimelineData {
@@ -13,7 +13,10 @@ export interface TimelineData {
   /** First agreeing hidden-state layer per token (`numLayers + 1`: none). */
   lensLayer: Uint32Array | null;
   numLayers: number;
+  /** Per generated token, the share of its experts new since the token before: the mean over MoE layers. */
   expertChange: Float32Array | null;
+  /** The same per MoE layer, row-major `[layers, tokens]` (the heat strip). */
+  expertsByLayer: { values: Float32Array; layers: number } | null;
 }
 
 export interface TimelineCallbacks {
@@ -76,7 +79,8 @@ export class Timeline {
     const data = this.data;
     const columns = data ? data.probs.length : 0;
     const available = this.root.parentElement?.clientWidth || 800;
-    this.layout = timelineLayout(columns, available, data ? rowsOf(data) : ["confidence", "entropy"]);
+    const heatRows = data?.expertsByLayer?.layers ?? 0;
+    this.layout = timelineLayout(columns, available, data ? rowsOf(data) : ["confidence", "entropy"], heatRows);
     const { width, height, labelWidth, columnWidth: w, rowHeight: h, rows } = this.layout;
     const ratio = window.devicePixelRatio || 1;
     this.canvas.width = Math.round(width * ratio);
@@ -85,6 +89,7 @@ export class Timeline {
     this.canvas.style.height = `${height}px`;
     this.canvas.dataset.columns = String(columns);
     this.canvas.dataset.rows = rows.join(",");
+    this.canvas.dataset.heatRows = String(heatRows);
     const context = this.canvas.getContext("2d");
     if (context) {
       context.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -101,6 +106,7 @@ export class Timeline {
         context.fillRect(labelWidth, top + 1, Math.max(1, columns) * w, h - 2);
         if (data) this.drawRow(context, row, data, top);
       });
+      if (data?.expertsByLayer) this.drawHeat(context, data.expertsByLayer, columns, text);
       if (this.selected >= 0 && this.selected < columns) {
         context.strokeStyle = mark;
         context.lineWidth = 2;
@@ -136,6 +142,24 @@ export class Timeline {
     }
     if (row === "expert change" && data.expertChange) {
       for (let i = 0; i < n; i++) bar(i, data.expertChange[i], cssColour(data.expertChange[i]));
+    }
+  }
+
+  /** One thin row per MoE layer (first on top), each cell coloured by the share of new experts. */
+  private drawHeat(
+    context: CanvasRenderingContext2D,
+    heat: { values: Float32Array; layers: number },
+    columns: number,
+    text: string,
+  ): void {
+    const { labelWidth, columnWidth: w, heatTop } = this.layout;
+    context.fillStyle = text;
+    context.fillText("experts by layer", 4, heatTop + Math.min(11, (heat.layers * HEAT_ROW) / 2));
+    for (let layer = 0; layer < heat.layers; layer++) {
+      for (let i = 0; i < columns; i++) {
+        context.fillStyle = cssColour(heat.values[layer * columns + i]);
+        context.fillRect(labelWidth + i * w, heatTop + layer * HEAT_ROW, Math.max(1, w - (w > 3 ? 1 : 0)), HEAT_ROW);
+      }
     }
   }
 
