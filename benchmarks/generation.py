@@ -14,6 +14,9 @@ greedy, the same prompt and ``--new-tokens``:
   last step (tokens/s while streaming) and to the returned trace (with the one pass over the final
   tokens that the trace is).
 
+- **GenerationView**: from the step that made each token to the widget update that sends it to the
+  browser (updates are batched to at most 20 a second), median and 95th percentile.
+
 The budget is streamed ≥ 0.7 × plain tokens/s. Writes ``benchmarks/results/generation.json`` and prints
 a table.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -79,6 +83,40 @@ def streamed_s(model: dv.HookedModel, new_tokens: int) -> tuple[float, float, in
     return last[0] - start, total, len(trace.tokens) - trace.prompt_length
 
 
+def view_latency(model: dv.HookedModel, new_tokens: int) -> dict[str, float]:
+    """A GenerationView's kernel side of a streamed token's redraw: from the step that made the token
+    to the update that sends it (batched to at most 20 a second), median and 95th percentile in ms,
+    and the updates sent."""
+    # chat: the bundled model, which has not seen the template, writes on instead of ending early
+    view = dv.GenerationView(model, PROMPT, max_new_tokens=new_tokens, chat=model.name == "bundled")
+    made: list[float] = []
+    sent: list[tuple[float, int]] = []  # (time, tokens sent)
+    on_step = view._on_step
+
+    def timed_step(run: Any, step: GenerationStep) -> None:
+        made.append(time.perf_counter())
+        on_step(run, step)
+
+    view._on_step = timed_step  # type: ignore[method-assign]
+    view.observe(lambda _change: sent.append((time.perf_counter(), len(view._tokens))), "_data_id")
+    view.generate()
+    trace = view.wait(600)
+    view.close()
+    assert trace is not None
+    latencies = []
+    for index, at in enumerate(made):
+        position = trace.prompt_length + index
+        shown = next((when for when, count in sent if count > position), at)
+        latencies.append((shown - at) * 1000)
+    ordered = sorted(latencies)
+    return {
+        "latency_ms_median": statistics.median(ordered),
+        "latency_ms_p95": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)],
+        "updates": float(len(sent)),
+        "tokens": float(len(made)),
+    }
+
+
 def measure(name: str, new_tokens: int, repeats: int) -> dict[str, Any]:
     model = load(name)
     ids = torch.tensor([[token.id for token in model.tokenize(PROMPT)]])
@@ -98,6 +136,7 @@ def measure(name: str, new_tokens: int, repeats: int) -> dict[str, Any]:
         "plain_tokens_s": statistics.median(plains),
         "streamed_tokens_s": statistics.median(streams),
         "with_trace_tokens_s": statistics.median(totals),
+        "view": view_latency(model, new_tokens),
     }
     print(json.dumps(row), flush=True)
     return row
@@ -105,15 +144,18 @@ def measure(name: str, new_tokens: int, repeats: int) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| shape | prompt + new tokens | plain tokens/s | streamed tokens/s (×) | with the final trace (×) |",
-        "|---|---|---|---|---|",
+        "| shape | prompt + new tokens | plain tokens/s | streamed tokens/s (×) | with the final trace (×) |"
+        " GenerationView: token to update sent, median / p95 ms (updates for tokens) |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        base = row["plain_tokens_s"]
+        base, view = row["plain_tokens_s"], row["view"]
         lines.append(
             f"| {row['shape']} | {row['prompt_tokens']} + {row['new_tokens']} | {base:.2f} | "
             f"{row['streamed_tokens_s']:.2f} ({row['streamed_tokens_s'] / base:.2f}) | "
-            f"{row['with_trace_tokens_s']:.2f} ({row['with_trace_tokens_s'] / base:.2f}) |"
+            f"{row['with_trace_tokens_s']:.2f} ({row['with_trace_tokens_s'] / base:.2f}) | "
+            f"{view['latency_ms_median']:.0f} / {view['latency_ms_p95']:.0f} "
+            f"({view['updates']:.0f} for {view['tokens']:.0f}) |"
         )
     return "\n".join(lines)
 
