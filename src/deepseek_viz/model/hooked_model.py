@@ -111,7 +111,8 @@ class HookedModel:
     :meth:`time_limit`), e.g. in a public app.
     Traces are cached by their arguments: the ``cache_size`` most recent, as long as together they hold
     at most ``cache_bytes`` (a trace larger than that alone is returned but not kept); a cached trace of
-    the same text that holds more than a request asks for (more layers, thumbnails) answers it.
+    the same text answers a request with the same thumbnails (or none) and any layers (the layers it did
+    not keep are computed when read); :meth:`generate` caches its trace under its text too.
     ``memory_budget`` bounds the bytes of one trace (:meth:`estimate`; default ``None``: the device's
     free memory at the time, less a margin); a trace over it raises :class:`TraceTooLargeError` before
     any work starts.
@@ -255,8 +256,9 @@ class HookedModel:
         """Run ``text`` through the model once and capture what the views need.
 
         ``layers`` are the layers whose full attention patterns are kept (``None``: all); memory for the
-        patterns grows with these layers only. ``thumbnails=B`` also keeps every layer's pattern shrunk
-        to ``B × B`` block means (``trace.thumbnails``). Routing and hidden states cover every layer.
+        patterns grows with these layers only, and any other layer's is computed from its input when read
+        (:meth:`Trace.attention`). ``thumbnails=B`` also keeps every layer's pattern shrunk to ``B × B``
+        block means (``trace.thumbnails``). Routing and hidden states cover every layer.
         A trace whose :meth:`estimate` is over :attr:`memory_budget` raises :class:`TraceTooLargeError`
         before it starts (ask for fewer layers or a shorter text).
         """
