@@ -79,7 +79,8 @@ def test_tokens_appear_while_generating_and_a_click_selects(lab_generation: Page
     assert len(while_generating) >= 2, counts  # at least two redraws before the end
     n = int(kernel_run(lab_generation, "print(len(view.trace.tokens))").strip())
     prompt_length = int(kernel_run(lab_generation, "print(view.trace.prompt_length)").strip())
-    assert n - prompt_length >= 24 and max(while_generating) < n
+    # at least two redraws showed part of the completion (the last tokens may arrive while still writing)
+    assert n - prompt_length >= 24 and len([count for count in while_generating if count < n]) >= 2, counts
     assert page.locator(f"{sel('generation-tokens')} .dsv-token").count() == n
     assert page.get_attribute(sel("generation-timeline"), "data-columns") == str(n - prompt_length)
     rows = page.get_attribute(sel("generation-timeline"), "data-rows") or ""
