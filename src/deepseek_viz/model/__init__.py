@@ -16,6 +16,7 @@ from .errors import (
 from .generation import Generation, GenerationStep
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .interface import ModelInterface
+from .interventions import HeadAblation, HeadScale, Intervention, ResidualPatch
 from .loading import BUNDLED_MODEL, load_model
 from .memory import TraceEstimate
 from .tokens import Token
@@ -31,13 +32,17 @@ __all__ = [
     "EmptyTextError",
     "Generation",
     "GenerationStep",
+    "HeadAblation",
+    "HeadScale",
     "HookedModel",
+    "Intervention",
     "InvalidTextError",
     "LayerOutOfRangeError",
     "LogitLens",
     "ModelInterface",
     "ModelLoadError",
     "Prediction",
+    "ResidualPatch",
     "Routing",
     "TextTooLongError",
     "Token",

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from .generation import (
     StepStreamer,
     StopWhen,
 )
+from .interventions import Intervention, ResidualPatch, installed
 from .memory import TraceEstimate, format_bytes, free_memory
 from .tokens import Token, tokens_from_offsets
 from .trace import Completion, Routing, Trace
@@ -156,6 +157,8 @@ class HookedModel:
         #: Most bytes one trace may need (:meth:`estimate`); ``None``: the device's free memory less a margin.
         self.memory_budget = memory_budget
         self._deadline: tuple[float, float] | None = None  # (monotonic end, seconds allowed)
+        self._interventions: tuple[Intervention, ...] = ()  # in force now (see intervene)
+        self._intervention_hooks: contextlib.ExitStack | None = None
 
     @property
     def num_layers(self) -> int:
@@ -252,6 +255,7 @@ class HookedModel:
         *,
         truncate: bool = False,
         thumbnails: int | None = None,
+        interventions: Sequence[Intervention] = (),
     ) -> Trace:
         """Run ``text`` through the model once and capture what the views need.
 
@@ -260,25 +264,62 @@ class HookedModel:
         (:meth:`Trace.attention`). ``thumbnails=B`` also keeps every layer's pattern shrunk to ``B × B``
         block means (``trace.thumbnails``). Routing and hidden states cover every layer.
         A trace whose :meth:`estimate` is over :attr:`memory_budget` raises :class:`TraceTooLargeError`
-        before it starts (ask for fewer layers or a shorter text).
+        before it starts (ask for fewer layers or a shorter text). ``interventions`` are in force for this
+        trace on top of those of an enclosing :meth:`intervene` (the trace keeps them:
+        ``trace.interventions``).
         """
         chosen = self._normalise_layers(layers)
         if thumbnails is not None and thumbnails < 1:
             raise ValueError(f"thumbnails must be a positive number of bins, not {thumbnails}")
-        with self._lock:
-            cached = self._cached((text, chosen, truncate, thumbnails))
+        with self.intervene(*interventions):
+            cached = self._cached((text, chosen, truncate, thumbnails, self._interventions))
             if cached is not None:
                 return cached
             result = self._run(text, chosen, truncate, thumbnails)
             self._keep(text, chosen, thumbnails, result)
             return result
 
+    def intervene(self, *interventions: Intervention) -> AbstractContextManager[None]:
+        """Every model call inside the block (traces, generation, embeddings, attribution scoring) runs
+        with ``interventions`` (:mod:`.interventions`: heads ablated or scaled, a residual stream
+        patched) on top of any already in force; one request: other threads' calls wait. Traces are
+        cached by their interventions too, so nothing leaks into calls after the block."""
+        return self._exactly(self._interventions + tuple(interventions))
+
+    @contextmanager
+    def _exactly(self, interventions: tuple[Intervention, ...]) -> Iterator[None]:
+        """Exactly ``interventions`` in force inside the block (their hooks installed once), the ones
+        in force before restored after it."""
+        with self._lock:
+            if interventions == self._interventions:
+                yield
+                return
+            previous = self._interventions
+            self._set_interventions(interventions)
+            try:
+                yield
+            finally:
+                self._set_interventions(previous)
+
+    def _set_interventions(self, interventions: tuple[Intervention, ...]) -> None:
+        """Install the hooks of ``interventions`` (checked first: a wrong one changes nothing), then
+        remove those in force before (the lock is held: no forward runs in between)."""
+        stack = None
+        if interventions:
+            stack = contextlib.ExitStack()
+            stack.enter_context(
+                installed(interventions, self.arch.layers, self.arch.attention, self.num_heads)
+            )
+        if self._intervention_hooks is not None:
+            self._intervention_hooks.close()
+        self._interventions, self._intervention_hooks = interventions, stack
+
     def _keep(self, text: str, layers: tuple[int, ...], thumbnails: int | None, trace: Trace) -> None:
         """Cache ``trace`` as the trace of ``text`` (unless it alone is over ``cache_bytes``); a trace
         that was not cut short answers requests with ``truncate`` and without."""
         if trace.nbytes <= self._cache_bytes:
             with self._lock:
-                self._cache[(text, layers, trace.truncated, thumbnails)] = trace
+                self._cache[(text, layers, trace.truncated, thumbnails, trace.interventions)] = trace
                 self._trim_cache()
 
     def _trim_cache(self) -> None:
@@ -352,13 +393,14 @@ class HookedModel:
         truncated trace is allowed: the text fitted) and the same thumbnails where any are asked for.
         Any layers: a layer the cached trace did not keep is computed from its input when read, for
         less than a new forward. The newest such trace, preferring one that keeps the layers asked."""
-        text, layers, truncate, thumbnails = key
+        text, layers, truncate, thumbnails, interventions = key
         answering = [
             cached_key
             for cached_key in reversed(self._cache)
             if cached_key[0] == text
             and cached_key[2] in (truncate, False)
             and thumbnails in (None, cached_key[3])
+            and cached_key[4] == interventions
         ]
         if not answering:
             return None
@@ -509,12 +551,20 @@ class HookedModel:
                 "transformers' attention interface (remote code or a custom attention class?)."
             )
         hidden = [state[0] for state in output.hidden_states]
+        for patch in self._interventions:  # the stream a patched layer read is the patched one
+            if isinstance(patch, ResidualPatch):
+                hidden[patch.layer] = hidden[patch.layer].clone()
+                hidden[patch.layer][list(patch.positions)] = patch.values.to(hidden[patch.layer])
+
+        active = self._interventions  # a layer run again runs under the trace's own interventions
 
         def layer_attention(layer: int, heads: tuple[int, ...] | None) -> torch.Tensor:
-            return self._layer_attention(layer, hidden[layer], arguments[layer], heads)
+            with self._exactly(active):
+                return self._layer_attention(layer, hidden[layer], arguments[layer], heads)
 
         def router_logits(layer: int) -> torch.Tensor:
-            return self._router_logits(layer, hidden[layer], arguments[layer])
+            with self._exactly(active):
+                return self._router_logits(layer, hidden[layer], arguments[layer])
 
         return Trace(
             text=text,
@@ -536,6 +586,7 @@ class HookedModel:
             truncated=truncated,
             layer_attention=layer_attention,
             router_logits=router_logits,
+            interventions=active,
             arguments=[argument for layer in sorted(arguments) for argument in arguments[layer].values()],
         )
 
@@ -652,6 +703,11 @@ class HookedModel:
         (``layers`` and ``thumbnails`` as in :meth:`trace`), which the steps' capture equals.
         """
         sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+        if any(isinstance(intervention, ResidualPatch) for intervention in self._interventions):
+            raise ValueError(
+                "a residual patch replaces states at positions of one run: it applies to traces, not to "
+                "generation (head interventions do apply to generation)"
+            )
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
         chosen = self._normalise_layers(layers)

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .generation import GenerationStep
+from .interventions import Intervention
 from .memory import TraceEstimate
 from .tokens import Token
 from .trace import Trace
@@ -114,8 +115,15 @@ class ModelInterface(Protocol):
         *,
         truncate: bool = False,
         thumbnails: int | None = None,
+        interventions: Sequence[Intervention] = (),
     ) -> Trace:
-        """Run ``text`` through the model once and capture what the views need (cached)."""
+        """Run ``text`` through the model once and capture what the views need (cached; under
+        ``interventions`` too)."""
+        ...
+
+    def intervene(self, *interventions: Intervention) -> AbstractContextManager[None]:
+        """Every model call inside the block runs with ``interventions`` (heads ablated or scaled, a
+        residual stream patched), on top of those already in force; nothing leaks past the block."""
         ...
 
     def generate(

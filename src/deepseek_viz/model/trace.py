@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,6 +112,7 @@ class Trace:
         layer_attention: Callable[[int, tuple[int, ...] | None], torch.Tensor] | None = None,
         router_logits: Callable[[int], torch.Tensor] | None = None,
         arguments: Iterable[object] = (),
+        interventions: tuple[Any, ...] = (),
     ) -> None:
         self.text = text
         self.tokens = tokens
@@ -125,6 +127,8 @@ class Trace:
         self._unembed = unembed
         self._vocab_size = vocab_size
         self._decode = decode
+        #: The interventions the trace ran under (:meth:`HookedModel.intervene`); ``()``: none.
+        self.interventions = interventions
         self._layer_attention = layer_attention
         self._router_logits = router_logits
         self._arguments = _tensors_in(arguments)  # what layer_attention runs a layer with besides its input

@@ -1,0 +1,180 @@
+"""Interventions: each equals a hand-written hook doing the same, nothing changes what is not asked,
+and nothing leaks into later traces or the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import deepseek_viz as dv
+from deepseek_viz.model.interventions import HeadAblation, HeadScale, ResidualPatch
+from tests.conftest import CONFIGS
+
+TEXT = "Fever may indicate flu. Revenue rose 12%."
+OTHER = "Chest pain may indicate a heart attack."
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def hooked(request: pytest.FixtureRequest, tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints[str(request.param)], device="cpu")
+
+
+@contextmanager
+def by_hand(module: torch.nn.Module, change: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
+    """A forward pre-hook on ``module`` that replaces its first input by ``change(input)``."""
+    handle = module.register_forward_pre_hook(lambda _m, args: (change(args[0]), *args[1:]))
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def output(model: dv.HookedModel, text: str = TEXT, **options: Any) -> np.ndarray:
+    model._cache.clear()
+    return model.trace(text, layers=[], **options).hidden_states
+
+
+def corrupted_text(model: dv.HookedModel) -> str:
+    """``TEXT`` with one word changed, of the same token count (a patch position by position)."""
+    n = len(model.tokenize(TEXT))
+    for old, new in (("flu", "flo"), ("12%", "17%"), ("rose", "fell"), ("Fever", "Fewer"), ("may", "can")):
+        if len(model.tokenize(TEXT.replace(old, new))) == n:
+            return TEXT.replace(old, new)
+    raise AssertionError("no one-word change of TEXT keeps its token count")
+
+
+def heads_changed(
+    model: dv.HookedModel, heads: list[int], how: Callable[[torch.Tensor], torch.Tensor]
+) -> Any:
+    def change(inputs: torch.Tensor) -> torch.Tensor:
+        batch, n, width = inputs.shape
+        split = inputs.reshape(batch, n, model.num_heads, width // model.num_heads).clone()
+        split[:, :, heads] = how(split[:, :, heads])
+        return split.reshape(batch, n, width)
+
+    return change
+
+
+@pytest.mark.parametrize("mode", ["zero", "mean"])
+def test_head_ablation_is_the_hand_written_hook(hooked: dv.HookedModel, mode: str) -> None:
+    layer, heads = 1, [0, 2]
+    how = (
+        (lambda x: torch.zeros_like(x))
+        if mode == "zero"
+        else (lambda x: x.mean(dim=1, keepdim=True).expand_as(x))
+    )
+    with by_hand(hooked.arch.attention[layer].o_proj, heads_changed(hooked, heads, how)):
+        expected = output(hooked)
+    ours = output(hooked, interventions=[HeadAblation(layer, tuple(heads), mode)])  # type: ignore[arg-type]
+    np.testing.assert_allclose(ours, expected, atol=1e-6, rtol=0)
+    assert np.abs(ours - output(hooked)).max() > 1e-4  # it did change the run
+
+
+def test_scaling_a_head_and_ablating_nothing(hooked: dv.HookedModel) -> None:
+    plain = output(hooked)
+    np.testing.assert_array_equal(
+        output(hooked, interventions=[HeadScale(2, (1,), 1.0)]), plain
+    )  # bit-identical
+    with hooked.intervene():
+        np.testing.assert_array_equal(output(hooked), plain)
+    with by_hand(hooked.arch.attention[2].o_proj, heads_changed(hooked, [1], lambda x: 3 * x)):
+        expected = output(hooked)
+    np.testing.assert_allclose(output(hooked, interventions=[HeadScale(2, (1,), 3.0)]), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        output(hooked, interventions=[HeadScale(2, (1,), 0.0)]),
+        output(hooked, interventions=[HeadAblation(2, (1,))]),
+        atol=0,
+    )
+
+
+def test_patching_a_run_with_its_own_states_changes_nothing(hooked: dv.HookedModel) -> None:
+    trace = hooked.trace(TEXT, layers=[])
+    positions = range(len(trace.tokens))
+    patch = ResidualPatch.from_trace(trace, 1, positions)
+    np.testing.assert_array_equal(output(hooked, interventions=[patch]), output(hooked))
+
+
+def test_a_residual_patch_carries_the_clean_run_over(hooked: dv.HookedModel) -> None:
+    clean, corrupted = hooked.trace(TEXT, layers=[]), hooked.trace(corrupted_text(hooked), layers=[])
+    n = len(clean.tokens)
+    patched = hooked.trace(
+        corrupted.text, layers=[], interventions=[ResidualPatch.from_trace(clean, 2, range(n))]
+    )
+    np.testing.assert_allclose(
+        patched.hidden_states[2:], clean.hidden_states[2:], atol=1e-5
+    )  # from layer 2 on
+    np.testing.assert_array_equal(
+        patched.hidden_states[:2], corrupted.hidden_states[:2]
+    )  # before it, untouched
+    # by hand: the same states written into layer 2's input
+    states = torch.from_numpy(clean.hidden_states[2])
+
+    def write(inputs: torch.Tensor) -> torch.Tensor:
+        return states[None].to(inputs.dtype).expand_as(inputs).clone()
+
+    with by_hand(hooked.arch.layers[2], write):
+        expected = output(hooked, corrupted.text)  # its hidden state 2 is what layer 1 wrote, before the hook
+    np.testing.assert_allclose(patched.hidden_states[3:], expected[3:], atol=1e-6)
+    np.testing.assert_array_equal(patched.hidden_states[:2], expected[:2])
+
+
+def test_interventions_never_leak_into_later_traces_or_the_cache(hooked: dv.HookedModel) -> None:
+    hooked._cache.clear()
+    plain = hooked.trace(TEXT, layers=[])
+    ablation = HeadAblation(0, (0, 1, 2, 3))
+    with hooked.intervene(ablation):
+        ablated = hooked.trace(TEXT, layers=[])
+        assert ablated is not plain and ablated.interventions == (ablation,)
+        assert hooked.trace(TEXT, layers=[]) is ablated  # the cache keys on the interventions
+    assert hooked.trace(TEXT, layers=[]) is plain and plain.interventions == ()
+    assert not any(module._forward_pre_hooks for module in hooked.arch.attention)  # every hook removed
+    np.testing.assert_array_equal(output(hooked), plain.hidden_states)
+
+
+def test_a_layer_read_later_runs_under_the_traces_interventions(hooked: dv.HookedModel) -> None:
+    clean, corrupted = hooked.trace(TEXT, layers=[]), hooked.trace(corrupted_text(hooked), layers=[])
+    patch = ResidualPatch.from_trace(clean, 1, range(len(clean.tokens)))
+    hooked._cache.clear()
+    kept = hooked.trace(corrupted.text, layers=[1], interventions=[patch])
+    hooked._cache.clear()
+    later = hooked.trace(corrupted.text, layers=[], interventions=[patch])
+    np.testing.assert_allclose(later.attention(1), kept.attention(1), atol=1e-6)  # the patch applied again
+    np.testing.assert_allclose(later.attention(1), clean.attention(1), atol=1e-5)
+
+
+def test_wrong_interventions_are_refused_and_change_nothing(hooked: dv.HookedModel) -> None:
+    ablation = HeadAblation(0, (1,))
+    with hooked.intervene(ablation):
+        with pytest.raises(dv.LayerOutOfRangeError, match="layers"):
+            hooked.trace(TEXT, interventions=[HeadAblation(99, (0,))])
+        with pytest.raises(dv.LayerOutOfRangeError, match="heads"):
+            hooked.trace(TEXT, interventions=[HeadScale(0, (9,), 2.0)])
+        assert hooked._interventions == (ablation,)  # what was in force stays
+    with pytest.raises(ValueError, match="one each"):
+        ResidualPatch(0, (0, 1), torch.zeros(1, 4))
+    with pytest.raises(ValueError, match="mode"):
+        HeadAblation(0, (0,), "random")  # type: ignore[arg-type]
+
+
+def test_generation_honours_head_interventions(hooked: dv.HookedModel) -> None:
+    ablation = HeadScale(1, (0, 1, 2, 3), 0.0)
+    with hooked.intervene(ablation):
+        trace = hooked.generate("Fever may", 6, min_new_tokens=6)
+    assert trace.interventions == (ablation,)
+    with by_hand(hooked.arch.attention[1].o_proj, lambda x: torch.zeros_like(x)):
+        expected = hooked.model.generate(
+            torch.tensor([[t.id for t in trace.tokens[: trace.prompt_length]]]),
+            min_new_tokens=6,
+            max_new_tokens=6,
+            do_sample=False,
+        )
+    assert [t.id for t in trace.tokens] == expected[0].tolist()
+    patch = ResidualPatch.from_trace(trace, 1, [0])
+    with hooked.intervene(patch), pytest.raises(ValueError, match="not to generation"):
+        hooked.generate("Fever may", 2)
