@@ -9,6 +9,14 @@ from .analysis.attribution import (
     explain,
     global_importance,
 )
+from .analysis.causal import (
+    Effect,
+    HeadSweep,
+    PatchSweep,
+    head_ablation_sweep,
+    intervention_effect,
+    residual_patching_sweep,
+)
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
@@ -16,6 +24,7 @@ from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .data import sample_texts
 from .export.attribution_figures import global_bar_chart, token_bar_chart
 from .export.figures import save_figure, scatter_figure, to_html, to_png, to_svg, token_paths_figure
+from .export.intervention_figures import sweep_figure
 from .export.projector import read_projector, write_projector
 from .export.routing_figures import coactivation_figure, expert_load_figure
 from .export.standalone import save_html
@@ -75,6 +84,7 @@ __all__ = [
     "Dashboard",
     "DeepseekVizError",
     "DeviceUnavailableError",
+    "Effect",
     "EmbeddingScatter",
     "EmptyTextError",
     "Explanation",
@@ -84,6 +94,7 @@ __all__ = [
     "GlobalImportance",
     "HeadAblation",
     "HeadScale",
+    "HeadSweep",
     "HookedModel",
     "Intervention",
     "InvalidTextError",
@@ -92,6 +103,7 @@ __all__ = [
     "ModelInterface",
     "ModelLoadError",
     "NextToken",
+    "PatchSweep",
     "Prediction",
     "PredictionView",
     "Projection",
@@ -119,17 +131,21 @@ __all__ = [
     "explain",
     "global_bar_chart",
     "global_importance",
+    "head_ablation_sweep",
+    "intervention_effect",
     "lens_agreement",
     "link",
     "load_model",
     "project",
     "project_token_paths",
     "read_projector",
+    "residual_patching_sweep",
     "routing_statistics",
     "sample_texts",
     "save_figure",
     "save_html",
     "scatter_figure",
+    "sweep_figure",
     "to_html",
     "to_png",
     "to_svg",

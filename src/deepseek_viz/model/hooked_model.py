@@ -552,7 +552,7 @@ class HookedModel:
             )
         hidden = [state[0] for state in output.hidden_states]
         for patch in self._interventions:  # the stream a patched layer read is the patched one
-            if isinstance(patch, ResidualPatch):
+            if isinstance(patch, ResidualPatch) and (patch.rows is None or 0 in patch.rows):
                 hidden[patch.layer] = hidden[patch.layer].clone()
                 hidden[patch.layer][list(patch.positions)] = patch.values.to(hidden[patch.layer])
 

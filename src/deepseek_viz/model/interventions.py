@@ -32,6 +32,7 @@ class HeadAblation:
     layer: int
     heads: tuple[int, ...]
     mode: Literal["zero", "mean"] = "zero"
+    rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", tuple(sorted({int(head) for head in self.heads})))
@@ -47,6 +48,7 @@ class HeadScale:
     layer: int
     heads: tuple[int, ...]
     factor: float
+    rows: tuple[int, ...] | None = None  # the batch rows it applies to; None: all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", tuple(sorted({int(head) for head in self.heads})))
@@ -61,6 +63,7 @@ class ResidualPatch:
     layer: int
     positions: tuple[int, ...]
     values: torch.Tensor = field(repr=False)
+    rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
@@ -82,18 +85,21 @@ Intervention = HeadAblation | HeadScale | ResidualPatch
 
 def _head_hook(intervention: HeadAblation | HeadScale, num_heads: int) -> Callable[..., Any]:
     """A forward pre-hook for ``o_proj`` that changes the chosen heads' slices of its input."""
-    heads = list(intervention.heads)
+    heads = torch.tensor(intervention.heads)
 
     def hook(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
         (inputs, *rest) = args
         batch, length, width = inputs.shape
         per_head = inputs.view(batch, length, num_heads, width // num_heads).clone()
+        rows = torch.arange(batch) if intervention.rows is None else torch.tensor(intervention.rows)
+        chosen = per_head[rows[:, None], :, heads[None, :]]  # [rows, heads, length, width]
         if isinstance(intervention, HeadScale):
-            per_head[:, :, heads] *= intervention.factor
+            chosen = chosen * intervention.factor
         elif intervention.mode == "zero":
-            per_head[:, :, heads] = 0
+            chosen = torch.zeros_like(chosen)
         else:
-            per_head[:, :, heads] = per_head[:, :, heads].mean(dim=1, keepdim=True)
+            chosen = chosen.mean(dim=2, keepdim=True).expand_as(chosen)
+        per_head[rows[:, None], :, heads[None, :]] = chosen
         return (per_head.view(batch, length, width), *rest)
 
     return hook
@@ -109,7 +115,9 @@ def _patch_hook(patch: ResidualPatch) -> Callable[..., Any]:
                 f"patched position {max(patch.positions)} is beyond the {hidden.shape[1]} positions of this run"
             )
         patched = hidden.clone()
-        patched[:, list(patch.positions)] = patch.values.to(hidden.device, hidden.dtype)
+        rows = range(hidden.shape[0]) if patch.rows is None else patch.rows
+        for row in rows:
+            patched[row, list(patch.positions)] = patch.values.to(hidden.device, hidden.dtype)
         if args:
             return (patched, *args[1:]), kwargs
         return args, {**kwargs, "hidden_states": patched}

@@ -1,0 +1,88 @@
+"""Effects of interventions on a target, and the batched sweeps equal to their variants run one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import deepseek_viz as dv
+from deepseek_viz.analysis.causal import head_ablation_sweep, intervention_effect, residual_patching_sweep
+from tests.unit.test_interventions import TEXT, corrupted_text
+
+
+@pytest.fixture(scope="module", params=["deepseek_v3", "llama"])
+def hooked(request: pytest.FixtureRequest, tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints[str(request.param)], device="cpu")
+
+
+def next_token_logprob(model: dv.HookedModel, text: str, token: int) -> float:
+    ids = torch.tensor([[t.id for t in model.tokenize(text)]])
+    with torch.no_grad():
+        logits = model.model(ids).logits[0, -1].float()
+    return float(torch.log_softmax(logits, -1)[token])
+
+
+def test_an_effect_is_the_target_before_and_after(hooked: dv.HookedModel) -> None:
+    ablation = dv.HeadAblation(1, (0, 1, 2, 3))
+    token = int(hooked.trace(TEXT, layers=[]).top_predictions(1)[-1][0].token_id)
+    effect = intervention_effect(hooked, TEXT, [ablation], dv.NextToken(token=token))
+    assert effect.before == pytest.approx(next_token_logprob(hooked, TEXT, token), abs=1e-5)
+    with hooked.intervene(ablation):
+        after = next_token_logprob(hooked, TEXT, token)
+    assert effect.after == pytest.approx(after, abs=1e-5) and effect.change != 0
+    assert intervention_effect(hooked, TEXT, []).change == 0
+
+
+def test_the_batched_head_sweep_equals_each_ablation_alone(hooked: dv.HookedModel) -> None:
+    sweep = head_ablation_sweep(hooked, TEXT)
+    assert sweep.effects.shape == (hooked.num_layers, hooked.num_heads)
+    for layer in range(hooked.num_layers):
+        for head in range(hooked.num_heads):
+            alone = intervention_effect(hooked, TEXT, [dv.HeadAblation(layer, (head,))]).change
+            assert sweep.effects[layer, head] == pytest.approx(alone, abs=1e-4)
+    assert np.abs(sweep.effects).max() > 0
+    mean = head_ablation_sweep(hooked, TEXT, mode="mean")
+    alone = intervention_effect(hooked, TEXT, [dv.HeadAblation(2, (1,), "mean")]).change
+    assert mean.effects[2, 1] == pytest.approx(alone, abs=1e-4)
+
+
+def test_the_batched_patching_sweep_equals_each_patch_alone(hooked: dv.HookedModel) -> None:
+    corrupted = corrupted_text(hooked)
+    sweep = residual_patching_sweep(hooked, TEXT, corrupted)
+    n = len(hooked.tokenize(TEXT))
+    assert sweep.values.shape == (hooked.num_layers, n) and len(sweep.tokens) == n
+    clean = hooked.trace(TEXT, layers=[])
+    token = int(clean.top_predictions(1)[-1][0].token_id)
+    target = dv.NextToken(token=token)
+    assert sweep.clean == pytest.approx(next_token_logprob(hooked, TEXT, token), abs=1e-5)
+    assert sweep.corrupted == pytest.approx(next_token_logprob(hooked, corrupted, token), abs=1e-5)
+    for layer, position in [(0, n - 1), (1, 2), (hooked.num_layers - 1, n - 1)]:
+        patch = dv.ResidualPatch.from_trace(clean, layer, [position])
+        alone = intervention_effect(hooked, corrupted, [patch], target).after
+        assert sweep.values[layer, position] == pytest.approx(alone, abs=1e-4)
+    # at layer 0 the stream is the embeddings: patching the one token that differs restores the clean
+    # run, patching any other (the same token in both) changes nothing
+    differs = [
+        i
+        for i, (a, b) in enumerate(zip(clean.tokens, hooked.tokenize(corrupted), strict=True))
+        if a.id != b.id
+    ]
+    assert len(differs) == 1
+    np.testing.assert_allclose(sweep.recovered[0, differs[0]], 1.0, atol=1e-3)
+    np.testing.assert_allclose(np.delete(sweep.recovered[0], differs[0]), 0.0, atol=1e-3)
+    with pytest.raises(ValueError, match="same token count"):
+        residual_patching_sweep(hooked, TEXT, TEXT + " And more words here.")
+
+
+def test_sweep_figures_are_layer_heatmaps(hooked: dv.HookedModel) -> None:
+    heads = dv.sweep_figure(head_ablation_sweep(hooked, TEXT))
+    assert (
+        heads.data[0].z.shape == (hooked.num_layers, hooked.num_heads)
+        and "ablated" in heads.layout.title.text
+    )
+    patches = dv.sweep_figure(residual_patching_sweep(hooked, TEXT, corrupted_text(hooked)))
+    assert patches.data[0].z.shape == (hooked.num_layers, len(hooked.tokenize(TEXT)))
+    assert "recovered" in patches.layout.title.text
