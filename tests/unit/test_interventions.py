@@ -178,3 +178,91 @@ def test_generation_honours_head_interventions(hooked: dv.HookedModel) -> None:
     patch = ResidualPatch.from_trace(trace, 1, [0])
     with hooked.intervene(patch), pytest.raises(ValueError, match="not to generation"):
         hooked.generate("Fever may", 2)
+
+
+MOE = ["deepseek_v3", "deepseek_v2", "deepseek_v32"]
+
+
+@pytest.fixture(scope="module", params=MOE)
+def moe(request: pytest.FixtureRequest, tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
+    return dv.load_model(tiny_checkpoints[str(request.param)], device="cpu")
+
+
+def routing_of(model: dv.HookedModel, layer: int, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+    model._cache.clear()
+    routing = model.trace(TEXT, layers=[], **options).routing(layer)
+    assert routing is not None
+    return routing.experts, routing.weights
+
+
+def test_route_is_the_routers_own_rule(moe: dv.HookedModel) -> None:
+    from deepseek_viz.model.interventions import route
+
+    router = moe.arch.routers[1]
+    inputs = torch.randn(9, moe.d_model)
+    with torch.no_grad():
+        logits, weights, indices = router(inputs)
+        ours_weights, ours_indices = route(router, logits)
+    order, ours_order = indices.argsort(-1), ours_indices.argsort(-1)
+    torch.testing.assert_close(ours_indices.gather(1, ours_order), indices.gather(1, order))
+    torch.testing.assert_close(ours_weights.gather(1, ours_order), weights.gather(1, order))
+
+
+def test_an_ablated_expert_is_never_chosen_and_the_others_are_rerouted(moe: dv.HookedModel) -> None:
+    layer = 1
+    experts, _ = routing_of(moe, layer)
+    target = int(np.bincount(experts.ravel()).argmax())  # the expert most tokens use
+    ablated, weights = routing_of(moe, layer, interventions=[dv.ExpertAblation(layer, (target,))])
+    assert target not in ablated and ablated.shape == experts.shape
+    untouched = [row for row in range(len(experts)) if target not in experts[row]]
+    np.testing.assert_array_equal(np.sort(ablated[untouched]), np.sort(experts[untouched]))
+    if moe.family != "deepseek_v2":  # V3's weights are normalised over the experts used
+        np.testing.assert_allclose(weights.sum(-1), weights.sum(-1)[0], atol=1e-5)
+    # V3 by hand: the expert's correction bias at -inf is the same rule
+    router = moe.arch.routers[layer]
+    if hasattr(router, "e_score_correction_bias"):
+        saved = router.e_score_correction_bias.clone()
+        router.e_score_correction_bias[target] = float("-inf")
+        try:
+            by_hand = output(moe)
+        finally:
+            router.e_score_correction_bias.copy_(saved)
+        np.testing.assert_allclose(
+            output(moe, interventions=[dv.ExpertAblation(layer, (target,))]), by_hand, atol=1e-6
+        )
+
+
+def test_an_ablation_at_one_position_changes_only_that_token(moe: dv.HookedModel) -> None:
+    layer = 2
+    experts, _ = routing_of(moe, layer)
+    position = 3
+    ablation = dv.ExpertAblation(layer, (int(experts[position, 0]),), positions=(position,))
+    ablated, _ = routing_of(moe, layer, interventions=[ablation])
+    assert experts[position, 0] not in ablated[position]
+    np.testing.assert_array_equal(ablated[:position], experts[:position])  # earlier tokens: untouched
+
+
+def test_forcing_sends_a_token_to_the_experts_given(moe: dv.HookedModel) -> None:
+    layer = 1
+    forced = dv.ExpertForcing(layer, (0, 1), positions=(2,))  # both in group 0
+    experts, weights = routing_of(moe, layer, interventions=[forced])
+    assert sorted(experts[2].tolist()) == [0, 1]
+    assert moe.trace(TEXT, layers=[], interventions=[forced]).interventions == (forced,)
+    if moe.family != "deepseek_v2":
+        assert weights[2].sum() == pytest.approx(moe.model.config.routed_scaling_factor, abs=1e-5)
+    with pytest.raises(ValueError, match="exactly 2"):
+        moe.trace(TEXT, interventions=[dv.ExpertForcing(layer, (0,))])
+    with pytest.raises(dv.LayerOutOfRangeError, match="dense"):
+        moe.trace(TEXT, interventions=[dv.ExpertAblation(0, (1,))])
+
+
+def test_forcing_across_more_groups_than_v3_allows_is_refused(
+    real_count_checkpoints: dict[str, Path],
+) -> None:
+    model = dv.load_model(real_count_checkpoints["v3"], device="cpu")  # 256 experts, 8 groups, 4 a token
+    layer = model.moe_layers[0]
+    within = dv.ExpertForcing(layer, tuple(range(0, 128, 16)), positions=(1,))  # 8 experts in groups 0–3
+    routing = model.trace("a b c", layers=[], interventions=[within]).routing(layer)
+    assert routing is not None and sorted(routing.experts[1].tolist()) == list(range(0, 128, 16))
+    with pytest.raises(ValueError, match="lie in 5 routing groups"):
+        model.trace("a b c", interventions=[dv.ExpertForcing(layer, (*range(0, 112, 16), 200))])

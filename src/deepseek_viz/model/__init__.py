@@ -16,7 +16,7 @@ from .errors import (
 from .generation import Generation, GenerationStep
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .interface import ModelInterface
-from .interventions import HeadAblation, HeadScale, Intervention, ResidualPatch
+from .interventions import ExpertAblation, ExpertForcing, HeadAblation, HeadScale, Intervention, ResidualPatch
 from .loading import BUNDLED_MODEL, load_model
 from .memory import TraceEstimate
 from .tokens import Token
@@ -30,6 +30,8 @@ __all__ = [
     "DeepseekVizError",
     "DeviceUnavailableError",
     "EmptyTextError",
+    "ExpertAblation",
+    "ExpertForcing",
     "Generation",
     "GenerationStep",
     "HeadAblation",

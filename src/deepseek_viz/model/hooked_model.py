@@ -308,7 +308,9 @@ class HookedModel:
         if interventions:
             stack = contextlib.ExitStack()
             stack.enter_context(
-                installed(interventions, self.arch.layers, self.arch.attention, self.num_heads)
+                installed(
+                    interventions, self.arch.layers, self.arch.attention, self.num_heads, self.arch.routers
+                )
             )
         if self._intervention_hooks is not None:
             self._intervention_hooks.close()

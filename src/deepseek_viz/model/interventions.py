@@ -8,12 +8,14 @@ trace cache keys on them, so nothing leaks into later calls. The hooks act where
   ``[batch, position, heads × value width]``), so :class:`HeadAblation` and :class:`HeadScale` change
   that slice before the projection mixes the heads;
 * a residual stream is the input of a decoder layer, so :class:`ResidualPatch` replaces it at chosen
-  positions before the layer runs.
+  positions before the layer runs;
+* a token's experts are what the MoE router returns (weights, indices), so :class:`ExpertAblation` and
+  :class:`ExpertForcing` replace them at chosen tokens by the model's own rule (:func:`route`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -80,7 +82,151 @@ class ResidualPatch:
         return cls(layer, tuple(positions), states)
 
 
-Intervention = HeadAblation | HeadScale | ResidualPatch
+@dataclass(frozen=True)
+class ExpertAblation:
+    """Take routed ``experts`` of MoE ``layer`` away from the tokens at ``positions`` (``None``: all):
+    each such token is routed by the model's own rule (scores, correction bias, group limits, top-k,
+    normalisation) as if those experts' choice scores were −∞, so its next-best experts take their
+    place and the weights are normalised over the experts it now uses."""
+
+    layer: int
+    experts: tuple[int, ...]
+    positions: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "experts", tuple(sorted({int(expert) for expert in self.experts})))
+        if self.positions is not None:
+            object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
+
+
+@dataclass(frozen=True)
+class ExpertForcing:
+    """Send the tokens at ``positions`` (``None``: all) of MoE ``layer`` to exactly ``experts`` (as many
+    as the router's top-k), weighted by the router's own scores for them and normalised as the model
+    does. Refused where the experts span more routing groups than the model allows a token."""
+
+    layer: int
+    experts: tuple[int, ...]
+    positions: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "experts", tuple(int(expert) for expert in self.experts))
+        if len(set(self.experts)) != len(self.experts):
+            raise ValueError(f"experts {self.experts} repeat one: give distinct experts")
+        if self.positions is not None:
+            object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
+
+
+Intervention = HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing
+
+
+def route(
+    router: Any, logits: torch.Tensor, banned: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """DeepSeek's routing of ``logits`` ``[tokens, experts]`` (V3/V3.2: sigmoid scores, correction bias
+    for the choice, groups ranked by their two best, top-k, normalised; V2: softmax, greedy or
+    group-limited greedy), with ``banned`` ``[tokens, experts]`` (bool) experts' choice scores at −∞:
+    ``(weights, indices)`` ``[tokens, k]`` as the router returns them."""
+    groups, topk_group, k = router.num_group, router.topk_group, router.top_k
+    experts = logits.shape[-1]
+    bias = getattr(router, "e_score_correction_bias", None)
+    if bias is not None:
+        scores = logits.sigmoid()
+        choice = scores + bias
+        grouped, best_of_group = (
+            True,
+            lambda c: c.view(-1, groups, experts // groups).topk(2, dim=-1)[0].sum(-1),
+        )
+    else:
+        scores = logits.softmax(dim=-1, dtype=torch.float32)
+        choice = scores.clone()
+        grouped = getattr(router, "topk_method", "greedy") == "group_limited_greedy"
+        best_of_group = lambda c: c.view(-1, groups, experts // groups).max(dim=-1).values  # noqa: E731
+    if banned is not None:
+        choice = choice.masked_fill(banned, float("-inf"))
+    if grouped:
+        kept = torch.topk(best_of_group(choice), k=topk_group, dim=-1, sorted=False)[1]
+        group_mask = torch.zeros(choice.shape[0], groups, dtype=torch.bool, device=choice.device)
+        group_mask.scatter_(1, kept, True)
+        choice = choice.masked_fill(~group_mask.repeat_interleave(experts // groups, dim=1), float("-inf"))
+    indices = torch.topk(choice, k=k, dim=-1, sorted=False)[1]
+    return _weights(router, scores, indices), indices
+
+
+def _weights(router: Any, scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """The router's weights for ``indices``: its scores there, normalised where it normalises, scaled."""
+    weights = scores.gather(1, indices)
+    if getattr(router, "norm_topk_prob", False):
+        weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
+    return weights * router.routed_scaling_factor
+
+
+def _token_rows(positions: tuple[int, ...] | None, inputs: torch.Tensor) -> torch.Tensor | None:
+    """The router's rows (``batch × position`` flattened) of ``positions`` in every batch row."""
+    if positions is None:
+        return None
+    batch, length = (1, inputs.shape[0]) if inputs.dim() == 2 else inputs.shape[:2]
+    if positions and max(positions) >= length:
+        raise LayerOutOfRangeError(f"position {max(positions)} is beyond the {length} positions of this run")
+    return (torch.arange(batch)[:, None] * length + torch.tensor(positions)[None, :]).reshape(-1)
+
+
+def _expert_hook(intervention: ExpertAblation | ExpertForcing) -> Callable[..., Any]:
+    """A forward hook for a router that replaces its weights and indices at the chosen tokens."""
+
+    def hook(router: Any, args: tuple[Any, ...], output: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
+        logits, weights, indices = output
+        rows = _token_rows(intervention.positions, args[0])
+        chosen = (
+            torch.ones(logits.shape[0], dtype=torch.bool)
+            if rows is None
+            else torch.zeros(logits.shape[0], dtype=torch.bool).index_fill_(0, rows, True)
+        )
+        chosen = chosen.to(logits.device)
+        if isinstance(intervention, ExpertAblation):
+            banned = torch.zeros_like(logits, dtype=torch.bool)
+            banned[:, list(intervention.experts)] = True
+            new_weights, new_indices = route(router, logits, banned)
+        else:
+            new_indices = torch.tensor(intervention.experts, device=logits.device).expand(logits.shape[0], -1)
+            scores = logits.sigmoid() if hasattr(router, "e_score_correction_bias") else logits.softmax(-1)
+            new_weights = _weights(router, scores, new_indices)
+        weights = torch.where(chosen[:, None], new_weights.to(weights.dtype), weights)
+        indices = torch.where(chosen[:, None], new_indices.to(indices.dtype), indices)
+        return (logits, weights, indices)
+
+    return hook
+
+
+def _check_experts(intervention: ExpertAblation | ExpertForcing, router: Any) -> None:
+    experts = router.weight.shape[0]
+    wrong = [expert for expert in intervention.experts if not 0 <= expert < experts]
+    if wrong or not intervention.experts:
+        raise LayerOutOfRangeError(
+            f"experts {wrong or '()'} of layer {intervention.layer}: give routed experts 0–{experts - 1}"
+        )
+    if isinstance(intervention, ExpertAblation):
+        if len(intervention.experts) > experts - router.top_k:
+            raise ValueError(
+                f"ablating {len(intervention.experts)} of {experts} experts leaves too few for top-{router.top_k}"
+            )
+        return
+    if len(intervention.experts) != router.top_k:
+        raise ValueError(
+            f"force exactly {router.top_k} experts (the router's top-k), not {len(intervention.experts)}"
+        )
+    grouped = (
+        hasattr(router, "e_score_correction_bias")
+        or getattr(router, "topk_method", "") == "group_limited_greedy"
+    )
+    if grouped and router.num_group > 1:
+        size = experts // router.num_group
+        spanned = {expert // size for expert in intervention.experts}
+        if len(spanned) > router.topk_group:
+            raise ValueError(
+                f"experts {intervention.experts} lie in {len(spanned)} routing groups {sorted(spanned)}; this "
+                f"model routes a token within {router.topk_group} groups of {size}"
+            )
 
 
 def _head_hook(intervention: HeadAblation | HeadScale, num_heads: int) -> Callable[..., Any]:
@@ -131,6 +277,7 @@ def installed(
     layers: Sequence[nn.Module],
     attention: Sequence[nn.Module],
     num_heads: int,
+    routers: Mapping[int, nn.Module],
 ) -> Iterator[None]:
     """The hooks of ``interventions`` on the model's ``layers`` / ``attention`` modules, removed in
     ``finally``. Layers and heads are checked first (:class:`LayerOutOfRangeError`)."""
@@ -145,6 +292,15 @@ def installed(
             if isinstance(intervention, ResidualPatch):
                 module = layers[intervention.layer]
                 handles.append(module.register_forward_pre_hook(_patch_hook(intervention), with_kwargs=True))
+                continue
+            if isinstance(intervention, ExpertAblation | ExpertForcing):
+                router = routers.get(intervention.layer)
+                if router is None:
+                    raise LayerOutOfRangeError(
+                        f"layer {intervention.layer} is dense: no experts to change (MoE layers: {sorted(routers)})"
+                    )
+                _check_experts(intervention, router)
+                handles.append(router.register_forward_hook(_expert_hook(intervention)))
                 continue
             wrong = [head for head in intervention.heads if not 0 <= head < num_heads]
             if wrong or not intervention.heads:
