@@ -17,6 +17,7 @@ from .analysis.causal import (
     intervention_effect,
     residual_patching_sweep,
 )
+from .analysis.comparison import Comparison, compare
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
@@ -80,6 +81,7 @@ __all__ = [
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
+    "Comparison",
     "Completion",
     "ComputationTimeoutError",
     "Continuation",
@@ -129,6 +131,7 @@ __all__ = [
     "__version__",
     "answer_start",
     "coactivation_figure",
+    "compare",
     "embed_texts",
     "expert_change",
     "expert_load_figure",
