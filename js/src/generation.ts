@@ -264,25 +264,26 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     markDrawn(root);
   }
 
-  function onClick(): void {
+  /** Send a command; its error shows under the controls (cleared by the next one). */
+  function send(name: string, message: Record<string, unknown>): void {
     errorLine.clear();
+    invoke(experimental, name, message, signal).catch((error: unknown) => errorLine.show(error));
+  }
+
+  function onClick(): void {
     if (model.get("generating")) {
-      invoke(experimental, "_stop", {}, signal).catch((error: unknown) => errorLine.show(error));
+      send("_stop", {});
       return;
     }
-    const message = {
+    send("_generate", {
       prompt: promptBox.value,
       max_new_tokens: Math.max(1, Math.round(Number(maxTokens.value) || 1)),
       temperature: Math.max(0, Number(temperature.value) || 0),
       chat: chat.checked,
-    };
-    invoke(experimental, "_generate", message, signal).catch((error: unknown) => errorLine.show(error));
+    });
   }
 
-  function onContinue(): void {
-    errorLine.clear();
-    invoke(experimental, "_continue", { index: model.get("selected_token") }, signal).catch((error: unknown) => errorLine.show(error));
-  }
+  const onContinue = (): void => send("_continue", { index: model.get("selected_token") });
 
   const indexOf = (target: EventTarget | null): number => {
     const span = target instanceof Element ? target.closest<HTMLElement>("[data-index]") : null;

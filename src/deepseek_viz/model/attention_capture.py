@@ -153,10 +153,12 @@ def attention_pattern(
         raise ValueError("the all-heads summary needs every head: no only_heads with thumbnail_bins")
     heads, q_len, k_len = query.shape[1], query.shape[2], key.shape[2]
     device = query.device
-    keys = key[0].float().repeat_interleave(heads // key.shape[1], dim=0)  # [head, k, d]
-    if only_heads is not None:
+    group = heads // key.shape[1]  # query heads per key head (GQA)
+    if only_heads is None:
+        keys = key[0].float().repeat_interleave(group, dim=0)  # [head, k, d]
+    else:  # only the key heads of the heads asked for: not a [head, k, d] copy of every head
         chosen = torch.tensor(only_heads, dtype=torch.long, device=device)
-        query, keys, heads = query[:, chosen], keys[chosen], len(only_heads)
+        query, keys, heads = query[:, chosen], key[0, chosen // group].float(), len(only_heads)
     store_dtype = torch.float32 if query.dtype == torch.float32 else torch.float16
     pattern = torch.empty(heads, q_len, k_len, dtype=store_dtype, device=device) if keep_full else None
     rows = (

@@ -26,6 +26,15 @@ from torch import nn
 from .errors import LayerOutOfRangeError
 
 
+def _distinct(values: Sequence[int]) -> tuple[int, ...]:
+    """``values`` as sorted distinct ints (heads, experts)."""
+    return tuple(sorted({int(value) for value in values}))
+
+
+def _positions(values: Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if values is None else tuple(int(value) for value in values)
+
+
 @dataclass(frozen=True)
 class HeadAblation:
     """Turn ``heads`` of ``layer`` off: their outputs become zero (``mode="zero"``) or their mean over the
@@ -37,7 +46,7 @@ class HeadAblation:
     rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "heads", tuple(sorted({int(head) for head in self.heads})))
+        object.__setattr__(self, "heads", _distinct(self.heads))
         if self.mode not in ("zero", "mean"):
             raise ValueError(f"mode must be 'zero' or 'mean', not {self.mode!r}")
 
@@ -53,7 +62,7 @@ class HeadScale:
     rows: tuple[int, ...] | None = None  # the batch rows it applies to; None: all
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "heads", tuple(sorted({int(head) for head in self.heads})))
+        object.__setattr__(self, "heads", _distinct(self.heads))
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +77,7 @@ class ResidualPatch:
     rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
+        object.__setattr__(self, "positions", _positions(self.positions))
         if self.values.shape[0] != len(self.positions):
             raise ValueError(
                 f"{self.values.shape[0]} patched states for {len(self.positions)} positions: give one each"
@@ -94,9 +103,8 @@ class ExpertAblation:
     positions: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "experts", tuple(sorted({int(expert) for expert in self.experts})))
-        if self.positions is not None:
-            object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
+        object.__setattr__(self, "experts", _distinct(self.experts))
+        object.__setattr__(self, "positions", _positions(self.positions))
 
 
 @dataclass(frozen=True)
@@ -113,8 +121,7 @@ class ExpertForcing:
         object.__setattr__(self, "experts", tuple(int(expert) for expert in self.experts))
         if len(set(self.experts)) != len(self.experts):
             raise ValueError(f"experts {self.experts} repeat one: give distinct experts")
-        if self.positions is not None:
-            object.__setattr__(self, "positions", tuple(int(position) for position in self.positions))
+        object.__setattr__(self, "positions", _positions(self.positions))
 
 
 Intervention = HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing
@@ -128,29 +135,35 @@ def route(
     group-limited greedy), with ``banned`` ``[tokens, experts]`` (bool) experts' choice scores at −∞:
     ``(weights, indices)`` ``[tokens, k]`` as the router returns them."""
     groups, topk_group, k = router.num_group, router.topk_group, router.top_k
-    experts = logits.shape[-1]
+    size = logits.shape[-1] // groups
+    scores = _scores(router, logits)
     bias = getattr(router, "e_score_correction_bias", None)
-    if bias is not None:
-        scores = logits.sigmoid()
-        choice = scores + bias
-        grouped, best_of_group = (
-            True,
-            lambda c: c.view(-1, groups, experts // groups).topk(2, dim=-1)[0].sum(-1),
-        )
-    else:
-        scores = logits.softmax(dim=-1, dtype=torch.float32)
-        choice = scores.clone()
-        grouped = getattr(router, "topk_method", "greedy") == "group_limited_greedy"
-        best_of_group = lambda c: c.view(-1, groups, experts // groups).max(dim=-1).values  # noqa: E731
+    choice = scores + bias if bias is not None else scores.clone()
     if banned is not None:
         choice = choice.masked_fill(banned, float("-inf"))
-    if grouped:
-        kept = torch.topk(best_of_group(choice), k=topk_group, dim=-1, sorted=False)[1]
+    if _grouped(router):
+        by_group = choice.view(-1, groups, size)
+        # V3 ranks a group by its two best experts, V2 by its best
+        best = by_group.topk(2, dim=-1)[0].sum(-1) if bias is not None else by_group.max(dim=-1).values
+        kept = torch.topk(best, k=topk_group, dim=-1, sorted=False)[1]
         group_mask = torch.zeros(choice.shape[0], groups, dtype=torch.bool, device=choice.device)
         group_mask.scatter_(1, kept, True)
-        choice = choice.masked_fill(~group_mask.repeat_interleave(experts // groups, dim=1), float("-inf"))
+        choice = choice.masked_fill(~group_mask.repeat_interleave(size, dim=1), float("-inf"))
     indices = torch.topk(choice, k=k, dim=-1, sorted=False)[1]
     return _weights(router, scores, indices), indices
+
+
+def _scores(router: Any, logits: torch.Tensor) -> torch.Tensor:
+    """The router's scores of its logits: sigmoid where it has a correction bias (V3, V3.2), else softmax."""
+    if hasattr(router, "e_score_correction_bias"):
+        return logits.sigmoid()
+    return logits.softmax(dim=-1, dtype=torch.float32)
+
+
+def _grouped(router: Any) -> bool:
+    """Whether the router limits a token to ``topk_group`` groups (V3 always; V2 by its ``topk_method``)."""
+    limited = hasattr(router, "e_score_correction_bias") or router.topk_method == "group_limited_greedy"
+    return bool(limited and router.num_group > 1)
 
 
 def _weights(router: Any, scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -189,8 +202,7 @@ def _expert_hook(intervention: ExpertAblation | ExpertForcing) -> Callable[..., 
             new_weights, new_indices = route(router, logits, banned)
         else:
             new_indices = torch.tensor(intervention.experts, device=logits.device).expand(logits.shape[0], -1)
-            scores = logits.sigmoid() if hasattr(router, "e_score_correction_bias") else logits.softmax(-1)
-            new_weights = _weights(router, scores, new_indices)
+            new_weights = _weights(router, _scores(router, logits), new_indices)
         weights = torch.where(chosen[:, None], new_weights.to(weights.dtype), weights)
         indices = torch.where(chosen[:, None], new_indices.to(indices.dtype), indices)
         return (logits, weights, indices)
@@ -215,11 +227,7 @@ def _check_experts(intervention: ExpertAblation | ExpertForcing, router: Any) ->
         raise ValueError(
             f"force exactly {router.top_k} experts (the router's top-k), not {len(intervention.experts)}"
         )
-    grouped = (
-        hasattr(router, "e_score_correction_bias")
-        or getattr(router, "topk_method", "") == "group_limited_greedy"
-    )
-    if grouped and router.num_group > 1:
+    if _grouped(router):
         size = experts // router.num_group
         spanned = {expert // size for expert in intervention.experts}
         if len(spanned) > router.topk_group:
