@@ -167,3 +167,44 @@ def test_the_default_budget_is_free_memory_less_a_margin(monkeypatch: pytest.Mon
     assert free_memory(cpu) == pytest.approx(available * (1 - FREE_MEMORY_MARGIN), rel=0.1)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (1000, 4000))
     assert free_memory(torch.device("cuda", 0)) == 800
+
+
+def test_generation_streams_what_the_trace_holds_at_real_counts(hooked: dv.HookedModel) -> None:
+    """At V3's 61 × 128 heads and 256 experts (and V2-Lite's, the distill's): greedy generation is
+    transformers' own, and a streamed step's rows of the last layer and its routing equal the trace."""
+    steps: list[dv.GenerationStep] = []
+    last = hooked.num_layers - 1
+    trace = hooked.generate("Fever may indicate", 4, min_new_tokens=4, layers=[last], on_step=steps.append)
+    prompt = torch.tensor([[t.id for t in trace.tokens[: trace.prompt_length]]])
+    expected = hooked.model.generate(prompt, min_new_tokens=4, max_new_tokens=4, do_sample=False)
+    assert [t.id for t in trace.tokens] == expected[0].tolist()
+    step = steps[-1]
+    np.testing.assert_allclose(
+        step.attention[last][:, 0].float().numpy(),
+        trace.attention(last)[:, step.position - 1, : step.position],
+        atol=1e-5,
+    )
+    for layer, routing in step.routing.items():
+        final = trace.routing(layer)
+        assert final is not None
+        assert set(routing.experts[0].tolist()) == set(final.experts[step.position - 1].tolist())
+
+
+def test_interventions_at_real_counts(hooked: dv.HookedModel) -> None:
+    """A head of layer 60 (of 128) ablated changes the run after it only; an expert of 256 ablated is
+    rerouted within the group limits."""
+    layer = hooked.num_layers - 2
+    plain = hooked.trace(TEXT, layers=[])
+    ablated = hooked.trace(TEXT, layers=[], interventions=[dv.HeadAblation(layer, (0, hooked.num_heads - 1))])
+    np.testing.assert_array_equal(ablated.hidden_states[: layer + 1], plain.hidden_states[: layer + 1])
+    assert np.abs(ablated.hidden_states[layer + 1] - plain.hidden_states[layer + 1]).max() > 0
+    if not hooked.moe_layers:
+        return
+    moe = hooked.moe_layers[-1]
+    routing = plain.routing(moe)
+    assert routing is not None
+    expert = int(routing.experts[1, 0])
+    rerouted = hooked.trace(TEXT, layers=[], interventions=[dv.ExpertAblation(moe, (expert,))]).routing(moe)
+    assert rerouted is not None and expert not in rerouted.experts
+    if rerouted.groups is not None:
+        assert max(len(set(row.tolist())) for row in rerouted.groups) <= hooked.model.config.topk_group

@@ -134,22 +134,22 @@ def route(
     for the choice, groups ranked by their two best, top-k, normalised; V2: softmax, greedy or
     group-limited greedy), with ``banned`` ``[tokens, experts]`` (bool) experts' choice scores at −∞:
     ``(weights, indices)`` ``[tokens, k]`` as the router returns them."""
-    groups, topk_group, k = router.num_group, router.topk_group, router.top_k
-    size = logits.shape[-1] // groups
     scores = _scores(router, logits)
     bias = getattr(router, "e_score_correction_bias", None)
     choice = scores + bias if bias is not None else scores.clone()
     if banned is not None:
         choice = choice.masked_fill(banned, float("-inf"))
     if _grouped(router):
+        groups = router.num_group
+        size = logits.shape[-1] // groups
         by_group = choice.view(-1, groups, size)
         # V3 ranks a group by its two best experts, V2 by its best
         best = by_group.topk(2, dim=-1)[0].sum(-1) if bias is not None else by_group.max(dim=-1).values
-        kept = torch.topk(best, k=topk_group, dim=-1, sorted=False)[1]
+        kept = torch.topk(best, k=router.topk_group, dim=-1, sorted=False)[1]
         group_mask = torch.zeros(choice.shape[0], groups, dtype=torch.bool, device=choice.device)
         group_mask.scatter_(1, kept, True)
         choice = choice.masked_fill(~group_mask.repeat_interleave(size, dim=1), float("-inf"))
-    indices = torch.topk(choice, k=k, dim=-1, sorted=False)[1]
+    indices = torch.topk(choice, k=router.top_k, dim=-1, sorted=False)[1]
     return _weights(router, scores, indices), indices
 
 
@@ -163,7 +163,7 @@ def _scores(router: Any, logits: torch.Tensor) -> torch.Tensor:
 def _grouped(router: Any) -> bool:
     """Whether the router limits a token to ``topk_group`` groups (V3 always; V2 by its ``topk_method``)."""
     limited = hasattr(router, "e_score_correction_bias") or router.topk_method == "group_limited_greedy"
-    return bool(limited and router.num_group > 1)
+    return bool(limited and (router.num_group or 1) > 1)  # V2-Lite routes greedily, n_group None
 
 
 def _weights(router: Any, scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
