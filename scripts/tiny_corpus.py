@@ -6,7 +6,11 @@ Sources:
   separators, ANSI colour codes and backspace overstriking removed;
 * template-generated finance sentences (earnings, guidance, margins, stock moves, with
   ``Sentiment: positive``/``Sentiment: negative`` verbalizer lines) and medical sentences
-  (symptoms and the conditions they may indicate), in English and some Chinese.
+  (symptoms and the conditions they may indicate), in English and some Chinese;
+* circuit data, for the model only (the tokenizer is trained without it, so tokens stay the same):
+  facts to recall (each company's headquarters, each condition's usual treatment), stated in
+  several templates, and sequences of random words said twice, from which induction heads learn
+  to copy what followed a token the last time it appeared.
 
 Everything is deterministic for a given seed and uses only the standard library.
 Run ``python scripts/tiny_corpus.py`` to print corpus statistics.
@@ -264,6 +268,96 @@ GENERATORS: tuple[tuple[Callable[[random.Random], str], int], ...] = (
     (finance_doc_zh, 1500),
     (medical_doc_zh, 800),
 )
+
+
+# --- circuits ------------------------------------------------------------------------
+
+HEADQUARTERS = dict(
+    zip(
+        COMPANIES,
+        (
+            "Denver",
+            "Tokyo",
+            "Austin",
+            "London",
+            "Boston",
+            "Chicago",
+            "Seattle",
+            "Madrid",
+            "Berlin",
+            "Dublin",
+            "Paris",
+            "Zurich",
+            "Sydney",
+            "Toronto",
+            "Oslo",
+            "Lisbon",
+            "Vienna",
+            "Prague",
+            "Miami",
+            "Houston",
+        ),
+        strict=True,
+    )
+)
+TREATMENTS = {
+    "flu": "rest and fluids",
+    "a heart attack": "aspirin",
+    "a stroke": "clot-busting drugs",
+    "diabetes": "insulin",
+    "pneumonia": "antibiotics",
+    "migraine": "triptans",
+    "asthma": "an inhaler",
+    "appendicitis": "surgery",
+    "anemia": "iron supplements",
+    "food poisoning": "fluids",
+    "an allergy": "antihistamines",
+    "COVID-19": "antiviral drugs",
+}
+FACT_TEMPLATES = (
+    "{company} is headquartered in {city}.",
+    "{company} is based in {city}.",
+    "The headquarters of {company} are in {city}.",
+    "{company}, headquartered in {city}, reported results today.",
+    "Analysts visited {company} in {city}.",
+)
+TREATMENT_TEMPLATES = (
+    "The usual treatment for {d} is {t}.",
+    "Doctors treat {d} with {t}.",
+    "For {d}, the usual treatment is {t}.",
+)
+
+
+def fact_doc(rng: random.Random) -> str:
+    """One to three facts: a company's headquarters or a condition's usual treatment."""
+    parts = []
+    for _ in range(rng.randint(1, 3)):
+        if rng.random() < 0.6:
+            company, city = rng.choice(list(HEADQUARTERS.items()))
+            parts.append(rng.choice(FACT_TEMPLATES).format(company=company, city=city))
+        else:
+            disease, treatment = rng.choice(list(TREATMENTS.items()))
+            parts.append(_cap(rng.choice(TREATMENT_TEMPLATES).format(d=disease, t=treatment)))
+    return " ".join(parts)
+
+
+def repeated_doc(rng: random.Random, words: list[str]) -> str:
+    """Random words, then the same words again: copying the second half needs an induction head."""
+    sequence = " ".join(rng.choices(words, k=rng.randint(6, 24)))
+    return f"{sequence}\n{sequence}"
+
+
+def circuit_docs(seed: int, docs: list[str], facts: int = 5000, repeats: int = 5000) -> list[str]:
+    """Fact-recall and repeated-sequence documents (the words of the repeats are ``docs``' 2000 most
+    common), deterministic for ``seed``."""
+    rng = random.Random(seed + 1)
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for word in doc.split():
+            if word.isalpha() and word.isascii():
+                counts[word] = counts.get(word, 0) + 1
+    words = sorted(counts, key=lambda w: (-counts[w], w))[:2000]
+    return [fact_doc(rng) for _ in range(facts)] + [repeated_doc(rng, words) for _ in range(repeats)]
 
 
 def generated_docs(seed: int) -> Iterator[str]:

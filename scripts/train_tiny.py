@@ -1,7 +1,7 @@
 """Train the tiny DeepSeek-V3 checkpoint that deepseek-viz ships as its default model.
 
-Steps: build the offline corpus (``tiny_corpus.py``), train a byte-level BPE tokenizer,
-train a 4-layer ``DeepseekV3ForCausalLM`` (MLA attention, MoE with a shared expert and
+Steps: build the offline corpus (``tiny_corpus.py``), train a byte-level BPE tokenizer on it,
+add the circuit data (facts, repeated sequences) for the model only, train a 4-layer ``DeepseekV3ForCausalLM`` (MLA attention, MoE with a shared expert and
 group-limited routing) with AdamW on CPU, evaluate it, save everything with
 ``save_pretrained`` and write ``metrics.json``. Reproduce with::
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tiny_corpus import build_corpus
+from tiny_corpus import HEADQUARTERS, TREATMENTS, build_corpus, circuit_docs
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForCausalLM,
@@ -36,6 +36,8 @@ from transformers import (
     DeepseekV3ForCausalLM,
     PreTrainedTokenizerFast,
 )
+
+from deepseek_viz.model.generation import R1_CHAT_TEMPLATE
 
 BOS = "<｜begin▁of▁sentence｜>"
 EOS = "<｜end▁of▁sentence｜>"
@@ -55,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output checkpoint folder")
-    parser.add_argument("--steps", type=int, default=1600, help="optimizer steps")
+    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps")
     parser.add_argument("--seed", type=int, default=0, help="seed for corpus, init and batches")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return parser.parse_args()
@@ -221,6 +223,51 @@ def attention_and_routing(out: Path, chunks: torch.Tensor) -> tuple[list[list[fl
     return prev_mean, {i: c.tolist() for i, c in counts.items()}
 
 
+@torch.no_grad()
+def induction_scores(out: Path, vocab: int, length: int = 24, batch: int = 16) -> dict[str, object]:
+    """On random tokens said twice (``BOS r1…rT r1…rT``): each head's mean attention from a token of
+    the second half to the token after its first occurrence, and how often the model copies it."""
+    model = DeepseekV3ForCausalLM.from_pretrained(out, attn_implementation="eager").eval()
+    gen = torch.Generator().manual_seed(1)
+    half = torch.randint(3, vocab, (batch, length), generator=gen)
+    ids = torch.cat([torch.zeros(batch, 1, dtype=torch.long), half, half], dim=1)
+    result = model(input_ids=ids, output_attentions=True)
+    queries = torch.arange(length + 1, 2 * length + 1)  # the second half
+    keys = queries - length + 1  # the token after the query's first occurrence
+    scores = [attn[:, :, queries, keys].mean(dim=(0, 2)) for attn in result.attentions]
+    copied = result.logits[:, length + 1 : -1].argmax(-1) == ids[:, length + 2 :]
+    table = [[round(float(w), 4) for w in row] for row in scores]
+    layer, head = max(
+        ((i, j) for i in range(len(table)) for j in range(len(table[i]))), key=lambda lh: table[lh[0]][lh[1]]
+    )
+    return {
+        "attention": table,
+        "best_head": {"layer": layer, "head": head, "mean_weight": table[layer][head]},
+        "uniform_weight": round(float((1 / (queries + 1).double()).mean()), 4),
+        "copy_accuracy": round(float(copied.float().mean()), 4),
+    }
+
+
+@torch.no_grad()
+def fact_recall(out: Path) -> dict[str, float]:
+    """The share of facts whose first token the model predicts top-1 after a fact's prompt."""
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = DeepseekV3ForCausalLM.from_pretrained(out).eval()
+    prompts = {
+        "headquarters": [(f"{c} is headquartered in", f" {city}") for c, city in HEADQUARTERS.items()],
+        "treatment": [(f"The usual treatment for {d} is", f" {t}") for d, t in TREATMENTS.items()],
+    }
+    shares = {}
+    for kind, pairs in prompts.items():
+        hits = 0
+        for prompt, answer in pairs:
+            ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+            first = tokenizer(answer, add_special_tokens=False)["input_ids"][0]
+            hits += int(model(input_ids=ids).logits[0, -1].argmax()) == first
+        shares[kind] = round(hits / len(pairs), 4)
+    return shares
+
+
 def offsets_check(tokenizer: PreTrainedTokenizerFast, text: str) -> list[str]:
     """Assert each token's byte piece lies inside the characters its offsets point at."""
     enc = tokenizer(text, return_offsets_mapping=True)
@@ -274,7 +321,10 @@ def main() -> None:
 
     train_docs, heldout_docs = build_corpus(args.seed)
     tokenizer = train_tokenizer(train_docs)
-    train_stream = token_stream(tokenizer, train_docs)
+    tokenizer.chat_template = R1_CHAT_TEMPLATE
+    model_docs = train_docs + circuit_docs(args.seed, train_docs)
+    random.Random(args.seed).shuffle(model_docs)
+    train_stream = token_stream(tokenizer, model_docs)
     heldout_stream = token_stream(tokenizer, heldout_docs)
     print(
         f"docs train={len(train_docs)} heldout={len(heldout_docs)} "
@@ -319,6 +369,8 @@ def main() -> None:
             "mean_weight": round(prev_mean[best_layer][best_head], 4),
         },
         "expert_load": expert_load,
+        "induction": induction_scores(args.out, VOCAB_SIZE),
+        "fact_recall": fact_recall(args.out),
         "train_seconds": round(train_seconds, 1),
         "steps": args.steps,
         "batch_size": BATCH_SIZE,
