@@ -80,7 +80,7 @@ def group_figure(result: GroupComparison, tokens: Literal["top", "differences"] 
             row=1,
             col=2,
         )
-    title = f"{result.target} by group ({len(result.texts)} texts)"
+    title = f"By group ({len(result.texts)} texts): {result.target}"
     if not result.consistent:
         title += " — the texts' targets differ, values do not compare"
     if result.interventions:
