@@ -20,11 +20,13 @@ from .analysis.causal import (
 from .analysis.comparison import Comparison, compare
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
+from .analysis.groups import GroupComparison, group_comparison
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
 from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .data import sample_texts
 from .export.attribution_figures import global_bar_chart, token_bar_chart
 from .export.figures import save_figure, scatter_figure, to_html, to_png, to_svg, token_paths_figure
+from .export.group_figures import group_figure
 from .export.intervention_figures import sweep_figure
 from .export.projector import read_projector, write_projector
 from .export.routing_figures import coactivation_figure, expert_load_figure
@@ -98,6 +100,7 @@ __all__ = [
     "GenerationStep",
     "GenerationView",
     "GlobalImportance",
+    "GroupComparison",
     "HeadAblation",
     "HeadScale",
     "HeadSweep",
@@ -138,6 +141,8 @@ __all__ = [
     "explain",
     "global_bar_chart",
     "global_importance",
+    "group_comparison",
+    "group_figure",
     "head_ablation_sweep",
     "intervention_effect",
     "lens_agreement",
