@@ -61,7 +61,11 @@ def _summary(model: dv.HookedModel, cases: Sequence[tuple[str, dv.Target]]) -> d
     return {
         "cases": len(cases),
         "mean_value": round(float(np.mean(values)), 4),
-        "worst_head": {"layer": int(layer), "head": int(head), "mean_change": round(float(head_mean.min()), 4)},
+        "worst_head": {
+            "layer": int(layer),
+            "head": int(head),
+            "mean_change": round(float(head_mean.min()), 4),
+        },
         "worst_expert": {
             "layer": int(model.moe_layers[moe]),
             "expert": int(expert),

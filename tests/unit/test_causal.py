@@ -86,3 +86,24 @@ def test_sweep_figures_are_layer_heatmaps(hooked: dv.HookedModel) -> None:
     patches = dv.sweep_figure(residual_patching_sweep(hooked, TEXT, corrupted_text(hooked)))
     assert patches.data[0].z.shape == (hooked.num_layers, len(hooked.tokenize(TEXT)))
     assert "recovered" in patches.layout.title.text
+
+
+def test_cached_attributions_and_embeddings_key_on_the_interventions(hooked: dv.HookedModel) -> None:
+    ablation = dv.HeadAblation(1, (0, 1, 2, 3))
+    target = dv.NextToken(token=int(hooked.trace(TEXT, layers=[]).top_predictions(1)[-1][0].token_id))
+    plain = dv.explain(hooked, TEXT, target, methods=("input_x_gradient",), faithfulness=False)
+    plain_embedding = dv.embed_texts(hooked, [TEXT], layer=hooked.num_layers)
+    with hooked.intervene(ablation):
+        assert hooked.interventions == (ablation,)
+        under = dv.explain(hooked, TEXT, target, methods=("input_x_gradient",), faithfulness=False)
+        under_embedding = dv.embed_texts(hooked, [TEXT], layer=hooked.num_layers)
+    assert hooked.interventions == ()
+    assert under.value != plain.value and not np.allclose(
+        under.scores["input_x_gradient"], plain.scores["input_x_gradient"]
+    )
+    assert not np.allclose(under_embedding, plain_embedding)
+    again = dv.explain(hooked, TEXT, target, methods=("input_x_gradient",), faithfulness=False)
+    assert again.value == plain.value and np.array_equal(
+        again.scores["input_x_gradient"], plain.scores["input_x_gradient"]
+    )
+    assert np.array_equal(dv.embed_texts(hooked, [TEXT], layer=hooked.num_layers), plain_embedding)

@@ -56,6 +56,7 @@ def _cache_key(model: ModelInterface, texts: list[str], index: int, pooling: str
         model.max_tokens,
         str(model.device),
         model.dtype,
+        model.interventions,
     )
 
 

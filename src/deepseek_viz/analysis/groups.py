@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Intervention, ModelInterface
-from .attribution.explain import clear_cache, explain, normalize_methods
+from .attribution.explain import explain, normalize_methods
 from .attribution.targets import NextToken, Target, Verbalizer
 
 #: The most texts one comparison explains unless ``max_texts`` says otherwise.
@@ -317,9 +317,7 @@ def group_comparison(
 
     ``interventions`` (e.g. ``[HeadAblation(2, (1,))]``) are in force for every model call, through
     ``model.intervene``: the target is bound under them too (fix ``NextToken(token=…)`` or a verbalizer's
-    ``label`` to read the same scalar as without them), and the attribution cache is bypassed (and
-    this model's cache emptied after). Pass interventions here rather than calling this inside
-    ``model.intervene``: :func:`explain`'s cache does not know about interventions.
+    ``label`` to read the same scalar as without them).
     More than ``max_texts`` texts, an empty group or fewer than two groups are refused. Other keyword
     arguments go to :func:`explain` (``baseline``, ``ig_steps``, ``batch_size``, …).
     """
@@ -334,8 +332,6 @@ def group_comparison(
     name = _method(method)
     interventions = tuple(interventions)
     settings.setdefault("faithfulness", False)
-    if interventions:
-        settings["cache"] = False  # the attribution cache does not key on interventions
 
     from tqdm.auto import tqdm
 
@@ -345,28 +341,24 @@ def group_comparison(
     free = _free(target)
     occurrences: dict[str, list[tuple[str, float]]] = {label: [] for label in order}
     context = model.intervene(*interventions) if interventions else nullcontext()
-    try:
-        with (
-            context,
-            tqdm(total=len(all_texts), desc="group comparison", unit="text", disable=not progress) as bar,
-        ):
-            for i, (text, label) in enumerate(zip(all_texts, all_labels, strict=True)):
-                try:
-                    explanation = explain(model, text, target, methods=(name,), **settings)
-                except ValueError as error:
-                    raise ValueError(f"text {i} (group {label!r}): {error}") from error
-                values[i] = explanation.value
-                described.append(explanation.target)
-                token_id = _target_token(model, text, target) if free else None
-                read.add((explanation.target, token_id))
-                for token, score in zip(explanation.tokens, explanation.scores[name], strict=True):
-                    if not token.special:
-                        key = (token.text.strip() or token.text) if strip else token.text
-                        occurrences[label].append((key.lower() if lower else key, float(score)))
-                bar.update(1)
-    finally:
-        if interventions:  # explain stores what it computes even with cache=False: drop the intervened runs
-            clear_cache(model)
+    with (
+        context,
+        tqdm(total=len(all_texts), desc="group comparison", unit="text", disable=not progress) as bar,
+    ):
+        for i, (text, label) in enumerate(zip(all_texts, all_labels, strict=True)):
+            try:
+                explanation = explain(model, text, target, methods=(name,), **settings)
+            except ValueError as error:
+                raise ValueError(f"text {i} (group {label!r}): {error}") from error
+            values[i] = explanation.value
+            described.append(explanation.target)
+            token_id = _target_token(model, text, target) if free else None
+            read.add((explanation.target, token_id))
+            for token, score in zip(explanation.tokens, explanation.scores[name], strict=True):
+                if not token.special:
+                    key = (token.text.strip() or token.text) if strip else token.text
+                    occurrences[label].append((key.lower() if lower else key, float(score)))
+            bar.update(1)
 
     label_array = np.array(all_labels, dtype=object)
     built: list[Group] = []

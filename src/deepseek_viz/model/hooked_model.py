@@ -279,6 +279,12 @@ class HookedModel:
             self._keep(text, chosen, thumbnails, result)
             return result
 
+    @property
+    def interventions(self) -> tuple[Intervention, ...]:
+        """The interventions in force now (``()`` outside :meth:`intervene` blocks): results cached
+        outside the model (attributions, embeddings) key on them."""
+        return self._interventions
+
     def intervene(self, *interventions: Intervention) -> AbstractContextManager[None]:
         """Every model call inside the block (traces, generation, embeddings, attribution scoring) runs
         with ``interventions`` (:mod:`.interventions`: heads ablated or scaled, a residual stream

@@ -121,6 +121,11 @@ class ModelInterface(Protocol):
         ``interventions`` too)."""
         ...
 
+    @property
+    def interventions(self) -> tuple[Intervention, ...]:
+        """The interventions in force now (``()`` outside :meth:`intervene` blocks)."""
+        ...
+
     def intervene(self, *interventions: Intervention) -> AbstractContextManager[None]:
         """Every model call inside the block runs with ``interventions`` (heads ablated or scaled, a
         residual stream patched), on top of those already in force; nothing leaks past the block."""

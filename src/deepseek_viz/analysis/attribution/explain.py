@@ -1,7 +1,7 @@
 """``explain(model, text, target, methods)``: run the attribution methods and measure their faithfulness.
 
-Results are cached per model (weakly: the cache goes with the model) by text, target, method and the
-settings that change that method's numbers; ``cache=False`` recomputes, :func:`clear_cache` empties.
+Results are cached per model (weakly: the cache goes with the model) by text, target, method, the
+settings that change that method's numbers and the interventions in force; ``cache=False`` recomputes, :func:`clear_cache` empties.
 Changing a model's weights in place does not invalidate its cache.
 """
 
@@ -130,7 +130,7 @@ def explain(
         bound = target.bind(model, tokens)
         vector, baseline_text = baseline_vector(model, baseline)
         scorer = Scorer(bound, special, vector, batch_size=batch_size)
-        common = (text, len(tokens), target, baseline)
+        common = (text, len(tokens), target, baseline, model.interventions)
         (f_x, f_b), _ = _cached(
             model, (*common, "values"), cache, lambda: (scorer.value(True), scorer.value(False))
         )
