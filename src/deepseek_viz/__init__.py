@@ -65,6 +65,7 @@ from .model import (
 from .widgets import (
     AttentionView,
     AttributionView,
+    Compare,
     Dashboard,
     EmbeddingScatter,
     GenerationView,
@@ -81,6 +82,7 @@ __all__ = [
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
+    "Compare",
     "Comparison",
     "Completion",
     "ComputationTimeoutError",
