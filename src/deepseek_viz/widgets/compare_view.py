@@ -2,19 +2,20 @@
 one model, one text on two models that share a tokenizer (a base model and its distill), or one model
 with and without interventions (``interventions_b``).
 
-Browser ids (``data-testid``): ``compare-view`` (root), ``status``, ``text-input-a`` / ``text-input-b``
-(the two editable texts), ``compare-caption``, ``tokens-a`` / ``tokens-b`` (one row per run, each token
-``token-a-I`` / ``token-b-I``; a position whose tokens differ has ``data-differs="true"``),
-``layer-select``, ``head-select``, ``pattern-a``, ``pattern-b`` and ``difference-heatmap`` (canvases:
-run a's and run b's pattern of the chosen head and ``b − a`` in a diverging scale, zero neutral),
-``heatmap-tooltip`` (query, key, a, b and b − a of the hovered cell), ``routing-strip`` (one
-``routing-cell-I`` per compared position: how many of its experts changed in ``layer``),
+Browser ids (``data-testid``): ``compare-view`` (root; ``data-theme`` ``light``/``dark`` as last drawn),
+``status``, ``text-input-a`` / ``text-input-b`` (the two editable texts), ``compare-caption``,
+``layer-select``, ``head-select``, ``compare-tokens`` (one column ``position-I`` per position, positions
+aligned by index: ``token-a-I`` over ``token-b-I``, then ``routing-cell-I`` (how many of its experts
+changed in ``layer``) and, once computed, ``attr-a-I``, ``attr-b-I``, ``attr-diff-I``; a position whose
+tokens differ has ``data-differs="true"``; positions past the shorter run are dimmed, not compared),
 ``routing-tooltip`` (the experts in a and in b of the hovered position), ``routing-note`` (a dense
-layer or model), ``prediction-changes`` (one ``prediction-I`` row per position: top token a → b and the
-signed change of a's top token's probability), ``lens-agreement`` (canvas, layer × position: where the
-runs' logit lens parts), ``lens-tooltip``, ``run-attributions`` (the button), ``attribution-error``,
-``attributions`` (rows ``attribution-a``, ``attribution-b``, ``attribution-diff``; cells
-``attr-R-I``).
+layer or model), ``pattern-a``, ``pattern-b`` and ``difference-heatmap`` (canvases, one pixel per cell:
+run a's and run b's pattern of the chosen head, and ``b − a`` in a diverging scale whose zero is the
+theme's neutral), ``heatmap-tooltip`` (query, key, a, b and b − a of the hovered cell),
+``prediction-changes`` (one ``prediction-I`` line per position: top token a → b and the signed change
+of a's top token's probability; ``data-changed`` where the top token differs), ``lens-agreement``
+(canvas, layer × position: where the runs' logit lens parts), ``lens-tooltip``, ``run-attributions``
+(the button), ``attribution-error`` (beside it), ``attribution-caption``.
 """
 
 from __future__ import annotations

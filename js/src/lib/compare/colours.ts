@@ -2,20 +2,10 @@
 // the theme's neutral (near-white in a light theme, the dark canvas grey in a dark one), and the
 // agreement colours of the lens strip. The theme is read from the text colour the page gives the view.
 
+import { divergingColour } from "../attribution/scale";
 import { interpolate, type Rgb } from "../colour";
 
-/** ColorBrewer RdBu from −1 (blue) through near-white to +1 (red): the light theme's scale. */
-const LIGHT: Rgb[] = [
-  [33, 102, 172],
-  [103, 169, 207],
-  [209, 229, 240],
-  [247, 247, 247],
-  [253, 219, 199],
-  [239, 138, 98],
-  [178, 24, 43],
-];
-
-/** The same hues on a dark ground: saturated ends, zero the dark theme's canvas grey. */
+/** The attributions' blue–red hues on a dark ground: saturated ends, zero the dark theme's canvas grey. */
 const DARK: Rgb[] = [
   [90, 160, 255],
   [52, 102, 160],
@@ -28,13 +18,15 @@ const DARK: Rgb[] = [
 
 /** The neutral (zero) colour of each theme. */
 export function neutral(dark: boolean): Rgb {
-  return dark ? DARK[3] : LIGHT[3];
+  return dark ? DARK[3] : divergingColour(0);
 }
 
-/** Colour of `t` in [−1, 1] (clamped; NaN counts as 0) in the light or dark theme. */
+/** Colour of `t` in [−1, 1] (clamped; NaN counts as 0) in the light theme (the attributions' RdBu
+ * scale) or the dark one. */
 export function differenceColour(t: number, dark: boolean): Rgb {
+  if (!dark) return divergingColour(t);
   const clamped = Number.isNaN(t) ? 0 : Math.min(1, Math.max(-1, t));
-  return interpolate(dark ? DARK : LIGHT, (clamped + 1) / 2);
+  return interpolate(DARK, (clamped + 1) / 2);
 }
 
 /** CSS colour of `t` in [−1, 1]. */

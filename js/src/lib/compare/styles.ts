@@ -14,11 +14,11 @@ export const COMPARE_STYLES = `
 .dsv-cmp-columns { display: flex; overflow-x: auto; gap: 1px; max-width: 100%; padding-bottom: 4px; font: 12px/1.6 ui-monospace, monospace; }
 .dsv-cmp-col { display: flex; flex-direction: column; align-items: stretch; min-width: 1.4em; }
 .dsv-cmp-col .dsv-token { padding: 0 2px; white-space: pre; text-align: center; box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
-.dsv-cmp-col[data-differs="true"] .dsv-token { background: var(--jp-warn-color3, #fff3e0); box-shadow: inset 0 -2px 0 var(--jp-warn-color1, #ef6c00); }
+.dsv-cmp-col[data-differs="true"] .dsv-token { background: rgba(239, 108, 0, 0.22); box-shadow: inset 0 -2px 0 #ef6c00; }
 .dsv-cmp-col.dsv-cmp-extra { opacity: 0.45; }
 .dsv-cmp-col.dsv-selected .dsv-token { outline: 2px solid var(--jp-error-color1, #e53935); }
 .dsv-cmp-cell { height: 14px; font-size: 10px; line-height: 14px; text-align: center; border-radius: 2px; }
-.dsv-cmp-rowname { font-size: 10px; color: var(--jp-ui-font-color2, #666); width: 3.2em; flex: none; display: flex; flex-direction: column; line-height: 1.6; }
+.dsv-cmp-rowname { font-size: 10px; color: var(--jp-ui-font-color2, #666); width: 4.2em; flex: none; display: flex; flex-direction: column; line-height: 1.6; }
 .dsv-cmp-heatmaps { display: flex; gap: 12px; flex-wrap: wrap; }
 .dsv-cmp-heatmaps figure { margin: 0; display: flex; flex-direction: column; gap: 2px; font-size: 11px; }
 .dsv-cmp-heatmaps canvas { width: 220px; height: 220px; image-rendering: pixelated; border: 1px solid var(--jp-border-color2, #ccc); cursor: crosshair; }
