@@ -67,6 +67,7 @@ from .model import (
 from .widgets import (
     AttentionView,
     AttributionView,
+    Compare,
     Dashboard,
     EmbeddingScatter,
     GenerationView,
@@ -83,6 +84,7 @@ __all__ = [
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
+    "Compare",
     "Comparison",
     "Completion",
     "ComputationTimeoutError",

@@ -5,11 +5,12 @@ shorter run (``Comparison.positions``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import ModelInterface, Trace
+from ..model import Intervention, ModelInterface, Trace
 
 #: A text both tokenizers must encode alike for two models to be compared.
 PROBE = "Quarterly revenue rose 12% to $4.2 billion. 你好，世界 🙂 Fever may indicate flu."
@@ -70,10 +71,11 @@ class Comparison:
             change.append(in_b - x[0].prob)
         return differs, np.asarray(change, dtype=np.float32)
 
-    def lens_agreement(self) -> np.ndarray:
-        """Whether the logit lens's top-1 agrees between the runs, bool ``[layer + 1, positions]``
-        (row 0 the embeddings, the last row the output): where in depth the runs part ways."""
-        positions = range(self.positions)
+    def lens_agreement(self, positions: Iterable[int] | None = None) -> np.ndarray:
+        """Whether the logit lens's top-1 agrees between the runs, bool ``[layer + 1, position]``
+        (row 0 the embeddings, the last row the output): where in depth the runs part ways. Over
+        ``positions`` (default: every compared one; the lens's work grows with them)."""
+        positions = range(self.positions) if positions is None else list(positions)
         first, second = self.a.logit_lens(1, positions=positions), self.b.logit_lens(1, positions=positions)
         return first.token_ids[:, :, 0] == second.token_ids[:, :, 0]
 
@@ -84,11 +86,14 @@ def compare(
     text_b: str | None = None,
     model_b: ModelInterface | None = None,
     layers: list[int] | None = None,
+    interventions_b: Sequence[Intervention] = (),
 ) -> Comparison:
     """Trace ``text_a`` on ``model_a`` and ``text_b`` (default: ``text_a``) on ``model_b`` (default:
     ``model_a``) and compare them (``layers``: the patterns kept, default none; any layer is computed
     when read). Two models must share a tokenizer, else :class:`ValueError` names the first difference;
-    their layer and head counts may differ only where a method is not asked for them."""
+    their layer and head counts may differ only where a method is not asked for them. Run ``b`` goes
+    under ``interventions_b`` (e.g. ``[HeadAblation(2, [0])]``; with neither ``text_b`` nor ``model_b``:
+    one text with and without them)."""
     second_model = model_b or model_a
     if model_b is not None:
         probe_a, probe_b = model_a.encode(PROBE), model_b.encode(PROBE)
@@ -102,5 +107,7 @@ def compare(
     chosen = [] if layers is None else layers
     return Comparison(
         model_a.trace(text_a, layers=chosen),
-        second_model.trace(text_b if text_b is not None else text_a, layers=chosen),
+        second_model.trace(
+            text_b if text_b is not None else text_a, layers=chosen, interventions=list(interventions_b)
+        ),
     )

@@ -2,6 +2,7 @@
 
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
+from .compare_view import Compare
 from .dashboard import Dashboard, TextBox
 from .embedding_scatter import EmbeddingScatter, TextViewLink
 from .generation_view import GenerationView
@@ -13,6 +14,7 @@ from .status import Status
 __all__ = [
     "AttentionView",
     "AttributionView",
+    "Compare",
     "Dashboard",
     "EmbeddingScatter",
     "GenerationView",
