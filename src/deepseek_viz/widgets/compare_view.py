@@ -343,11 +343,8 @@ class Compare(ModelView):
             raise ValueError("nothing to attribute: the view shows no comparison")
         target = NextToken(comparison.a.top_predictions(1, [len(comparison.a.tokens) - 1])[0][0].token_id)
         first = explain(self._hooked, comparison.a.text, target, "input_x_gradient", faithfulness=False)
-        with self.model_b.intervene(*self._interventions):  # the attribution cache does not key on them
-            second = explain(
-                self.model_b, comparison.b.text, target, "input_x_gradient", faithfulness=False,
-                cache=not self._interventions,
-            )  # fmt: skip
+        with self.model_b.intervene(*self._interventions):
+            second = explain(self.model_b, comparison.b.text, target, "input_x_gradient", faithfulness=False)
         scores = first["input_x_gradient"], second["input_x_gradient"]
         with self.hold_sync():
             self._attr_a, self._attr_b = encode_float32(scores[0]), encode_float32(scores[1])
