@@ -3,6 +3,7 @@ command and a shared :class:`Interventions`; the predictions' before → after; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,21 @@ TEXT = "Fever may indicate flu and a cough"
 
 
 @pytest.fixture(scope="module")
-def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
-    return {
-        family: dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
-        for family in ("deepseek_v3", "llama")
-    }
+def loaded(tiny_checkpoints: dict[str, Path]) -> Callable[[str], dv.HookedModel]:
+    """``loaded(family)``: that family's tiny model, loaded once per module."""
+    cache: dict[str, dv.HookedModel] = {}
+
+    def load(family: str) -> dv.HookedModel:
+        if family not in cache:
+            cache[family] = dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
+        return cache[family]
+
+    return load
 
 
 @pytest.fixture
-def model(models: dict[str, dv.HookedModel]) -> dv.HookedModel:
-    return models["deepseek_v3"]
+def model(loaded: Callable[[str], dv.HookedModel]) -> dv.HookedModel:
+    return loaded("deepseek_v3")
 
 
 def prediction_data(view: PredictionView) -> tuple[Any, ...]:
@@ -149,9 +155,9 @@ def test_two_experts_of_one_layer_are_both_off(model: dv.HookedModel) -> None:
     ],
 )
 def test_a_bad_click_says_why_in_the_status_and_loses_nothing(
-    models: dict[str, dv.HookedModel], family: str, msg: dict[str, Any], message: str
+    loaded: Callable[[str], dv.HookedModel], family: str, msg: dict[str, Any], message: str
 ) -> None:
-    model = models[family]
+    model = loaded(family)
     view = PredictionView(model, TEXT)
     view.interventions.toggle_head(0, 0)
     data, items = prediction_data(view), view.interventions.items

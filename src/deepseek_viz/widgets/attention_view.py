@@ -18,6 +18,12 @@ view and returns its centre in client coordinates ``{x, y}`` (``tests/browser/co
 ``click_head``). Keys (the overview focused): arrows move the focus cell, PageUp/PageDown by a page of
 rows, Home/End to the row's first/last column, Enter/Space select the focused head (shift/ctrl add it).
 
+Turning heads off (``interventions=``, an :class:`~.intervention_state.Interventions`, shared with
+the views given the same one): alt-click on a head (or, with the ``ablate-mode`` toggle on, a plain click
+or Enter) sends ``_intervene`` ``toggle_head``; a head that is off has a ``head-L-H`` mark with class
+``dsv-ablated`` (hatched). ``interventions`` lists what is off: ``intervention-I`` (label as text) with
+``intervention-remove-I``, ``interventions-clear``, ``interventions-error`` (a refused change).
+
 Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
 edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
 fetched; the overview stays on screen).
@@ -124,7 +130,8 @@ class AttentionView(TracedTextWidget, InterventionsView):
     browser keeps the overview, tokens and scores it has); a head switch sends nothing when the layer's
     heads are in the browser, else one heatmap.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
-    parts of the heatmap with ``_fetch_window``.
+    parts of the heatmap with ``_fetch_window``. Every trace runs under ``interventions.active``
+    (``_interventions`` lists them; ``_intervene`` changes them, :class:`~.intervention_state.InterventionsView`).
     """
 
     _esm = bundle("attention")
@@ -200,7 +207,11 @@ class AttentionView(TracedTextWidget, InterventionsView):
             self._finish()
             return
         same_trace = (text, layer, active) == self._trace_key
-        new_text = self._trace is None or text != self._trace.text or active != self._trace.interventions
+        new_text = (
+            self._trace is None
+            or self._trace_key is None
+            or (text, active) != (self._trace.text, self._trace_key[2])
+        )
         try:
             if not same_trace:
                 self._computing()

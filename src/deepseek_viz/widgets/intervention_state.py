@@ -68,7 +68,11 @@ def describe(intervention: Intervention) -> dict[str, Any]:
         mode = "" if intervention.mode == "zero" else f" ({intervention.mode})"
         label = f"L{layer} head {intervention.heads[0]} off{mode}"
         return {"label": label, "kind": "head", "layer": layer, "unit": intervention.heads[0]}
-    if isinstance(intervention, ExpertAblation) and len(intervention.experts) == 1 and intervention.positions is None:
+    if (
+        isinstance(intervention, ExpertAblation)
+        and len(intervention.experts) == 1
+        and intervention.positions is None
+    ):
         label = f"L{layer} expert {intervention.experts[0]} off"
         return {"label": label, "kind": "expert", "layer": layer, "unit": intervention.experts[0]}
     if isinstance(intervention, HeadAblation | HeadScale):
@@ -172,7 +176,9 @@ class Interventions(traitlets.HasTraits):
     def add(self, *interventions: Intervention) -> None:
         """Put ``interventions`` (any of :mod:`deepseek_viz.model.interventions`) in force too."""
         for intervention in interventions:
-            if not isinstance(intervention, HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing):
+            if not isinstance(
+                intervention, HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing
+            ):
                 raise TypeError(f"not an intervention: {intervention!r}")
         self.items = (*self.items, *interventions)
 

@@ -69,7 +69,10 @@ class PredictionView(TracedTextWidget, InterventionsView):
     ``_lens_probs`` float16 probabilities of the same shape, for positions ``_lens_start`` … (all
     ``num_layers + 1`` rows, embeddings first); ``_predictions`` ``[[text, prob], …]`` the model's
     top-``k`` after position ``_predictions_at`` (the selected one, else the last, from
-    :meth:`Trace.top_predictions`); ``_data_id`` bumps with every new trace or ``k``.
+    :meth:`Trace.top_predictions`); ``_data_id`` bumps with every new trace or ``k``. Under
+    ``interventions=`` (an :class:`~.intervention_state.Interventions`; its change re-traces) everything
+    shown is the intervened run, ``_interventions`` lists what is in force and ``_change`` is
+    :meth:`prediction_change` at ``_predictions_at`` (``None`` with none in force).
 
     ``_lens_window`` command: ``{data_id, start, count}`` → ``{data_id, start, strings, ids, probs}``
     (``ids``/``probs`` the headers of the two reply buffers, as the traits above) for positions
@@ -78,7 +81,9 @@ class PredictionView(TracedTextWidget, InterventionsView):
     Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the scrolling lens:
     ``lens-scroll`` its scroller, ``lens-position-P`` column heads, ``lens-row-R`` row names,
     ``lens-R-P`` cells, each with its top token and probability), ``lens-tooltip``, ``lens-error``,
-    ``predictions`` (top-``k`` of the hovered, selected or last position), ``empty-state``.
+    ``predictions`` (top-``k`` of the hovered, selected or last position), ``prediction-change`` (before →
+    after: ``change-main`` "flu 0.41 → 0.12 (−0.29)", ``change-now`` the new top token where it changed),
+    ``interventions`` (the list, as in the attention view), ``empty-state``.
     """
 
     _esm = bundle("predictions")
@@ -92,7 +97,7 @@ class PredictionView(TracedTextWidget, InterventionsView):
     _lens_start = traitlets.Int(0).tag(sync=True)
     _predictions: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _predictions_at = traitlets.Int(-1).tag(sync=True)
-    _change = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _change: traitlets.Any = traitlets.Any(None).tag(sync=True)  # prediction_change(): a dict or None
 
     def __init__(
         self,
@@ -192,7 +197,12 @@ class PredictionView(TracedTextWidget, InterventionsView):
         with self.hold_sync():
             self._predictions = [[p.text, p.prob] for p in predictions]
             self._predictions_at = position
-            self._change = self.prediction_change(position) if trace.interventions else None
+            self._change = self.prediction_change(position) if self._shown_under else None
+
+    @property
+    def _shown_under(self) -> tuple[Any, ...]:
+        """The interventions the trace shown ran under."""
+        return self._shown[2] if self._shown else ()
 
     def prediction_change(self, position: int | None = None) -> dict[str, Any] | None:
         """Before → after at ``position`` (default: the selected one, else the last) of the text shown,
@@ -202,7 +212,7 @@ class PredictionView(TracedTextWidget, InterventionsView):
         intervened run (``None`` when it is not among the intervened top :data:`MAX_K`; ``bound``, the
         last of those, is then above it)."""
         trace = self._trace
-        if trace is None or not trace.interventions:
+        if trace is None or not self._shown_under:
             return None
         at = self._focus(len(trace.tokens)) if position is None else int(position)
         original = self._hooked.trace(trace.text, layers=[])

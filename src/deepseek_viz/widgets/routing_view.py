@@ -44,6 +44,7 @@ class RoutingView(TracedTextWidget, InterventionsView):
       of ``_routed_layer`` only (sent again when ``layer`` changes, from the kept trace: no forward);
     - ``_token_experts`` uint16 ``[moe layer, k]`` and ``_token_weights`` float16 of ``selected_token``
       in every MoE layer, token ``_token_at`` (``None`` and -1 with no token selected; sent again, with a new ``_data_id``, when it changes);
+    - ``_interventions`` the interventions in force (``interventions=``; every trace runs under them);
     - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text,
       layer or selected token.
 
@@ -53,7 +54,9 @@ class RoutingView(TracedTextWidget, InterventionsView):
     MoE layers) with ``layer-prev`` / ``layer-next``, ``routing-caption``, ``expert-bars`` (one
     ``expert-L-E`` load bar per expert of the layer shown), ``shared-experts``, ``routing-heatmap``
     (tokens × experts of the layer shown; ``routing-tooltip``), ``routing-groups`` (tokens × routing
-    groups: the groups each token's experts came from), ``token-experts`` (``token-experts-L`` per MoE
+    groups: the groups each token's experts came from), ``interventions`` (the list of what is off; alt-click on
+    an expert's bar or column, or a click with ``ablate-mode`` on, turns it off for every token: ``_intervene``
+    ``toggle_expert``; its bar gets class ``dsv-ablated`` and its column is hatched), ``token-experts`` (``token-experts-L`` per MoE
     layer for the selected token), ``no-moe``, ``empty-state``.
     """
 
