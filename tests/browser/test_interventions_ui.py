@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
+    ARTIFACTS,
     PageWatch,
     Server,
     click_head,
@@ -77,7 +78,12 @@ def test_alt_click_a_head_shows_before_and_after_and_clearing_restores(
     mark = page.locator(f"{sel('attention-view')} {sel('head-1-0')}")
     assert "dsv-ablated" in (mark.get_attribute("class") or "")
     assert kernel_run(lab_board, "print(board.status)").strip() == "ready"
-    lab_board.screenshot(f"interventions-dashboard-{'dark' if dark else 'light'}")
+    # legible in the theme: the text is light on dark, dark on light
+    ink = main.evaluate("node => getComputedStyle(node).color.match(/\\d+/g).slice(0, 3).map(Number)")
+    assert (sum(ink) > 384) == dark, ink
+    theme = "dark" if dark else "light"
+    lab_board.screenshot(f"interventions-dashboard-{theme}")
+    page.locator(predictions).screenshot(path=str(ARTIFACTS / f"interventions-predictions-{theme}.png"))
 
     # "clear all" in the routing view puts it back everywhere: the original predictions exactly
     page.locator(f"{sel('routing-view')} {sel('interventions-clear')}").click()
@@ -90,4 +96,19 @@ def test_alt_click_a_head_shows_before_and_after_and_clearing_restores(
     ablated = page.locator(f"{sel('attention-view')} .dsv-mark.dsv-ablated")
     assert ablated.count() == 0
     assert kernel_run(lab_board, "print(len(board.interventions))").strip() == "0"
+
+    # alt-click an expert's bar in the routing view: off in every view; the × in the predictions' list undoes it
+    routing = sel("routing-view")
+    bar = page.locator(f"{routing} {sel('expert-1-0')}")
+    bar.click(modifiers=["Alt"])
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.classList.contains('dsv-ablated')",
+        arg=f"{routing} {sel('expert-1-0')}",
+    )
+    page.wait_for_selector(f"{predictions} {sel('intervention-0')}")
+    assert "L1 expert 0 off" in text_of(lab_board, "prediction-view", "intervention-0")
+    page.locator(f"{routing}").screenshot(path=str(ARTIFACTS / f"interventions-routing-{theme}.png"))
+    page.locator(f"{predictions} {sel('intervention-remove-0')}").click()
+    page.wait_for_selector(f"{routing} {sel('intervention-0')}", state="detached")
+    assert "dsv-ablated" not in (bar.get_attribute("class") or "")
     assert lab_board.errors == [] and lab_board.dialogs == []

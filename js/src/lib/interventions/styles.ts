@@ -4,6 +4,7 @@
 export const HATCH = "repeating-linear-gradient(135deg, rgba(229, 57, 53, 0.85) 0 2px, transparent 2px 5px)";
 
 export const INTERVENTION_STYLES = `
+.dsv-root .dsv-interventions, .dsv-root .dsv-change { color: var(--jp-ui-font-color1, #222); }
 .dsv-interventions { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; margin: 4px 0; font-size: 12px; }
 .dsv-interventions-list { display: contents; }
 .dsv-intervention { display: inline-flex; align-items: center; gap: 2px; padding: 0 2px 0 6px; border-radius: 10px;
