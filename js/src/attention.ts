@@ -7,6 +7,9 @@ import { CommandErrorLine, invoke } from "./lib/commands";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWindow } from "./lib/heatmap";
+import { unitsOff, type InterventionEntry } from "./lib/interventions/format";
+import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
+import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { HeadOverview } from "./lib/overview/overview";
 import { OVERVIEW_STYLES } from "./lib/overview/styles";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
@@ -36,6 +39,8 @@ export interface AttentionModel extends LiveTextModel {
   _layer_heads: ArrayValue;
   _layer_heads_layer: number;
   _data_id: number;
+  /** The interventions in force (Interventions.describe()). */
+  _interventions?: InterventionEntry[];
 }
 
 /** Reply of the `_fetch_window` command: the header of the window whose bytes are the reply's buffer. */
@@ -79,12 +84,21 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     return values && { q0: reply.q0 ?? 0, k0: reply.k0 ?? 0, values };
   };
 
-  const grid = new HeadOverview((selection: Selection) => {
-    model.set("layer", selection.layer);
-    model.set("heads", selection.heads);
-    model.save_changes();
-    onHeads();
-  });
+  const panel = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), "a head");
+  const grid = new HeadOverview(
+    (selection: Selection) => {
+      model.set("layer", selection.layer);
+      model.set("heads", selection.heads);
+      model.save_changes();
+      onHeads();
+    },
+    { ablate: (layer, head) => panel.run({ action: "toggle_head", layer, head }), ablating: () => panel.ablating() },
+  );
+  function showInterventions(): void {
+    const entries = model.get("_interventions") ?? [];
+    panel.setItems(entries);
+    grid.setAblated(unitsOff(entries, "head"));
+  }
   const heatmap = new Heatmap({
     label: (index) => tokenLabel(tokens, index),
     requestWindow: (rect) => {
@@ -212,7 +226,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   const root = liveRoot(
     "attention-view",
     editor,
-    OVERVIEW_STYLES,
+    OVERVIEW_STYLES + INTERVENTION_STYLES,
+    panel.root,
     empty,
     element(
       "div",
@@ -242,8 +257,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     ["change:layer", showSelection],
     ["change:heads", onHeads],
     ["change:selected_token", showSelectedToken],
+    ["change:_interventions", showInterventions],
   ]);
   onData();
+  showInterventions();
 
   return () => {
     disposed = true;
@@ -253,6 +270,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
     incomingToggle.removeEventListener("change", shadeTokens);
     linesToggle.removeEventListener("change", shadeTokens);
     grid.destroy();
+    panel.destroy();
     heatmap.destroy();
     tokenView.destroy();
     root.remove();

@@ -8,6 +8,9 @@ import type { ArrayValue } from "./lib/buffers";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { cssColour } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
+import { describeChange, type InterventionEntry, type PredictionChange } from "./lib/interventions/format";
+import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
+import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen, toggleIndex } from "./lib/model";
 import { decodeLens, formatPercent, LensCache, rowName, visibleRange, type Candidate, type LensWindowReply } from "./lib/routing/lens";
@@ -30,6 +33,10 @@ export interface PredictionModel extends LiveTextModel {
   _predictions: [string, number][];
   _predictions_at: number;
   _data_id: number;
+  /** The interventions in force (Interventions.describe()). */
+  _interventions?: InterventionEntry[];
+  /** Before → after at `_predictions_at` under the interventions (null: none in force). */
+  _change?: PredictionChange | null;
 }
 
 /** Most positions one lens window holds (Python may send fewer at large k × layers). */
@@ -68,6 +75,25 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   tooltip.hidden = true;
   const errorLine = new CommandErrorLine("lens-error");
   const predictions = element("div", { testid: "predictions", className: "dsv-predictions" });
+  const change = element("div", { testid: "prediction-change", className: "dsv-change", attrs: { "aria-live": "polite" } });
+  const panel = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), null);
+
+  /** The original run's top next token against the intervened run's, at `_predictions_at`. */
+  function showChange(): void {
+    const value = model.get("_change") ?? null;
+    panel.setItems(model.get("_interventions") ?? []);
+    change.hidden = value === null;
+    if (!value) {
+      change.replaceChildren();
+      return;
+    }
+    const { main, now } = describeChange(value, visible);
+    change.replaceChildren(
+      element("div", { className: "dsv-caption", text: `after ${value.at}: ${tokenLabel(tokens, value.at) || "·"} · original → with interventions` }),
+      element("div", { testid: "change-main", className: "dsv-change-main", text: main }),
+      ...(now ? [element("div", { testid: "change-now", text: now })] : []),
+    );
+  }
   const tokenView = new TokenView({
     hover: (index) => {
       hovered = index;
@@ -284,12 +310,13 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
   const root = liveRoot(
     "prediction-view",
     editor,
-    ROUTING_STYLES,
+    ROUTING_STYLES + INTERVENTION_STYLES,
+    panel.root,
     empty,
     element(
       "div",
       { className: "dsv-lens-body" },
-      element("div", { className: "dsv-lens-top" }, element("div", { className: "dsv-tokens-wrap" }, tokenView.root), predictions),
+      element("div", { className: "dsv-lens-top" }, element("div", { className: "dsv-tokens-wrap" }, tokenView.root), element("div", {}, change, predictions)),
       element("div", { className: "dsv-heatmap-wrap" }, element("div", { className: "dsv-caption", text: "logit lens: top next token read from each layer (scroll for more positions and layers)" }), errorLine.root, lensWrap),
     ),
   );
@@ -300,8 +327,11 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     ["change:_data_id", onData],
     ["change:selected_token", showSelection],
     ["change:_predictions", showPredictions],
+    ["change:_change", showChange],
+    ["change:_interventions", showChange],
   ]);
   onData();
+  showChange();
   // Draw again once laid out and whenever the panel's size changes (the columns in view change).
   let laidOutWidth = -1;
   const resize =
@@ -325,6 +355,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     table.removeEventListener("click", onLensClick);
     editor.destroy();
     tokenView.destroy();
+    panel.destroy();
     root.remove();
   };
 }

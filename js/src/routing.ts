@@ -4,9 +4,13 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { decodeQuantised, dequantise, type ArrayValue } from "./lib/buffers";
+import { invoke } from "./lib/commands";
 import { cssColour, formatWeight } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
+import { unitsOff, type InterventionEntry } from "./lib/interventions/format";
+import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
+import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { listen, toggleIndex } from "./lib/model";
 import { choicesOf, decodeLoad, decodeRouting, decodeTokenChoices, expertWeights, groupsOf, loadShares, type LoadData, type RoutingData } from "./lib/routing/data";
 import { RoutingHeatmap } from "./lib/routing/heatmap";
@@ -43,6 +47,8 @@ export interface RoutingModel extends LiveTextModel {
   /** uint8 `[moe layer, expert]` load shares over the corpus (null without one). */
   _corpus_load: ArrayValue;
   _data_id: number;
+  /** The interventions in force (Interventions.describe()). */
+  _interventions?: InterventionEntry[];
 }
 
 /** The MoE layer `step` places before (-1) or after (+1) `layer` in `layers`, clamped. */
@@ -87,9 +93,14 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
       if (expert >= 0 && expert !== model.get("selected_expert")) select("selected_expert", expert);
     },
   });
+  const ablation = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), "an expert (its bar or column)");
   const heatmap = new RoutingHeatmap({
     label,
-    pick: (token, expert) => {
+    pick: (token, expert, alt) => {
+      if (expert >= 0 && (alt || ablation.ablating())) {
+        ablation.run({ action: "toggle_expert", layer: model.get("layer"), expert });
+        return;
+      }
       if (token >= 0) select("selected_token", token);
       if (expert >= 0) select("selected_expert", expert);
     },
@@ -130,6 +141,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
         ? `layer ${layer} · top-${model.get("top_k")} of ${numExperts} routed experts${groups}`
         : `layer ${layer} · loading…`;
     overview.reveal(layer);
+    showInterventions();
     showSelection();
   }
 
@@ -179,6 +191,15 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
       return element("div", { testid: `token-experts-${layer}`, className: "dsv-row" }, name, ...chips, ...shared, ...groupText);
     });
     panel.replaceChildren(element("div", { className: "dsv-caption", text: `token ${label(token)}` }), ...rows);
+  }
+
+  /** The list of what is off, and the experts off in the layer shown marked. */
+  function showInterventions(): void {
+    const entries = model.get("_interventions") ?? [];
+    ablation.setItems(entries);
+    const layer = model.get("layer");
+    const off = [...unitsOff(entries, "expert")].filter((key) => key.startsWith(`${layer}-`)).map((key) => Number(key.split("-")[1]));
+    heatmap.setAblated(new Set(off));
   }
 
   function showSelection(): void {
@@ -233,7 +254,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     element("div", { className: "dsv-heatmap-wrap dsv-routing-maps" }, picker, overview.root, caption, heatmap.root),
     element("div", { className: "dsv-tokens-wrap" }, note, tokenView.root, panel),
   );
-  const root = liveRoot("routing-view", editor, ROUTING_STYLES, noMoe, empty, body);
+  const root = liveRoot("routing-view", editor, ROUTING_STYLES + INTERVENTION_STYLES, ablation.root, noMoe, empty, body);
   root.classList.add("dsv-routing-root");
   el.replaceChildren(root);
   buildPicker();
@@ -258,6 +279,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     ["change:selected_token", showSelection],
     ["change:selected_expert", showSelection],
     ["change:_token_experts", showTokenExperts],
+    ["change:_interventions", showInterventions],
   ]);
   onData();
 
@@ -267,6 +289,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
     editor.destroy();
     overview.destroy();
     heatmap.destroy();
+    ablation.destroy();
     tokenView.destroy();
     root.remove();
   };

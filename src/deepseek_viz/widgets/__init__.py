@@ -6,6 +6,7 @@ from .compare_view import Compare
 from .dashboard import Dashboard, TextBox
 from .embedding_scatter import EmbeddingScatter, TextViewLink
 from .generation_view import GenerationView
+from .intervention_state import Interventions
 from .linking import TraitLink, link
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
@@ -18,6 +19,7 @@ __all__ = [
     "Dashboard",
     "EmbeddingScatter",
     "GenerationView",
+    "Interventions",
     "PredictionView",
     "RoutingView",
     "Status",

@@ -18,6 +18,12 @@ view and returns its centre in client coordinates ``{x, y}`` (``tests/browser/co
 ``click_head``). Keys (the overview focused): arrows move the focus cell, PageUp/PageDown by a page of
 rows, Home/End to the row's first/last column, Enter/Space select the focused head (shift/ctrl add it).
 
+Turning heads off (``interventions=``, an :class:`~.intervention_state.Interventions`, shared with
+the views given the same one): alt-click on a head (or, with the ``ablate-mode`` toggle on, a plain click
+or Enter) sends ``_intervene`` ``toggle_head``; a head that is off has a ``head-L-H`` mark with class
+``dsv-ablated`` (hatched). ``interventions`` lists what is off: ``intervention-I`` (label as text) with
+``intervention-remove-I``, ``interventions-clear``, ``interventions-error`` (a refused change).
+
 Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
 edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
 fetched; the overview stays on screen).
@@ -38,6 +44,7 @@ from ..model import EmptyTextError, ModelInterface, Trace
 from .base import bundle
 from .buffers import ArrayTrait, encode_float16, encode_uint8, max_pool, normalise_each
 from .commands import command
+from .intervention_state import Interventions, InterventionsView
 from .live_text import TracedTextWidget
 
 #: Largest side of the heatmap sent with each update; longer texts get a max-pooled overview and
@@ -90,7 +97,7 @@ def colour_max(matrix: np.ndarray) -> float:
     return float(matrix[1:].max()) if len(matrix) > 1 else 1.0
 
 
-class AttentionView(TracedTextWidget):
+class AttentionView(TracedTextWidget, InterventionsView):
     """Explore one model's attention on a text: pick heads in the grid, read the heatmap, hover tokens.
 
     ``AttentionView(model, text="...")``. Traits readable and settable from Python, synced both ways:
@@ -123,7 +130,8 @@ class AttentionView(TracedTextWidget):
     browser keeps the overview, tokens and scores it has); a head switch sends nothing when the layer's
     heads are in the browser, else one heatmap.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
-    parts of the heatmap with ``_fetch_window``.
+    parts of the heatmap with ``_fetch_window``. Every trace runs under ``interventions.active``
+    (``_interventions`` lists them; ``_intervene`` changes them, :class:`~.intervention_state.InterventionsView`).
     """
 
     _esm = bundle("attention")
@@ -149,11 +157,13 @@ class AttentionView(TracedTextWidget):
         layer: int = 0,
         heads: list[int] | None = None,
         selected_token: int = -1,
+        interventions: Interventions | None = None,
     ) -> None:
-        self._trace_key: tuple[str, int] | None = None
+        self._trace_key: tuple[Any, ...] | None = None
         self._matrix: np.ndarray | None = None  # mean of the selected heads, float32 [query, key]
-        self._matrix_key: tuple[str, int, tuple[int, ...]] | None = None
+        self._matrix_key: tuple[Any, ...] | None = None
         super().__init__(model)
+        self._use_interventions(interventions)
         self._bins = thumbnail_bins(model.num_layers, model.num_heads)
         self.set_trait("num_layers", model.num_layers)
         self.set_trait("num_heads", model.num_heads)
@@ -192,12 +202,16 @@ class AttentionView(TracedTextWidget):
 
     def _update(self) -> None:
         """Trace and send what changed since the last update; errors become ``status``."""
-        text, layer, heads = self.text, self.layer, tuple(self.heads)
-        if (text, layer, heads) == self._matrix_key:
+        text, layer, heads, active = self.text, self.layer, tuple(self.heads), self._active
+        if (text, layer, heads, active) == self._matrix_key:
             self._finish()
             return
-        same_trace = (text, layer) == self._trace_key
-        new_text = self._trace is None or text != self._trace.text
+        same_trace = (text, layer, active) == self._trace_key
+        new_text = (
+            self._trace is None
+            or self._trace_key is None
+            or (text, active) != (self._trace.text, self._trace_key[2])
+        )
         try:
             if not same_trace:
                 self._computing()
@@ -205,7 +219,9 @@ class AttentionView(TracedTextWidget):
                 every_head = layer_heads_fit(self.num_heads, len(self._hooked.tokenize(text)))
                 # the forward keeps the layer's pattern only when the browser gets all of its heads; else
                 # the trace computes the heads shown from the layer's input
-                trace = self._hooked.trace(text, layers=[layer] if every_head else [], thumbnails=self._bins)
+                trace = self._hooked.trace(
+                    text, layers=[layer] if every_head else [], thumbnails=self._bins, interventions=active
+                )
             else:  # a head or layer switch: the trace has it, or computes that one layer from its input
                 assert self._trace is not None
                 trace = self._trace
@@ -215,11 +231,11 @@ class AttentionView(TracedTextWidget):
         except EmptyTextError:
             self._show_empty()
             return
-        self._matrix, self._matrix_key = matrix, (text, layer, heads)
+        self._matrix, self._matrix_key = matrix, (text, layer, heads, active)
         if same_trace and self._layer_heads is not None:
             self._finish()  # the browser draws this mean itself, from _layer_heads
             return
-        self._trace, self._trace_key = trace, (text, layer)
+        self._trace, self._trace_key = trace, (text, layer, active)
         pooled, block = max_pool(matrix, OVERVIEW_SIZE)
         heatmap = encode_uint8(pooled)
         with self.hold_sync():
@@ -239,7 +255,7 @@ class AttentionView(TracedTextWidget):
     def _show_empty(self) -> None:
         with self.hold_sync():
             self._trace = self._trace_key = self._matrix = None
-            self._matrix_key = ("", self.layer, tuple(self.heads))
+            self._matrix_key = ("", self.layer, tuple(self.heads), self._active)
             self._show_tokens([])
             self._heatmap = self._thumbnails = self._head_scores = self._layer_heads = None
             self._data_id += 1
@@ -268,7 +284,7 @@ class AttentionView(TracedTextWidget):
         :class:`ValueError` when the view shows no attention (empty text)."""
         if self._matrix is None or self._trace is None or self._matrix_key is None:
             raise ValueError("the view shows no attention: its text is empty")
-        _, layer, heads = self._matrix_key
+        _, layer, heads, _active = self._matrix_key
         pooled, block = max_pool(self._matrix, OVERVIEW_SIZE)
         texts = [token.text for token in self._trace.tokens]
         labels = (

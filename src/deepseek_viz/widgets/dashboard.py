@@ -19,6 +19,7 @@ from .attribution_view import AttributionView
 from .base import StrictKeywords, bundle
 from .embedding_scatter import EmbeddingScatter
 from .generation_view import GenerationView
+from .intervention_state import Interventions
 from .linking import TraitLink
 from .live_text import LiveTextWidget, ModelView, TracedTextWidget, require_model
 from .prediction_view import PredictionView
@@ -140,6 +141,10 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     :func:`~deepseek_viz.analysis.embeddings.embed_texts`). A fill that fails shows its error in the
     map's status only; the other views keep working. :meth:`wait_for_map` waits for it.
 
+    Alt-clicking a head (attention) or an expert (routing) turns it off in the attention, routing and
+    prediction views at once (one :class:`Interventions`, :attr:`interventions`); the predictions then
+    show the original run's top token against the intervened one, and each view lists what is off.
+
     The views are attributes (``text_box``, ``attention``, ``routing`` — ``None`` for a dense model —,
     ``predictions``, ``attribution``, ``scatter``, ``generation`` — ``None`` unless ``generate`` —);
     ``text`` and ``selected_token`` read and set the shared values; :meth:`save_html` writes a snapshot that opens offline, and each view's ``figure()``
@@ -171,9 +176,11 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
             texts, labels = sample_texts()
         self.model = model
         self.text_box = TextBox(model, text, max_chars=max_chars)
-        self.attention = AttentionView(model, text, layer=layer)
-        self.routing = RoutingView(model, text) if model.moe_layers else None
-        self.predictions = PredictionView(model, text)
+        self._interventions = Interventions(model)
+        shared = self._interventions
+        self.attention = AttentionView(model, text, layer=layer, interventions=shared)
+        self.routing = RoutingView(model, text, interventions=shared) if model.moe_layers else None
+        self.predictions = PredictionView(model, text, interventions=shared)
         self.attribution = AttributionView(model, text, **{**LIVE_ATTRIBUTION, **(attribution or {})})
         self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False, defer=True)
         self.generation = (
@@ -206,6 +213,8 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         self.scatter.on_click(self._load_point)
         self.scatter.place(text)  # placed once the map is filled
         self.text_box.on_text(self._show_text, combine_statuses(self._text_statuses()))
+        # after the views' own observers (registered first): each has refreshed once
+        shared.observe(self._intervened, names="items")
 
         top = [_panel("Attention — pick heads in the grid, click a token", self.attention, "3 1 0%")]
         top.append(_panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%"))
@@ -261,6 +270,12 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         self.attention.selected_token = index
 
     @property
+    def interventions(self) -> Interventions:
+        """The heads and experts turned off in the attention, routing and prediction views (one state
+        for all three: ``dash.interventions.toggle_head(2, 3)``, ``.clear()``)."""
+        return self._interventions
+
+    @property
     def status(self) -> Status:
         """The box's status: ``ready``, ``computing`` or an error (with the message shown)."""
         return self.text_box.status
@@ -309,6 +324,10 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         if not placed:
             statuses.pop("scatter", None)  # the map still shows the last text placed: its status is not news
         return combine_statuses(statuses)
+
+    def _intervened(self, _change: Any) -> None:
+        """The interventions changed (the views have refreshed): the box shows their combined status."""
+        self.text_box._finish(combine_statuses(self._text_statuses()))
 
     def _load_point(self, index: int) -> None:
         self.text = self.scatter.texts[index]

@@ -13,6 +13,7 @@ from ..model import EmptyTextError, LogitLens, ModelInterface, Trace
 from .base import bundle
 from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_indices
 from .commands import Reply, command
+from .intervention_state import Interventions, InterventionsView
 from .live_text import TracedTextWidget
 
 #: Most candidates per cell a view may ask for (bytes sent grow with it).
@@ -46,7 +47,7 @@ def encode_lens(lens: LogitLens) -> tuple[list[str], EncodedArray, EncodedArray]
     return strings, encode_indices(indices), encode_float16(lens.probs)
 
 
-class PredictionView(TracedTextWidget):
+class PredictionView(TracedTextWidget, InterventionsView):
     """What the model predicts next at every position, and how that prediction forms layer by layer.
 
     ``PredictionView(model, text="...", k=5)``. Traits readable and settable from Python:
@@ -68,7 +69,10 @@ class PredictionView(TracedTextWidget):
     ``_lens_probs`` float16 probabilities of the same shape, for positions ``_lens_start`` … (all
     ``num_layers + 1`` rows, embeddings first); ``_predictions`` ``[[text, prob], …]`` the model's
     top-``k`` after position ``_predictions_at`` (the selected one, else the last, from
-    :meth:`Trace.top_predictions`); ``_data_id`` bumps with every new trace or ``k``.
+    :meth:`Trace.top_predictions`); ``_data_id`` bumps with every new trace or ``k``. Under
+    ``interventions=`` (an :class:`~.intervention_state.Interventions`; its change re-traces) everything
+    shown is the intervened run, ``_interventions`` lists what is in force and ``_change`` is
+    :meth:`prediction_change` at ``_predictions_at`` (``None`` with none in force).
 
     ``_lens_window`` command: ``{data_id, start, count}`` → ``{data_id, start, strings, ids, probs}``
     (``ids``/``probs`` the headers of the two reply buffers, as the traits above) for positions
@@ -77,7 +81,9 @@ class PredictionView(TracedTextWidget):
     Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the scrolling lens:
     ``lens-scroll`` its scroller, ``lens-position-P`` column heads, ``lens-row-R`` row names,
     ``lens-R-P`` cells, each with its top token and probability), ``lens-tooltip``, ``lens-error``,
-    ``predictions`` (top-``k`` of the hovered, selected or last position), ``empty-state``.
+    ``predictions`` (top-``k`` of the hovered, selected or last position), ``prediction-change`` (before →
+    after: ``change-main`` "flu 0.41 → 0.12 (−0.29)", ``change-now`` the new top token where it changed),
+    ``interventions`` (the list, as in the attention view), ``empty-state``.
     """
 
     _esm = bundle("predictions")
@@ -91,13 +97,21 @@ class PredictionView(TracedTextWidget):
     _lens_start = traitlets.Int(0).tag(sync=True)
     _predictions: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
     _predictions_at = traitlets.Int(-1).tag(sync=True)
+    _change: traitlets.Any = traitlets.Any(None).tag(sync=True)  # prediction_change(): a dict or None
 
     def __init__(
-        self, model: ModelInterface, text: str = "", *, k: int = 5, selected_token: int = -1
+        self,
+        model: ModelInterface,
+        text: str = "",
+        *,
+        k: int = 5,
+        selected_token: int = -1,
+        interventions: Interventions | None = None,
     ) -> None:
         self._lens: LogitLens | None = None
-        self._shown: tuple[str, int] | None = None  # (text, k) of the data the browser has
+        self._shown: tuple[Any, ...] | None = None  # (text, k, interventions) of the data the browser has
         super().__init__(model)
+        self._use_interventions(interventions)
         self.set_trait("num_layers", model.num_layers)
         self._start(text, selected_token, k=k)
 
@@ -145,13 +159,13 @@ class PredictionView(TracedTextWidget):
     def _update(self) -> None:
         """Trace, read the lens window in view and send it; errors become ``status`` and keep the
         previous view."""
-        key = (self.text, self.k)
+        key = (self.text, self.k, self._active)
         if key == self._shown:
             self._finish()
             return
         self._computing()
         try:
-            trace = self._hooked.trace(self.text, layers=[])
+            trace = self._hooked.trace(self.text, layers=[], interventions=key[2])
         except EmptyTextError:
             self._publish(None, None, key)
             return
@@ -160,7 +174,7 @@ class PredictionView(TracedTextWidget):
         lens = trace.logit_lens(self.k, positions=range(start, min(n, start + width)))
         self._publish(trace, lens, key)
 
-    def _publish(self, trace: Trace | None, lens: LogitLens | None, key: tuple[str, int]) -> None:
+    def _publish(self, trace: Trace | None, lens: LogitLens | None, key: tuple[Any, ...]) -> None:
         with self.hold_sync():
             self._trace, self._lens, self._shown = trace, lens, key
             self._show_tokens(trace.tokens if trace else [])
@@ -171,7 +185,7 @@ class PredictionView(TracedTextWidget):
                 self._strings, self._lens_ids, self._lens_probs = encode_lens(lens)
                 self._lens_start = lens.positions[0]
             if trace is None:
-                self._predictions, self._predictions_at = [], -1
+                self._predictions, self._predictions_at, self._change = [], -1, None
             else:
                 self._send_predictions(trace)
             self._data_id += 1
@@ -183,6 +197,35 @@ class PredictionView(TracedTextWidget):
         with self.hold_sync():
             self._predictions = [[p.text, p.prob] for p in predictions]
             self._predictions_at = position
+            self._change = self.prediction_change(position) if self._shown_under else None
+
+    @property
+    def _shown_under(self) -> tuple[Any, ...]:
+        """The interventions the trace shown ran under."""
+        return self._shown[2] if self._shown else ()
+
+    def prediction_change(self, position: int | None = None) -> dict[str, Any] | None:
+        """Before → after at ``position`` (default: the selected one, else the last) of the text shown,
+        ``None`` when it runs under no interventions: ``{at, before: [text, prob], after: [text, prob],
+        then, bound}``, ``before`` the original run's top next token (``model.trace(text)``, cached),
+        ``after`` the intervened run's, ``then`` the probability of ``before``'s token in the
+        intervened run (``None`` when it is not among the intervened top :data:`MAX_K`; ``bound``, the
+        last of those, is then above it)."""
+        trace = self._trace
+        if trace is None or not self._shown_under:
+            return None
+        at = self._focus(len(trace.tokens)) if position is None else int(position)
+        original = self._hooked.trace(trace.text, layers=[])
+        [[first, *_]] = original.top_predictions(1, positions=[at])
+        [now] = trace.top_predictions(MAX_K, positions=[at])
+        then = next((p.prob for p in now if p.token_id == first.token_id), None)
+        return {
+            "at": at,
+            "before": [first.text, first.prob],
+            "after": [now[0].text, now[0].prob],
+            "then": then,
+            "bound": now[-1].prob,
+        }
 
     @command
     def _lens_window(self, msg: Any, _buffers: list[bytes]) -> Reply:

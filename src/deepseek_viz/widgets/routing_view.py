@@ -14,10 +14,11 @@ from ..export.routing_figures import coactivation_figure, expert_load_figure
 from ..model import EmptyTextError, ModelInterface, Token, Trace
 from .base import bundle
 from .buffers import ArrayTrait, encode_float16, encode_indices, encode_uint8
+from .intervention_state import Interventions, InterventionsView
 from .live_text import TracedTextWidget
 
 
-class RoutingView(TracedTextWidget):
+class RoutingView(TracedTextWidget, InterventionsView):
     """The MoE routing of a text: tokens × routed experts per layer, expert load, group-limited routing.
 
     ``RoutingView(model, text="...", corpus=None)``. Traits readable and settable from Python:
@@ -43,6 +44,7 @@ class RoutingView(TracedTextWidget):
       of ``_routed_layer`` only (sent again when ``layer`` changes, from the kept trace: no forward);
     - ``_token_experts`` uint16 ``[moe layer, k]`` and ``_token_weights`` float16 of ``selected_token``
       in every MoE layer, token ``_token_at`` (``None`` and -1 with no token selected; sent again, with a new ``_data_id``, when it changes);
+    - ``_interventions`` the interventions in force (``interventions=``; every trace runs under them);
     - ``_corpus_load`` uint8 ``[moe layer, expert]`` shares; ``_data_id`` bumps with every new text,
       layer or selected token.
 
@@ -52,7 +54,9 @@ class RoutingView(TracedTextWidget):
     MoE layers) with ``layer-prev`` / ``layer-next``, ``routing-caption``, ``expert-bars`` (one
     ``expert-L-E`` load bar per expert of the layer shown), ``shared-experts``, ``routing-heatmap``
     (tokens × experts of the layer shown; ``routing-tooltip``), ``routing-groups`` (tokens × routing
-    groups: the groups each token's experts came from), ``token-experts`` (``token-experts-L`` per MoE
+    groups: the groups each token's experts came from), ``interventions`` (the list of what is off; alt-click on
+    an expert's bar or column, or a click with ``ablate-mode`` on, turns it off for every token: ``_intervene``
+    ``toggle_expert``; its bar gets class ``dsv-ablated`` and its column is hatched), ``token-experts`` (``token-experts-L`` per MoE
     layer for the selected token), ``no-moe``, ``empty-state``.
     """
 
@@ -84,10 +88,12 @@ class RoutingView(TracedTextWidget):
         corpus: Iterable[str] | None = None,
         layer: int | None = None,
         selected_token: int = -1,
+        interventions: Interventions | None = None,
     ) -> None:
-        self._shown_text: str | None = None  # the text whose data the browser has
+        self._shown_text: tuple[Any, ...] | None = None  # (text, interventions) of the data the browser has
         self._corpus_stats: RoutingStatistics | None = None
         super().__init__(model)
+        self._use_interventions(interventions)
         layers = list(model.moe_layers)
         self.set_trait("family", model.family)
         self.set_trait("moe_layers", layers)
@@ -169,15 +175,15 @@ class RoutingView(TracedTextWidget):
 
     def _update(self) -> None:
         """Trace the text and send its routing; errors become ``status`` and keep the previous view."""
-        text = self.text
-        if self._shown_text == text:
+        text, active = self.text, self._active
+        if self._shown_text == (text, active):
             self._finish()
             return
         self._computing()
         trace: Trace | None = None
         try:
             if self.moe_layers:
-                trace = self._hooked.trace(text, layers=[])
+                trace = self._hooked.trace(text, layers=[], interventions=active)
                 tokens = trace.tokens
             else:
                 tokens = self._hooked.tokenize(text)
@@ -188,7 +194,7 @@ class RoutingView(TracedTextWidget):
 
     def _show(self, trace: Trace | None, tokens: list[Token], text: str) -> None:
         with self.hold_sync():
-            self._trace, self._shown_text = trace, text
+            self._trace, self._shown_text = trace, (text, self._active)
             self._show_tokens(tokens)
             if trace is None:
                 self._load = self._experts = self._weights = None

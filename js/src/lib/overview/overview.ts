@@ -38,6 +38,12 @@ export interface HeadGridElement extends HTMLElement {
   revealHead(layer: number, head: number): { x: number; y: number };
 }
 
+/** Turning heads off (the interventions): `ablate` on alt-click (or any click / Enter while `ablating()`). */
+export interface AblateOptions {
+  ablate(layer: number, head: number): void;
+  ablating(): boolean;
+}
+
 export class HeadOverview {
   readonly root: HeadGridElement;
   private readonly scroller: HTMLDivElement;
@@ -47,6 +53,7 @@ export class HeadOverview {
   private readonly hits: HTMLDivElement;
   private readonly marks: HTMLDivElement;
   private readonly markNodes = new Map<string, HTMLElement>();
+  private ablated = new Set<string>();
   private jumped = "";
   private readonly tooltip: HTMLDivElement;
   private readonly scoreSelect: HTMLSelectElement;
@@ -66,7 +73,10 @@ export class HeadOverview {
   private viewport = { width: 0, height: 0 };
   private readonly resize: ResizeObserver | null;
 
-  constructor(private readonly select: (selection: Selection) => void) {
+  constructor(
+    private readonly select: (selection: Selection) => void,
+    private readonly ablation: AblateOptions | null = null,
+  ) {
     this.scoreSelect = element(
       "select",
       { testid: "overview-score", attrs: { "aria-label": "colour and sort the heads by" } },
@@ -105,7 +115,7 @@ export class HeadOverview {
           role: "grid",
           // JupyterLab's shortcuts (Enter, arrows, shift-Enter in command mode) leave these keys to us
           "data-lm-suppress-shortcuts": "true",
-          "aria-label": "attention heads: click (shift or ctrl adds), arrows move, Enter selects, PageUp/PageDown by rows",
+          "aria-label": "attention heads: click (shift or ctrl adds), alt-click turns a head off, arrows move, Enter selects (alt-Enter: off), PageUp/PageDown by rows",
         },
       },
       controls,
@@ -157,6 +167,17 @@ export class HeadOverview {
     this.selection = selection;
     this.placeHits();
     this.schedule();
+  }
+
+  /** Mark the heads that are off (keys "layer-head"), hatched. */
+  setAblated(keys: ReadonlySet<string>): void {
+    this.ablated = new Set(keys);
+    this.placeHits();
+  }
+
+  /** Whether a click (with its alt key) turns a head off rather than selecting it. */
+  private ablates(event: { altKey: boolean }): boolean {
+    return this.ablation !== null && (event.altKey || this.ablation.ablating());
   }
 
   destroy(): void {
@@ -239,6 +260,11 @@ export class HeadOverview {
     const head = this.headAt(cell.layer, cell.column);
     this.focus = { layer: cell.layer, head };
     this.root.focus({ preventScroll: true });
+    if (this.ablates(event)) {
+      this.placeHits();
+      this.ablation?.ablate(cell.layer, head);
+      return;
+    }
     this.select(clickSelection(this.selection, cell.layer, head, event.shiftKey || event.ctrlKey || event.metaKey));
   };
 
@@ -265,6 +291,10 @@ export class HeadOverview {
     if (numLayers === 0) return;
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
+      if (this.ablates(event)) {
+        this.ablation?.ablate(this.focus.layer, this.focus.head);
+        return;
+      }
       const add = event.shiftKey || event.ctrlKey || event.metaKey;
       this.select(clickSelection(this.selection, this.focus.layer, this.focus.head, add));
       return;
@@ -488,6 +518,10 @@ export class HeadOverview {
     for (const head of this.selection.heads) add(this.selection.layer, head, "dsv-on");
     add(this.focus.layer, this.focus.head, "dsv-focus");
     if (this.hovered) add(this.hovered.layer, this.hovered.head, "dsv-hover");
+    for (const key of this.ablated) {
+      const [layer, head] = key.split("-").map(Number);
+      add(layer, head, "dsv-ablated");
+    }
     // the same element stays for the same head (a click's mousedown and mouseup must meet one element)
     for (const [key, node] of this.markNodes) {
       if (!marks.has(key)) {
@@ -500,10 +534,12 @@ export class HeadOverview {
       const on = mark.classes.includes("dsv-on");
       let node = this.markNodes.get(key);
       if (!node) {
-        node = element("div", { testid: `head-${key}`, attrs: { role: "gridcell", "aria-label": `layer ${mark.layer}, head ${mark.head}` } });
+        node = element("div", { testid: `head-${key}`, attrs: { role: "gridcell" } });
         this.markNodes.set(key, node);
         this.marks.append(node);
       }
+      const off = mark.classes.includes("dsv-ablated");
+      node.setAttribute("aria-label", `layer ${mark.layer}, head ${mark.head}${off ? " (turned off)" : ""}`);
       node.className = `dsv-mark ${mark.classes.join(" ")}`;
       node.setAttribute("aria-selected", String(on));
       node.style.left = `${column * cell}px`;

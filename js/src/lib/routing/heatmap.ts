@@ -18,8 +18,9 @@ export const GROUP_CELL = 12;
 export interface RoutingHeatmapCallbacks {
   /** Readable label of token `index`. */
   label(index: number): string;
-  /** A click on the canvas (token, expert; -1 where none) or on an expert's bar (token -1). */
-  pick(token: number, expert: number): void;
+  /** A click on the canvas (token, expert; -1 where none) or on an expert's bar (token -1); `alt`:
+   * with the alt key (turn the expert off). */
+  pick(token: number, expert: number, alt: boolean): void;
 }
 
 /** What one layer shows: its routing row, the model's shape, the loads of its experts. */
@@ -48,6 +49,7 @@ export class RoutingHeatmap {
   private rowH = 14;
   private token = -1;
   private expert = -1;
+  private ablated: ReadonlySet<number> = new Set();
 
   constructor(private readonly callbacks: RoutingHeatmapCallbacks) {
     this.canvas = element("canvas", {
@@ -112,6 +114,22 @@ export class RoutingHeatmap {
     this.draw();
   }
 
+  /** Mark the experts of the layer shown that are off: hatched columns, `dsv-ablated` bars. */
+  setAblated(experts: ReadonlySet<number>): void {
+    this.ablated = experts;
+    this.markBars();
+    this.draw();
+  }
+
+  private markBars(): void {
+    for (const bar of this.bars.children) {
+      if (!(bar instanceof HTMLElement) || bar.dataset.expert === undefined) continue;
+      const off = this.ablated.has(Number(bar.dataset.expert));
+      bar.classList.toggle("dsv-ablated", off);
+      bar.setAttribute("aria-pressed", String(off));
+    }
+  }
+
   private groupCount(): number {
     const view = this.view;
     return view && view.groupSize > 0 ? Math.ceil(view.numExperts / view.groupSize) : 0;
@@ -156,6 +174,7 @@ export class RoutingHeatmap {
     this.bars.style.width = `${layout.width}px`;
     this.bars.style.height = `${BAR_HEIGHT}px`;
     this.bars.replaceChildren(...nodes);
+    this.markBars();
   }
 
   private buildGroupLabels(view: LayerView): void {
@@ -204,11 +223,38 @@ export class RoutingHeatmap {
         context.fillRect(expertX(layout, expert), y, layout.cell, rowH - gap);
       }
     }
+    this.hatch(context, height, colours.selected);
     context.strokeStyle = colours.selected;
     context.lineWidth = 2;
     if (this.expert >= 0 && this.expert < view.numExperts) context.strokeRect(expertX(layout, this.expert), 1, layout.cell, height - 2);
     if (this.token >= 0 && this.token < n) context.strokeRect(1, this.token * rowH, layout.width - 2, rowH);
     this.drawGroups();
+  }
+
+  /** Diagonal strokes over the columns of the experts that are off. */
+  private hatch(context: CanvasRenderingContext2D, height: number, colour: string): void {
+    const view = this.view;
+    if (!view || this.ablated.size === 0) return;
+    const { cell } = this.layout;
+    context.save();
+    context.strokeStyle = colour;
+    context.lineWidth = 1;
+    for (const expert of this.ablated) {
+      if (expert < 0 || expert >= view.numExperts) continue;
+      const x = expertX(this.layout, expert);
+      context.beginPath();
+      context.rect(x, 0, cell, height);
+      context.clip();
+      context.beginPath();
+      for (let y = -cell; y < height + cell; y += 5) {
+        context.moveTo(x, y + cell);
+        context.lineTo(x + cell, y);
+      }
+      context.stroke();
+      context.restore();
+      context.save();
+    }
+    context.restore();
   }
 
   /** Tokens × routing groups: each cell the gate weight the token gave that group's experts. */
@@ -292,7 +338,7 @@ export class RoutingHeatmap {
   private onGroupClick = (event: MouseEvent): void => {
     const box = this.groups.getBoundingClientRect();
     const token = rowAt(event.clientY - box.top, this.rowH, this.view?.data.n ?? 0);
-    if (token >= 0) this.callbacks.pick(token, -1);
+    if (token >= 0) this.callbacks.pick(token, -1, false);
   };
 
   private onLeave = (): void => {
@@ -301,12 +347,12 @@ export class RoutingHeatmap {
 
   private onClick = (event: MouseEvent): void => {
     const { token, expert } = this.hit(event);
-    if (token >= 0 || expert >= 0) this.callbacks.pick(token, expert);
+    if (token >= 0 || expert >= 0) this.callbacks.pick(token, expert, event.altKey);
   };
 
   private onBarClick = (event: MouseEvent): void => {
     const bar = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-expert]") : null;
-    if (bar) this.callbacks.pick(-1, Number(bar.dataset.expert));
+    if (bar) this.callbacks.pick(-1, Number(bar.dataset.expert), event.altKey);
   };
 
   destroy(): void {

@@ -2,7 +2,7 @@
 // Colours come from JupyterLab's theme variables where it has them, so light and dark themes both read.
 
 export const ROUTING_STYLES = `
-.dsv-routing-root, .dsv-lens-root { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; }
+.dsv-root.dsv-routing-root, .dsv-root.dsv-lens-root { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; }
 .dsv-routing-body { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 .dsv-routing-maps { min-width: 0; max-width: 100%; }
 .dsv-layer-picker { display: flex; gap: 4px; align-items: center; }
