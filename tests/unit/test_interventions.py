@@ -242,6 +242,22 @@ def test_an_ablation_at_one_position_changes_only_that_token(moe: dv.HookedModel
     np.testing.assert_array_equal(ablated[:position], experts[:position])  # earlier tokens: untouched
 
 
+def test_ablations_of_one_layer_add_up(moe: dv.HookedModel) -> None:
+    layer = 1
+    experts, _ = routing_of(moe, layer)
+    first, second = (int(e) for e in np.bincount(experts.ravel()).argsort()[::-1][:2])  # the two most used
+    together = routing_of(moe, layer, interventions=[dv.ExpertAblation(layer, (first, second))])
+    apart = routing_of(
+        moe, layer, interventions=[dv.ExpertAblation(layer, (first,)), dv.ExpertAblation(layer, (second,))]
+    )
+    assert first not in apart[0] and second not in apart[0]
+    np.testing.assert_array_equal(apart[0], together[0])
+    np.testing.assert_allclose(apart[1], together[1], atol=1e-6)
+    many = [dv.ExpertAblation(layer, (e,)) for e in range(moe.num_experts - 1)]
+    with pytest.raises(ValueError, match="too few"):
+        moe.trace(TEXT, interventions=many)
+
+
 def test_forcing_sends_a_token_to_the_experts_given(moe: dv.HookedModel) -> None:
     layer = 1
     forced = dv.ExpertForcing(layer, (0, 1), positions=(2,))  # both in group 0

@@ -14,7 +14,6 @@ import deepseek_viz as dv
 from deepseek_viz.model import ExpertAblation, HeadAblation
 from deepseek_viz.widgets import AttentionView, Interventions, PredictionView, RoutingView
 from deepseek_viz.widgets.buffers import decode
-from deepseek_viz.widgets.intervention_state import merged
 
 TEXT = "Fever may indicate flu and a cough"
 
@@ -68,7 +67,7 @@ def test_turning_heads_off_changes_the_predictions_and_undo_restores_them_exactl
     assert view._interventions[0] == {"label": "L0 head 0 off", "kind": "head", "layer": 0, "unit": 0}
     changed = prediction_data(view)
     assert changed[0] != original[0]  # the intervened run's top-k differ
-    assert view.trace is not None and view.trace.interventions == view.interventions.active
+    assert view.trace is not None and view.trace.interventions == view.interventions.items
     change = view._change
     assert change is not None and change["at"] == len(view._tokens) - 1
     assert change["before"] == pytest.approx(original[0][0])  # the original run's top token
@@ -135,7 +134,7 @@ def test_two_experts_of_one_layer_are_both_off(model: dv.HookedModel) -> None:
     first = decode(view._experts)[0]
     view.interventions.toggle_expert(view.layer, int(first[0]))
     view.interventions.toggle_expert(view.layer, int(first[1]))
-    assert view.interventions.active == (ExpertAblation(view.layer, (int(first[0]), int(first[1]))),)
+    assert view.interventions.items == tuple(ExpertAblation(view.layer, (int(e),)) for e in first[:2])
     routed = decode(view._experts)
     assert int(first[0]) not in routed and int(first[1]) not in routed
     assert [entry["kind"] for entry in view._interventions] == ["expert", "expert"]
@@ -188,11 +187,6 @@ def test_interventions_set_from_python_show_in_the_list_and_are_run(model: dv.Ho
         view.interventions.add("head 3")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Interventions"):
         PredictionView(model, TEXT, interventions=[HeadAblation(0, (0,))])  # type: ignore[arg-type]
-
-
-def test_merged_keeps_everything_but_joins_a_layers_experts() -> None:
-    items = (ExpertAblation(1, (3,)), HeadAblation(0, (1,)), ExpertAblation(1, (5,)), ExpertAblation(2, (0,)))
-    assert merged(items) == (ExpertAblation(1, (3, 5)), HeadAblation(0, (1,)), ExpertAblation(2, (0,)))
 
 
 def test_a_dashboard_shares_one_state_between_its_views(model: dv.HookedModel) -> None:

@@ -184,25 +184,41 @@ def _token_rows(positions: tuple[int, ...] | None, inputs: torch.Tensor) -> torc
     return (torch.arange(batch)[:, None] * length + torch.tensor(positions)[None, :]).reshape(-1)
 
 
-def _expert_hook(intervention: ExpertAblation | ExpertForcing) -> Callable[..., Any]:
-    """A forward hook for a router that replaces its weights and indices at the chosen tokens."""
+def _chosen(positions: tuple[int, ...] | None, inputs: torch.Tensor, tokens: int) -> torch.Tensor:
+    """Bool ``[tokens]``: the router's rows at ``positions`` (``None``: every row)."""
+    rows = _token_rows(positions, inputs)
+    if rows is None:
+        return torch.ones(tokens, dtype=torch.bool)
+    return torch.zeros(tokens, dtype=torch.bool).index_fill_(0, rows, True)
+
+
+def _ablation_hook(ablations: Sequence[ExpertAblation]) -> Callable[..., Any]:
+    """A forward hook for a router that reroutes the chosen tokens of each of ``ablations`` (one layer's)
+    with all their experts banned at once, so two ablations of a layer add up."""
 
     def hook(router: Any, args: tuple[Any, ...], output: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
         logits, weights, indices = output
-        rows = _token_rows(intervention.positions, args[0])
-        chosen = (
-            torch.ones(logits.shape[0], dtype=torch.bool)
-            if rows is None
-            else torch.zeros(logits.shape[0], dtype=torch.bool).index_fill_(0, rows, True)
-        )
-        chosen = chosen.to(logits.device)
-        if isinstance(intervention, ExpertAblation):
-            banned = torch.zeros_like(logits, dtype=torch.bool)
-            banned[:, list(intervention.experts)] = True
-            new_weights, new_indices = route(router, logits, banned)
-        else:
-            new_indices = torch.tensor(intervention.experts, device=logits.device).expand(logits.shape[0], -1)
-            new_weights = _weights(router, _scores(router, logits), new_indices)
+        banned = torch.zeros_like(logits, dtype=torch.bool)
+        for ablation in ablations:
+            chosen = _chosen(ablation.positions, args[0], logits.shape[0]).to(logits.device)
+            banned[:, list(ablation.experts)] |= chosen[:, None]
+        rerouted = banned.any(dim=1)
+        new_weights, new_indices = route(router, logits, banned)
+        weights = torch.where(rerouted[:, None], new_weights.to(weights.dtype), weights)
+        indices = torch.where(rerouted[:, None], new_indices.to(indices.dtype), indices)
+        return (logits, weights, indices)
+
+    return hook
+
+
+def _forcing_hook(forcing: ExpertForcing) -> Callable[..., Any]:
+    """A forward hook for a router that sends the chosen tokens to ``forcing.experts``."""
+
+    def hook(router: Any, args: tuple[Any, ...], output: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
+        logits, weights, indices = output
+        chosen = _chosen(forcing.positions, args[0], logits.shape[0]).to(logits.device)
+        new_indices = torch.tensor(forcing.experts, device=logits.device).expand(logits.shape[0], -1)
+        new_weights = _weights(router, _scores(router, logits), new_indices)
         weights = torch.where(chosen[:, None], new_weights.to(weights.dtype), weights)
         indices = torch.where(chosen[:, None], new_indices.to(indices.dtype), indices)
         return (logits, weights, indices)
@@ -290,6 +306,7 @@ def installed(
     """The hooks of ``interventions`` on the model's ``layers`` / ``attention`` modules, removed in
     ``finally``. Layers and heads are checked first (:class:`LayerOutOfRangeError`)."""
     handles = []
+    ablations: dict[int, list[ExpertAblation]] = {}
     try:
         for intervention in interventions:
             if not 0 <= intervention.layer < len(layers):
@@ -308,7 +325,10 @@ def installed(
                         f"layer {intervention.layer} is dense: no experts to change (MoE layers: {sorted(routers)})"
                     )
                 _check_experts(intervention, router)
-                handles.append(router.register_forward_hook(_expert_hook(intervention)))
+                if isinstance(intervention, ExpertAblation):
+                    ablations.setdefault(intervention.layer, []).append(intervention)
+                else:
+                    handles.append(router.register_forward_hook(_forcing_hook(intervention)))
                 continue
             wrong = [head for head in intervention.heads if not 0 <= head < num_heads]
             if wrong or not intervention.heads:
@@ -321,6 +341,9 @@ def installed(
                     f"layer {intervention.layer}'s attention has no o_proj: its heads cannot be changed"
                 )
             handles.append(projection.register_forward_pre_hook(_head_hook(intervention, num_heads)))
+        for layer, together in ablations.items():  # before any forcing of the layer (prepended)
+            _check_experts(ExpertAblation(layer, sum((a.experts for a in together), ())), routers[layer])
+            handles.append(routers[layer].register_forward_hook(_ablation_hook(together), prepend=True))
         yield
     finally:
         for handle in handles:

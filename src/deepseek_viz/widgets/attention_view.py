@@ -130,7 +130,7 @@ class AttentionView(TracedTextWidget, InterventionsView):
     browser keeps the overview, tokens and scores it has); a head switch sends nothing when the layer's
     heads are in the browser, else one heatmap.
     The browser sends edits with the ``_edit`` command ``{text, seq}`` and asks for full-resolution
-    parts of the heatmap with ``_fetch_window``. Every trace runs under ``interventions.active``
+    parts of the heatmap with ``_fetch_window``. Every trace runs under ``interventions.items``
     (``_interventions`` lists them; ``_intervene`` changes them, :class:`~.intervention_state.InterventionsView`).
     """
 

@@ -92,31 +92,12 @@ def _unit(intervention: Intervention) -> tuple[str, int, int]:
     return entry["kind"], entry["layer"], entry["unit"]
 
 
-def merged(items: Iterable[Intervention]) -> tuple[Intervention, ...]:
-    """``items`` as a model runs them: the experts turned off everywhere in one layer as one
-    :class:`ExpertAblation` of them all, in the place of the first (a router's hooks do not compose: each
-    reroutes the router's own logits), everything else as it is."""
-    out: list[Intervention] = []
-    at: dict[int, int] = {}  # layer -> index in out of its merged ExpertAblation
-    for item in items:
-        if isinstance(item, ExpertAblation) and item.positions is None:
-            if item.layer in at:
-                first = out[at[item.layer]]
-                assert isinstance(first, ExpertAblation)
-                out[at[item.layer]] = ExpertAblation(item.layer, first.experts + item.experts)
-                continue
-            at[item.layer] = len(out)
-        out.append(item)
-    return tuple(out)
-
-
 class Interventions(traitlets.HasTraits):
     """The interventions in force in the views that share this object.
 
     ``Interventions(model=None)``; with a model, :meth:`toggle_head` / :meth:`toggle_expert` check the
     layer, head or expert first (:class:`LayerOutOfRangeError`, nothing changed). ``items`` (a tuple,
-    observable) holds them in the order they were turned on; :attr:`active` is what a model runs
-    (:func:`merged`). Setting ``items`` (or any method here) notifies the views once per change.
+    observable) holds them in the order they were turned on, as a model runs them. Setting ``items`` (or any method here) notifies the views once per change.
     """
 
     items = traitlets.Tuple()
@@ -129,11 +110,6 @@ class Interventions(traitlets.HasTraits):
     def model(self) -> ModelInterface | None:
         """The model whose heads and experts are checked (``None``: not checked here)."""
         return self._model
-
-    @property
-    def active(self) -> tuple[Intervention, ...]:
-        """``items`` as the model runs them (``()``: none, the original run)."""
-        return merged(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -234,7 +210,7 @@ class InterventionsView(ModelView):
     def _active(self) -> tuple[Intervention, ...]:
         """What the view's traces run under now."""
         state: Interventions | None = getattr(self, "_state", None)
-        return () if state is None else state.active
+        return () if state is None else state.items
 
     def _on_interventions(self, _change: Any) -> None:
         self._interventions = self._state.describe()
