@@ -14,6 +14,7 @@ from .analysis.causal import (
     HeadSweep,
     PatchSweep,
     head_ablation_sweep,
+    head_patching_sweep,
     intervention_effect,
     residual_patching_sweep,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "global_bar_chart",
     "global_importance",
     "head_ablation_sweep",
+    "head_patching_sweep",
     "intervention_effect",
     "lens_agreement",
     "link",
