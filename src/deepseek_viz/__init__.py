@@ -74,6 +74,7 @@ from .widgets import (
     PredictionView,
     RoutingView,
     Status,
+    SweepView,
     link,
 )
 
@@ -123,6 +124,7 @@ __all__ = [
     "RoutingStatistics",
     "RoutingView",
     "Status",
+    "SweepView",
     "TextTooLongError",
     "Token",
     "TokenPaths",
