@@ -2,9 +2,9 @@
 // theme variables where it has them, so light and dark themes both read.
 
 export const SWEEP_STYLES = `
-.dsv-sweep { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; }
-.dsv-sweep .dsv-status { background: var(--jp-layout-color2, #e8f5e9); align-self: flex-start; }
-.dsv-sweep .dsv-status.dsv-error { background: var(--jp-error-color3, #ffebee); color: var(--jp-error-color1, #b71c1c); }
+.dsv-root.dsv-sweep { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; }
+.dsv-root.dsv-sweep .dsv-status { background: var(--jp-layout-color2, #e8f5e9); align-self: flex-start; }
+.dsv-root.dsv-sweep .dsv-status.dsv-error { background: var(--jp-error-color3, #ffebee); color: var(--jp-error-color1, #b71c1c); }
 .dsv-sweep-scroll { overflow: auto; max-width: 100%; max-height: 560px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-sweep-grid { display: grid; grid-template-columns: auto auto; position: relative; width: max-content; }
 .dsv-sweep-corner { position: sticky; left: 0; background: var(--jp-layout-color0, #fff); z-index: 2; font-size: 10px; color: var(--jp-ui-font-color2, #666); padding: 2px; }
