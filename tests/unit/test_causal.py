@@ -9,7 +9,12 @@ import pytest
 import torch
 
 import deepseek_viz as dv
-from deepseek_viz.analysis.causal import head_ablation_sweep, intervention_effect, residual_patching_sweep
+from deepseek_viz.analysis.causal import (
+    head_ablation_sweep,
+    head_patching_sweep,
+    intervention_effect,
+    residual_patching_sweep,
+)
 from tests.unit.test_interventions import TEXT, corrupted_text
 
 
@@ -107,3 +112,45 @@ def test_cached_attributions_and_embeddings_key_on_the_interventions(hooked: dv.
         again.scores["input_x_gradient"], plain.scores["input_x_gradient"]
     )
     assert np.array_equal(dv.embed_texts(hooked, [TEXT], layer=hooked.num_layers), plain_embedding)
+
+
+def test_the_batched_head_patching_sweep_equals_each_patch_alone(hooked: dv.HookedModel) -> None:
+    corrupted = corrupted_text(hooked)
+    sweep = head_patching_sweep(hooked, TEXT, corrupted)
+    assert sweep.kind == "heads" and sweep.values.shape == (hooked.num_layers, hooked.num_heads)
+    residual = residual_patching_sweep(hooked, TEXT, corrupted)
+    assert (sweep.clean, sweep.corrupted, sweep.tokens) == (
+        residual.clean,
+        residual.corrupted,
+        residual.tokens,
+    )
+    token = int(hooked.trace(TEXT, layers=[]).top_predictions(1)[-1][0].token_id)
+    for layer in range(hooked.num_layers):
+        for head in range(hooked.num_heads):
+            patch = dv.HeadPatch.from_run(hooked, TEXT, layer, [head])
+            alone = intervention_effect(hooked, corrupted, [patch], dv.NextToken(token=token)).after
+            assert sweep.values[layer, head] == pytest.approx(alone, abs=1e-4)
+    assert np.abs(sweep.values - sweep.corrupted).max() > 1e-4  # some head carries part of the change
+    with pytest.raises(ValueError, match="same token count"):
+        head_patching_sweep(hooked, TEXT, TEXT + " And more words here.")
+    figure = dv.sweep_figure(sweep)
+    assert figure.data[0].z.shape == (hooked.num_layers, hooked.num_heads)
+    assert list(figure.layout.xaxis.ticktext) == [str(h) for h in range(hooked.num_heads)]
+    assert "head" in figure.layout.title.text and figure.layout.xaxis.title.text == "head"
+
+
+def test_a_progress_bar_counts_layers_and_changes_nothing(
+    hooked: dv.HookedModel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corrupted = corrupted_text(hooked)
+    quiet = head_ablation_sweep(hooked, TEXT)
+    assert capsys.readouterr().err == ""
+    loud = head_ablation_sweep(hooked, TEXT, progress=True)
+    bar = capsys.readouterr().err
+    assert f"{hooked.num_layers}/{hooked.num_layers}" in bar and "layer" in bar
+    np.testing.assert_array_equal(loud.effects, quiet.effects)
+    for sweep in (residual_patching_sweep, head_patching_sweep):
+        quiet_values = sweep(hooked, TEXT, corrupted).values
+        loud_values = sweep(hooked, TEXT, corrupted, progress=True).values
+        assert f"{hooked.num_layers}/{hooked.num_layers}" in capsys.readouterr().err
+        np.testing.assert_array_equal(loud_values, quiet_values)

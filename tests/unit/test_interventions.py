@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import deepseek_viz as dv
-from deepseek_viz.model.interventions import HeadAblation, HeadScale, ResidualPatch
+from deepseek_viz.model.interventions import ExpertPatch, HeadAblation, HeadPatch, HeadScale, ResidualPatch
 from tests.conftest import CONFIGS
 
 TEXT = "Fever may indicate flu. Revenue rose 12%."
@@ -282,3 +282,167 @@ def test_forcing_across_more_groups_than_v3_allows_is_refused(
     assert routing is not None and sorted(routing.experts[1].tolist()) == list(range(0, 128, 16))
     with pytest.raises(ValueError, match="lie in 5 routing groups"):
         model.trace("a b c", interventions=[dv.ExpertForcing(layer, (*range(0, 112, 16), 200))])
+
+
+# --- patching heads' and experts' outputs ---------------------------------------------------------
+
+
+def o_proj_input(model: dv.HookedModel, text: str, layer: int) -> torch.Tensor:
+    """By hand: the input of ``layer``'s ``o_proj`` on ``text``, ``[n, heads, width]``."""
+    seen: list[torch.Tensor] = []
+    handle = model.arch.attention[layer].o_proj.register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0][0].detach().clone())
+    )
+    try:
+        output(model, text)
+    finally:
+        handle.remove()
+    return seen[0].reshape(seen[0].shape[0], model.num_heads, -1)
+
+
+def test_head_outputs_are_the_o_proj_input(hooked: dv.HookedModel) -> None:
+    ours = hooked.head_outputs(TEXT, 1)
+    n = len(hooked.tokenize(TEXT))
+    assert ours.shape[:2] == (n, hooked.num_heads) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours, o_proj_input(hooked, TEXT, 1), atol=0, rtol=0)
+    with pytest.raises(dv.LayerOutOfRangeError, match="layer 9"):
+        hooked.head_outputs(TEXT, 9)
+
+
+def test_a_head_patch_is_the_hand_written_hook(hooked: dv.HookedModel) -> None:
+    n = len(hooked.tokenize(TEXT))
+    layer, heads, positions = 1, [2, 0], [1, n - 1]  # heads in any order: values follow it
+    patch = HeadPatch.from_run(hooked, TEXT, layer, heads, positions)
+    assert patch.values.shape[:2] == (2, 2)
+    corrupted = corrupted_text(hooked)
+
+    def write(inputs: torch.Tensor) -> torch.Tensor:
+        batch, n, width = inputs.shape
+        split = inputs.reshape(batch, n, hooked.num_heads, width // hooked.num_heads).clone()
+        for i, position in enumerate(positions):
+            for j, head in enumerate(heads):
+                split[:, position, head] = patch.values[i, j]
+        return split.reshape(batch, n, width)
+
+    with by_hand(hooked.arch.attention[layer].o_proj, write):
+        expected = output(hooked, corrupted)
+    ours = output(hooked, corrupted, interventions=[patch])
+    np.testing.assert_allclose(ours, expected, atol=1e-6, rtol=0)
+    assert np.abs(ours - output(hooked, corrupted)).max() > 1e-5  # it did change the run
+    # the clean head outputs are what the patched run's heads then output there
+    with hooked.intervene(patch):
+        patched = hooked.head_outputs(corrupted, layer)
+    torch.testing.assert_close(patched[positions][:, heads], patch.values, atol=1e-6, rtol=0)
+
+
+def test_patching_a_run_with_its_own_head_outputs_changes_nothing(hooked: dv.HookedModel) -> None:
+    plain = output(hooked)
+    for layer in range(hooked.num_layers):
+        patch = HeadPatch.from_run(hooked, TEXT, layer, range(hooked.num_heads))
+        np.testing.assert_allclose(output(hooked, interventions=[patch]), plain, atol=1e-6, rtol=0)
+
+
+def test_wrong_head_patches_are_refused(hooked: dv.HookedModel) -> None:
+    patch = HeadPatch.from_run(hooked, TEXT, 0, [1])
+    width = patch.values.shape[2]
+    with pytest.raises(dv.LayerOutOfRangeError, match="heads"):
+        hooked.trace(TEXT, interventions=[HeadPatch(0, (7,), None, patch.values)])
+    with pytest.raises(dv.LayerOutOfRangeError, match="beyond"):
+        hooked.trace("Fever", interventions=[HeadPatch(0, (1,), (30,), torch.zeros(1, 1, width))])
+    with pytest.raises(ValueError, match="width"):
+        hooked.trace(TEXT, interventions=[HeadPatch(0, (1,), (1,), torch.zeros(1, 1, width + 1))])
+    with pytest.raises(ValueError, match=r"\[positions, heads, head width\]"):
+        HeadPatch(0, (1, 2), (1,), torch.zeros(1, 1, width))
+    with pytest.raises(dv.LayerOutOfRangeError, match="source run"):
+        HeadPatch.from_run(hooked, "Fever", 0, [1], [40])
+    with hooked.intervene(patch), pytest.raises(ValueError, match="not to generation"):
+        hooked.generate("Fever may", 2)
+    assert hooked._interventions == ()
+
+
+def expert_by_hand(
+    model: dv.HookedModel,
+    layer: int,
+    hidden: torch.Tensor,
+    indices: torch.Tensor,
+    weights: torch.Tensor,
+    expert: int,
+) -> torch.Tensor:
+    """One expert's weighted output written out from its weights (not through the experts module)."""
+    experts = model.arch.layers[layer].mlp.experts
+    gate, up = torch.nn.functional.linear(hidden, experts.gate_up_proj[expert]).chunk(2, dim=-1)
+    out = torch.nn.functional.linear(experts.act_fn(gate) * up, experts.down_proj[expert])
+    return out * (weights * (indices == expert)).sum(-1, keepdim=True)
+
+
+@contextmanager
+def experts_by_hand(
+    model: dv.HookedModel, layer: int, change: Callable[[tuple[Any, ...], torch.Tensor], torch.Tensor]
+) -> Iterator[None]:
+    handle = model.arch.layers[layer].mlp.experts.register_forward_hook(
+        lambda _m, args, out: change(args, out)
+    )
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@pytest.mark.parametrize("expert", [None, "used"])
+def test_an_expert_patch_is_the_hand_written_hook(moe: dv.HookedModel, expert: str | None) -> None:
+    layer, positions = 1, [2, len(moe.tokenize(TEXT)) - 1]
+    experts, _ = routing_of(moe, layer)
+    chosen = None if expert is None else int(experts[2, 0])
+    patch = ExpertPatch.from_run(moe, TEXT, layer, chosen, positions)
+    corrupted = corrupted_text(moe)
+    seen: list[tuple[torch.Tensor, ...]] = []
+
+    def capture(args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
+        seen.append((*(a.detach() for a in args[:3]), out.detach()))
+        return out
+
+    with experts_by_hand(moe, layer, capture):
+        output(moe, TEXT)  # the clean run's routed output, by hand
+    hidden, indices, weights, routed = seen[0]
+    clean = routed if chosen is None else expert_by_hand(moe, layer, hidden, indices, weights, chosen)
+    torch.testing.assert_close(patch.values, clean[positions].float(), atol=1e-6, rtol=0)
+
+    def write(args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
+        out = out.clone()
+        own = out if chosen is None else expert_by_hand(moe, layer, *args[:3], chosen)
+        out[positions] = out[positions] - own[positions] + patch.values.to(out.dtype)
+        return out
+
+    with experts_by_hand(moe, layer, write):
+        expected = output(moe, corrupted)
+    ours = output(moe, corrupted, interventions=[patch])
+    np.testing.assert_allclose(ours, expected, atol=1e-6, rtol=0)
+    assert np.abs(ours - output(moe, corrupted)).max() > 1e-6  # it did change the run
+
+
+def test_patching_a_run_with_its_own_expert_outputs_changes_nothing(moe: dv.HookedModel) -> None:
+    plain = output(moe)
+    for layer in moe.moe_layers:
+        experts, _ = routing_of(moe, layer)
+        for expert in (None, int(experts[1, 0]), int(experts[1, 1])):
+            patch = ExpertPatch.from_run(moe, TEXT, layer, expert)
+            np.testing.assert_allclose(output(moe, interventions=[patch]), plain, atol=1e-6, rtol=0)
+    # an expert's contributions add up to the routed output
+    total = sum(moe.expert_outputs(TEXT, 1, e) for e in range(moe.num_experts))
+    torch.testing.assert_close(total, moe.expert_outputs(TEXT, 1), atol=1e-5, rtol=0)
+
+
+def test_wrong_expert_patches_are_refused(moe: dv.HookedModel) -> None:
+    values = moe.expert_outputs(TEXT, 1)
+    with pytest.raises(dv.LayerOutOfRangeError, match="dense"):
+        moe.trace(TEXT, interventions=[ExpertPatch(0, None, None, values)])
+    with pytest.raises(dv.LayerOutOfRangeError, match="expert 8"):
+        moe.trace(TEXT, interventions=[ExpertPatch(1, 8, None, values)])
+    with pytest.raises(dv.LayerOutOfRangeError, match="beyond"):
+        moe.trace("Fever", interventions=[ExpertPatch(1, None, None, values)])
+    with pytest.raises(ValueError, match="width"):
+        moe.trace(TEXT, interventions=[ExpertPatch(1, 0, None, values[:, :5])])
+    with pytest.raises(dv.LayerOutOfRangeError, match="no routed experts"):
+        moe.expert_outputs(TEXT, 0)
+    with pytest.raises(dv.LayerOutOfRangeError, match="expert 99"):
+        moe.expert_outputs(TEXT, 1, 99)

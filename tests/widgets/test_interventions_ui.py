@@ -183,6 +183,19 @@ def test_interventions_set_from_python_show_in_the_list_and_are_run(model: dv.Ho
     view.interventions.add(dv.HeadScale(0, (0, 1), 2.0))
     assert view._interventions == [{"label": "L0 heads 0, 1 ×2", "kind": "other", "layer": 0, "unit": -1}]
     assert view.trace is not None and view.trace.interventions == (dv.HeadScale(0, (0, 1), 2.0),)
+    view.interventions.clear()
+    patches = [
+        dv.HeadPatch.from_run(model, TEXT, 1, [0, 2], positions=[1]),
+        dv.ExpertPatch.from_run(model, TEXT, 1, 3),
+        dv.ResidualPatch.from_trace(model.trace(TEXT), 2, [0, 1]),
+    ]
+    view.interventions.add(*patches)
+    labels = [entry["label"] for entry in view._interventions]
+    assert labels == [
+        "L1 heads 0, 2 patched at 1",
+        f"L1 expert 3 patched at {len(model.tokenize(TEXT))} positions",
+        "L2 residual patched at 0, 1",
+    ]
     with pytest.raises(TypeError, match="not an intervention"):
         view.interventions.add("head 3")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Interventions"):

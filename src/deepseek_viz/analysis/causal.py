@@ -8,13 +8,14 @@ predicts) and read again under each intervention, through :meth:`ModelInterface.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from ..model import HeadAblation, Intervention, ModelInterface, ResidualPatch, Trace
+from ..model import HeadAblation, HeadPatch, Intervention, ModelInterface, ResidualPatch
 from .attribution.targets import BoundTarget, NextToken, Target
 
 
@@ -44,15 +45,18 @@ class HeadSweep:
 
 @dataclass(frozen=True)
 class PatchSweep:
-    """The clean run's residual stream patched into the corrupted run at one (layer, position) at a
-    time: ``values[layer, position]`` is the target then; ``clean`` and ``corrupted`` its value in
-    the two runs unchanged. ``recovered`` is the share of the gap each patch closes."""
+    """The clean run patched into the corrupted run one piece at a time: with ``kind="residual"`` its
+    residual stream at one (layer, position), ``values[layer, position]`` the target then; with
+    ``kind="heads"`` one head's output at every position, ``values[layer, head]``. ``clean`` and
+    ``corrupted`` are the target's value in the two runs unchanged, ``tokens`` the clean text's.
+    ``recovered`` is the share of the gap each patch closes."""
 
     description: str
     clean: float
     corrupted: float
-    values: np.ndarray  # float32 [layer, position]
+    values: np.ndarray  # float32 [layer, position] ("residual") or [layer, head] ("heads")
     tokens: list[str]
+    kind: str = "residual"
 
     @property
     def recovered(self) -> np.ndarray:
@@ -84,52 +88,88 @@ def intervention_effect(
     return Effect(bound.description, before, after)
 
 
+def _layers(model: ModelInterface, progress: bool, what: str) -> Iterable[int]:
+    """The layers a sweep runs, counted by a progress bar (``tqdm.auto``) when ``progress``."""
+    return tqdm(range(model.num_layers), desc=what, unit="layer", disable=not progress)
+
+
 def head_ablation_sweep(
-    model: ModelInterface, text: str, target: Target | None = None, mode: str = "zero"
+    model: ModelInterface,
+    text: str,
+    target: Target | None = None,
+    mode: str = "zero",
+    *,
+    progress: bool = False,
 ) -> HeadSweep:
     """Every head ablated alone (``mode`` ``"zero"`` or ``"mean"``): one forward per layer, whose
-    ``num_heads`` rows each ablate one head of it."""
+    ``num_heads`` rows each ablate one head of it. ``progress``: a progress bar over the layers."""
     bound = _bound(model, text, target)
     before = float(_scores(bound, 1)[0])
     heads = model.num_heads
     effects = np.zeros((model.num_layers, heads), dtype=np.float32)
-    for layer in range(model.num_layers):
+    for layer in _layers(model, progress, "ablating heads"):
         ablations = [HeadAblation(layer, (head,), mode, rows=(head,)) for head in range(heads)]  # type: ignore[arg-type]
         with model.intervene(*ablations):
             effects[layer] = _scores(bound, heads) - before
     return HeadSweep(bound.description, before, effects, mode)
 
 
-def residual_patching_sweep(
-    model: ModelInterface, clean: str, corrupted: str, target: Target | None = None
-) -> PatchSweep:
-    """Patch ``clean``'s residual stream into ``corrupted`` at each layer × position alone and read the
-    target (fixed on the clean run) each time: one forward per layer, whose rows each patch one
-    position. The two texts must have the same number of tokens."""
-    clean_trace: Trace = model.trace(clean, layers=[])
-    corrupted_tokens = model.tokenize(corrupted)
-    n = len(clean_trace.tokens)
-    if len(corrupted_tokens) != n:
+def _patching_pair(
+    model: ModelInterface, clean: str, corrupted: str, target: Target | None
+) -> tuple[BoundTarget, float, float, list[str]]:
+    """The target bound on ``corrupted`` (fixed on the clean run: a ``NextToken()`` keeps the clean
+    run's prediction), its value on both runs, and the clean tokens. The texts must have the same
+    number of tokens."""
+    clean_tokens, corrupted_tokens = model.tokenize(clean), model.tokenize(corrupted)
+    if len(corrupted_tokens) != len(clean_tokens):
         raise ValueError(
-            f"the clean text has {n} tokens and the corrupted one {len(corrupted_tokens)}: patching "
-            "position by position needs texts of the same token count"
+            f"the clean text has {len(clean_tokens)} tokens and the corrupted one {len(corrupted_tokens)}: "
+            "patching position by position needs texts of the same token count"
         )
     chosen = target or NextToken()
-    clean_bound = _bound(model, clean, chosen)
+    clean_bound = chosen.bind(model, clean_tokens)
     fixed = (
         NextToken(token=clean_bound.chosen_token)
         if isinstance(chosen, NextToken) and chosen.token is None
         else chosen
     )
     bound = fixed.bind(model, corrupted_tokens)
-    clean_value = float(_scores(clean_bound, 1)[0])
-    corrupted_value = float(_scores(bound, 1)[0])
+    clean_value, corrupted_value = float(_scores(clean_bound, 1)[0]), float(_scores(bound, 1)[0])
+    return bound, clean_value, corrupted_value, [token.text for token in clean_tokens]
+
+
+def residual_patching_sweep(
+    model: ModelInterface, clean: str, corrupted: str, target: Target | None = None, *, progress: bool = False
+) -> PatchSweep:
+    """Patch ``clean``'s residual stream into ``corrupted`` at each layer × position alone and read the
+    target (fixed on the clean run) each time: one forward per layer, whose rows each patch one
+    position. The two texts must have the same number of tokens. ``progress``: a progress bar over
+    the layers."""
+    bound, clean_value, corrupted_value, tokens = _patching_pair(model, clean, corrupted, target)
+    clean_trace = model.trace(clean, layers=[])
+    n = len(tokens)
     values = np.zeros((model.num_layers, n), dtype=np.float32)
-    for layer in range(model.num_layers):
+    for layer in _layers(model, progress, "patching the residual stream"):
         states = torch.from_numpy(clean_trace.hidden_states[layer])
         patches = [ResidualPatch(layer, (p,), states[p : p + 1], rows=(p,)) for p in range(n)]
         with model.intervene(*patches):
             values[layer] = _scores(bound, n)
-    return PatchSweep(
-        bound.description, clean_value, corrupted_value, values, [token.text for token in clean_trace.tokens]
-    )
+    return PatchSweep(bound.description, clean_value, corrupted_value, values, tokens)
+
+
+def head_patching_sweep(
+    model: ModelInterface, clean: str, corrupted: str, target: Target | None = None, *, progress: bool = False
+) -> PatchSweep:
+    """Patch each head's output (:class:`~deepseek_viz.HeadPatch`, at every position) from ``clean``
+    into ``corrupted`` alone and read the target (fixed on the clean run): one forward per layer, whose
+    ``num_heads`` rows each patch one head; ``values[layer, head]`` (``kind="heads"``). The two texts
+    must have the same number of tokens. ``progress``: a progress bar over the layers."""
+    bound, clean_value, corrupted_value, tokens = _patching_pair(model, clean, corrupted, target)
+    heads = model.num_heads
+    values = np.zeros((model.num_layers, heads), dtype=np.float32)
+    for layer in _layers(model, progress, "patching heads"):
+        outputs = model.head_outputs(clean, layer)  # [n, heads, width]
+        patches = [HeadPatch(layer, (h,), None, outputs[:, h : h + 1], rows=(h,)) for h in range(heads)]
+        with model.intervene(*patches):
+            values[layer] = _scores(bound, heads)
+    return PatchSweep(bound.description, clean_value, corrupted_value, values, tokens, kind="heads")

@@ -16,7 +16,16 @@ from .errors import (
 from .generation import Generation, GenerationStep
 from .hooked_model import HookedModel, TraceOutOfMemoryError
 from .interface import ModelInterface
-from .interventions import ExpertAblation, ExpertForcing, HeadAblation, HeadScale, Intervention, ResidualPatch
+from .interventions import (
+    ExpertAblation,
+    ExpertForcing,
+    ExpertPatch,
+    HeadAblation,
+    HeadPatch,
+    HeadScale,
+    Intervention,
+    ResidualPatch,
+)
 from .loading import BUNDLED_MODEL, load_model
 from .memory import TraceEstimate
 from .tokens import Token
@@ -32,9 +41,11 @@ __all__ = [
     "EmptyTextError",
     "ExpertAblation",
     "ExpertForcing",
+    "ExpertPatch",
     "Generation",
     "GenerationStep",
     "HeadAblation",
+    "HeadPatch",
     "HeadScale",
     "HookedModel",
     "Intervention",

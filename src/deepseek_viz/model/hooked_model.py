@@ -37,7 +37,7 @@ from .generation import (
     StepStreamer,
     StopWhen,
 )
-from .interventions import Intervention, ResidualPatch, installed
+from .interventions import POSITIONAL, Intervention, ResidualPatch, expert_contribution, installed
 from .memory import TraceEstimate, format_bytes, free_memory
 from .tokens import Token, tokens_from_offsets
 from .trace import Completion, Routing, Trace
@@ -711,10 +711,10 @@ class HookedModel:
         (``layers`` and ``thumbnails`` as in :meth:`trace`), which the steps' capture equals.
         """
         sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-        if any(isinstance(intervention, ResidualPatch) for intervention in self._interventions):
+        if any(isinstance(intervention, POSITIONAL) for intervention in self._interventions):
             raise ValueError(
-                "a residual patch replaces states at positions of one run: it applies to traces, not to "
-                "generation (head interventions do apply to generation)"
+                "a patch replaces states at positions of one run: it applies to traces, not to "
+                "generation (ablations, scaling and forcing do apply to generation)"
             )
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
@@ -912,6 +912,71 @@ class HookedModel:
         finally:
             handle.remove()
         return [hidden[row, span] for row, span in enumerate(spans)]
+
+    def head_outputs(self, text: str, layer: int) -> torch.Tensor:
+        """What each head of ``layer`` outputs at each token of ``text`` (BOS first, as :meth:`trace`
+        tokenizes it): its slice of the input of the attention's output projection, float32
+        ``[n, heads, head width]`` (:class:`~.interventions.HeadPatch` writes such slices). The forward
+        stops there; interventions in force apply."""
+        projection = self._attention_part(layer, "o_proj")
+
+        def read(_args: tuple[Any, ...], inputs: torch.Tensor, _output: Any) -> torch.Tensor:
+            return inputs[0].reshape(inputs.shape[1], self.num_heads, -1)
+
+        return self._read_at(text, projection, read)
+
+    def expert_outputs(self, text: str, layer: int, expert: int | None = None) -> torch.Tensor:
+        """What the routed experts of MoE ``layer`` add at each token of ``text`` (before the shared
+        experts), float32 ``[n, d_model]``; with ``expert``, that expert's weighted contribution alone
+        (zero at tokens not routed to it), as :class:`~.interventions.ExpertPatch` replaces it. The
+        forward stops there; interventions in force apply."""
+        if layer not in self.arch.routers:
+            raise LayerOutOfRangeError(
+                f"layer {layer} has no routed experts (MoE layers: {list(self.moe_layers)})"
+            )
+        if expert is not None and not 0 <= expert < self.num_experts:
+            raise LayerOutOfRangeError(f"expert {expert}: give a routed expert 0–{self.num_experts - 1}")
+        experts: nn.Module = self.arch.layers[layer].mlp.experts  # type: ignore[union-attr,assignment]
+
+        def read(args: tuple[Any, ...], _inputs: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+            if expert is None:
+                return output
+            hidden, indices, weights = args[:3]
+            return expert_contribution(experts, hidden, indices, weights, expert)
+
+        return self._read_at(text, experts, read)
+
+    def _attention_part(self, layer: int, name: str) -> nn.Module:
+        if not 0 <= layer < self.num_layers:
+            raise LayerOutOfRangeError(
+                f"layer {layer} is out of range: the model has 0–{self.num_layers - 1}"
+            )
+        part = getattr(self.arch.attention[layer], name, None)
+        if not isinstance(part, nn.Module):
+            raise UnsupportedModelError(f"layer {layer}'s attention has no {name}")
+        return part
+
+    def _read_at(
+        self, text: str, module: nn.Module, read: Callable[[tuple[Any, ...], torch.Tensor, Any], torch.Tensor]
+    ) -> torch.Tensor:
+        """``read(args, first input, output)`` of ``module`` when the forward of ``text`` runs it (the
+        forward stops there, through the gateway), as float32 on the CPU."""
+        tokens, _ = self._tokenize(text, truncate=False)
+
+        def stop(_module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            raise _Reached(read(args, args[0], output))
+
+        handle = module.register_forward_hook(stop)
+        try:
+            with self._call(f"out of memory running {len(tokens)} tokens"), torch.no_grad():
+                self.model(
+                    input_ids=torch.tensor([[t.id for t in tokens]], device=self.device), use_cache=False
+                )
+            raise UnsupportedModelError(f"the forward never ran {type(module).__name__}")
+        except _Reached as reached:
+            return reached.output.float().cpu()
+        finally:
+            handle.remove()
 
     def logits(self, embeddings: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
         """Logits read at ``positions`` of a batch of input-embedding sequences:

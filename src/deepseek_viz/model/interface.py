@@ -127,8 +127,8 @@ class ModelInterface(Protocol):
         ...
 
     def intervene(self, *interventions: Intervention) -> AbstractContextManager[None]:
-        """Every model call inside the block runs with ``interventions`` (heads ablated or scaled, a
-        residual stream patched), on top of those already in force; nothing leaks past the block."""
+        """Every model call inside the block runs with ``interventions`` (heads ablated, scaled or
+        patched, a residual stream patched, experts ablated, forced or patched), on top of those already in force; nothing leaks past the block."""
         ...
 
     def generate(
@@ -206,6 +206,16 @@ class ModelInterface(Protocol):
         """The hidden state ``layer`` (``0`` embeddings … ``num_layers`` last, after the final norm) of
         each id sequence, run as one padded batch: float32 ``[len(sequence), d_model]`` per sequence,
         the same (to float rounding) as each sequence run alone."""
+        ...
+
+    def head_outputs(self, text: str, layer: int) -> torch.Tensor:
+        """Each head's output at each token of ``text`` (its slice of ``o_proj``'s input), float32
+        ``[n, heads, head width]``, under the interventions in force (for a head patch)."""
+        ...
+
+    def expert_outputs(self, text: str, layer: int, expert: int | None = None) -> torch.Tensor:
+        """What MoE ``layer``'s routed experts (or ``expert`` alone) add at each token of ``text``,
+        float32 ``[n, d_model]``, under the interventions in force (for an expert patch)."""
         ...
 
     def logits(self, embeddings: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Interventions a model call honours: heads turned off or scaled, a residual stream patched.
+"""Interventions a model call honours: heads turned off, scaled or patched, a residual stream patched,
+experts taken away, forced or patched.
 
 Each is a small frozen object; :meth:`HookedModel.intervene` installs the forward hooks that carry them
 out for every model call inside its block (traces, generation, embeddings, attribution scoring), and the
@@ -6,11 +7,16 @@ trace cache keys on them, so nothing leaks into later calls. The hooks act where
 
 * a head's output is its slice of the input of the attention block's output projection (``o_proj``:
   ``[batch, position, heads × value width]``), so :class:`HeadAblation` and :class:`HeadScale` change
-  that slice before the projection mixes the heads;
+  that slice before the projection mixes the heads, and :class:`HeadPatch` writes another run's
+  slices in at chosen positions (read with :meth:`HookedModel.head_outputs`);
 * a residual stream is the input of a decoder layer, so :class:`ResidualPatch` replaces it at chosen
   positions before the layer runs;
 * a token's experts are what the MoE router returns (weights, indices), so :class:`ExpertAblation` and
-  :class:`ExpertForcing` replace them at chosen tokens by the model's own rule (:func:`route`).
+  :class:`ExpertForcing` replace them at chosen tokens by the model's own rule (:func:`route`);
+* the routed experts' output is what the MoE block's ``experts`` module returns (the weighted sum over
+  a token's top-k, before the shared experts are added), so :class:`ExpertPatch` replaces it, or one
+  expert's weighted contribution to it (:func:`expert_contribution`), at chosen positions (read with
+  :meth:`HookedModel.expert_outputs`).
 """
 
 from __future__ import annotations
@@ -91,6 +97,104 @@ class ResidualPatch:
         return cls(layer, tuple(positions), states)
 
 
+def _patch_positions(positions: Sequence[int] | None, values: torch.Tensor) -> tuple[int, ...]:
+    """The positions a patch writes (``None``: the first ``len(values)``, i.e. all of a run's)."""
+    return tuple(range(values.shape[0])) if positions is None else tuple(int(p) for p in positions)
+
+
+def _picked(values: torch.Tensor, positions: Sequence[int] | None) -> tuple[tuple[int, ...], torch.Tensor]:
+    """``values`` ``[n, ...]`` of a whole run at ``positions`` (``None``: all), and those positions."""
+    chosen = tuple(range(values.shape[0])) if positions is None else tuple(int(p) for p in positions)
+    if chosen and not all(0 <= p < values.shape[0] for p in chosen):
+        raise LayerOutOfRangeError(
+            f"positions {chosen}: the source run has {values.shape[0]} (0–{values.shape[0] - 1})"
+        )
+    return chosen, values[list(chosen)]
+
+
+@dataclass(frozen=True, eq=False)
+class HeadPatch:
+    """Replace the outputs of ``heads`` of ``layer`` (their slices of ``o_proj``'s input, as
+    :class:`HeadAblation` changes them) at ``positions`` (``None``: all of ``values``) with ``values``
+    ``[len(positions), len(heads), head width]`` (the value width: MLA's ``v_head_dim``), e.g. a clean
+    run's head outputs patched into a corrupted run (:meth:`from_run`). ``heads`` keep their order (the
+    second axis of ``values``). Compared by identity (it carries a tensor)."""
+
+    layer: int
+    heads: tuple[int, ...]
+    positions: tuple[int, ...] | None
+    values: torch.Tensor = field(repr=False)
+    rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
+
+    def __post_init__(self) -> None:
+        heads = tuple(int(head) for head in self.heads)
+        if len(set(heads)) != len(heads):
+            raise ValueError(f"heads {heads} repeat one: give distinct heads")
+        object.__setattr__(self, "heads", heads)
+        object.__setattr__(self, "positions", _patch_positions(self.positions, self.values))
+        if self.values.dim() != 3 or tuple(self.values.shape[:2]) != (len(self.positions), len(heads)):  # type: ignore[arg-type]
+            raise ValueError(
+                f"head values of shape {tuple(self.values.shape)} for {len(self.positions)} positions × "  # type: ignore[arg-type]
+                f"{len(heads)} heads: give [positions, heads, head width]"
+            )
+
+    @classmethod
+    def from_run(
+        cls,
+        model: Any,
+        text: str,
+        layer: int,
+        heads: int | Sequence[int],
+        positions: Sequence[int] | None = None,
+        rows: tuple[int, ...] | None = None,
+    ) -> HeadPatch:
+        """The outputs of ``heads`` of ``layer`` at ``positions`` (``None``: all) of ``text`` run on
+        ``model`` (a :class:`~deepseek_viz.model.ModelInterface`: :meth:`head_outputs`)."""
+        chosen = (heads,) if isinstance(heads, int) else tuple(heads)
+        where, values = _picked(model.head_outputs(text, layer), positions)
+        return cls(layer, chosen, where, values[:, list(chosen)], rows)
+
+
+@dataclass(frozen=True, eq=False)
+class ExpertPatch:
+    """Replace what the routed experts of MoE ``layer`` add at ``positions`` (``None``: all of
+    ``values``) with ``values`` ``[len(positions), d_model]``: with ``expert=None`` the whole routed
+    output (the weighted sum over each token's top-k; the shared experts are kept), with an expert
+    only that expert's weighted contribution (zero at a token not routed to it): the run's own is
+    taken out and ``values`` put in, so a clean run's (:meth:`from_run`) patched into a corrupted run
+    carries over what that expert said there. Compared by identity (it carries a tensor)."""
+
+    layer: int
+    expert: int | None
+    positions: tuple[int, ...] | None
+    values: torch.Tensor = field(repr=False)
+    rows: tuple[int, ...] | None = None  # the batch rows it applies to (a sweep's variants); None: all
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expert", None if self.expert is None else int(self.expert))
+        object.__setattr__(self, "positions", _patch_positions(self.positions, self.values))
+        if self.values.dim() != 2 or self.values.shape[0] != len(self.positions):  # type: ignore[arg-type]
+            raise ValueError(
+                f"expert values of shape {tuple(self.values.shape)} for {len(self.positions)} positions: "  # type: ignore[arg-type]
+                "give [positions, d_model]"
+            )
+
+    @classmethod
+    def from_run(
+        cls,
+        model: Any,
+        text: str,
+        layer: int,
+        expert: int | None = None,
+        positions: Sequence[int] | None = None,
+        rows: tuple[int, ...] | None = None,
+    ) -> ExpertPatch:
+        """What the routed experts (or ``expert`` alone) of ``layer`` add at ``positions`` (``None``:
+        all) of ``text`` run on ``model`` (:meth:`~deepseek_viz.model.ModelInterface.expert_outputs`)."""
+        where, values = _picked(model.expert_outputs(text, layer, expert), positions)
+        return cls(layer, expert, where, values, rows)
+
+
 @dataclass(frozen=True)
 class ExpertAblation:
     """Take routed ``experts`` of MoE ``layer`` away from the tokens at ``positions`` (``None``: all):
@@ -124,7 +228,11 @@ class ExpertForcing:
         object.__setattr__(self, "positions", _positions(self.positions))
 
 
-Intervention = HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing
+Intervention = (
+    HeadAblation | HeadScale | HeadPatch | ResidualPatch | ExpertAblation | ExpertForcing | ExpertPatch
+)
+#: Interventions that write states at positions of one run (traces, not generation).
+POSITIONAL = (ResidualPatch, HeadPatch, ExpertPatch)
 
 
 def route(
@@ -253,6 +361,24 @@ def _check_experts(intervention: ExpertAblation | ExpertForcing, router: Any) ->
             )
 
 
+def _check_expert_patch(patch: ExpertPatch, router: Any) -> None:
+    experts, width = router.weight.shape
+    if patch.expert is not None and not 0 <= patch.expert < experts:
+        raise LayerOutOfRangeError(
+            f"expert {patch.expert} of layer {patch.layer}: give a routed expert 0–{experts - 1} (or None: all)"
+        )
+    if patch.values.shape[1] != width:
+        raise ValueError(f"expert values of width {patch.values.shape[1]}: this model's states have {width}")
+
+
+def _check_head_width(patch: HeadPatch, projection: nn.Module, num_heads: int) -> None:
+    width = int(getattr(projection, "in_features", 0)) // num_heads
+    if width and patch.values.shape[2] != width:
+        raise ValueError(
+            f"head values of width {patch.values.shape[2]}: layer {patch.layer}'s heads output {width}"
+        )
+
+
 def _head_hook(intervention: HeadAblation | HeadScale, num_heads: int) -> Callable[..., Any]:
     """A forward pre-hook for ``o_proj`` that changes the chosen heads' slices of its input."""
     heads = torch.tensor(intervention.heads)
@@ -295,6 +421,76 @@ def _patch_hook(patch: ResidualPatch) -> Callable[..., Any]:
     return hook
 
 
+def _check_positions(positions: Sequence[int], length: int) -> None:
+    if positions and max(positions) >= length:
+        raise LayerOutOfRangeError(
+            f"patched position {max(positions)} is beyond the {length} positions of this run"
+        )
+
+
+def _head_patch_hook(patch: HeadPatch, num_heads: int) -> Callable[..., Any]:
+    """A forward pre-hook for ``o_proj`` that writes the patched heads' slices of its input."""
+    heads = torch.tensor(patch.heads)
+
+    def hook(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        (inputs, *rest) = args
+        batch, length, width = inputs.shape
+        positions = list(patch.positions or ())
+        _check_positions(positions, length)
+        per_head = inputs.view(batch, length, num_heads, width // num_heads).clone()
+        values = patch.values.to(inputs.device, inputs.dtype)
+        where = torch.tensor(positions, dtype=torch.long)
+        for row in range(batch) if patch.rows is None else patch.rows:
+            per_head[row, where[:, None], heads[None, :]] = values
+        return (per_head.view(batch, length, width), *rest)
+
+    return hook
+
+
+def expert_contribution(
+    experts: nn.Module, hidden: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor, expert: int
+) -> torch.Tensor:
+    """What routed ``expert`` adds to the output of an MoE block's ``experts`` module for the tokens
+    ``hidden`` ``[tokens, d_model]`` routed by ``indices`` / ``weights`` ``[tokens, k]``: its output
+    times its weight, zero where a token is not routed to it. Computed by the module's own forward (the
+    experts implementation the model uses), called with that expert alone; no hook runs."""
+    weight = (weights * (indices == expert)).sum(dim=-1, keepdim=True)
+    alone = torch.full_like(indices[:, :1], expert)
+    contribution: torch.Tensor = experts.forward(hidden, alone, weight.to(weights.dtype))
+    return contribution
+
+
+def _expert_patch_hooks(patch: ExpertPatch, block: nn.Module) -> list[Any]:
+    """The hooks of ``patch`` on an MoE ``block``: a pre-hook that notes the batch's shape (its
+    ``experts`` module sees the tokens flattened) and a forward hook on ``block.experts`` that writes
+    the patched values into its output."""
+    shape: dict[str, int] = {}
+
+    def note(_module: nn.Module, args: tuple[Any, ...]) -> None:
+        hidden = args[0]
+        shape["batch"], shape["length"] = (1, hidden.shape[0]) if hidden.dim() == 2 else hidden.shape[:2]
+
+    def hook(experts: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+        hidden, indices, weights = args[:3]
+        batch, length = shape["batch"], shape["length"]
+        positions = list(patch.positions or ())
+        _check_positions(positions, length)
+        rows = torch.arange(batch) if patch.rows is None else torch.tensor(patch.rows)
+        tokens = (rows[:, None] * length + torch.tensor(positions, dtype=torch.long)[None, :]).reshape(-1)
+        tokens = tokens.to(output.device)
+        values = patch.values.to(output.device, output.dtype).repeat(len(rows), 1)
+        patched = output.clone()
+        if patch.expert is None:
+            patched[tokens] = values
+        else:
+            own = expert_contribution(experts, hidden[tokens], indices[tokens], weights[tokens], patch.expert)
+            patched[tokens] = output[tokens] - own.to(output.dtype) + values
+        return patched
+
+    experts: Any = block.experts
+    return [block.register_forward_pre_hook(note), experts.register_forward_hook(hook)]
+
+
 @contextmanager
 def installed(
     interventions: Sequence[Intervention],
@@ -318,12 +514,17 @@ def installed(
                 module = layers[intervention.layer]
                 handles.append(module.register_forward_pre_hook(_patch_hook(intervention), with_kwargs=True))
                 continue
-            if isinstance(intervention, ExpertAblation | ExpertForcing):
+            if isinstance(intervention, ExpertAblation | ExpertForcing | ExpertPatch):
                 router = routers.get(intervention.layer)
                 if router is None:
                     raise LayerOutOfRangeError(
                         f"layer {intervention.layer} is dense: no experts to change (MoE layers: {sorted(routers)})"
                     )
+                if isinstance(intervention, ExpertPatch):
+                    _check_expert_patch(intervention, router)
+                    block: Any = layers[intervention.layer].mlp
+                    handles.extend(_expert_patch_hooks(intervention, block))
+                    continue
                 _check_experts(intervention, router)
                 if isinstance(intervention, ExpertAblation):
                     ablations.setdefault(intervention.layer, []).append(intervention)
@@ -340,7 +541,12 @@ def installed(
                 raise LayerOutOfRangeError(
                     f"layer {intervention.layer}'s attention has no o_proj: its heads cannot be changed"
                 )
-            handles.append(projection.register_forward_pre_hook(_head_hook(intervention, num_heads)))
+            if isinstance(intervention, HeadPatch):
+                _check_head_width(intervention, projection, num_heads)
+                hook = _head_patch_hook(intervention, num_heads)
+            else:
+                hook = _head_hook(intervention, num_heads)
+            handles.append(projection.register_forward_pre_hook(hook))
         for layer, together in ablations.items():  # before any forcing of the layer (prepended)
             _check_experts(ExpertAblation(layer, sum((a.experts for a in together), ())), routers[layer])
             handles.append(routers[layer].register_forward_hook(_ablation_hook(together), prepend=True))

@@ -11,6 +11,7 @@ from .linking import TraitLink, link
 from .prediction_view import PredictionView
 from .routing_view import RoutingView
 from .status import Status
+from .sweep_view import SweepLink, SweepView
 
 __all__ = [
     "AttentionView",
@@ -23,6 +24,8 @@ __all__ = [
     "PredictionView",
     "RoutingView",
     "Status",
+    "SweepLink",
+    "SweepView",
     "TextBox",
     "TextViewLink",
     "TraitLink",

@@ -15,8 +15,9 @@ import traitlets
 
 from ..model import (
     ExpertAblation,
-    ExpertForcing,
+    ExpertPatch,
     HeadAblation,
+    HeadPatch,
     HeadScale,
     Intervention,
     LayerOutOfRangeError,
@@ -78,8 +79,16 @@ def describe(intervention: Intervention) -> dict[str, Any]:
     if isinstance(intervention, HeadAblation | HeadScale):
         what = f"×{intervention.factor:g}" if isinstance(intervention, HeadScale) else "off"
         label = f"L{layer} heads {', '.join(map(str, intervention.heads))} {what}"
-    elif isinstance(intervention, ResidualPatch):
-        label = f"L{layer} residual patched at {', '.join(map(str, intervention.positions))}"
+    elif isinstance(intervention, ResidualPatch | HeadPatch | ExpertPatch):
+        if isinstance(intervention, HeadPatch):
+            what = f"heads {', '.join(map(str, intervention.heads))}"
+        elif isinstance(intervention, ExpertPatch):
+            what = "experts" if intervention.expert is None else f"expert {intervention.expert}"
+        else:
+            what = "residual"
+        at = intervention.positions or ()
+        where = ", ".join(map(str, at)) if len(at) <= 4 else f"{len(at)} positions"
+        label = f"L{layer} {what} patched at {where}"
     else:
         verb = "off" if isinstance(intervention, ExpertAblation) else "forced"
         label = f"L{layer} experts {', '.join(map(str, intervention.experts))} {verb}"
@@ -152,9 +161,7 @@ class Interventions(traitlets.HasTraits):
     def add(self, *interventions: Intervention) -> None:
         """Put ``interventions`` (any of :mod:`deepseek_viz.model.interventions`) in force too."""
         for intervention in interventions:
-            if not isinstance(
-                intervention, HeadAblation | HeadScale | ResidualPatch | ExpertAblation | ExpertForcing
-            ):
+            if not isinstance(intervention, Intervention):
                 raise TypeError(f"not an intervention: {intervention!r}")
         self.items = (*self.items, *interventions)
 
