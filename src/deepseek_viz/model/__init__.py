@@ -28,11 +28,13 @@ from .interventions import (
 )
 from .loading import BUNDLED_MODEL, load_model
 from .memory import TraceEstimate
+from .structure import AttentionStructure, LayerStructure, MLPStructure, ModelStructure, Part
 from .tokens import Token
 from .trace import Completion, LogitLens, Prediction, Routing, Trace
 
 __all__ = [
     "BUNDLED_MODEL",
+    "AttentionStructure",
     "AttentionUnavailableError",
     "Completion",
     "ComputationTimeoutError",
@@ -51,9 +53,13 @@ __all__ = [
     "Intervention",
     "InvalidTextError",
     "LayerOutOfRangeError",
+    "LayerStructure",
+    "MLPStructure",
     "LogitLens",
     "ModelInterface",
     "ModelLoadError",
+    "ModelStructure",
+    "Part",
     "Prediction",
     "ResidualPatch",
     "Routing",

@@ -39,6 +39,7 @@ from .generation import (
 )
 from .interventions import POSITIONAL, Intervention, ResidualPatch, expert_contribution, installed
 from .memory import TraceEstimate, format_bytes, free_memory
+from .structure import ModelStructure, read_structure
 from .tokens import Token, tokens_from_offsets
 from .trace import Completion, Routing, Trace
 
@@ -229,6 +230,10 @@ class HookedModel:
     def dtype(self) -> torch.dtype:
         """The model's floating-point type."""
         return next(self.model.parameters()).dtype
+
+    def structure(self) -> ModelStructure:
+        """The model's parts with their parameters, dtypes and devices (see :mod:`.structure`)."""
+        return read_structure(self.model, self.arch, name=self.name)
 
     def __repr__(self) -> str:
         return (

@@ -18,6 +18,7 @@ import torch
 from .generation import GenerationStep
 from .interventions import Intervention
 from .memory import TraceEstimate
+from .structure import ModelStructure
 from .tokens import Token
 from .trace import Trace
 
@@ -106,6 +107,11 @@ class ModelInterface(Protocol):
     @property
     def dtype(self) -> torch.dtype:
         """The model's floating-point type."""
+        ...
+
+    def structure(self) -> ModelStructure:
+        """The model's parts (embedding, each layer's attention and MLP, final norm, LM head) with their
+        parameters, dtypes and devices, counted from the modules; JSON-able through ``to_dict()``."""
         ...
 
     def trace(
