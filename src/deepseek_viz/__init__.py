@@ -34,6 +34,7 @@ from .export.routing_figures import coactivation_figure, expert_load_figure
 from .export.standalone import save_html
 from .model import (
     BUNDLED_MODEL,
+    AttentionStructure,
     AttentionUnavailableError,
     Completion,
     ComputationTimeoutError,
@@ -52,9 +53,12 @@ from .model import (
     Intervention,
     InvalidTextError,
     LayerOutOfRangeError,
+    LayerStructure,
     LogitLens,
+    MLPStructure,
     ModelInterface,
     ModelLoadError,
+    ModelStructure,
     Prediction,
     ResidualPatch,
     Routing,
@@ -68,6 +72,7 @@ from .model import (
     load_model,
 )
 from .widgets import (
+    ArchitectureView,
     AttentionView,
     AttributionView,
     Compare,
@@ -86,6 +91,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BUNDLED_MODEL",
+    "ArchitectureView",
+    "AttentionStructure",
     "AttentionUnavailableError",
     "AttentionView",
     "AttributionView",
@@ -118,9 +125,12 @@ __all__ = [
     "Interventions",
     "InvalidTextError",
     "LayerOutOfRangeError",
+    "LayerStructure",
     "LogitLens",
+    "MLPStructure",
     "ModelInterface",
     "ModelLoadError",
+    "ModelStructure",
     "NextToken",
     "PatchSweep",
     "Prediction",

@@ -1,5 +1,6 @@
 """Jupyter widgets (anywidget): each shows one part of a model's insides."""
 
+from .architecture_view import ArchitectureLink, ArchitectureView
 from .attention_view import AttentionView
 from .attribution_view import AttributionView
 from .compare_view import Compare
@@ -14,6 +15,8 @@ from .status import Status
 from .sweep_view import SweepLink, SweepView
 
 __all__ = [
+    "ArchitectureLink",
+    "ArchitectureView",
     "AttentionView",
     "AttributionView",
     "Compare",
