@@ -201,7 +201,9 @@ class _Placement:
     def mapped(self, name: str) -> str | None:
         best = None
         for key in self.device_map:
-            if (key == "" or name == key or name.startswith(f"{key}.")) and (best is None or len(key) > len(best)):
+            if (key == "" or name == key or name.startswith(f"{key}.")) and (
+                best is None or len(key) > len(best)
+            ):
                 best = key
         if best is None:
             return None
@@ -315,8 +317,12 @@ def read_structure(model: nn.Module, arch: Architecture, *, name: str) -> ModelS
     return ModelStructure(
         name=name,
         family=arch.family,
-        d_model=int(embedding_weight.shape[1]) if embedding_weight is not None else _int(config, "hidden_size"),
-        vocab_size=int(embedding_weight.shape[0]) if embedding_weight is not None else _int(config, "vocab_size"),
+        d_model=int(embedding_weight.shape[1])
+        if embedding_weight is not None
+        else _int(config, "hidden_size"),
+        vocab_size=int(embedding_weight.shape[0])
+        if embedding_weight is not None
+        else _int(config, "vocab_size"),
         embedding=embedding,
         layers=tuple(layers),
         final_norm=final_norm,

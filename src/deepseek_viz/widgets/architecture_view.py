@@ -52,7 +52,8 @@ class ArchitectureLink:
             self.other.layer = layer  # type: ignore[attr-defined]
         except traitlets.TraitError as error:
             self.view.set_trait(
-                "status", Status.error(f"the linked {type(self.other).__name__} refused layer {layer}: {error}")
+                "status",
+                Status.error(f"the linked {type(self.other).__name__} refused layer {layer}: {error}"),
             )
         else:
             self.view.set_trait("status", Status.ready())
