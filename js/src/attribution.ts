@@ -9,6 +9,9 @@ import { AttributionRows, readScores, type ScoreRows } from "./lib/attribution/r
 import { legendGradient } from "./lib/attribution/scale";
 import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
 import { CommandErrorLine, invoke } from "./lib/commands";
+import type { InterventionEntry } from "./lib/interventions/format";
+import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
+import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen } from "./lib/model";
@@ -23,6 +26,8 @@ export interface AttributionModel extends LiveTextModel {
   _scores: ArrayValue;
   _score_methods: string[];
   _caption: string;
+  /** The interventions in force (Interventions.describe()): the rows are the intervened run's. */
+  _interventions?: InterventionEntry[];
   _faithfulness: Partial<FaithfulnessFigures>;
   _data_id: number;
   _labels: Record<string, string>;
@@ -58,6 +63,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   const faithfulness = new FaithfulnessPanel();
   const button = element("button", { testid: "run-sampling", attrs: { type: "button" } });
   const runError = new CommandErrorLine("sampling-error");
+  const panel = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), null);
+  const showInterventions = (): void => panel.setItems(model.get("_interventions") ?? []);
 
   function showButton(): void {
     const missing = missingSampling(model.get("sampling_methods"), scores?.methods ?? []);
@@ -101,7 +108,8 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   const root = liveRoot(
     "attribution-view",
     editor,
-    ATTRIBUTION_STYLES,
+    ATTRIBUTION_STYLES + INTERVENTION_STYLES,
+    panel.root,
     element("div", { className: "dsv-sampling" }, caption, button, runError.root),
     empty,
     rows.root,
@@ -113,8 +121,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   const unlisten = listen(model, [
     ["change:_data_id", onData],
     ["change:sampling_methods", showButton],
+    ["change:_interventions", showInterventions],
   ]);
   onData();
+  showInterventions();
 
   return () => {
     disposed = true;
@@ -122,6 +132,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
     editor.destroy();
     button.removeEventListener("click", onClick);
     rows.destroy();
+    panel.destroy();
     root.remove();
   };
 }

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import deepseek_viz as dv
+from deepseek_viz.analysis.causal import intervention_effect
 from deepseek_viz.model import ExpertAblation, HeadAblation
 from deepseek_viz.widgets import AttentionView, Interventions, PredictionView, RoutingView
 from deepseek_viz.widgets.buffers import decode
@@ -209,11 +210,35 @@ def test_a_dashboard_shares_one_state_between_its_views(model: dv.HookedModel) -
     assert dash.attention.interventions is dash.interventions
     assert dash.routing.interventions is dash.interventions
     assert dash.predictions.interventions is dash.interventions
+    assert dash.attribution.interventions is dash.interventions
     before = dash.predictions._predictions
     every_head_off(dash.interventions, model, range(model.num_layers))
     assert dash.predictions._predictions != before
     assert dash.predictions._change is not None
     assert len(dash.attention._interventions) == model.num_layers * model.num_heads
     assert dash.status.ok
+    assert "with interventions" in dash.attribution._caption
     dash.interventions.clear()
     assert dash.predictions._predictions == before and dash.predictions._change is None
+    assert "with interventions" not in dash.attribution._caption
+
+
+def test_the_attribution_view_explains_the_intervened_run_of_the_original_target(
+    model: dv.HookedModel,
+) -> None:
+    view = dv.AttributionView(model, TEXT, methods=("input_x_gradient",), sampling_methods=())
+    original = view.explanation
+    assert original is not None and view._scores is not None
+    original_bytes, caption = view._scores.data, view._caption
+    top = int(model.trace(TEXT, layers=[]).top_predictions(1)[-1][0].token_id)
+    view.interventions.add(*(HeadAblation(layer, tuple(range(model.num_heads))) for layer in range(2)))
+    assert view.status.ok, view.status
+    under = view.explanation
+    assert under is not None and under.target_spec == dv.NextToken(token=top)  # pinned on the original run
+    effect = intervention_effect(model, TEXT, list(view.interventions.items), dv.NextToken(token=top))
+    assert under.value == pytest.approx(effect.after, abs=1e-5) and effect.change != 0
+    assert f"original {effect.before:.4g} → {effect.after:.4g}" in view._caption
+    assert view._scores.data != original_bytes
+    assert [entry["kind"] for entry in view._interventions] == ["other", "other"]
+    view.interventions.clear()
+    assert view._scores.data == original_bytes and view._caption == caption

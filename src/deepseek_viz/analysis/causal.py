@@ -126,14 +126,8 @@ def _patching_pair(
             f"the clean text has {len(clean_tokens)} tokens and the corrupted one {len(corrupted_tokens)}: "
             "patching position by position needs texts of the same token count"
         )
-    chosen = target or NextToken()
-    clean_bound = chosen.bind(model, clean_tokens)
-    fixed = (
-        NextToken(token=clean_bound.chosen_token)
-        if isinstance(chosen, NextToken) and chosen.token is None
-        else chosen
-    )
-    bound = fixed.bind(model, corrupted_tokens)
+    fixed = (target or NextToken()).pinned(model, clean_tokens)
+    clean_bound, bound = fixed.bind(model, clean_tokens), fixed.bind(model, corrupted_tokens)
     clean_value, corrupted_value = float(_scores(clean_bound, 1)[0]), float(_scores(bound, 1)[0])
     return bound, clean_value, corrupted_value, [token.text for token in clean_tokens]
 

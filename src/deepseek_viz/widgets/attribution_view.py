@@ -16,12 +16,14 @@ import traitlets
 
 from ..analysis.attribution import METHOD_NAMES, Explanation, NextToken, Target, explain, global_importance
 from ..analysis.attribution.explain import normalize_methods
+from ..analysis.causal import Effect, intervention_effect
 from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32
 from .commands import command
+from .intervention_state import Interventions, InterventionsView
 from .live_text import LiveTextWidget, display_tokens
 from .status import Status
 
@@ -77,7 +79,7 @@ def describe_target(explanation: Explanation) -> str:
     )
 
 
-class AttributionView(LiveTextWidget):
+class AttributionView(LiveTextWidget, InterventionsView):
     """Which tokens of a text push a target up or down, by several attribution methods side by side.
 
     ``AttributionView(model, text, target=None, methods=(...), sampling_methods=(...), **settings)``:
@@ -91,6 +93,11 @@ class AttributionView(LiveTextWidget):
       of the live rows; the ``run-sampling`` button computes them for every row;
     - ``settings``: keyword arguments of :func:`explain` (``ig_steps``, ``shap_max_evals``,
       ``lime_samples``, ``baseline``, ``deletion_steps``, ``seed``, …).
+
+    ``interventions=`` (an :class:`~.intervention_state.Interventions`, shared with other views, as in a
+    Dashboard): the attributions are those of the intervened run, of the target fixed on the original
+    run (its top token or label, :meth:`Target.pinned`), and the caption gives the target's value on the
+    original run → with the interventions, with the signed change.
 
     ``explanation`` holds the :class:`Explanation` shown (scores, target, faithfulness, timings).
     ``status`` is a :class:`~deepseek_viz.widgets.status.Status` (shown ``ready``, ``computing`` or
@@ -132,13 +139,16 @@ class AttributionView(LiveTextWidget):
         sampling_methods: Sequence[str] = ("shap", "lime"),
         *,
         live_faithfulness: bool = True,
+        interventions: Interventions | None = None,
         **settings: Any,
     ) -> None:
         self._settings = settings
         self._live_faithfulness = live_faithfulness
         self._explanation: Explanation | None = None
         self._held = False  # text and target changing together: one update after both
+        self._effect: Effect | None = None  # the target before → after the interventions, when in force
         super().__init__(model)
+        self._use_interventions(interventions)
         self._start(text, target=target, methods=list(methods), sampling_methods=list(sampling_methods))
 
     @property
@@ -207,8 +217,16 @@ class AttributionView(LiveTextWidget):
         (``faithfulness=False``: without the deletion curves, unless the settings ask for them)."""
         self._computing()
         settings = {"faithfulness": faithfulness, **self._settings}
+        active = self._active
+        self._effect = None
         try:
-            return explain(self._hooked, self.text, self.target, methods, **settings)
+            if not active:
+                return explain(self._hooked, self.text, self.target, methods, **settings)
+            tokens = self._hooked.tokenize(self.text, truncate=bool(settings.get("truncate", False)))
+            target = (self.target or NextToken()).pinned(self._hooked, tokens)
+            self._effect = intervention_effect(self._hooked, self.text, active, target)
+            with self._hooked.intervene(*active):
+                return explain(self._hooked, self.text, target, methods, **settings)
         except EmptyTextError:
             return None
         except (DeepseekVizError, ValueError) as error:  # e.g. a target the text cannot have
@@ -229,6 +247,12 @@ class AttributionView(LiveTextWidget):
                 self._scores = encode_float32(explanation.score_matrix())
                 self._score_methods = list(explanation.methods)
                 self._caption = describe_target(explanation)
+                effect = self._effect
+                if effect is not None:
+                    self._caption += (
+                        f" · original {effect.before:.4g} → {effect.after:.4g} ({effect.change:+.3g}) "
+                        "with interventions"
+                    )
                 self._faithfulness = faithfulness_summary(explanation)
             self._data_id += 1
             self._finish()

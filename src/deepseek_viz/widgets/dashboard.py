@@ -181,7 +181,9 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         self.attention = AttentionView(model, text, layer=layer, interventions=shared)
         self.routing = RoutingView(model, text, interventions=shared) if model.moe_layers else None
         self.predictions = PredictionView(model, text, interventions=shared)
-        self.attribution = AttributionView(model, text, **{**LIVE_ATTRIBUTION, **(attribution or {})})
+        self.attribution = AttributionView(
+            model, text, interventions=shared, **{**LIVE_ATTRIBUTION, **(attribution or {})}
+        )
         self.scatter = EmbeddingScatter(model, texts, labels, method=method, progress=False, defer=True)
         self.generation = (
             GenerationView(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import torch
@@ -59,6 +59,7 @@ class BoundTarget:
     description: str
     combine: Callable[[torch.Tensor], torch.Tensor] = _identity
     chosen_token: int | None = None  # the next token / label id the target settled on, if any
+    chosen_label: str | None = None  # a verbalizer's label it settled on
     _fixed: list[torch.Tensor] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +117,11 @@ class Target(ABC):
     def bind(self, model: ModelInterface, tokens: Sequence[Token]) -> BoundTarget:
         """Place the traced ``tokens`` (BOS first) in the model's input and fix what is read."""
 
+    def pinned(self, model: ModelInterface, tokens: Sequence[Token]) -> Target:
+        """This target with what it would choose on ``model`` now (the top next token, the top label)
+        fixed, so that it reads the same scalar under interventions or on another model."""
+        return self
+
 
 def _encode(model: ModelInterface, text: str, what: str) -> list[int]:
     ids = model.encode(text)
@@ -165,6 +171,11 @@ class NextToken(Target):
             description=f"{label}({_show(model, token_id)} | text) — {origin}",
             chosen_token=token_id,
         )
+
+    def pinned(self, model: ModelInterface, tokens: Sequence[Token]) -> Target:
+        if self.token is not None:
+            return self
+        return replace(self, token=self.bind(model, tokens).chosen_token)
 
 
 @dataclass(frozen=True)
@@ -257,8 +268,13 @@ class Verbalizer(Target):
             what = f"log p({self.labels[chosen]!r})"
         origin = "the model's top label" if self.label is None else "given label"
         bound.description = f"{what} after {self.template!r} — {origin}"
-        bound.chosen_token = label_ids[chosen][0]
+        bound.chosen_token, bound.chosen_label = label_ids[chosen][0], self.labels[chosen]
         return bound
+
+    def pinned(self, model: ModelInterface, tokens: Sequence[Token]) -> Target:
+        if self.label is not None:
+            return self
+        return replace(self, label=self.bind(model, tokens).chosen_label)
 
 
 def _readout_values(bound: BoundTarget) -> torch.Tensor:
