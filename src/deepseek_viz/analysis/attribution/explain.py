@@ -155,6 +155,7 @@ def explain(
         timings: dict[str, float] = {}
         evaluations: dict[str, int] = {}
         details: dict[str, dict[str, Any]] = {}
+        objects: dict[str, Any] = {}  # the libraries' own results (LIME's explanation), kept as made
         curves: dict[str, DeletionCurve] = {}
         served: list[str] = []
         for method in chosen:
@@ -168,6 +169,8 @@ def explain(
             (result, seconds, count), hit = _cached(model, (*common, method, settings), cache, timed)
             scores[method], timings[method], evaluations[method] = result.scores.copy(), seconds, count
             details[method] = dict(result.details)
+            if result.library_object is not None:
+                objects[method] = result.library_object
             if hit:
                 served.append(method)
             if faithfulness:
@@ -229,4 +232,5 @@ def explain(
                 "seed": seed,
             },
             cached=tuple(served),
+            library_objects=objects,
         )

@@ -2,7 +2,8 @@
 
 This is the data object the attribution view renders: :meth:`Explanation.to_dict` gives plain JSON
 values and :meth:`Explanation.score_matrix` a float32 ``[method, token]`` array for a binary buffer;
-``deepseek_viz.export.attribution_figures.token_bar_chart`` draws it.
+``deepseek_viz.export.attribution_figures.token_bar_chart`` draws it. :meth:`Explanation.to_shap` and
+:attr:`Explanation.lime` hand it to shap's and lime's own plots (:mod:`.library_objects`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from ...model import Token
 from .faithfulness import DeletionCurve, SumCheck
+from .library_objects import shap_explanation
 
 if TYPE_CHECKING:
     from .targets import Target
@@ -95,7 +97,8 @@ class Explanation:
     push the target up. ``value`` is ``f(x)``, ``baseline_value`` ``f`` with every non-special token
     masked (replaced by ``baseline``). ``timings[m]`` is the seconds method ``m`` took when it was
     computed (``cached`` lists the methods served from the cache); ``evaluations[m]`` the model inputs
-    it scored.
+    it scored. ``library_objects`` holds what an attribution library made during the run and is kept
+    as it came (LIME's explanation, see :attr:`lime`); :meth:`to_shap` builds shap's object on demand.
     """
 
     text: str
@@ -114,6 +117,7 @@ class Explanation:
     details: dict[str, dict[str, Any]]
     settings: dict[str, Any]
     cached: tuple[str, ...] = ()
+    library_objects: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, method: str) -> np.ndarray:
         return self.scores[method]
@@ -142,6 +146,50 @@ class Explanation:
         """float32 ``[method, token]`` in the order of ``methods`` (for a binary buffer)."""
         rows = [self.normalized(m) if normalize else self.scores[m] for m in self.methods]
         return np.asarray(rows, dtype=np.float32).reshape(len(self.methods), len(self.tokens))
+
+    def to_shap(self, method: str = "shap", special: bool = False) -> Any:
+        """``method``'s scores as a one-dimensional ``shap.Explanation``, for ``shap.plots.text``,
+        ``shap.plots.waterfall`` and ``shap.plots.bar`` unchanged.
+
+        ``values``: the token scores; ``base_values``: :attr:`baseline_value`, the target with every
+        token masked (``f(baseline)``, SHAP's base value); ``data``: the token strings;
+        ``display_data``: one-line quoted labels (what waterfall and bar print); ``feature_names``:
+        ``"token {i}"``, ``i`` the position in the trace. Special tokens (BOS) are left out unless
+        ``special`` — they are never perturbed and score 0, so leaving them out changes no sum (the
+        attribution view and ``token_bar_chart`` show them, scoring 0; ``special=True`` keeps them too).
+
+        Any method can be handed over, but only SHAP's values are Shapley values: for ``"shap"``,
+        ``Σ values + base_values = f(x)`` (:attr:`value`) holds up to the run's float error;
+        integrated gradients get close to it (completeness; see :attr:`faithfulness`); input ×
+        gradient and LIME promise no such sum (LIME's own offset is its ``intercept``, in
+        ``details["lime"]``).
+        """
+        if method not in self.scores:
+            raise ValueError(
+                f"{method!r} did not run for this explanation (it has {', '.join(self.methods)}); "
+                f"explain(..., methods=[..., {method!r}]) to add it"
+            )
+        keep = np.ones(len(self.tokens), dtype=bool) if special else ~self.special
+        positions = np.flatnonzero(keep)
+        return shap_explanation(
+            self.scores[method][positions],
+            self.baseline_value,
+            [self.tokens[i].text for i in positions],
+            positions.tolist(),
+        )
+
+    @property
+    def lime(self) -> Any:
+        """lime's own explanation of the LIME run (``lime.explanation.Explanation``, regression form):
+        ``as_list()`` gives ``(token text, weight)`` pairs — the same weights as ``scores["lime"]``, by
+        decreasing |weight|, special tokens not among the features — and ``as_html()`` /
+        ``show_in_notebook()`` work offline and show any token text literally."""
+        try:
+            return self.library_objects["lime"]
+        except KeyError:
+            raise AttributeError(
+                "LIME did not run for this explanation; explain(..., methods=[..., 'lime']) to keep its object"
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain JSON values (token texts stay text; the view must set them as textContent)."""

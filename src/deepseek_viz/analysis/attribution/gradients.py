@@ -30,10 +30,12 @@ from .scoring import Scorer
 
 @dataclass
 class Attribution:
-    """One method's raw output: a score per traced token (0 at special tokens) and method details."""
+    """One method's raw output: a score per traced token (0 at special tokens), method details (plain
+    values) and ``library_object``, the attribution library's own result where one is kept (LIME's)."""
 
     scores: np.ndarray
     details: dict[str, Any] = field(default_factory=dict)
+    library_object: Any = None
 
 
 def input_x_gradient(scorer: Scorer) -> Attribution:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .gradients import Attribution
+from .library_objects import lime_explanation
 from .scoring import Scorer
 
 SHAP_ALGORITHMS = ("permutation", "partition")
@@ -128,7 +129,8 @@ def lime_weights(
     """LIME weights of the tokens (a weighted ridge fit on ``samples`` random removals).
 
     ``details`` holds the surrogate's ``intercept``, its weighted R² (``score``, how well a linear model
-    of token presence fits the target locally) and ``local_prediction`` (the surrogate at the input).
+    of token presence fits the target locally) and ``local_prediction`` (the surrogate at the input);
+    ``library_object`` lime's own explanation of the run (:func:`.library_objects.lime_explanation`).
     """
     from lime.lime_text import LimeTextExplainer
 
@@ -153,9 +155,13 @@ def lime_weights(
                 raise RuntimeError(f"could not read LIME's perturbed text back at token {j}")
         return keep
 
+    seen: list[float] = []  # the range of the sampled targets, for lime's predicted-value bar
+
     def classifier(texts: list[str]) -> np.ndarray:
         keep = np.stack([read_back(t) for t in texts])
-        return scorer.score_keep(keep)[:, None]
+        values = scorer.score_keep(keep)
+        seen.extend((float(values.min()), float(values.max())))
+        return values[:, None]
 
     explainer = LimeTextExplainer(
         kernel_width=kernel_width,
@@ -173,6 +179,9 @@ def lime_weights(
         weights[int(feature)] = weight
     scores = np.zeros(len(scorer.special))
     scores[scorer.features] = weights
+    # LIME's first sample is the unperturbed text, so yss[0] is f(x)
+    value = float(np.asarray(result.predict_proba).reshape(-1)[0])
+    lime_object = lime_explanation(result, value, min(seen, default=value), max(seen, default=value))
     return Attribution(
         scores,
         {
@@ -181,4 +190,5 @@ def lime_weights(
             "local_prediction": float(np.asarray(result.local_pred).reshape(-1)[0]),
             "samples": samples,
         },
+        lime_object,
     )
