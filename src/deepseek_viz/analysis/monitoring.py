@@ -289,6 +289,15 @@ class MonitorStats:
             max_history=max_history,
         )
 
+    def __repr__(self) -> str:
+        overall = self.overall
+        return (
+            f"MonitorStats({self.model_name}: {self.seen} texts seen ({self.skipped} empty), "
+            f"{overall.tokens} tokens, {len(self.history)} history rows up to step "
+            f"{self.history_steps[-1] if self.history_steps else 0}, loss {overall.loss:.3f}, "
+            f"{len(self.sample)} projector points)"
+        )
+
     @property
     def overall(self) -> Sums:
         """Everything seen so far: ``total`` and the open window."""
