@@ -22,6 +22,7 @@ from .analysis.comparison import Comparison, compare
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.groups import GroupComparison, group_comparison
+from .analysis.monitoring import MonitorStats
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
 from .analysis.routing_stats import RoutingStatistics, routing_statistics
 from .data import sample_texts
@@ -29,9 +30,11 @@ from .export.attribution_figures import global_bar_chart, token_bar_chart
 from .export.figures import save_figure, scatter_figure, to_html, to_png, to_svg, token_paths_figure
 from .export.group_figures import group_figure
 from .export.intervention_figures import sweep_figure
+from .export.monitor_figures import monitor_head_figure, monitor_load_figure, monitor_loss_figure
 from .export.projector import read_projector, write_projector
 from .export.routing_figures import coactivation_figure, expert_load_figure
 from .export.standalone import save_html
+from .export.tensorboard import TensorBoardLogger, monitor, read_monitor, read_scalars
 from .model import (
     BUNDLED_MODEL,
     AttentionStructure,
@@ -131,6 +134,7 @@ __all__ = [
     "ModelInterface",
     "ModelLoadError",
     "ModelStructure",
+    "MonitorStats",
     "NextToken",
     "PatchSweep",
     "Prediction",
@@ -142,6 +146,7 @@ __all__ = [
     "RoutingView",
     "Status",
     "SweepView",
+    "TensorBoardLogger",
     "TextTooLongError",
     "Token",
     "TokenPaths",
@@ -170,9 +175,15 @@ __all__ = [
     "lens_agreement",
     "link",
     "load_model",
+    "monitor",
+    "monitor_head_figure",
+    "monitor_load_figure",
+    "monitor_loss_figure",
     "project",
     "project_token_paths",
+    "read_monitor",
     "read_projector",
+    "read_scalars",
     "residual_patching_sweep",
     "routing_statistics",
     "sample_texts",

@@ -304,6 +304,35 @@ class Trace:
             for row_ids, row_probs in zip(ids.tolist(), probs.tolist(), strict=True)
         ]
 
+    def next_token_scores(self, targets: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """At each position: the entropy (nats) of the model's next-token distribution and the negative
+        log-probability (nats) of ``targets[i]`` there, float32 ``[n]`` each.
+
+        ``targets`` (``n`` token ids; ``-1``: none, its NLL is NaN) default to the text's own next tokens
+        (the last position has none). Read in chunks of positions like :meth:`top_predictions`: never
+        ``[n, vocab]`` at once, nothing kept.
+        """
+        n = len(self.tokens)
+        wanted = (
+            [token.id for token in self.tokens[1:]] + [-1] if targets is None else [int(t) for t in targets]
+        )
+        if len(wanted) != n:
+            raise ValueError(f"targets has {len(wanted)} ids for a trace of {n} tokens")
+        state = self._hidden[-1]  # after the final norm
+        rows = max(1, LOGITS_CHUNK_BYTES // (2 * 4 * self._vocab_size))
+        entropy = np.empty(n, dtype=np.float32)
+        nll = np.full(n, np.nan, dtype=np.float32)
+        with torch.no_grad():
+            for start in range(0, n, rows):
+                log_probs = torch.log_softmax(self._unembed(state[start : start + rows]).float(), dim=-1)
+                chunk_entropy = -(log_probs.exp() * log_probs.nan_to_num(neginf=0.0)).sum(dim=-1)
+                entropy[start : start + len(log_probs)] = chunk_entropy.cpu().numpy()
+                chosen = torch.tensor(wanted[start : start + rows], dtype=torch.long, device=log_probs.device)
+                picked = -log_probs.gather(-1, chosen.clamp(min=0)[:, None])[:, 0]
+                picked = torch.where(chosen >= 0, picked, torch.full_like(picked, float("nan")))
+                nll[start : start + len(log_probs)] = picked.cpu().numpy()
+        return entropy, nll
+
     def logit_lens(
         self, k: int = 1, layers: Iterable[int] | None = None, positions: Iterable[int] | None = None
     ) -> LogitLens:
