@@ -266,3 +266,24 @@ def test_continue_from_a_token_writes_on_from_its_tokens(bundled: dv.HookedModel
     ]
     reply, _ = view._continue({"index": 10_000}, [])
     assert "no token 10000" in reply["error"]
+
+
+def test_a_generation_writes_under_the_interventions_in_force_when_it_starts(bundled: dv.HookedModel) -> None:
+    state = dv.Interventions(bundled)
+    plain = dv.GenerationView(bundled, PROMPT, max_new_tokens=8, interventions=state)
+    plain.generate()
+    original = generated(plain)
+    state.add(
+        *(dv.HeadAblation(layer, tuple(range(bundled.num_heads))) for layer in range(bundled.num_layers))
+    )
+    view = dv.GenerationView(bundled, PROMPT, max_new_tokens=8, interventions=state)
+    view.generate()
+    under = generated(view)
+    assert under.interventions == state.items and original.interventions == ()
+    with bundled.intervene(*state.items):
+        by_hand = bundled.generate(PROMPT, 8)
+    assert under.text == by_hand.text != original.text
+    state.add(dv.ResidualPatch.from_trace(original, 1, [0]))
+    view.generate()
+    assert view.wait(60) is None or view.status.failed
+    assert "not to generation" in str(view.status)

@@ -192,6 +192,7 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
                 max_new_tokens=max_new_tokens,
                 max_new_tokens_limit=max_new_tokens_limit,
                 thumbnails=thumbnail_bins(model.num_layers, model.num_heads),
+                interventions=shared,
             )
             if generate
             else None
@@ -274,7 +275,8 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     @property
     def interventions(self) -> Interventions:
         """The heads and experts turned off in the attention, routing and prediction views (one state
-        for all three: ``dash.interventions.toggle_head(2, 3)``, ``.clear()``)."""
+        for all of them, the attributions and the generation too: ``dash.interventions.toggle_head(2, 3)``,
+        ``.clear()``)."""
         return self._interventions
 
     @property

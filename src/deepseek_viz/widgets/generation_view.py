@@ -1,7 +1,9 @@
 """``GenerationView``: write with the model and watch the tokens arrive, coloured by how sure it was.
 
 ``GenerationView(model, prompt="…", max_new_tokens=64, temperature=0.0, top_k=0, top_p=1.0, seed=None,
-chat=False, colour_by="probability", max_new_tokens_limit=None, thumbnails=None)``. Generate (the button, or
+chat=False, colour_by="probability", max_new_tokens_limit=None, thumbnails=None, interventions=None)``
+(``interventions``: an :class:`~.intervention_state.Interventions`, e.g. a Dashboard's; each generation
+writes under the ones in force when it starts). Generate (the button, or
 :meth:`GenerationView.generate`) runs :meth:`ModelInterface.generate` in a thread of its own, so the
 kernel stays responsive; each step's token is sent to the browser as it comes, batched to at most
 :data:`FLUSHES_PER_SECOND` updates a second. Stop (the button, or :meth:`~GenerationView.stop`) ends it
@@ -64,6 +66,7 @@ from ..model.tokens import well_formed
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32, encode_indices
 from .commands import command, describe_error
+from .intervention_state import Interventions
 from .live_text import NORMAL, PIECE, SPECIAL, ModelView, display_tokens, token_index
 from .status import Status
 
@@ -131,11 +134,13 @@ class GenerationView(ModelView):
         colour_by: str = "probability",
         max_new_tokens_limit: int | None = None,
         thumbnails: int | None = None,
+        interventions: Interventions | None = None,
     ) -> None:
         if max_new_tokens_limit is not None and max_new_tokens_limit < 1:
             raise ValueError(f"max_new_tokens_limit must be at least 1 (or None), not {max_new_tokens_limit}")
         self._trace: Trace | None = None
         self._thumbnails = thumbnails  # the all-heads summary the final trace keeps, for an AttentionView
+        self._interventions = interventions  # read when a generation starts (a Dashboard's shared set)
         self._run: _Run | None = None
         self._lock = threading.Lock()  # guards _run
         super().__init__(model)
@@ -195,6 +200,7 @@ class GenerationView(ModelView):
             "chat": self.chat and prefix is None,
             "thumbnails": self._thumbnails,
             "prefix": prefix,
+            "interventions": () if self._interventions is None else self._interventions.items,
         }
         new_tokens = self._capped(self.max_new_tokens)
         with self.hold_sync():
@@ -258,13 +264,14 @@ class GenerationView(ModelView):
         if not self._current(run):
             return  # a newer Generate came meanwhile
         try:
-            trace = self._hooked.generate(
-                prompt,
-                new_tokens,
-                on_step=lambda step: self._on_step(run, step),
-                stop_event=run.stop,
-                **settings,
-            )
+            with self._hooked.intervene(*settings.pop("interventions")):
+                trace = self._hooked.generate(
+                    prompt,
+                    new_tokens,
+                    on_step=lambda step: self._on_step(run, step),
+                    stop_event=run.stop,
+                    **settings,
+                )
             self._show_final(run, trace)
         except Exception as error:  # a thread's failure has nobody to raise to: it is the view's status
             if not isinstance(error, DeepseekVizError):
