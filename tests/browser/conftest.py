@@ -280,6 +280,24 @@ class PageWatch:
         return path
 
 
+def refuse_network(
+    context: playwright_sync.BrowserContext, allowed: tuple[str, ...] = ("file:",)
+) -> list[str]:
+    """Abort every request of ``context`` whose URL does not start with one of ``allowed``; the list
+    returned records the URLs refused (an offline page must leave it empty)."""
+    refused: list[str] = []
+
+    def route(request_route: playwright_sync.Route) -> None:
+        if request_route.request.url.startswith(allowed):
+            request_route.continue_()
+        else:
+            refused.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    return refused
+
+
 def open_page(browser: playwright_sync.Browser) -> tuple[playwright_sync.BrowserContext, PageWatch]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

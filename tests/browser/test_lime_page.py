@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from deepseek_viz.analysis.attribution.library_objects import lime_explanation
-from tests.browser.conftest import playwright_sync
+from tests.browser.conftest import playwright_sync, refuse_network
 
 pytestmark = pytest.mark.browser
 
@@ -46,19 +46,10 @@ def test_lime_page_draws_offline_with_tokens_as_text(
 ) -> None:
     page_file = lime_page(tmp_path / "lime.html")
     context = browser.new_context(viewport={"width": 1200, "height": 900})
-    requests: list[str] = []
     errors: list[str] = []
     dialogs: list[str] = []
-
-    def refuse_network(route: playwright_sync.Route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            requests.append(route.request.url)
-            route.abort()
-
     try:
-        context.route("**/*", refuse_network)
+        requests = refuse_network(context)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -11,7 +11,7 @@ import ipywidgets
 import pytest
 
 import deepseek_viz as dv
-from tests.browser.conftest import PageWatch, click_head, open_page, playwright_sync, sel
+from tests.browser.conftest import PageWatch, click_head, open_page, playwright_sync, refuse_network, sel
 
 pytestmark = pytest.mark.browser
 
@@ -51,16 +51,7 @@ def open_offline(
     """``page_file`` open from file:// until the export has drawn, every other request aborted and
     recorded (the list returned); console errors count as page errors."""
     context, watch = open_page(browser)
-    requests: list[str] = []
-
-    def refuse_network(route: playwright_sync.Route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", refuse_network)
+    requests = refuse_network(context)
     watch.page.on("console", lambda message: message.type == "error" and watch.errors.append(message.text))
     watch.page.set_default_timeout(TIMEOUT_MS)
     watch.page.goto(page_file.as_uri())
