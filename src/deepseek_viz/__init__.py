@@ -20,6 +20,7 @@ from .analysis.causal import (
 )
 from .analysis.comparison import Comparison, compare
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
+from .analysis.expert_map import ExpertMap, LayerRouting, count_layer_routing, expert_map
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.groups import GroupComparison, group_comparison
 from .analysis.projection import Projection, TransformUnavailableError, project, project_token_paths
@@ -73,6 +74,7 @@ from .widgets import (
     Compare,
     Dashboard,
     EmbeddingScatter,
+    ExpertMapView,
     GenerationView,
     Interventions,
     PredictionView,
@@ -102,6 +104,8 @@ __all__ = [
     "EmptyTextError",
     "ExpertAblation",
     "ExpertForcing",
+    "ExpertMap",
+    "ExpertMapView",
     "ExpertPatch",
     "Explanation",
     "Generation",
@@ -118,6 +122,7 @@ __all__ = [
     "Interventions",
     "InvalidTextError",
     "LayerOutOfRangeError",
+    "LayerRouting",
     "LogitLens",
     "ModelInterface",
     "ModelLoadError",
@@ -146,9 +151,11 @@ __all__ = [
     "answer_start",
     "coactivation_figure",
     "compare",
+    "count_layer_routing",
     "embed_texts",
     "expert_change",
     "expert_load_figure",
+    "expert_map",
     "explain",
     "global_bar_chart",
     "global_importance",
