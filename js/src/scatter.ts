@@ -22,7 +22,7 @@ import {
   type Orbit,
 } from "./lib/scatter/camera";
 import { SpatialGrid } from "./lib/scatter/grid";
-import { clear, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
+import { clear, drawAxes, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
 import { parseColour, pointColours, pointSize, type Rgb } from "./lib/scatter/palette";
 import { decodePoints, type PointData } from "./lib/scatter/points";
 import { createRenderer } from "./lib/scatter/renderer";
@@ -166,9 +166,13 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       if (data && clicked >= 0 && clicked < data.n) ringAround(overlay, clicked, "#d50000");
       if (data && hovered >= 0 && hovered < data.n) ringAround(overlay, hovered, "#111");
       if (gesture && (gesture.kind === "box" || gesture.kind === "lasso")) drawSelection(overlay, gesture.outline);
+      if (data?.dims === 3) drawAxes(overlay, orbit, frame());
     }
     placeLivePoint();
     root.dataset.camera = JSON.stringify({ ...camera, width, height });
+    // 3-D: a point p is on the plane at rows 0–1 of rotation(orbit) · (p − origin) (camera.ts)
+    if (data?.dims === 3) root.dataset.orbit = JSON.stringify({ ...orbit, origin });
+    else delete root.dataset.orbit;
     markDrawn(root);
   }
 
