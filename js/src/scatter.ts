@@ -22,7 +22,7 @@ import {
   type Orbit,
 } from "./lib/scatter/camera";
 import { SpatialGrid } from "./lib/scatter/grid";
-import { clear, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
+import { clear, drawAxes, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
 import { parseColour, pointColours, pointSize, type Rgb } from "./lib/scatter/palette";
 import { decodePoints, type PointData } from "./lib/scatter/points";
 import { createRenderer } from "./lib/scatter/renderer";
@@ -48,6 +48,8 @@ export interface ScatterModel {
   _colours: string[];
   _texts: string[];
   _paths: { layers?: number; tokens?: number };
+  /** A line above the points (the expert map says which basis placed them); "" for none. */
+  _caption: string;
   _data_id: number;
 }
 
@@ -68,6 +70,8 @@ interface Gesture {
 const CLICK_SLOP = 4;
 const DEFAULT_ORBIT: Orbit = { yaw: 0.6, pitch: 0.35 };
 const TEXT_FETCH_DEBOUNCE_MS = 60;
+/** Side of a point in the expert map (few points: drawn larger than a text's). */
+const EXPERT_POINT_SIZE = 12;
 
 function render({ model, el, experimental, signal }: RenderProps<ScatterModel>): () => void {
   let disposed = false;
@@ -119,6 +123,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     toolButton.textContent = `${tool} select`;
   });
   const hint = element("span", { className: "dsv-scatter-hint" });
+  const caption = element("div", { testid: "scatter-caption", className: "dsv-scatter-caption" });
   const root = element(
     "div",
     { testid: "embedding-scatter", className: "dsv-scatter", attrs: { "data-renderer": renderer.kind } },
@@ -133,11 +138,13 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       status,
       hint,
     ),
+    caption,
     element("div", { className: "dsv-scatter-body" }, stage, legend),
   );
   el.replaceChildren(root);
 
   const frame = (): Frame => ({ camera, width, height });
+  const size = (): number => (model.get("mode") === "experts" ? EXPERT_POINT_SIZE : pointSize(data?.n ?? 0));
 
   function requestDraw(): void {
     if (!frameRequest && !disposed) frameRequest = requestAnimationFrame(draw);
@@ -147,7 +154,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     frameRequest = 0;
     if (disposed || width === 0) return;
     const ratio = window.devicePixelRatio || 1;
-    renderer.draw(camera, pointSize(data?.n ?? 0));
+    renderer.draw(camera, size());
     const paths = model.get("_paths");
     if (lines) {
       clear(lines, frame(), ratio);
@@ -159,14 +166,18 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       if (data && clicked >= 0 && clicked < data.n) ringAround(overlay, clicked, "#d50000");
       if (data && hovered >= 0 && hovered < data.n) ringAround(overlay, hovered, "#111");
       if (gesture && (gesture.kind === "box" || gesture.kind === "lasso")) drawSelection(overlay, gesture.outline);
+      if (data?.dims === 3) drawAxes(overlay, orbit, frame());
     }
     placeLivePoint();
     root.dataset.camera = JSON.stringify({ ...camera, width, height });
+    // 3-D: a point p is on the plane at rows 0–1 of rotation(orbit) · (p − origin) (camera.ts)
+    if (data?.dims === 3) root.dataset.orbit = JSON.stringify({ ...orbit, origin });
+    else delete root.dataset.orbit;
     markDrawn(root);
   }
 
   function ringAround(context: CanvasRenderingContext2D, index: number, colour: string): void {
-    const radius = pointSize(data?.n ?? 0) / 2 + 3;
+    const radius = size() / 2 + 3;
     drawRing(context, plane[2 * index], plane[2 * index + 1], radius, colour, frame());
   }
 
@@ -259,6 +270,10 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     }
     colours = model.get("_colours").map(parseColour);
     root.dataset.points = String(data?.n ?? 0); // 0 until a deferred map is filled
+    root.dataset.mode = model.get("mode");
+    root.dataset.dims = String(data?.dims ?? 2);
+    caption.textContent = model.get("_caption") ?? "";
+    caption.hidden = !caption.textContent;
     origin = data?.dims === 3 ? centre3(data.coords) : [0, 0, 0];
     orbit = DEFAULT_ORBIT;
     hint.textContent = `${data?.dims === 3 ? "drag: rotate" : "drag: pan"} · wheel: zoom · shift-drag: select · click: pick`;
@@ -276,7 +291,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     if (!data || data.n === 0) return -1;
     grid ??= new SpatialGrid(plane);
     const [x, y] = toPlane(camera, px, py, width, height);
-    return grid.nearest(x, y, (pointSize(data.n) / 2 + 4) / camera.scale);
+    return grid.nearest(x, y, (size() / 2 + 4) / camera.scale);
   }
 
   function textOf(index: number): string | undefined {

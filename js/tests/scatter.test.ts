@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  axisDirections,
   centre3,
   clipTransform,
   extentOf,
@@ -152,6 +153,24 @@ describe("3-D orbit", () => {
     expect(orbitToPlane(coords, { yaw: 0, pitch: 0 }, [0, 0, 0], out)).toBe(out);
     expect(orbitBy({ yaw: 0, pitch: 1.5 }, 10, 100).pitch).toBe(Math.PI / 2);
     expect(orbitBy({ yaw: 0, pitch: 0 }, 10, 0).yaw).toBeCloseTo(0.1);
+  });
+
+  it("keeps distances seen head-on and turns the axes gizmo with the points", () => {
+    const orbit = orbitBy({ yaw: 0.6, pitch: 0.35 }, 37, -12);
+    const axes = axisDirections(orbit);
+    const unit = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    const plane = orbitToPlane(unit, orbit, [0, 0, 0]);
+    for (let axis = 0; axis < 3; axis++) {
+      expect(plane[2 * axis]).toBeCloseTo(axes[axis][0]);
+      expect(plane[2 * axis + 1]).toBeCloseTo(axes[axis][1]);
+    }
+    // orthographic: a segment along the viewing plane keeps its length; the depth axis shrinks to nothing
+    const flat = orbitToPlane(new Float32Array([0, 0, 0, 2, 0, 0]), { yaw: 0, pitch: 0.9 }, [0, 0, 0]);
+    expect(Math.hypot(flat[2] - flat[0], flat[3] - flat[1])).toBeCloseTo(2);
+    const depth = orbitToPlane(new Float32Array([0, 0, 0, 0, 0, 2]), { yaw: Math.PI / 2, pitch: Math.PI / 2 }, [0, 0, 0]);
+    expect(Math.hypot(depth[2], depth[3])).toBeCloseTo(2); // z seen from the side: full length
+    const dragged = orbitBy(orbit, 0, 0);
+    expect(dragged).toEqual(orbit); // no drag, no turn
   });
 });
 

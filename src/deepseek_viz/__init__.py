@@ -20,6 +20,7 @@ from .analysis.causal import (
 )
 from .analysis.comparison import Comparison, compare
 from .analysis.embeddings import TokenPaths, embed_texts, token_embeddings
+from .analysis.expert_map import ExpertMap, LayerRouting, count_layer_routing, expert_map
 from .analysis.generation_stats import answer_start, expert_change, lens_agreement
 from .analysis.groups import GroupComparison, group_comparison
 from .analysis.monitoring import MonitorStats
@@ -81,6 +82,7 @@ from .widgets import (
     Compare,
     Dashboard,
     EmbeddingScatter,
+    ExpertMapView,
     GenerationView,
     Interventions,
     PredictionView,
@@ -112,6 +114,8 @@ __all__ = [
     "EmptyTextError",
     "ExpertAblation",
     "ExpertForcing",
+    "ExpertMap",
+    "ExpertMapView",
     "ExpertPatch",
     "Explanation",
     "Generation",
@@ -128,6 +132,7 @@ __all__ = [
     "Interventions",
     "InvalidTextError",
     "LayerOutOfRangeError",
+    "LayerRouting",
     "LayerStructure",
     "LogitLens",
     "MLPStructure",
@@ -161,9 +166,11 @@ __all__ = [
     "answer_start",
     "coactivation_figure",
     "compare",
+    "count_layer_routing",
     "embed_texts",
     "expert_change",
     "expert_load_figure",
+    "expert_map",
     "explain",
     "global_bar_chart",
     "global_importance",

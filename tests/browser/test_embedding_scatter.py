@@ -9,12 +9,21 @@ pixels per unit, canvas size).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PageWatch, Server, kernel_run, notebook_in_lab, playwright_sync, sel
+from tests.browser.conftest import (
+    PageWatch,
+    Server,
+    kernel_run,
+    notebook_in_lab,
+    playwright_sync,
+    sel,
+    set_theme,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -180,3 +189,95 @@ def test_editing_the_view_moves_the_live_point(lab_scatter: PageWatch) -> None:
     assert kernel_run(lab_scatter, check).strip() == "Fever may indicate flu, or a heart attack True"
     assert page.is_visible(sel("live-point"))
     assert lab_scatter.errors == []
+
+
+# --- 3-D ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab_scatter_3d(
+    browser: playwright_sync.Browser,
+    jupyter_lab: Server,
+    write_notebook: Callable[[str, list[str]], Path],
+    model_expression: str,
+) -> Iterator[PageWatch]:
+    """A 3-D EmbeddingScatter (``scatter``, PCA, ``dims=3``) linked to an AttentionView (``view``)."""
+    notebook = write_notebook(
+        "embedding_scatter_3d",
+        [
+            "import json\nimport numpy as np\nimport deepseek_viz as dv\n"
+            "from deepseek_viz.widgets import AttentionView\n"
+            "from deepseek_viz.widgets.embedding_scatter import EmbeddingScatter\n"
+            f"model = {model_expression}\ntexts = {TEXTS!r}\nlabels = {LABELS!r}",
+            'scatter = EmbeddingScatter(model, texts, labels, method="pca", dims=3, progress=False)\n'
+            "view = AttentionView(model, text=texts[0], layer=0, heads=[0])\n"
+            "link = scatter.link(view)\nscatter",
+            "view",
+        ],
+    )
+    with notebook_in_lab(browser, jupyter_lab, notebook, "embedding-scatter") as watch:
+        watch.page.wait_for_selector('[data-testid="attention-view"][data-ready="true"]')
+        yield watch
+
+
+def plane_points(page: PageWatch) -> list[list[float]]:
+    """The 3-D points on the plane under the orbit the widget published (``data-orbit``), as
+    ``camera.ts``'s ``orbitToPlane`` puts them."""
+    orbit = json.loads(page.page.get_attribute(ROOT, "data-orbit") or "{}")
+    yaw, pitch, origin = orbit["yaw"], orbit["pitch"], orbit["origin"]
+    cy, sy, cp, sp = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)
+    rows = [(cy, 0.0, sy), (sp * sy, cp, -sp * cy)]
+    out = []
+    for point in coords(page):
+        centred = [point[axis] - origin[axis] for axis in range(3)]
+        out.append([sum(r * c for r, c in zip(row, centred, strict=True)) for row in rows])
+    return out
+
+
+def stage_pixels(page: PageWatch) -> bytes:
+    return page.page.locator(f"{ROOT} .dsv-scatter-stage").screenshot()
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_3d_draws_rotates_and_a_click_loads_a_text(lab_scatter_3d: PageWatch, dark: bool) -> None:
+    page = lab_scatter_3d.page
+    set_theme(lab_scatter_3d, dark)
+    assert page.get_attribute(ROOT, "data-dims") == "3" and page.get_attribute(ROOT, "data-orbit")
+    assert page.text_content(f"{ROOT} {sel('status')}") == "ready"
+    assert "drag: rotate" in (page.text_content(f"{ROOT} .dsv-scatter-hint") or "")
+    page.locator(ROOT).scroll_into_view_if_needed()
+    lab_scatter_3d.screenshot(f"embedding-scatter-3d-{'dark' if dark else 'light'}")
+
+    # a drag rotates: the orbit and the pixels change, nothing is selected or clicked
+    before, orbit = stage_pixels(lab_scatter_3d), page.get_attribute(ROOT, "data-orbit")
+    box = page.locator(f"{ROOT} .dsv-scatter-input").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y + 25, steps=6)
+    page.mouse.move(x + 120, y + 40, steps=6)
+    page.mouse.up()
+    page.wait_for_function(
+        "([selector, orbit]) => document.querySelector(selector)?.dataset.orbit !== orbit", arg=[ROOT, orbit]
+    )
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    assert stage_pixels(lab_scatter_3d) != before
+    assert kernel_run(lab_scatter_3d, "print(scatter.selected)").strip() == "[]"
+
+    # a click on a point (where the rotated projection puts it) loads its text into the linked view
+    points = plane_points(lab_scatter_3d)
+    index = loneliest(points)
+    page.mouse.move(*screen_position(lab_scatter_3d, points[index]))
+    page.wait_for_function(
+        "([selector, index]) => document.querySelector(selector)?.dataset.index === String(index)",
+        arg=[sel("scatter-tooltip"), index],
+    )
+    page.mouse.click(*screen_position(lab_scatter_3d, points[index]))
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.value === text",
+        arg=[sel("text-input"), TEXTS[index]],
+    )
+    assert kernel_run(lab_scatter_3d, "print(scatter.clicked)").strip() == str(index)
+    kernel_run(lab_scatter_3d, "view.text = texts[0]")
+    assert lab_scatter_3d.errors == []

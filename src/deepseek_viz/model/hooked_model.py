@@ -951,6 +951,20 @@ class HookedModel:
 
         return self._read_at(text, experts, read)
 
+    def expert_weight_summary(self, layer: int) -> torch.Tensor:
+        """The router's weight rows of MoE ``layer`` (``mlp.gate.weight``), float32 ``[num_experts,
+        d_model]`` on the CPU: row ``e`` is the residual-stream direction whose dot product with a
+        token's hidden state is expert ``e``'s router logit. A copy; no forward runs."""
+        router = self.arch.routers.get(layer)
+        if router is None:
+            raise LayerOutOfRangeError(
+                f"layer {layer} has no routed experts (MoE layers: {list(self.moe_layers)})"
+            )
+        weight = getattr(router, "weight", None)
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2 or weight.shape[0] != self.num_experts:
+            raise UnsupportedModelError(f"layer {layer}'s router has no [num_experts, d_model] weight")
+        return weight.detach().to(device="cpu", dtype=torch.float32).clone()
+
     def _attention_part(self, layer: int, name: str) -> nn.Module:
         if not 0 <= layer < self.num_layers:
             raise LayerOutOfRangeError(

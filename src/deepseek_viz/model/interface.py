@@ -219,6 +219,12 @@ class ModelInterface(Protocol):
         ``[n, heads, head width]``, under the interventions in force (for a head patch)."""
         ...
 
+    def expert_weight_summary(self, layer: int) -> torch.Tensor:
+        """A small summary of each routed expert's weights in MoE ``layer``: the router's weight rows,
+        float32 ``[num_experts, d_model]``. Row ``e`` is the direction in the residual stream whose dot
+        product with a token's hidden state is expert ``e``'s router logit (what selects ``e``)."""
+        ...
+
     def expert_outputs(self, text: str, layer: int, expert: int | None = None) -> torch.Tensor:
         """What MoE ``layer``'s routed experts (or ``expert`` alone) add at each token of ``text``,
         float32 ``[n, d_model]``, under the interventions in force (for an expert patch)."""

@@ -6,6 +6,7 @@ from .attribution_view import AttributionView
 from .compare_view import Compare
 from .dashboard import Dashboard, TextBox
 from .embedding_scatter import EmbeddingScatter, TextViewLink
+from .expert_map_view import ExpertMapView, ExpertRoutingLink
 from .generation_view import GenerationView
 from .intervention_state import Interventions
 from .linking import TraitLink, link
@@ -22,6 +23,8 @@ __all__ = [
     "Compare",
     "Dashboard",
     "EmbeddingScatter",
+    "ExpertMapView",
+    "ExpertRoutingLink",
     "GenerationView",
     "Interventions",
     "PredictionView",

@@ -79,7 +79,126 @@ def _check_texts(texts: Any) -> list[str]:
     return texts
 
 
-class EmbeddingScatter(ModelView):
+class PointsView(ModelView):
+    """What the scatter's browser side (``js/src/scatter.ts``) draws, for any points: the synced traits,
+    their validation, clicks and tooltip texts. :class:`EmbeddingScatter` (texts, tokens) and
+    :class:`~deepseek_viz.widgets.expert_map_view.ExpertMapView` (experts) fill it with
+    :meth:`_send_points`; ``_texts_full`` holds each point's full text."""
+
+    _esm = bundle("scatter")
+
+    selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    clicked = traitlets.Int(-1).tag(sync=True)
+    clicked_text = traitlets.Unicode("", read_only=True).tag(sync=True)
+    live_point = traitlets.List(traitlets.Float(), read_only=True).tag(sync=True)
+    live_text = traitlets.Unicode("", read_only=True).tag(sync=True)
+    mode = traitlets.Unicode("texts", read_only=True).tag(sync=True)
+
+    _coords = ArrayTrait().tag(sync=True)
+    _labels = ArrayTrait().tag(sync=True)
+    _label_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _paths = traitlets.Dict().tag(sync=True)
+    _caption = traitlets.Unicode("").tag(sync=True)  # a line above the points ("" for none)
+
+    _texts_full: list[str]
+    _callbacks: list[ClickCallback]
+
+    def _send_points(
+        self,
+        coords: np.ndarray,
+        point_labels: Sequence[Any],
+        colours: Sequence[str] | None = None,
+        *,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """Send ``coords`` ``[n, 2|3]`` with one label per point and the tooltip texts of ``_texts_full``;
+        bumps ``_data_id``. The legend lists the labels in order of first appearance, or ``names`` (every
+        label must be one of them); ``colours`` has one CSS colour per legend entry (default: the
+        exported figures' palette)."""
+        if names is None:
+            names, index = categorise(point_labels)
+        else:
+            names = list(names)
+            position = {name: i for i, name in enumerate(names)}
+            index = np.fromiter((position[str(label)] for label in point_labels), np.uint8, len(point_labels))
+        if colours is not None and len(colours) < len(names):
+            raise ValueError(f"{len(colours)} colours for {len(names)} labels")
+        # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
+        encoded = encode_float32(np.asarray(coords, dtype=np.float32))
+        label_index = encode_uint8(index, scale=255.0)  # exact: byte == label index
+        n = len(self._texts_full)
+        with self.hold_sync():
+            self._coords, self._labels = encoded, label_index
+            self._label_names = names
+            self._colours = list(colours[: len(names)]) if colours is not None else label_colors(len(names))
+            self._texts = [tooltip_text(text) for text in self._texts_full] if n <= INLINE_TEXTS else []
+            self._data_id += 1
+
+    def __len__(self) -> int:
+        return len(self._texts_full)
+
+    # --- validation ---------------------------------------------------------------------------------
+
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal: Any) -> list[int]:
+        indices = sorted({int(i) for i in proposal["value"]})
+        if indices and (indices[0] < 0 or indices[-1] >= len(self)):
+            wrong = [i for i in indices if not 0 <= i < len(self)]
+            raise traitlets.TraitError(f"selected {wrong[:5]} out of range: there are {len(self)} points")
+        return indices
+
+    @traitlets.validate("clicked")
+    def _valid_clicked(self, proposal: Any) -> int:
+        index = int(proposal["value"])
+        if index != -1 and not 0 <= index < len(self):
+            raise traitlets.TraitError(f"clicked {index} is out of range: -1 (none) or 0–{len(self) - 1}")
+        return index
+
+    @traitlets.observe("clicked")
+    def _on_clicked(self, change: Any) -> None:
+        index = change["new"]
+        self.set_trait("clicked_text", self._texts_full[index] if index >= 0 else "")
+        if index >= 0:
+            self._notify_click(index)
+
+    # --- clicks ------------------------------------------------------------------------------------
+
+    def on_click(self, callback: ClickCallback, remove: bool = False) -> None:
+        """Call ``callback(index)`` on every click on a point in the browser (and when ``clicked`` is
+        set from Python); ``remove=True`` unregisters it."""
+        if remove:
+            self._callbacks = [c for c in self._callbacks if c != callback]
+        else:
+            self._callbacks.append(callback)
+
+    def _notify_click(self, index: int) -> None:
+        for callback in list(self._callbacks):
+            callback(index)
+
+    # --- browser commands --------------------------------------------------------------------------
+
+    @command
+    def _click(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{index}``: a click on a point. Repeated clicks on the clicked point notify again."""
+        index = int(msg["index"])
+        if index == self.clicked:
+            self._notify_click(index)
+        else:
+            self.clicked = index
+        return {"index": index}, []
+
+    @command
+    def _fetch_text(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """``{index}`` → the tooltip text of one point (for sets too large to send every text)."""
+        index = int(msg["index"])
+        if not 0 <= index < len(self):
+            return {"index": index, "text": ""}, []
+        return {"index": index, "text": tooltip_text(self._texts_full[index])}, []
+
+
+class EmbeddingScatter(PointsView):
     """Texts as points: each text's hidden state at ``layer`` (pooled over its tokens), projected to
     ``dims`` (2 or 3) dimensions with ``method`` (``"umap"``, ``"pca"`` or ``"tsne"``), coloured by label.
 
@@ -111,22 +230,6 @@ class EmbeddingScatter(ModelView):
     ``{layers, tokens}`` in token mode, ``_data_id`` bumped with new data. Clicks arrive through the
     ``_click`` command, so clicking the same point twice reaches :meth:`on_click` callbacks twice.
     """
-
-    _esm = bundle("scatter")
-
-    selected = traitlets.List(traitlets.Int()).tag(sync=True)
-    clicked = traitlets.Int(-1).tag(sync=True)
-    clicked_text = traitlets.Unicode("", read_only=True).tag(sync=True)
-    live_point = traitlets.List(traitlets.Float(), read_only=True).tag(sync=True)
-    live_text = traitlets.Unicode("", read_only=True).tag(sync=True)
-    mode = traitlets.Unicode("texts", read_only=True).tag(sync=True)
-
-    _coords = ArrayTrait().tag(sync=True)
-    _labels = ArrayTrait().tag(sync=True)
-    _label_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _paths = traitlets.Dict().tag(sync=True)
 
     _vectors: np.ndarray | None
     _projection: Projection | None
@@ -196,20 +299,11 @@ class EmbeddingScatter(ModelView):
         """Send the points (the projection made) and mark the map filled."""
         assert self._projection is not None
         point_labels: Sequence[Any] = self._label_values or [""] * len(self._texts_full)
-        names, index = categorise(point_labels)
-        # float32: 4 bytes per value keeps deep zooms exact where float16 would snap points to a grid
-        coords = encode_float32(self._projection.coords)
-        label_index = encode_uint8(index, scale=255.0)  # exact: byte == label index
-        n = len(self._texts_full)
         with self.hold_sync():
-            self._coords, self._labels = coords, label_index
-            self._label_names = names
-            self._colours = label_colors(len(names))
-            self._texts = [tooltip_text(text) for text in self._texts_full] if n <= INLINE_TEXTS else []
             if self._token_paths is not None:
                 layers, tokens = self._token_paths.num_layers + 1, self._token_paths.num_tokens
                 self._paths = {"layers": layers, "tokens": tokens}
-            self._data_id += 1
+            self._send_points(self._projection.coords, point_labels)
         self._filled.set()
 
     # --- filling a deferred map ----------------------------------------------------------------------
@@ -321,46 +415,7 @@ class EmbeddingScatter(ModelView):
         """Token mode: the tokens through the layers; ``None`` for texts."""
         return self._token_paths
 
-    def __len__(self) -> int:
-        return len(self._texts_full)
-
-    # --- validation ---------------------------------------------------------------------------------
-
-    @traitlets.validate("selected")
-    def _valid_selected(self, proposal: Any) -> list[int]:
-        indices = sorted({int(i) for i in proposal["value"]})
-        if indices and (indices[0] < 0 or indices[-1] >= len(self)):
-            wrong = [i for i in indices if not 0 <= i < len(self)]
-            raise traitlets.TraitError(f"selected {wrong[:5]} out of range: there are {len(self)} points")
-        return indices
-
-    @traitlets.validate("clicked")
-    def _valid_clicked(self, proposal: Any) -> int:
-        index = int(proposal["value"])
-        if index != -1 and not 0 <= index < len(self):
-            raise traitlets.TraitError(f"clicked {index} is out of range: -1 (none) or 0–{len(self) - 1}")
-        return index
-
-    @traitlets.observe("clicked")
-    def _on_clicked(self, change: Any) -> None:
-        index = change["new"]
-        self.set_trait("clicked_text", self._texts_full[index] if index >= 0 else "")
-        if index >= 0:
-            self._notify_click(index)
-
-    # --- clicks and the live point -----------------------------------------------------------------
-
-    def on_click(self, callback: ClickCallback, remove: bool = False) -> None:
-        """Call ``callback(index)`` on every click on a point in the browser (and when ``clicked`` is
-        set from Python); ``remove=True`` unregisters it."""
-        if remove:
-            self._callbacks = [c for c in self._callbacks if c != callback]
-        else:
-            self._callbacks.append(callback)
-
-    def _notify_click(self, index: int) -> None:
-        for callback in list(self._callbacks):
-            callback(index)
+    # --- the live point -----------------------------------------------------------------
 
     def place(self, text: str) -> np.ndarray | None:
         """Show ``text`` as the live point: embedded like the texts (same layer and pooling) and placed with
@@ -401,26 +456,6 @@ class EmbeddingScatter(ModelView):
     def _require_texts(self, action: str) -> None:
         if self.mode != "texts":
             raise TypeError(f"cannot {action} in token mode: the points are one text's tokens, not texts")
-
-    # --- browser commands --------------------------------------------------------------------------
-
-    @command
-    def _click(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        """``{index}``: a click on a point. Repeated clicks on the clicked point notify again."""
-        index = int(msg["index"])
-        if index == self.clicked:
-            self._notify_click(index)
-        else:
-            self.clicked = index
-        return {"index": index}, []
-
-    @command
-    def _fetch_text(self, msg: Any, _buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        """``{index}`` → the tooltip text of one point (for sets too large to send every text)."""
-        index = int(msg["index"])
-        if not 0 <= index < len(self):
-            return {"index": index, "text": ""}, []
-        return {"index": index, "text": tooltip_text(self._texts_full[index])}, []
 
     # --- exports -----------------------------------------------------------------------------------
 

@@ -140,3 +140,14 @@ export function orbitToPlane(
   }
   return result;
 }
+
+/** Where the 3-D axes x, y, z point on the plane after `orbit`: a unit step along each axis moves a
+ * point by [dx, dy] plane units (the first two rows of the rotation, column by column). */
+export function axisDirections(orbit: Orbit): [[number, number], [number, number], [number, number]] {
+  const [a, b, c, d, e, f] = rotation(orbit);
+  return [
+    [a, d],
+    [b, e],
+    [c, f],
+  ];
+}

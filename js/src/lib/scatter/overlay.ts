@@ -1,7 +1,7 @@
 // What is drawn over or under the points on 2D canvases: token paths (lines through the layers), rings
 // for the hovered and clicked points, the box or lasso being dragged.
 
-import { toScreen, type Camera } from "./camera";
+import { axisDirections, toScreen, type Camera, type Orbit } from "./camera";
 
 export interface Frame {
   camera: Camera;
@@ -58,4 +58,22 @@ export function drawSelection(context: CanvasRenderingContext2D, outline: readon
   context.fill();
   context.stroke();
   context.setLineDash([]);
+}
+
+/** 3-D: a small x / y / z axes gizmo in the bottom-left corner, turned with the points. */
+export function drawAxes(context: CanvasRenderingContext2D, orbit: Orbit, frame: Frame): void {
+  const [ox, oy, length] = [28, frame.height - 28, 18];
+  const colours = ["#d32f2f", "#388e3c", "#1976d2"];
+  context.lineWidth = 2;
+  context.font = "10px system-ui, sans-serif";
+  context.textAlign = "center";
+  context.textBaseline = "middle";
+  axisDirections(orbit).forEach(([dx, dy], axis) => {
+    context.strokeStyle = context.fillStyle = colours[axis];
+    context.beginPath();
+    context.moveTo(ox, oy);
+    context.lineTo(ox + dx * length, oy - dy * length);
+    context.stroke();
+    context.fillText("xyz"[axis], ox + dx * (length + 7), oy - dy * (length + 7));
+  });
 }

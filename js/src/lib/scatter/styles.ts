@@ -7,6 +7,7 @@ export const SCATTER_STYLES = `
 .dsv-scatter-hint { color: var(--jp-ui-font-color2, #777); font-size: 12px; }
 .dsv-scatter-status { padding: 1px 6px; border-radius: 4px; background: #e8f5e9; color: #1b5e20; }
 .dsv-scatter-status.dsv-error { background: #ffebee; color: #b71c1c; }
+.dsv-scatter-caption { color: var(--jp-ui-font-color2, #666); font-size: 12px; }
 .dsv-scatter-body { display: flex; gap: 10px; align-items: flex-start; }
 .dsv-scatter-stage { position: relative; flex: 1; min-width: 260px; height: 460px; border: 1px solid #ddd; background: #fff; overflow: hidden; }
 .dsv-scatter-stage canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }

@@ -1,0 +1,107 @@
+"""ExpertMapView in Chromium against a live kernel, light and dark: drawn with its load legend and
+caption, hovering an expert shows its load, a click selects it here and in the linked RoutingView."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+import pytest
+
+from tests.browser.conftest import PageWatch, kernel_run, sel, set_theme
+
+pytestmark = pytest.mark.browser
+
+TEXTS = ["Fever may indicate flu.", "Quarterly revenue rose 12%.", "The cat sat on the mat.", "你好，世界"]
+ROOT = sel("embedding-scatter")
+
+
+@pytest.fixture(scope="module")
+def lab_map(view_in_lab: Callable[[str, str, str], AbstractContextManager[PageWatch]]) -> Iterator[PageWatch]:
+    code = (
+        "import json\n"
+        f"texts = {TEXTS!r}\n"
+        "routing = dv.RoutingView(model, text=texts[0])\n"
+        "experts = dv.ExpertMapView(model, layer=model.moe_layers[0], texts=texts)\n"
+        "link = experts.link(routing)\n"
+        "display(routing)\nexperts"
+    )
+    with view_in_lab("expert_map", code, "embedding-scatter") as watch:
+        watch.page.wait_for_selector('[data-testid="routing-view"][data-ready="true"]')
+        yield watch
+
+
+def screen_position(page: PageWatch, point: list[float]) -> tuple[float, float]:
+    locator = page.page.locator(f"{ROOT} .dsv-scatter-input")
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None
+    camera = json.loads(page.page.get_attribute(ROOT, "data-camera") or "{}")
+    x = camera["width"] / 2 + (point[0] - camera["cx"]) * camera["scale"]
+    y = camera["height"] / 2 - (point[1] - camera["cy"]) * camera["scale"]
+    return box["x"] + x, box["y"] + y
+
+
+def loneliest(points: list[list[float]]) -> int:
+    def gap(i: int) -> float:
+        return min(
+            (points[i][0] - p[0]) ** 2 + (points[i][1] - p[1]) ** 2 for j, p in enumerate(points) if j != i
+        )
+
+    return max(range(len(points)), key=gap)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_expert_map_draws_and_a_click_selects_in_the_routing_view(lab_map: PageWatch, dark: bool) -> None:
+    page = lab_map.page
+    set_theme(lab_map, dark)
+    facts = json.loads(
+        kernel_run(
+            lab_map,
+            "print(json.dumps({'n': len(experts), 'bands': experts._label_names, 'layer': experts.layer, "
+            "'points': experts.result.positions.tolist()}))",
+        )
+    )
+    assert page.get_attribute(ROOT, "data-mode") == "experts"
+    assert page.get_attribute(ROOT, "data-points") == str(facts["n"])
+    assert page.text_content(f"{ROOT} {sel('status')}") == "ready"
+    assert "co-activation" in (page.text_content(sel("scatter-caption")) or "")
+    names = page.locator(f"{sel('scatter-legend')} .dsv-legend-name").all_text_contents()
+    assert names == facts["bands"] or (len(facts["bands"]) < 2 and names == [])
+    page.locator(ROOT).scroll_into_view_if_needed()
+    lab_map.screenshot(f"expert-map-{'dark' if dark else 'light'}")
+    # the caption is legible in the theme: its colour differs from the page behind it
+    colours = page.evaluate(
+        """selector => {
+            const node = document.querySelector(selector);
+            return [getComputedStyle(node).color, getComputedStyle(document.body).backgroundColor];
+        }""",
+        sel("scatter-caption"),
+    )
+    assert colours[0] != colours[1]
+
+    points = facts["points"]
+    index = loneliest(points)
+    page.mouse.move(*screen_position(lab_map, points[index]))
+    page.wait_for_function(
+        "([selector, index]) => document.querySelector(selector)?.dataset.index === String(index)",
+        arg=[sel("scatter-tooltip"), index],
+    )
+    assert page.inner_text(sel("scatter-tooltip")).startswith(f"expert {index} · ")
+    kernel_run(lab_map, "routing.selected_expert = -1; experts.selected_expert = -1")
+    page.mouse.click(*screen_position(lab_map, points[index]))
+    expected = [str(index), str(index), str(facts["layer"])]
+    answer: list[str] = []
+    for _ in range(100):  # the click's command reaches the kernel, which sets both views
+        answer = kernel_run(
+            lab_map, "print(experts.selected_expert, routing.selected_expert, routing.layer)"
+        ).split()
+        if answer == expected:
+            break
+        page.wait_for_timeout(100)
+    assert answer == expected
+    page.wait_for_function(  # and the routing view shows it: the expert's tokens are marked
+        "selector => document.querySelectorAll(selector).length > 0", arg=f"{sel('routing-view')} .dsv-routed"
+    )
+    assert lab_map.errors == [] and lab_map.dialogs == []
