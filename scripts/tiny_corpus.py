@@ -343,11 +343,11 @@ def fact_doc(rng: random.Random) -> str:
 
 def repeated_doc(rng: random.Random, words: list[str]) -> str:
     """Random words, then the same words again: copying the second half needs an induction head."""
-    sequence = " ".join(rng.choices(words, k=rng.randint(6, 24)))
+    sequence = " ".join(rng.choices(words, k=rng.randint(4, 16)))
     return f"{sequence}\n{sequence}"
 
 
-def circuit_docs(seed: int, docs: list[str], facts: int = 5000, repeats: int = 5000) -> list[str]:
+def circuit_docs(seed: int, docs: list[str], facts: int = 5000, repeats: int = 20000) -> list[str]:
     """Fact-recall and repeated-sequence documents (the words of the repeats are ``docs``' 2000 most
     common), deterministic for ``seed``."""
     rng = random.Random(seed + 1)

@@ -57,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output checkpoint folder")
-    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps")
+    parser.add_argument("--steps", type=int, default=2400, help="optimizer steps")
     parser.add_argument("--seed", type=int, default=0, help="seed for corpus, init and batches")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return parser.parse_args()
