@@ -13,7 +13,7 @@ import { Timeline } from "./lib/generation/timeline";
 import { listen, toggleIndex } from "./lib/model";
 import { renderStatus, type Status } from "./lib/status";
 import { STYLES } from "./lib/styles";
-import { PIECE, SPECIAL, showControls, tokenLabel, type TokenEntry } from "./lib/tokens";
+import { showControls, tokenClass, tokenLabel, type TokenEntry } from "./lib/tokens";
 
 /** Mirrors the synced traits of GenerationView. */
 export interface GenerationModel {
@@ -154,7 +154,7 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   function makeSpan([text, kind]: TokenEntry, index: number): HTMLSpanElement {
     return element("span", {
       testid: `token-${index}`,
-      className: kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token",
+      className: tokenClass(text, kind),
       text: showControls(text),
       attrs: { "data-index": String(index) },
     });

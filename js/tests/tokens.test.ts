@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { PIECE, SPECIAL, NORMAL, TokenView, showControls, tokenLabel, type TokenEntry } from "../src/lib/tokens";
+import { PIECE, SPECIAL, NORMAL, TokenView, showControls, tokenClass, tokenLabel, type TokenEntry } from "../src/lib/tokens";
 
 const TOKENS: TokenEntry[] = [
   ["<｜begin▁of▁sentence｜>", SPECIAL],
@@ -81,5 +81,15 @@ describe("hostile token text", () => {
     expect(tokenLabel([[" שלום", NORMAL]], 0)).toBe("\u2068␣שלום\u2069");
     expect(tokenLabel([["zero\u200bwidth", NORMAL]], 0)).toBe("zero\u200bwidth");
     expect(tokenLabel([["", NORMAL]], 0)).toBe("");
+  });
+});
+
+describe("tokenClass", () => {
+  it("marks a whitespace token with a line break, whatever its kind, and nothing else", () => {
+    expect(tokenClass("\n", NORMAL)).toBe("dsv-token dsv-break");
+    expect(tokenClass(" \n\n ", PIECE)).toBe("dsv-token dsv-piece dsv-break");
+    expect(tokenClass("a\n", NORMAL)).toBe("dsv-token");
+    expect(tokenClass(" ", NORMAL)).toBe("dsv-token");
+    expect(tokenClass("<s>", SPECIAL)).toBe("dsv-token dsv-special");
   });
 });

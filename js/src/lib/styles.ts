@@ -32,6 +32,7 @@ export const STYLES = `
 .dsv-tokens { white-space: pre-wrap; word-break: break-word; font: 13px/1.9 ui-monospace, monospace; max-height: 420px; overflow: auto; border: 1px solid #eee; padding: 4px; }
 .dsv-token { border-radius: 2px; cursor: pointer; box-shadow: inset 0 0 0 0.5px #ddd; unicode-bidi: isolate; }
 .dsv-token.dsv-special { color: #888; font-size: 11px; }
+.dsv-token.dsv-break::before { content: "⏎"; opacity: 0.6; }
 .dsv-token.dsv-piece { display: inline-block; width: 4px; height: 1em; vertical-align: middle; background: #eee; }
 .dsv-token.dsv-active { outline: 2px solid #1e88e5; }
 .dsv-token.dsv-selected { outline: 2px solid #e53935; }

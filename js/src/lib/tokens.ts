@@ -20,6 +20,14 @@ export function showControls(text: string): string {
   return text.replace(CONTROLS, (c) => String.fromCharCode(c === "\x7f" ? 0x2421 : 0x2400 + c.charCodeAt(0)));
 }
 
+/** The classes of a token's span: special and piece tokens styled apart, and a token of only
+ * whitespace with a line break marked `dsv-break` (its text stays exact; CSS draws a ⏎ so that it has
+ * a width to see, hover and click). */
+export function tokenClass(text: string, kind: number): string {
+  const base = kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token";
+  return /^\s*\n\s*$/.test(text) ? `${base} dsv-break` : base;
+}
+
 /** A readable one-line label of token `index` for tooltips: whitespace and control characters made
  * visible, pieces named by their character, and bidi text isolated (FSI … PDI) so that it cannot
  * reorder the rest of the tooltip. */
@@ -72,7 +80,7 @@ export class TokenView {
     this.spans = tokens.map(([text, kind], index) =>
       element("span", {
         testid: `token-${index}`,
-        className: kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token",
+        className: tokenClass(text, kind),
         text: showControls(text),
         attrs: { "data-index": String(index) },
       }),
