@@ -12,6 +12,8 @@ export interface TextBoxModel extends LiveTextModel {
   max_chars: number;
   /** The model traced, e.g. "bundled (deepseek_v3, 4 layers, 6 heads)". */
   model_name: string;
+  /** Shown in the empty box. */
+  placeholder: string;
 }
 
 const STYLES = `
@@ -40,6 +42,7 @@ function render({ model, el, experimental, signal }: RenderProps<TextBoxModel>):
 
   function onAnswer(): void {
     name.textContent = model.get("model_name");
+    editor.input.placeholder = model.get("placeholder");
     showCount();
     markDrawn(root);
   }
