@@ -17,8 +17,8 @@ export interface TextBoxModel extends LiveTextModel {
 }
 
 const STYLES = `
-.dsv-textbox-info { display: flex; gap: 12px; color: #555; font-size: 12px; }
-.dsv-textbox-info .dsv-over { color: #b71c1c; font-weight: 600; }
+.dsv-textbox-info { display: flex; gap: 12px; color: var(--jp-ui-font-color1, #444); font-size: 12px; }
+.dsv-textbox-info .dsv-over { color: var(--jp-error-color1, #b71c1c); font-weight: 600; }
 `;
 
 /** "1,234 characters" or "1,234 / 2,000 characters". */
