@@ -34,7 +34,7 @@ const STYLES = `
 .dsv-app-model-info { color: var(--jp-ui-font-color1, #1f1f1f); }
 .dsv-app-help summary { cursor: pointer; font-weight: 600; width: max-content; }
 .dsv-app-help ul { margin: 4px 0 0; padding-left: 20px; line-height: 1.5; }
-.dsv-app-help b { color: var(--jp-ui-font-color0, #000); }
+.dsv-app-help-lead { font-weight: 600; color: var(--jp-ui-font-color0, #000); }
 .dsv-app-export { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; }
 .dsv-app-export button, .dsv-app-export select { font: inherit; color: var(--jp-ui-font-color1, #1f1f1f);
   background: var(--jp-layout-color2, #eeeeee); border: 1px solid var(--jp-border-color1, #bdbdbd); border-radius: 3px; padding: 2px 8px; }
@@ -96,7 +96,7 @@ function render({ model, el, experimental, signal }: RenderProps<AppHeaderModel>
     element(
       "ul",
       {},
-      ...helpItems(model.get("has_generation")).map(([lead, rest]) => element("li", {}, element("b", { text: lead }), document.createTextNode(rest))),
+      ...helpItems(model.get("has_generation")).map(([lead, rest]) => element("li", {}, element("span", { className: "dsv-app-help-lead", text: lead }), document.createTextNode(rest))),
     ),
   );
   const html = element("button", { testid: "export-html", text: "save offline page (HTML)", attrs: { type: "button" } });
