@@ -6,6 +6,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8866
+# `make demo MODEL=path-or-hub-name` serves another model (default: the bundled one)
+MODEL ?=
 
 .PHONY: setup chromium js lint test test-py demo bench train-tiny clean
 
@@ -41,7 +43,7 @@ test: setup js lint
 	$(BIN)/pytest
 
 demo: setup js
-	$(BIN)/deepseek-viz app --host $(HOST) --port $(PORT)
+	$(BIN)/deepseek-viz app $(if $(MODEL),"$(MODEL)") --host $(HOST) --port $(PORT)
 
 bench: setup js
 	$(PY) -m pip install -q -e ".[dev,bench]"

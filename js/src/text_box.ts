@@ -12,11 +12,13 @@ export interface TextBoxModel extends LiveTextModel {
   max_chars: number;
   /** The model traced, e.g. "bundled (deepseek_v3, 4 layers, 6 heads)". */
   model_name: string;
+  /** Shown in the empty box. */
+  placeholder: string;
 }
 
 const STYLES = `
-.dsv-textbox-info { display: flex; gap: 12px; color: #555; font-size: 12px; }
-.dsv-textbox-info .dsv-over { color: #b71c1c; font-weight: 600; }
+.dsv-textbox-info { display: flex; gap: 12px; color: var(--jp-ui-font-color1, #444); font-size: 12px; }
+.dsv-textbox-info .dsv-over { color: var(--jp-error-color1, #b71c1c); font-weight: 600; }
 `;
 
 /** "1,234 characters" or "1,234 / 2,000 characters". */
@@ -40,6 +42,7 @@ function render({ model, el, experimental, signal }: RenderProps<TextBoxModel>):
 
   function onAnswer(): void {
     name.textContent = model.get("model_name");
+    editor.input.placeholder = model.get("placeholder");
     showCount();
     markDrawn(root);
   }

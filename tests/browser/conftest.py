@@ -508,3 +508,105 @@ def v3_view_in_lab(
     )
     with notebook_in_lab(browser, jupyter_lab, notebook, testid) as watch:  # type: ignore[arg-type]
         yield watch
+
+
+#: WCAG 2's least contrast for normal-size text.
+MIN_CONTRAST = 4.5
+
+_CONTRAST_JS = """
+([rootSelector, minimum]) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  const paint = canvas.getContext("2d", { willReadFrequently: true });
+  // any CSS colour (rgb, hex, color(), oklch…) as [r, g, b, a] in 0–255 / 0–1, through a canvas pixel
+  const rgba = (colour) => {
+    paint.clearRect(0, 0, 1, 1);
+    paint.fillStyle = "rgba(0, 0, 0, 0)";
+    paint.fillStyle = colour;
+    paint.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = paint.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  };
+  const over = (top, below) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a)).concat(1);
+  };
+  // the opaque colour behind `node`: its ancestors' background colours composited from the page down
+  const background = (node) => {
+    const layers = [];
+    for (let at = node; at; at = at.parentElement) layers.push(rgba(getComputedStyle(at).backgroundColor));
+    return layers.reverse().reduce((below, layer) => over(layer, below), [255, 255, 255, 1]);
+  };
+  const luminance = ([r, g, b]) => {
+    const [R, G, B] = [r, g, b].map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+  };
+  const failures = [];
+  for (const root of document.querySelectorAll(rootSelector)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      const element = text.parentElement;
+      if (!element || !text.textContent.trim()) continue;
+      if (!element.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+      if (element.closest(":disabled")) continue; // WCAG exempts inactive controls
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      const box = range.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      const back = background(element);
+      const fore = over(rgba(getComputedStyle(element).color), back);
+      const [light, dark] = [luminance(fore), luminance(back)].sort((a, b) => b - a);
+      const ratio = (light + 0.05) / (dark + 0.05);
+      if (ratio < minimum) {
+        failures.push({
+          text: text.textContent.trim().slice(0, 60),
+          color: getComputedStyle(element).color,
+          background: `rgb(${back.slice(0, 3).map(Math.round).join(", ")})`,
+          ratio: Math.round(ratio * 100) / 100,
+        });
+      }
+    }
+  }
+  return failures;
+}
+"""
+
+
+def contrast_failures(
+    page: PageWatch | playwright_sync.Page, root_selector: str, minimum: float = MIN_CONTRAST
+) -> list[dict[str, object]]:
+    """The visible text nodes under every element matching ``root_selector`` whose colour contrasts
+    less than ``minimum`` (WCAG ratio) with the opaque colour behind them (the ancestors' background
+    colours composited; background images are not seen), computed in the page: each as ``{text, color,
+    background, ratio}``. Text inside a disabled control is skipped (WCAG exempts it)."""
+    target = page.page if isinstance(page, PageWatch) else page
+    return list(target.evaluate(_CONTRAST_JS, [root_selector, minimum]))
+
+
+@dataclass
+class OfflineWatch:
+    """What :func:`only_local_requests` refused: each request for a host other than 127.0.0.1."""
+
+    refused: list[str] = field(default_factory=list)
+
+
+def only_local_requests(context: playwright_sync.BrowserContext) -> OfflineWatch:
+    """Route every request of ``context``: those for 127.0.0.1 go ahead, any other is aborted and
+    recorded (a test asserts ``refused == []``)."""
+    from urllib.parse import urlsplit
+
+    watch = OfflineWatch()
+
+    def route(request_route: playwright_sync.Route) -> None:
+        url = request_route.request.url
+        if urlsplit(url).hostname == "127.0.0.1":
+            request_route.continue_()
+        else:
+            watch.refused.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    return watch

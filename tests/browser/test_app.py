@@ -1,18 +1,24 @@
 """`make demo`'s app: `deepseek-viz app` serves the Dashboard on the bundled model with Voila, within
-per-visitor limits; two visitors get kernels and texts of their own."""
+per-visitor limits; two visitors get kernels and texts of their own. The page shows its heading at once
+(a loading state), then the model's info, help and export buttons, readable in light and dark
+(`?theme=dark`), asking nothing of the network; SIGTERM stops Voila, its kernels and the temp folder."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.browser.conftest import (
     BIN,
     PageWatch,
     Server,
+    contrast_failures,
     free_port,
+    only_local_requests,
     open_page,
     playwright_sync,
     sel,
@@ -153,3 +159,95 @@ def test_hostile_text_in_the_app_shows_as_text(app_server: Server, fresh_page: P
     assert page.locator("body").is_visible()
     no_traceback(fresh_page)
     assert fresh_page.errors == [] and fresh_page.dialogs == []
+
+
+THEMES = {"light": "/", "dark": "/?theme=dark"}
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_page_shows_its_heading_at_once_then_the_model_readable_and_offline(
+    app_server: Server, fresh_page: PageWatch, theme: str
+) -> None:
+    page = fresh_page.page
+    offline = only_local_requests(page.context)
+    page.goto(app_server.url + THEMES[theme], wait_until="commit")
+    loading = page.locator(sel("app-loading"))
+    loading.wait_for(state="visible")  # while the kernel loads the model: Voila's spinner no more
+    assert page.locator("#loading_text").count() == 0
+    assert "deepseek-viz" in (loading.text_content() or "")
+    assert "Loading the model" in (loading.text_content() or "")
+    assert page.text_content(sel("app-loading-model")) == "the bundled model"
+    assert contrast_failures(fresh_page, sel("app-loading")) == []
+    fresh_page.screenshot(f"app-loading-{theme}")
+
+    page.wait_for_selector(f'{sel("app-header")}[data-ready="true"]')
+    wait_for_every_view(fresh_page)
+    assert page.get_attribute("body", "data-jp-theme-light") == ("false" if theme == "dark" else "true")
+    assert page.text_content(sel("app-title")) == "deepseek-viz"
+    assert page.text_content(sel("app-model-name")) == "bundled"
+    info = page.text_content(sel("app-model-info")) or ""
+    assert info.startswith("deepseek_v3 · ") and " layers × " in info and "MoE: " in info
+    assert info.endswith(" parameters · cpu")
+    assert page.get_attribute(sel("text-input"), "placeholder")
+    page.click(f"{sel('app-help')} summary")
+    help_text = page.text_content(sel("app-help")) or ""
+    for gesture in ("shift-click", "alt-click", "click a point"):
+        assert gesture in help_text
+    assert contrast_failures(fresh_page, f"{sel('app-header')}, .dsv-panel-title") == []
+    fresh_page.screenshot(f"app-{theme}")
+    if theme == "light":
+        exports_download(fresh_page)
+    assert offline.refused == []
+    no_traceback(fresh_page)
+    assert fresh_page.errors == [] and fresh_page.dialogs == []
+
+
+def exports_download(watch: PageWatch) -> None:
+    """The export buttons hand the visitor files: the offline page and a figure as SVG."""
+    page = watch.page
+    with page.expect_download() as offline_page:
+        page.click(sel("export-html"))
+    assert offline_page.value.suggested_filename == "deepseek-viz-dashboard.html"
+    html = Path(offline_page.value.path()).read_text(encoding="utf-8")
+    assert 'data-testid="standalone-page"' in html
+    assert page.text_content(sel("export-status")).startswith("saved deepseek-viz-dashboard.html")  # type: ignore[union-attr]
+    page.select_option(sel("export-figure"), "attention")
+    with page.expect_download() as figure:
+        page.click(sel("export-svg"))
+    assert figure.value.suggested_filename == "deepseek-viz-attention.svg"
+    assert b"<svg" in Path(figure.value.path()).read_bytes()[:2000]
+    assert page.is_hidden(sel("export-error"))
+
+
+def test_sigterm_stops_voila_every_kernel_and_the_temp_folder(
+    tmp_path: Path, fresh_page: PageWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM to the `deepseek-viz app` process (not its group) ends Voila and every kernel it started
+    (no process left) and removes the app's temporary folder, as Ctrl-C does."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    server = start_app(tmp_path, free_port())
+    try:
+        fresh_page.page.goto(server.url + "/")
+        fresh_page.page.wait_for_selector(f'{sel("app-header")}[data-ready="true"]')  # a kernel runs
+        started = psutil.Process(server.process.pid).children(recursive=True)
+        commands = [" ".join(process.cmdline()) for process in started]
+        assert any("voila" in command for command in commands)
+        assert any("ipykernel" in command for command in commands)
+        [folder] = temp.glob("deepseek-viz-app-*")
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=120) == 0
+        _, alive = psutil.wait_procs(started, timeout=30)
+        assert [process for process in alive if _running(process)] == []
+        assert not folder.exists()
+        assert list(temp.glob("voila_*")) == []  # Voila's connection-file folder
+    finally:
+        server.stop()
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

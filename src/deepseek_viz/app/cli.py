@@ -1,31 +1,61 @@
-"""The ``deepseek-viz`` command line: ``deepseek-viz app [MODEL]`` serves the dashboard with Voila."""
+"""The ``deepseek-viz`` command line: ``deepseek-viz app [MODEL]`` serves the app (a heading, help and
+export buttons above the dashboard, :mod:`.header`) with Voila.
+
+Voila runs in a process group of its own with the app's template (``jupyter/voila/templates/deepseek-viz``:
+no CDN stylesheet, a "loading the model" page until the notebook has run). Ctrl-C, SIGTERM and SIGHUP
+all stop it the same way (:func:`stop_voila`): Voila is asked to stop (it shuts its kernels down), then
+whatever it started that is still running is ended, and the temporary folder is removed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 
 from .main_view import MODEL_ENV, AppLimits
 
 APP_NOTEBOOK = Path(__file__).with_name("dashboard.ipynb")
+#: A Jupyter data folder (for ``JUPYTER_PATH``) holding the app's Voila template.
+JUPYTER_DATA = Path(__file__).with_name("jupyter")
+TEMPLATE = "deepseek-viz"
 #: Kernels of visitors who left (or idle this long) are shut down, so their memory comes back.
 IDLE_KERNEL_SECONDS = 600
+#: Seconds Voila gets to shut its kernels down before what is left is ended.
+STOP_SECONDS = 15.0
+#: The signals that stop the app (Ctrl-C is SIGINT).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+DESCRIPTION = "deepseek-viz: look inside DeepSeek models. 'deepseek-viz app [MODEL]' serves the dashboard."
+APP_DESCRIPTION = (
+    "Serve the dashboard as a Voila app on HOST:PORT: one kernel per visitor, each within the limits "
+    "below. MODEL is a Hugging Face hub name or a local checkpoint folder (default: the bundled model). "
+    "Open the page with ?theme=dark for the dark theme. Ctrl-C or SIGTERM stops the app and its kernels."
+)
+
+
+class Stopped(Exception):
+    """A stop signal arrived (raised by the handler :func:`stop_signals` installs)."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepseek-viz", description=__doc__)
+    parser = argparse.ArgumentParser(prog="deepseek-viz", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
-    app = commands.add_parser("app", help="serve the dashboard as a Voila app")
+    app = commands.add_parser("app", help="serve the dashboard as a Voila app", description=APP_DESCRIPTION)
     app.add_argument(
         "model", nargs="?", default=None, help="hub name or local folder (default: bundled model)"
     )
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
     defaults = AppLimits()
     limits = app.add_argument_group("per-visitor limits")
     limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
@@ -48,40 +78,111 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def voila_command(notebook: Path, host: str, port: int) -> list[str]:
-    """The Voila invocation that serves ``notebook`` on ``host:port`` without opening a browser."""
+def voila_command(notebook: Path, host: str, port: int, model: str | None = None) -> list[str]:
+    """The Voila invocation that serves ``notebook`` on ``host:port`` without opening a browser, with
+    the app's template (its loading page names ``model``: default the bundled model); the theme is
+    light unless the page's address asks for ``?theme=dark``."""
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+    resources = {"deepseek_viz_model": model or "the bundled model"}
     return [
         voila,
         str(notebook),
         "--no-browser",
         f"--Voila.ip={host}",
         f"--port={port}",
+        "--Voila.port_retries=0",
         "--show_tracebacks=False",
-        "--theme=light",
+        f"--template={TEMPLATE}",
+        f"--VoilaConfiguration.resources={json.dumps(resources)}",
         f"--MappingKernelManager.cull_idle_timeout={IDLE_KERNEL_SECONDS}",
         "--MappingKernelManager.cull_interval=60",
     ]
+
+
+def voila_env(base: dict[str, str]) -> dict[str, str]:
+    """``base`` with :data:`JUPYTER_DATA` first on ``JUPYTER_PATH`` (where Voila finds the template)."""
+    paths = [str(JUPYTER_DATA), *filter(None, base.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**base, "JUPYTER_PATH": os.pathsep.join(paths)}
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within the block, each of :data:`STOP_SIGNALS` raises :class:`Stopped` (the previous handlers
+    come back after it)."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def stop_voila(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) -> None:
+    """Stop Voila as Ctrl-C does: SIGTERM (it shuts its kernels down), ``timeout`` seconds to exit
+    (then SIGKILL); then every process it had started (kernels, and what they started) that is still
+    running is terminated, and killed after a few seconds more."""
+    import psutil
+
+    try:
+        started = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        started = []
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    left = [child for child in started if child.is_running()]
+    for child in left:
+        with suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for child in alive:
+        with suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepseek-viz`` command."""
     args = _parser().parse_args(argv)
     limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples, args.max_new_tokens)
-    env = {**os.environ, **limits.to_env()}
+    env = voila_env({**os.environ, **limits.to_env()})
     if args.model:
         env[MODEL_ENV] = args.model
-    with tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:
+    with stop_signals(), tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:
         notebook = Path(folder) / "deepseek-viz.ipynb"
         shutil.copyfile(APP_NOTEBOOK, notebook)
         print(
             f"deepseek-viz: serving the dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops)",
             flush=True,
         )
+        command = voila_command(notebook, args.host, args.port, args.model)
+        # a session of its own: a stop signal reaches this process only, which stops Voila in order
+        process = subprocess.Popen(command, env=env, cwd=folder, start_new_session=True)
         try:
-            return subprocess.call(voila_command(notebook, args.host, args.port), env=env, cwd=folder)
-        except KeyboardInterrupt:
+            return process.wait()
+        except (Stopped, KeyboardInterrupt):
+            with _ignoring_stop_signals():
+                stop_voila(process)
             return 0
+
+
+@contextmanager
+def _ignoring_stop_signals() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM while stopping does not cut the clean-up short."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""What the app shows: a :class:`Dashboard` on the model named by ``$DEEPSEEK_VIZ_MODEL`` (default: the
-bundled model), within the per-visitor limits the ``deepseek-viz app`` command puts in the environment.
+"""What the app shows: :func:`app_view`, a heading, help and export buttons (:class:`~.header.AppView`)
+above a :class:`Dashboard` (:func:`main_view`) on the model named by ``$DEEPSEEK_VIZ_MODEL`` (default:
+the bundled model), within the per-visitor limits the ``deepseek-viz app`` command puts in the
+environment.
 
 Voila starts one kernel per visitor, and a kernel handles one request at a time, so these limits bound
 what each visitor can make the server do: characters per text, tokens per trace, seconds per request
@@ -17,6 +19,7 @@ from transformers.utils import logging as transformers_logging
 
 from ..model import load_model
 from ..widgets import Dashboard
+from .header import AppView
 
 MODEL_ENV = "DEEPSEEK_VIZ_MODEL"
 DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates. 你好，世界！"
@@ -80,3 +83,8 @@ def main_view(env: Mapping[str, str] | None = None) -> Dashboard:
         max_new_tokens=min(64, limits.max_new_tokens),
         max_new_tokens_limit=limits.max_new_tokens,
     )
+
+
+def app_view(env: Mapping[str, str] | None = None) -> AppView:
+    """The app's page: :func:`main_view`'s dashboard under its heading, help and export buttons."""
+    return AppView(main_view(env))

@@ -43,13 +43,15 @@ class TextBox(LiveTextWidget):
     dashboard's handler, which updates every view and returns the status shown under the box.
 
     ``max_chars`` (``0``: no limit) refuses longer texts with an error before any model work; the box
-    shows a character count against it. ``model_name`` is shown beside the count.
+    shows a character count against it. ``model_name`` is shown beside the count; ``placeholder`` in the
+    empty box.
     """
 
     _esm = bundle("text_box")
 
     max_chars = traitlets.Int(0).tag(sync=True)
     model_name = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("Type or paste a text: every view below follows it").tag(sync=True)
 
     def __init__(self, model: ModelInterface, text: str = "", *, max_chars: int = 0) -> None:
         self._handler: Callable[[str], Status] | None = None
