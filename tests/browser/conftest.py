@@ -490,3 +490,76 @@ def v3_view_in_lab(
     )
     with notebook_in_lab(browser, jupyter_lab, notebook, testid) as watch:  # type: ignore[arg-type]
         yield watch
+
+
+#: In the page: every visible, non-blank text node under ``selector`` whose colour against its effective
+#: background (the ancestors' background colours composited, over white) has a contrast ratio below
+#: ``minimum`` (WCAG 2 relative luminance). Text inside <style>, <script>, <option> and hidden elements
+#: is left out; a colour the page reports in a form other than rgb()/rgba() counts as a failure.
+CONTRAST_FAILURES = """([selector, minimum]) => {
+    const parse = (text) => {
+        const m = /^rgba?\\(([^)]+)\\)$/.exec(text.trim());
+        if (!m) return null;
+        const parts = m[1].split(/[\\s,/]+/).filter(Boolean).map(Number);
+        return parts.length >= 3 && parts.every((v) => !Number.isNaN(v)) ? [parts[0], parts[1], parts[2], parts[3] ?? 1] : null;
+    };
+    const over = (top, bottom) => {
+        const a = top[3];
+        return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat([1]);
+    };
+    const background = (node) => {
+        const layers = [];
+        for (let el = node; el; el = el.parentElement) {
+            const colour = parse(getComputedStyle(el).backgroundColor);
+            if (colour && colour[3] > 0) {
+                layers.push(colour);
+                if (colour[3] >= 1) break;
+            }
+        }
+        let result = [255, 255, 255, 1];
+        for (const layer of layers.reverse()) result = over(layer, result);
+        return result;
+    };
+    const luminance = ([r, g, b]) => {
+        const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    };
+    const failures = [];
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+            const parent = text.parentElement;
+            if (!parent || !text.textContent.trim()) continue;
+            if (parent.closest("style, script, option, [hidden]")) continue;
+            if (parent.checkVisibility && !parent.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+            const box = parent.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) continue;
+            const back = background(parent);
+            const raw = parse(getComputedStyle(parent).color);
+            if (!raw) {
+                failures.push({ text: text.textContent.slice(0, 40), colour: getComputedStyle(parent).color, ratio: 0 });
+                continue;
+            }
+            const fore = over(raw, back);
+            const [l1, l2] = [luminance(fore), luminance(back)].sort((a, b) => b - a);
+            const ratio = (l1 + 0.05) / (l2 + 0.05);
+            if (ratio < minimum) {
+                failures.push({
+                    text: text.textContent.slice(0, 40),
+                    testid: parent.closest("[data-testid]")?.dataset.testid ?? "",
+                    colour: getComputedStyle(parent).color,
+                    background: `rgb(${back.slice(0, 3).map(Math.round).join(", ")})`,
+                    ratio: Math.round(ratio * 100) / 100,
+                });
+            }
+        }
+    }
+    return failures;
+}"""
+
+
+def contrast_failures(page: PageWatch, selector: str, minimum: float = 4.5) -> list[dict[str, object]]:
+    """The text nodes under ``selector`` whose contrast against their effective background is below
+    ``minimum`` (4.5:1 by default), computed in the page (``getComputedStyle`` on each text node's
+    parent): ``[{text, testid, colour, background, ratio}, …]``; empty when all pass."""
+    return list(page.page.evaluate(CONTRAST_FAILURES, [selector, minimum]))

@@ -10,6 +10,7 @@ export const OVERVIEW_STYLES = `
 .dsv-overview-controls { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; font-size: 12px; }
 .dsv-overview-controls select, .dsv-overview-controls input { font: inherit; color: inherit; background: var(--jp-layout-color1, #fff); border: 1px solid var(--jp-border-color1, #bbb); }
 .dsv-jump { width: 4.5em; }
+.dsv-overview-hint { flex-basis: 100%; width: 0; min-width: 100%; font-size: 11px; color: var(--jp-ui-font-color1, #222); }
 .dsv-overview-scroller { overflow: auto; max-width: 100%; max-height: 460px; background: var(--jp-layout-color1, #fff); border: 1px solid var(--jp-border-color2, #e0e0e0); box-sizing: content-box; }
 .dsv-overview-sizer { position: relative; }
 .dsv-overview-view { position: sticky; left: 0; top: 0; overflow: hidden; cursor: pointer; }
