@@ -128,6 +128,8 @@ describe("attention widget", () => {
     const canvas = q("attention-heatmap") as HeatmapElement;
     expect(canvas.getAttribute("tabindex")).toBe("0");
     expect(q("query-labels")?.dataset.step).toBe("2"); // 40 rows in 420 px: every 2nd labelled
+    expect(q("query-label-4")?.textContent).toBe("4·t4"); // thinned labels say which token they are
+    expect(q("query-label-3")).toBeNull();
     (q("zoom-in") as HTMLButtonElement).click();
     expect(q("zoom-level")?.textContent).toBe("×1.5");
     canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "+", bubbles: true }));

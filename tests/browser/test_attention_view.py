@@ -131,6 +131,7 @@ def test_traits_set_from_python_reach_the_browser(lab_attention: PageWatch) -> N
 def test_hover_shows_weight_and_shades_tokens(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     type_text(lab_attention, "one two three")
+    page.locator(sel("attention-heatmap")).scroll_into_view_if_needed()
     box = page.locator(sel("attention-heatmap")).bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3)  # last query → last key
@@ -282,17 +283,19 @@ def test_dark_theme_draws_and_responds(lab_attention: PageWatch) -> None:
 
 # --- axes, zoom, tooltip, contrast (issue 17) -----------------------------------------------------------
 
-LABELLED_TEXT = "Fever may indicate flu."
+LABELLED_TEXT = "may indicate flu."
 
 
-def canvas_point(page: PageWatch, fx: float, fy: float) -> tuple[float, float]:
-    """Client coordinates of the point at fractions (fx, fy) of the heatmap's drawing (inside its border)."""
+def canvas_point(page: PageWatch, fx: float, fy: float) -> tuple[int, int]:
+    """Client coordinates of the point at fractions (fx, fy) of the heatmap's drawing (inside its border),
+    scrolled into view."""
+    page.page.locator(sel("attention-heatmap")).scroll_into_view_if_needed()
     box = page.page.eval_on_selector(
         sel("attention-heatmap"),
         "node => { const r = node.getBoundingClientRect();"
         " return [r.left + node.clientLeft, r.top + node.clientTop, node.clientWidth, node.clientHeight]; }",
     )
-    return box[0] + fx * box[2], box[1] + fy * box[3]
+    return round(box[0] + fx * box[2]), round(box[1] + fy * box[3])  # whole pixels, as events report them
 
 
 def under(page: PageWatch, x: float, y: float) -> tuple[dict[str, int] | None, dict[str, float] | None]:
@@ -324,7 +327,7 @@ def test_axes_tooltip_and_contrast(lab_attention: PageWatch, dark: bool) -> None
     page = lab_attention.page
     set_theme(lab_attention, dark=dark)
     try:
-        type_text(lab_attention, LABELLED_TEXT)
+        type_text(lab_attention, ("Cough " if dark else "Fever ") + LABELLED_TEXT)  # a new text each run
         page.click(sel("zoom-reset"))
         n = page.locator(f"{sel('token-view')} [data-index]").count()
         # every token labelled on both axes (a short text fits), with the token's text
@@ -333,7 +336,11 @@ def test_axes_tooltip_and_contrast(lab_attention: PageWatch, dark: bool) -> None
             assert labels.count() == n
             texts = [text.replace("␣", " ") for text in labels.all_text_contents()]
             assert texts[1:] == page.locator(f"{sel('token-view')} [data-index]").all_text_contents()[1:]
-            assert page.get_attribute(sel(f"{axis}-label-{n - 1}"), "title") == f"{axis} {n - 1}: flu."
+            last = sel(f"{axis}-label-{n - 1}")
+            assert (
+                page.get_attribute(last, "title") == f"{axis} {n - 1}: {page.text_content(last)}"
+            )  # on hover
+        assert "␣flu" in page.locator(f"{sel('query-labels')} [data-index]").all_text_contents()
         assert (page.text_content(sel("query-axis-title")) or "").startswith("query")
         assert (page.text_content(sel("key-axis-title")) or "").startswith("key")
         assert page.text_content(sel("zoom-level")) == "×1"
@@ -405,7 +412,7 @@ def test_fits_a_1024_px_notebook(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     page.set_viewport_size({"width": 1024, "height": 900})
     try:
-        type_text(lab_attention, LABELLED_TEXT)
+        type_text(lab_attention, "Chest pain " + LABELLED_TEXT)
         page.check(sel("line-toggle"))
         page.hover(sel("token-3"))
         page.wait_for_selector(f"{sel('line-view')}:visible")

@@ -217,7 +217,7 @@ export class Heatmap {
       element(
         "div",
         { className: "dsv-heatmap-grid" },
-        axisTitle("query-axis-title", "dsv-axis-title-query", "query (attends from) →", "rows: the token whose attention is shown"),
+        axisTitle("query-axis-title", "dsv-axis-title-query", "query (attends from)", "rows: the token whose attention is shown"),
         this.queryLabels,
         element("div", { className: "dsv-canvas-wrap" }, this.canvas, this.tooltip),
         this.keyLabels,
@@ -426,20 +426,20 @@ export class Heatmap {
     const n = data?.n ?? 0;
     const rows = axisTicks(this.view.y0, this.view.y1, n, CSS_SIZE, LABEL_SPACING);
     const columns = axisTicks(this.view.x0, this.view.x1, n, CSS_SIZE, LABEL_SPACING);
-    const label = (axis: "query" | "key", index: number, position: number): HTMLElement => {
+    const label = (axis: "query" | "key", index: number, position: number, step: number): HTMLElement => {
       const text = this.callbacks.label(index);
       const node = element("span", {
         testid: `${axis}-label-${index}`,
         className: "dsv-axis-label",
-        text,
+        text: step > 1 ? `${index}·${text}` : text, // thinned: say which token each label is
         attrs: { title: `${axis} ${index}: ${text}`, "data-index": String(index) },
       });
       if (axis === "query") node.style.top = `${position}px`;
       else node.style.left = `${position}px`;
       return node;
     };
-    this.queryLabels.replaceChildren(...rows.ticks.map((t) => label("query", t.index, t.position)));
-    this.keyLabels.replaceChildren(...columns.ticks.map((t) => label("key", t.index, t.position)));
+    this.queryLabels.replaceChildren(...rows.ticks.map((t) => label("query", t.index, t.position, rows.step)));
+    this.keyLabels.replaceChildren(...columns.ticks.map((t) => label("key", t.index, t.position, columns.step)));
     this.queryLabels.dataset.step = String(rows.step);
     this.keyLabels.dataset.step = String(columns.step);
   }

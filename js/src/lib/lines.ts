@@ -12,7 +12,7 @@ const ROW = 18;
 /** Width of the band the lines cross (CSS px). */
 const BAND = 160;
 /** Widest label column (CSS px); longer labels end in "…". */
-export const MAX_LABEL = 150;
+export const MAX_LABEL = 190;
 const PAD = 6;
 const FONT = "12px system-ui, sans-serif";
 
