@@ -10,6 +10,7 @@ import { Heatmap, meanOfHeads, type CellRect, type HeatmapData, type HeatmapWind
 import { unitsOff, type InterventionEntry } from "./lib/interventions/format";
 import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
 import { INTERVENTION_STYLES } from "./lib/interventions/styles";
+import { ATTENTION_STYLES } from "./lib/attention/styles";
 import { HeadOverview } from "./lib/overview/overview";
 import { OVERVIEW_STYLES } from "./lib/overview/styles";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
@@ -52,6 +53,10 @@ interface WindowReply extends Partial<ArrayHeader> {
 }
 
 const ROW_DEBOUNCE_MS = 60;
+/** What the direction toggle does, as its tooltip says. */
+export const INCOMING_HELP =
+  "Hover or select a token to shade the text. Off: the tokens it attends to (its row of the heatmap). " +
+  "On: the tokens that attend to it (its column).";
 
 function render({ model, el, experimental, signal }: RenderProps<AttentionModel>): () => void {
   const editor = new LiveEditor(model, experimental, signal);
@@ -68,7 +73,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
 
   const empty = emptyState("attention");
   const caption = element("div", { testid: "heatmap-caption", className: "dsv-caption" });
-  const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox" } });
+  const incomingToggle = element("input", { testid: "direction-toggle", attrs: { type: "checkbox", "aria-description": INCOMING_HELP } });
   const linesToggle = element("input", { testid: "line-toggle", attrs: { type: "checkbox" } });
   const lines = new LineView();
   const fetchError = new CommandErrorLine("heatmap-error");
@@ -226,7 +231,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   const root = liveRoot(
     "attention-view",
     editor,
-    OVERVIEW_STYLES + INTERVENTION_STYLES,
+    OVERVIEW_STYLES + INTERVENTION_STYLES + ATTENTION_STYLES,
     panel.root,
     empty,
     element(
@@ -240,8 +245,18 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
         element(
           "div",
           { className: "dsv-options" },
-          element("label", {}, incomingToggle, document.createTextNode(" shade what attends to the token")),
-          element("label", {}, linesToggle, document.createTextNode(` lines (≤ ${LINE_VIEW_LIMIT} tokens)`)),
+          element(
+            "label",
+            { attrs: { title: INCOMING_HELP } },
+            incomingToggle,
+            document.createTextNode("show incoming attention"),
+          ),
+          element(
+            "label",
+            { attrs: { title: `lines from each token to the tokens it attends to (texts of at most ${LINE_VIEW_LIMIT} tokens)` } },
+            linesToggle,
+            document.createTextNode(`lines view (≤ ${LINE_VIEW_LIMIT} tokens)`),
+          ),
         ),
         tokenView.root,
         lines.canvas,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { type AttentionModel } from "../src/attention";
 import { quantise } from "../src/lib/buffers";
-import { meanOfHeads } from "../src/lib/heatmap";
+import { meanOfHeads, type HeatmapElement } from "../src/lib/heatmap";
 import type { HeadGridElement } from "../src/lib/overview/overview";
 import { renderView, wireArray } from "./fake_model";
 import { errorStatus, READY } from "../src/lib/status";
@@ -108,6 +108,37 @@ describe("attention widget", () => {
     expect(q("status")?.textContent).toBe("ready");
     expect(q("empty-state")?.hidden).toBe(true);
     expect(q("colour-legend")?.textContent).toBe("weight00.25≥ 0.5");
+  });
+
+  it("labels both axes with the tokens (full text as the title), titles them and shows the zoom level", () => {
+    const { q } = setup();
+    expect(q("query-axis-title")?.textContent).toMatch(/^query/);
+    expect(q("key-axis-title")?.textContent).toMatch(/^key/);
+    expect(q("query-label-1")?.textContent).toBe("␣world"); // tokenLabel: a leading space made visible
+    expect(q("key-label-0")?.textContent).toBe("Hello");
+    expect(q("key-label-1")?.getAttribute("title")).toBe("key 1: ␣world");
+    expect(q("zoom-level")?.textContent).toBe("×1");
+    expect(q("head-grid-hint")?.textContent).toContain("shift-click");
+    expect(q("direction-toggle")?.closest("label")?.getAttribute("title")).toContain("attend to it");
+  });
+
+  it("zooms from the keyboard and the buttons about the centre, updating the zoom level and labels", () => {
+    const tokens = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    const { q } = setup(data(tokens, 0, 1));
+    const canvas = q("attention-heatmap") as HeatmapElement;
+    expect(canvas.getAttribute("tabindex")).toBe("0");
+    expect(q("query-labels")?.dataset.step).toBe("2"); // 40 rows in 420 px: every 2nd labelled
+    expect(q("query-label-4")?.textContent).toBe("4·t4"); // thinned labels say which token they are
+    expect(q("query-label-3")).toBeNull();
+    (q("zoom-in") as HTMLButtonElement).click();
+    expect(q("zoom-level")?.textContent).toBe("×1.5");
+    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "+", bubbles: true }));
+    expect(canvas.zoomLevel()).toBeCloseTo(2.25);
+    expect(q("query-labels")?.dataset.step).toBe("1");
+    expect(q("query-label-0")).toBeNull(); // zoomed about the centre: the first rows are out of view
+    expect(q("query-label-20")?.textContent).toBe("t20");
+    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "0", bubbles: true }));
+    expect(q("zoom-level")?.textContent).toBe("×1");
   });
 
   it("selects heads by click (shift adds) and the mean of a layer", () => {

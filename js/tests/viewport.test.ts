@@ -58,12 +58,12 @@ describe("heatmap values", () => {
   };
 
   it("reads block maxima from the overview, flagged inexact", () => {
-    expect(valueAt(pooled, null, { q: 3, k: 0 })).toEqual({ value: 0.1, exact: false });
+    expect(valueAt(pooled, null, { q: 3, k: 0 })).toEqual({ value: 0.1, exact: false, step: 0.5 / 255 });
   });
 
   it("prefers a full-resolution window where it covers the cell", () => {
     const win = { q0: 2, k0: 0, values: { bytes: Uint8Array.from([0, 255, 0, 0]), shape: [1, 4], scale: 0.5 } };
-    expect(valueAt(pooled, win, { q: 2, k: 1 })).toEqual({ value: 0.5, exact: true });
+    expect(valueAt(pooled, win, { q: 2, k: 1 })).toEqual({ value: 0.5, exact: true, step: 0.5 / 255 });
     expect(valueAt(pooled, win, { q: 3, k: 1 }).exact).toBe(false);
   });
 

@@ -586,27 +586,5 @@ def contrast_failures(
     return list(target.evaluate(_CONTRAST_JS, [root_selector, minimum]))
 
 
-@dataclass
-class OfflineWatch:
-    """What :func:`only_local_requests` refused: each request for a host other than 127.0.0.1."""
-
-    refused: list[str] = field(default_factory=list)
-
-
-def only_local_requests(context: playwright_sync.BrowserContext) -> OfflineWatch:
-    """Route every request of ``context``: those for 127.0.0.1 go ahead, any other is aborted and
-    recorded (a test asserts ``refused == []``)."""
-    from urllib.parse import urlsplit
-
-    watch = OfflineWatch()
-
-    def route(request_route: playwright_sync.Route) -> None:
-        url = request_route.request.url
-        if urlsplit(url).hostname == "127.0.0.1":
-            request_route.continue_()
-        else:
-            watch.refused.append(url)
-            request_route.abort()
-
-    context.route("**/*", route)
-    return watch
+#: Where a page on a test server may fetch from: the server itself.
+LOCAL = ("http://127.0.0.1:", "https://127.0.0.1:")

@@ -14,13 +14,14 @@ import pytest
 
 from tests.browser.conftest import (
     BIN,
+    LOCAL,
     PageWatch,
     Server,
     contrast_failures,
     free_port,
-    only_local_requests,
     open_page,
     playwright_sync,
+    refuse_network,
     sel,
     start_server,
     version,
@@ -169,7 +170,7 @@ def test_the_page_shows_its_heading_at_once_then_the_model_readable_and_offline(
     app_server: Server, fresh_page: PageWatch, theme: str
 ) -> None:
     page = fresh_page.page
-    offline = only_local_requests(page.context)
+    refused = refuse_network(page.context, LOCAL)
     page.goto(app_server.url + THEMES[theme], wait_until="commit")
     loading = page.locator(sel("app-loading"))
     loading.wait_for(state="visible")  # while the kernel loads the model: Voila's spinner no more
@@ -197,7 +198,7 @@ def test_the_page_shows_its_heading_at_once_then_the_model_readable_and_offline(
     fresh_page.screenshot(f"app-{theme}")
     if theme == "light":
         exports_download(fresh_page)
-    assert offline.refused == []
+    assert refused == []
     no_traceback(fresh_page)
     assert fresh_page.errors == [] and fresh_page.dialogs == []
 

@@ -9,6 +9,7 @@ main-thread task on first draw, frames per second while scrolling the overview),
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.browser.conftest import (
     PageWatch,
     Server,
     click_head,
+    contrast_failures,
     kernel_run,
     open_notebook,
     open_page,
@@ -129,11 +131,12 @@ def test_traits_set_from_python_reach_the_browser(lab_attention: PageWatch) -> N
 def test_hover_shows_weight_and_shades_tokens(lab_attention: PageWatch) -> None:
     page = lab_attention.page
     type_text(lab_attention, "one two three")
+    page.locator(sel("attention-heatmap")).scroll_into_view_if_needed()
     box = page.locator(sel("attention-heatmap")).bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3)  # last query → last key
     tooltip = page.text_content(sel("heatmap-tooltip")) or ""
-    assert "→" in tooltip and tooltip.rsplit(": ", 1)[1].replace(".", "").isdigit()
+    assert "→" in tooltip and re.fullmatch(r"<?\d+(\.\d+)?(e-\d+)?", tooltip.rsplit(": ", 1)[1])
     page.hover(sel("token-3"))
     shaded = page.eval_on_selector(sel("token-1"), "node => node.style.backgroundColor")
     assert shaded.startswith("rgba(")
@@ -276,6 +279,155 @@ def test_dark_theme_draws_and_responds(lab_attention: PageWatch) -> None:
     finally:
         set_theme(lab_attention, dark=False)
     assert lab_attention.errors == []
+
+
+# --- axes, zoom, tooltip, contrast (issue 17) -----------------------------------------------------------
+
+LABELLED_TEXT = "may indicate flu."
+
+
+def canvas_point(page: PageWatch, fx: float, fy: float) -> tuple[int, int]:
+    """Client coordinates of the point at fractions (fx, fy) of the heatmap's drawing (inside its border),
+    scrolled into view."""
+    page.page.locator(sel("attention-heatmap")).scroll_into_view_if_needed()
+    box = page.page.eval_on_selector(
+        sel("attention-heatmap"),
+        "node => { const r = node.getBoundingClientRect();"
+        " return [r.left + node.clientLeft, r.top + node.clientTop, node.clientWidth, node.clientHeight]; }",
+    )
+    return round(box[0] + fx * box[2]), round(box[1] + fy * box[3])  # whole pixels, as events report them
+
+
+def under(page: PageWatch, x: float, y: float) -> tuple[dict[str, int] | None, dict[str, float] | None]:
+    """The cell and the token-space point under client point (x, y), by the canvas's test hooks."""
+    return tuple(  # type: ignore[return-value]
+        page.page.eval_on_selector(
+            sel("attention-heatmap"),
+            "(node, [x, y]) => [node.cellAtClient(x, y), node.pointAtClient(x, y)]",
+            [x, y],
+        )
+    )
+
+
+def zoom_level(page: PageWatch) -> float:
+    return float(page.page.eval_on_selector(sel("attention-heatmap"), "node => node.zoomLevel()"))
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_axes_tooltip_and_contrast(lab_attention: PageWatch, dark: bool) -> None:
+    page = lab_attention.page
+    set_theme(lab_attention, dark=dark)
+    try:
+        type_text(lab_attention, ("Cough " if dark else "Fever ") + LABELLED_TEXT)  # a new text each run
+        page.click(sel("zoom-reset"))
+        n = page.locator(f"{sel('token-view')} [data-index]").count()
+        # every token labelled on both axes (a short text fits), with the token's text
+        for axis in ("query", "key"):
+            labels = page.locator(f"{sel(axis + '-labels')} [data-index]")
+            assert labels.count() == n
+            texts = [text.replace("␣", " ") for text in labels.all_text_contents()]
+            assert texts[1:] == page.locator(f"{sel('token-view')} [data-index]").all_text_contents()[1:]
+            last = sel(f"{axis}-label-{n - 1}")
+            assert (
+                page.get_attribute(last, "title") == f"{axis} {n - 1}: {page.text_content(last)}"
+            )  # on hover
+        assert "␣flu" in page.locator(f"{sel('query-labels')} [data-index]").all_text_contents()
+        assert (page.text_content(sel("query-axis-title")) or "").startswith("query")
+        assert (page.text_content(sel("key-axis-title")) or "").startswith("key")
+        assert page.text_content(sel("zoom-level")) == "×1"
+        assert "shift-click" in (page.text_content(sel("head-grid-hint")) or "")
+        # the tooltip of a bottom-row cell stays off the legend (and inside the heatmap)
+        x, y = canvas_point(lab_attention, 0.05, 0.995)
+        page.mouse.move(x, y)
+        page.wait_for_selector(f"{sel('heatmap-tooltip')}:visible")
+        tooltip = page.locator(sel("heatmap-tooltip")).bounding_box()
+        legend = page.locator(sel("colour-legend")).bounding_box()
+        canvas = page.locator(sel("attention-heatmap")).bounding_box()
+        assert tooltip and legend and canvas
+        assert not boxes_overlap(tooltip, legend), (tooltip, legend)
+        assert tooltip["y"] + tooltip["height"] <= canvas["y"] + canvas["height"] + 1
+        weight = (page.text_content(sel("heatmap-tooltip")) or "").rsplit(": ", 1)[1]
+        assert weight != "0"
+        failures = contrast_failures(lab_attention, sel("attention-view"))
+        assert failures == [], failures
+        lab_attention.screenshot(f"attention-view-axes-{'dark' if dark else 'light'}")
+        page.mouse.move(1, 1)
+    finally:
+        set_theme(lab_attention, dark=False)
+    assert lab_attention.errors == []
+
+
+def test_wheel_and_buttons_zoom_where_they_should(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    type_text(lab_attention, " ".join(["a"] * 63))  # BOS + 63 tokens
+    page.click(sel("zoom-reset"))
+    x, y = canvas_point(lab_attention, 0.3, 0.7)
+    page.mouse.move(x, y)
+    cell, point = under(lab_attention, x, y)
+    assert cell is not None and point is not None
+    page.mouse.wheel(0, -100)  # one notch up: zoom in about the pointer
+    page.wait_for_function(
+        "selector => document.querySelector(selector).textContent !== '×1'", arg=sel("zoom-level")
+    )
+    assert 1.1 <= zoom_level(lab_attention) <= 1.2  # gently: one notch is 15 %
+    for _ in range(4):
+        page.mouse.wheel(0, -100)
+    page.wait_for_function(
+        "selector => document.querySelector(selector).zoomLevel() > 1.9", arg=sel("attention-heatmap")
+    )
+    assert zoom_level(lab_attention) < 2.5  # five notches leave most of the matrix
+    cell_after, point_after = under(lab_attention, x, y)
+    assert cell_after == cell  # the point under the cursor stays under it
+    assert point_after is not None
+    assert abs(point_after["x"] - point["x"]) < 1e-3 and abs(point_after["y"] - point["y"]) < 1e-3
+    assert page.locator(f"{sel('query-labels')} [data-index]").count() > 0
+    # "+" zooms about the centre of the view
+    cx, cy = canvas_point(lab_attention, 0.5, 0.5)
+    centre, centre_point = under(lab_attention, cx, cy)
+    level = zoom_level(lab_attention)
+    page.click(sel("zoom-in"))
+    assert abs(zoom_level(lab_attention) - 1.5 * level) < 1e-6
+    assert page.text_content(sel("zoom-level")) == f"×{round(1.5 * level, 1):g}"
+    centre_after, centre_point_after = under(lab_attention, cx, cy)
+    assert centre_after == centre
+    assert centre_point is not None and centre_point_after is not None
+    assert abs(centre_point_after["x"] - centre_point["x"]) < 1e-3
+    # the keyboard reaches the zoom too: the canvas takes focus, "0" shows everything
+    page.focus(sel("attention-heatmap"))
+    page.keyboard.press("0")
+    assert page.text_content(sel("zoom-level")) == "×1"
+    assert lab_attention.errors == []
+
+
+def test_fits_a_1024_px_notebook(lab_attention: PageWatch) -> None:
+    page = lab_attention.page
+    page.set_viewport_size({"width": 1024, "height": 900})
+    try:
+        type_text(lab_attention, "Chest pain " + LABELLED_TEXT)
+        page.check(sel("line-toggle"))
+        page.hover(sel("token-3"))
+        page.wait_for_selector(f"{sel('line-view')}:visible")
+        view = page.eval_on_selector(
+            sel("attention-view"),
+            "node => ({ scroll: node.scrollWidth, client: node.clientWidth, right: node.getBoundingClientRect().right,"
+            " parts: [...node.querySelectorAll('canvas, button, input, select')]"
+            ".map((part) => part.getBoundingClientRect().right) })",
+        )
+        assert view["scroll"] <= view["client"] + 1, view
+        assert max(view["parts"]) <= view["right"] + 1, view
+        lab_attention.screenshot("attention-view-1024px-lines")
+        page.uncheck(sel("line-toggle"))
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 # --- DeepSeek-V3 counts: 61 layers × 128 heads ---------------------------------------------------------

@@ -34,13 +34,47 @@ export function clampView(view: Viewport, n: number): Viewport {
   return { x0, x1, y0, y1 };
 }
 
-/** Zoom by `factor` (> 1 zooms in) keeping the point at fractions (fx, fy) of the canvas fixed. */
+/** Zoom by `factor` (> 1 zooms in) keeping the point at fractions (fx, fy) of the canvas fixed. The factor
+ * is first limited so that the span stays within [MIN_SPAN, n]: zooming in at the limit does not move
+ * the point under the pointer (only zooming out near an edge shifts the view, to stay inside the data). */
 export function zoomAt(view: Viewport, n: number, factor: number, fx: number, fy: number): Viewport {
+  const span = Math.max(view.x1 - view.x0, view.y1 - view.y0);
+  const limited = Math.min(Math.max(factor, span / Math.max(n, 1e-9)), span / Math.min(MIN_SPAN, n));
   const px = view.x0 + fx * (view.x1 - view.x0);
   const py = view.y0 + fy * (view.y1 - view.y0);
-  const width = (view.x1 - view.x0) / factor;
-  const height = (view.y1 - view.y0) / factor;
+  const width = (view.x1 - view.x0) / limited;
+  const height = (view.y1 - view.y0) / limited;
   return clampView({ x0: px - fx * width, x1: px + (1 - fx) * width, y0: py - fy * height, y1: py + (1 - fy) * height }, n);
+}
+
+/** Zoom per wheel notch (one notch of a mouse wheel is ~100 px of deltaY in pixel mode). */
+export const WHEEL_STEP = 1.15;
+const LINE_PX = 33;
+
+/** Zoom factor of one wheel event: one notch zooms by WHEEL_STEP (in, for a negative deltaY), a
+ * trackpad's small deltas proportionally less; a burst of large deltas (fast wheels, page mode) is
+ * capped at one notch per event. */
+export function wheelFactor(deltaY: number, deltaMode = 0, pagePx = 420): number {
+  const px = deltaY * (deltaMode === 1 ? LINE_PX : deltaMode === 2 ? pagePx : 1);
+  if (!Number.isFinite(px)) return 1;
+  return WHEEL_STEP ** (-Math.max(-100, Math.min(100, px)) / 100);
+}
+
+/** How many times the view is magnified against the whole matrix (1: everything shown). */
+export function zoomLevel(view: Viewport, n: number): number {
+  const span = Math.max(view.x1 - view.x0, view.y1 - view.y0);
+  return span > 0 ? n / span : 1;
+}
+
+/** The zoom level as the view shows it: "×1", "×1.5", "×12", "×1024". */
+export function formatZoom(level: number): string {
+  if (!Number.isFinite(level) || level <= 0) return "×1";
+  return `×${level < 10 ? String(Math.round(level * 10) / 10) : String(Math.round(level))}`;
+}
+
+/** The token-space point (x: key, y: query, fractional) at canvas pixel (px, py). */
+export function pointAt(view: Viewport, px: number, py: number, width: number, height: number): { x: number; y: number } {
+  return { x: view.x0 + (px / width) * (view.x1 - view.x0), y: view.y0 + (py / height) * (view.y1 - view.y0) };
 }
 
 /** Move by fractions of the visible size (positive dx shows keys further right). */

@@ -24,6 +24,19 @@ or Enter) sends ``_intervene`` ``toggle_head``; a head that is off has a ``head-
 ``dsv-ablated`` (hatched). ``interventions`` lists what is off: ``intervention-I`` (label as text) with
 ``intervention-remove-I``, ``interventions-clear``, ``interventions-error`` (a refused change).
 
+The heatmap (``attention-heatmap``, a canvas; rows are queries, columns keys) has token labels on
+both axes, ``query-label-I`` in ``query-labels`` and ``key-label-I`` in ``key-labels`` (DOM text, the
+full label as the title; thinned to every 2nd, 5th, 10th, … token where they do not fit, the container's
+``data-step`` says which), the axis titles ``query-axis-title`` and ``key-axis-title``, ``heatmap-tooltip``
+(query → key: weight; kept inside the canvas, so it never covers the legend), ``colour-legend``, and the
+zoom controls ``zoom-in`` / ``zoom-out`` (about the centre), ``zoom-level`` (``×1.5``), ``zoom-reset``.
+The wheel zooms about the pointer (one notch 15 %), a drag pans; focused, the canvas takes ``+`` / ``-``,
+the arrows (pan) and ``0`` (everything). For tests the canvas element has ``cellAtClient(x, y)`` (the
+``{q, k}`` under a client point), ``pointAtClient(x, y)`` (the fractional token-space point) and
+``zoomLevel()``. ``head-grid-hint`` says how to pick and average heads. Under the tokens:
+``direction-toggle`` ("show incoming attention": shade the tokens that attend to the hovered/selected
+one instead of those it attends to), ``line-toggle`` and ``line-view`` (the lines view, short texts).
+
 Where the browser shows errors (``data-testid``): ``status`` (the view's status: a failed trace or
 edit) and ``heatmap-error`` under the heatmap (a full-resolution window or row that could not be
 fetched; the overview stays on screen).

@@ -88,7 +88,18 @@ export class HeadOverview {
       className: "dsv-jump",
       attrs: { type: "number", min: "0", step: "1", placeholder: "layer", "aria-label": "jump to layer" },
     });
-    const mean = element("button", { testid: "layer-mean", text: "mean of layer", attrs: { type: "button", title: "select every head of the selected layer" } });
+    const mean = element("button", {
+      testid: "layer-mean",
+      text: "average all heads",
+      attrs: { type: "button", title: "show the mean of every head of the selected layer" },
+    });
+    const hint = element("div", {
+      testid: "head-grid-hint",
+      className: "dsv-overview-hint",
+      text:
+        "Click a head to show it; shift-click (or ctrl-click) more heads to average them" +
+        (this.ablation ? "; alt-click turns a head off." : "."),
+    });
     const controls = element(
       "div",
       { className: "dsv-overview-controls" },
@@ -96,6 +107,7 @@ export class HeadOverview {
       element("label", {}, this.sortToggle, document.createTextNode(" sort heads")),
       element("label", {}, document.createTextNode("jump to "), this.jump),
       mean,
+      hint,
     );
     this.canvas = element("canvas", { className: "dsv-overview-canvas" });
     this.marks = element("div", { className: "dsv-overview-marks" });
