@@ -2,7 +2,7 @@
 
 For the bundled model (or any checkpoint folder) it reports, as JSON:
 
-* ``induction``: each head's attention on random tokens said twice (:func:`train_tiny.induction_scores`);
+* ``induction``: each head's attention on random words said twice (:func:`train_tiny.induction_scores`);
 * ``facts``: for each fact prompt of the training data (a company's headquarters, a condition's usual
   treatment), the answer's log-probability, whether it is the top token, and the head and the expert whose
   ablation alone lowers it most (``deepseek_viz.head_ablation_sweep`` and ``ExpertAblation``), averaged
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tiny_corpus import HEADQUARTERS, TREATMENTS
-from train_tiny import VOCAB_SIZE, induction_scores
+from tiny_corpus import HEADQUARTERS, TREATMENTS, build_corpus, common_words
+from train_tiny import induction_scores
 
 import deepseek_viz as dv
 from deepseek_viz.model import ExpertAblation
@@ -92,7 +92,7 @@ def main() -> None:
         "headquarters": [(f"{c} is headquartered in", f" {city}") for c, city in HEADQUARTERS.items()],
         "treatment": [(f"The usual treatment for {d} is", f" {t}") for d, t in TREATMENTS.items()],
     }
-    report: dict[str, object] = {"induction": induction_scores(args.model, VOCAB_SIZE)}
+    report: dict[str, object] = {"induction": induction_scores(args.model, common_words(build_corpus()[0]))}
     for kind, prompts in facts.items():
         cases = [(prompt, dv.Continuation(answer)) for prompt, answer in prompts]
         report[kind] = {"top1": _top1(model, prompts), **_summary(model, cases)}

@@ -347,16 +347,21 @@ def repeated_doc(rng: random.Random, words: list[str]) -> str:
     return f"{sequence}\n{sequence}"
 
 
-def circuit_docs(seed: int, docs: list[str], facts: int = 5000, repeats: int = 20000) -> list[str]:
-    """Fact-recall and repeated-sequence documents (the words of the repeats are ``docs``' 2000 most
-    common), deterministic for ``seed``."""
-    rng = random.Random(seed + 1)
+def common_words(docs: list[str], count: int = 2000) -> list[str]:
+    """The ``count`` most common plain ASCII words of ``docs`` (the words of the repeated sequences)."""
     counts: dict[str, int] = {}
     for doc in docs:
         for word in doc.split():
             if word.isalpha() and word.isascii():
                 counts[word] = counts.get(word, 0) + 1
-    words = sorted(counts, key=lambda w: (-counts[w], w))[:2000]
+    return sorted(counts, key=lambda w: (-counts[w], w))[:count]
+
+
+def circuit_docs(seed: int, docs: list[str], facts: int = 5000, repeats: int = 20000) -> list[str]:
+    """Fact-recall and repeated-sequence documents (the words of the repeats: :func:`common_words` of
+    ``docs``), deterministic for ``seed``."""
+    rng = random.Random(seed + 1)
+    words = common_words(docs)
     return [fact_doc(rng) for _ in range(facts)] + [repeated_doc(rng, words) for _ in range(repeats)]
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tiny_corpus import HEADQUARTERS, TREATMENTS, build_corpus, circuit_docs
+from tiny_corpus import HEADQUARTERS, TREATMENTS, build_corpus, circuit_docs, common_words
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForCausalLM,
@@ -224,27 +224,39 @@ def attention_and_routing(out: Path, chunks: torch.Tensor) -> tuple[list[list[fl
 
 
 @torch.no_grad()
-def induction_scores(out: Path, vocab: int, length: int = 24, batch: int = 16) -> dict[str, object]:
-    """On random tokens said twice (``BOS r1…rT r1…rT``): each head's mean attention from a token of
-    the second half to the token after its first occurrence, and how often the model copies it."""
+def induction_scores(out: Path, words: list[str], texts: int = 16, length: int = 12) -> dict[str, object]:
+    """On random ``words`` said twice (``BOS w1…wT ⏎ w1…wT``, the form of the training's repeats):
+    each head's mean attention from a token of the second copy to the token after its first
+    occurrence, and how often the model predicts that token."""
+    tokenizer = AutoTokenizer.from_pretrained(out)
     model = DeepseekV3ForCausalLM.from_pretrained(out, attn_implementation="eager").eval()
-    gen = torch.Generator().manual_seed(1)
-    half = torch.randint(3, vocab, (batch, length), generator=gen)
-    ids = torch.cat([torch.zeros(batch, 1, dtype=torch.long), half, half], dim=1)
-    result = model(input_ids=ids, output_attentions=True)
-    queries = torch.arange(length + 1, 2 * length + 1)  # the second half
-    keys = queries - length + 1  # the token after the query's first occurrence
-    scores = [attn[:, :, queries, keys].mean(dim=(0, 2)) for attn in result.attentions]
-    copied = result.logits[:, length + 1 : -1].argmax(-1) == ids[:, length + 2 :]
-    table = [[round(float(w), 4) for w in row] for row in scores]
+    rng = random.Random(1)
+    sums, uniform, hits, count, used = None, 0.0, 0, 0, 0
+    while used < texts:
+        sequence = " ".join(rng.choices(words, k=length))
+        ids = tokenizer(f"{sequence}\n{sequence}", return_tensors="pt")["input_ids"]
+        T = (ids.shape[1] - 2) // 2
+        if ids[0, 1 : T + 1].tolist() != ids[0, T + 2 :].tolist():
+            continue  # the two copies tokenise differently
+        result = model(input_ids=ids, output_attentions=True)
+        queries = torch.arange(T + 2, 2 * T + 1)
+        keys = queries - T
+        layer_scores = torch.stack([attn[0][:, queries, keys].mean(-1) for attn in result.attentions])
+        sums = layer_scores if sums is None else sums + layer_scores
+        uniform += float((1 / (queries + 1).double()).mean())
+        hits += int((result.logits[0, queries].argmax(-1) == ids[0, queries + 1]).sum())
+        count += len(queries)
+        used += 1
+    assert sums is not None
+    table = [[round(float(w) / used, 4) for w in row] for row in sums]
     layer, head = max(
         ((i, j) for i in range(len(table)) for j in range(len(table[i]))), key=lambda lh: table[lh[0]][lh[1]]
     )
     return {
         "attention": table,
         "best_head": {"layer": layer, "head": head, "mean_weight": table[layer][head]},
-        "uniform_weight": round(float((1 / (queries + 1).double()).mean()), 4),
-        "copy_accuracy": round(float(copied.float().mean()), 4),
+        "uniform_weight": round(uniform / used, 4),
+        "copy_accuracy": round(hits / count, 4),
     }
 
 
@@ -369,7 +381,7 @@ def main() -> None:
             "mean_weight": round(prev_mean[best_layer][best_head], 4),
         },
         "expert_load": expert_load,
-        "induction": induction_scores(args.out, VOCAB_SIZE),
+        "induction": induction_scores(args.out, common_words(train_docs)),
         "fact_recall": fact_recall(args.out),
         "train_seconds": round(train_seconds, 1),
         "steps": args.steps,
