@@ -62,3 +62,16 @@ def test_predicts_better_than_chance(bundled: dv.HookedModel) -> None:
     ids = torch.tensor([token.id for token in trace.tokens])
     log_probs = torch.log_softmax(trace.logits, dim=-1)[torch.arange(len(ids) - 1), ids[1:]]
     assert float(log_probs.mean()) > -np.log(bundled.model.config.vocab_size) + 2.0
+
+
+def test_has_circuits_worth_finding(bundled: dv.HookedModel) -> None:
+    """Notebook 08's premises: an induction head copies repeated words, and a fact hangs on one head."""
+    words = "harbor violet seven tiger copper lantern orbit velvet canyon maple".split()
+    first = " ".join(words)
+    repeated = bundled.trace(f"{first}\n{first}", layers=range(bundled.num_layers))
+    half = (len(repeated.tokens) - 2) // 2
+    queries = np.arange(half + 2, 2 * half + 1)
+    induction = max(float(repeated.attention(L)[:, queries, queries - half].mean(-1).max()) for L in range(4))
+    assert induction > 0.3  # uniform attention would give about 1/20
+    sweep = dv.head_ablation_sweep(bundled, "Globex is headquartered in", dv.Continuation(" Tokyo"))
+    assert sweep.before > -1.0 and sweep.effects.min() < -2.0
