@@ -426,6 +426,18 @@ def kernel_run(page: PageWatch, code: str) -> str:
     )
 
 
+def kernel_value(page: PageWatch, expression: str, expected: str, attempts: int = 100) -> str:
+    """``expression`` printed by the kernel, asked again until it reads ``expected`` (a trait set from
+    the browser arrives as a message of its own) or ``attempts`` run out."""
+    value = ""
+    for _ in range(attempts):
+        value = kernel_run(page, f"print({expression})").strip()
+        if value == expected:
+            break
+        time.sleep(0.1)
+    return value
+
+
 @pytest.fixture
 def fresh_page(browser: playwright_sync.Browser) -> Iterator[PageWatch]:
     """A new page of its own, closed after the test."""

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from tests.browser.conftest import PageWatch, kernel_run, sel, set_theme
+from tests.browser.conftest import PageWatch, kernel_run, kernel_value, sel, set_theme
 from tests.real_counts import REAL_COUNT_CONFIGS
 
 pytestmark = pytest.mark.browser
@@ -87,7 +87,7 @@ def test_architecture_view_draws_expands_and_selects_a_layer_in_a_linked_attenti
     # a click selects the layer in the kernel and shows its heads in the linked attention view
     small.locator(sel("arch-layer-2")).click()
     small.locator(f"{sel('arch-layer-2')}.dsv-on").wait_for()
-    assert kernel_run(lab_architecture, "print(arch.selected_layer, attention.layer)").strip() == "2 2"
+    assert kernel_value(lab_architecture, "arch.selected_layer, attention.layer", "2 2") == "2 2"
     page.wait_for_selector(f"{sel('head-2-0')}.dsv-on")
     assert "MoE: 8 routed experts" in (small.locator(sel("arch-details")).text_content() or "")
     # keyboard: Tab from layer 0 passes the next group's toggle to layer 1; Enter selects it
@@ -97,7 +97,7 @@ def test_architecture_view_draws_expands_and_selects_a_layer_in_a_linked_attenti
     assert page.evaluate("() => document.activeElement.dataset.testid") == "arch-layer-1"
     page.keyboard.press("Enter")
     small.locator(f"{sel('arch-layer-1')}.dsv-on").wait_for()
-    assert kernel_run(lab_architecture, "print(arch.selected_layer, attention.layer)").strip() == "1 1"
+    assert kernel_value(lab_architecture, "arch.selected_layer, attention.layer", "1 1") == "1 1"
     # the text reads in this theme: a layer button's text stands out from its background
     button = f"{view(0)} >> {sel('arch-layer-0')}"
     assert (

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PageWatch, kernel_run, notebook_in_lab, playwright_sync, sel, set_theme
-from tests.browser.test_generation_view import kernel_value
+from tests.browser.conftest import (
+    PageWatch,
+    kernel_run,
+    kernel_value,
+    notebook_in_lab,
+    playwright_sync,
+    sel,
+    set_theme,
+)
 
 pytestmark = pytest.mark.browser
 

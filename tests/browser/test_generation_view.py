@@ -4,13 +4,20 @@ clicking a generated token selects it in the kernel."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PageWatch, kernel_run, notebook_in_lab, sel, set_theme, wait_for_status
+from tests.browser.conftest import (
+    PageWatch,
+    kernel_run,
+    kernel_value,
+    notebook_in_lab,
+    sel,
+    set_theme,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -46,18 +53,6 @@ def lab_generation(
     )
     with notebook_in_lab(browser, jupyter_lab, notebook, "generation-view") as watch:  # type: ignore[arg-type]
         yield watch
-
-
-def kernel_value(page: PageWatch, expression: str, expected: str, attempts: int = 100) -> str:
-    """``expression`` printed by the kernel, asked again until it reads ``expected`` (a trait set from
-    the browser arrives as a message of its own) or ``attempts`` run out."""
-    value = ""
-    for _ in range(attempts):
-        value = kernel_run(page, f"print({expression})").strip()
-        if value == expected:
-            break
-        time.sleep(0.1)
-    return value
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])

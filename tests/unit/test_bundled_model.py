@@ -66,7 +66,7 @@ def test_predicts_better_than_chance(bundled: dv.HookedModel) -> None:
 
 def test_has_circuits_worth_finding(bundled: dv.HookedModel) -> None:
     """Notebook 08's premises: an induction head copies repeated words, and a fact hangs on one head."""
-    words = "harbor violet seven tiger copper lantern orbit velvet canyon maple".split()
+    words = ["harbor", "violet", "seven", "tiger", "copper", "lantern", "orbit", "velvet", "canyon", "maple"]
     first = " ".join(words)
     repeated = bundled.trace(f"{first}\n{first}", layers=range(bundled.num_layers))
     half = (len(repeated.tokens) - 2) // 2
