@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 import pytest
 
 from tests.browser.conftest import PageWatch, kernel_run, sel, set_theme
+from tests.browser.test_embedding_scatter import loneliest, screen_position
 
 pytestmark = pytest.mark.browser
 
@@ -30,26 +31,6 @@ def lab_map(view_in_lab: Callable[[str, str, str], AbstractContextManager[PageWa
     with view_in_lab("expert_map", code, "embedding-scatter") as watch:
         watch.page.wait_for_selector('[data-testid="routing-view"][data-ready="true"]')
         yield watch
-
-
-def screen_position(page: PageWatch, point: list[float]) -> tuple[float, float]:
-    locator = page.page.locator(f"{ROOT} .dsv-scatter-input")
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    assert box is not None
-    camera = json.loads(page.page.get_attribute(ROOT, "data-camera") or "{}")
-    x = camera["width"] / 2 + (point[0] - camera["cx"]) * camera["scale"]
-    y = camera["height"] / 2 - (point[1] - camera["cy"]) * camera["scale"]
-    return box["x"] + x, box["y"] + y
-
-
-def loneliest(points: list[list[float]]) -> int:
-    def gap(i: int) -> float:
-        return min(
-            (points[i][0] - p[0]) ** 2 + (points[i][1] - p[1]) ** 2 for j, p in enumerate(points) if j != i
-        )
-
-    return max(range(len(points)), key=gap)
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
