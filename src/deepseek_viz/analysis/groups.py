@@ -26,7 +26,7 @@ import numpy as np
 
 from ..model import Intervention, ModelInterface
 from .attribution.explain import explain, normalize_methods
-from .attribution.targets import NextToken, Target, Verbalizer
+from .attribution.targets import NextToken, Target
 
 #: The most texts one comparison explains unless ``max_texts`` says otherwise.
 MAX_TEXTS = 500
@@ -249,20 +249,6 @@ def _method(method: str) -> str:
     return name
 
 
-def _free(target: Target | None) -> bool:
-    """Whether ``target`` settles on a token per text (the model's top next token or label)."""
-    return (
-        target is None
-        or (isinstance(target, NextToken) and target.token is None)
-        or (isinstance(target, Verbalizer) and target.label is None)
-    )
-
-
-def _target_token(model: ModelInterface, text: str, target: Target | None) -> int | None:
-    """The token id the target settles on for ``text`` (its ``chosen_token``; one small forward)."""
-    return (target or NextToken()).bind(model, model.tokenize(text)).chosen_token
-
-
 def _table(pairs: list[tuple[str, float]]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Mean score per token string, largest ``|mean|`` first (ties: first seen first)."""
     totals: dict[str, float] = {}
@@ -337,8 +323,8 @@ def group_comparison(
 
     values = np.zeros(len(all_texts), dtype=np.float64)
     described: list[str] = []
-    read: set[tuple[str, int | None]] = set()  # what each text's target read: (description, token)
-    free = _free(target)
+    read: set[Target] = set()  # what each text's target read: the target pinned on that text
+    chosen = target or NextToken()
     occurrences: dict[str, list[tuple[str, float]]] = {label: [] for label in order}
     context = model.intervene(*interventions) if interventions else nullcontext()
     with (
@@ -352,8 +338,7 @@ def group_comparison(
                 raise ValueError(f"text {i} (group {label!r}): {error}") from error
             values[i] = explanation.value
             described.append(explanation.target)
-            token_id = _target_token(model, text, target) if free else None
-            read.add((explanation.target, token_id))
+            read.add(chosen.pinned(model, explanation.tokens))
             for token, score in zip(explanation.tokens, explanation.scores[name], strict=True):
                 if not token.special:
                     key = (token.text.strip() or token.text) if strip else token.text
