@@ -208,3 +208,33 @@ def test_interventions_at_real_counts(hooked: dv.HookedModel) -> None:
     assert rerouted is not None and expert not in rerouted.experts
     if rerouted.groups is not None:
         assert max(len(set(row.tolist())) for row in rerouted.groups) <= hooked.model.config.topk_group
+
+
+def test_the_issue_15_and_18_views_at_real_counts(shape: str, hooked: dv.HookedModel) -> None:
+    """Click-to-ablate, Compare and the expert map at V3 / V2-Lite / distill counts: they answer, and
+    what they send stays small (only the layer and heads shown)."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    def sent(view: object) -> int:
+        _state, _paths, buffers = _remove_buffers(view.get_state())  # type: ignore[attr-defined]
+        return sum(len(bytes(buffer)) for buffer in buffers)
+
+    text = "Quarterly revenue rose 12% to $4.2 billion. Fever may indicate flu."
+    state = dv.Interventions(hooked)
+    predictions = dv.PredictionView(hooked, text, interventions=state)
+    state.toggle_head(hooked.num_layers - 1, hooked.num_heads - 1)
+    if hooked.moe_layers:
+        routing = dv.RoutingView(hooked, text, interventions=state)
+        state.toggle_expert(routing.layer, hooked.num_experts - 1)
+        assert routing.status.ok and sent(routing) < 2**20
+        expert_map = dv.ExpertMapView(hooked, layer=hooked.moe_layers[-1], texts=[text])
+        assert expert_map.status.ok and sent(expert_map) < 2**20
+    assert predictions.status.ok and predictions._change is not None
+    state.clear()
+    assert predictions._change is None
+    ablation = dv.HeadAblation(hooked.num_layers // 2, (hooked.num_heads - 1,))
+    compare = dv.Compare(hooked, text, interventions_b=[ablation], layer=hooked.num_layers - 1)
+    assert compare.status.ok and sent(compare) < 2**20
+    compare.head = hooked.num_heads - 1
+    assert compare.status.ok
+    assert dv.ArchitectureView(hooked).status.ok
