@@ -456,12 +456,21 @@ def click_head(
     again once the scroll has settled)."""
     grid = page.page.locator(f"{scope} {sel('head-grid')}".strip())
     grid.scroll_into_view_if_needed()
-    reveal = "(grid, [layer, head]) => grid.revealHead(layer, head)"
-    grid.evaluate(reveal, [layer, head])  # scrolls the cell into view: its place settles after a frame
-    page.page.evaluate(
-        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
-    )
-    point = grid.evaluate(reveal, [layer, head])
+    # the cell's place settles a frame after a scroll, and again after a theme's stylesheet lands: ask until
+    # two frames agree and the grid is what lies under that point
+    settled = """async (grid, [layer, head]) => {
+      const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+      let point = grid.revealHead(layer, head);
+      for (let tries = 0; tries < 50; tries++) {
+        await frames();
+        const again = grid.revealHead(layer, head);
+        const under = document.elementFromPoint(again.x, again.y);
+        if (again.x === point.x && again.y === point.y && under && grid.contains(under)) return again;
+        point = again;
+      }
+      throw new Error(`head ${layer}.${head} never settled under the pointer`);
+    }"""
+    point = grid.evaluate(settled, [layer, head])
     for key in modifiers:
         page.page.keyboard.down(key)
     page.page.mouse.click(point["x"], point["y"])
