@@ -131,12 +131,14 @@ def test_redis_killed_then_back() -> None:
         first.put("before", b"1")
         server.kill()
         with pytest.warns(RuntimeWarning, match="in-process cache alone") as caught:
-            for _ in range(3):
+            for _ in range(3):  # each round after a back-off, so Redis is probed (and fails) again
                 first.put("during", b"2")
                 assert first.get("during") == b"2"
                 assert first.get("before") == b"1"
                 assert first.get("missing") is None
+                time.sleep(BACK_OFF * 1.5)
         assert len(caught) == 1
+        assert first.stats()["redis"]["errors"] == 3
         assert first.stats()["redis"]["state"] == "down"
 
         server.start()

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 #: Every key this package writes to Redis starts with this.
 KEY_PREFIX = "dsv:"
@@ -76,7 +78,10 @@ class ResponseCache:
         if redis_url and max_bytes:
             try:
                 self._redis = redis.Redis.from_url(
-                    redis_url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+                    redis_url,
+                    socket_timeout=SOCKET_TIMEOUT,
+                    socket_connect_timeout=SOCKET_TIMEOUT,
+                    retry=Retry(NoBackoff(), 0),  # the back-off below is the only retry
                 )
             except ValueError as error:
                 raise ValueError(f"not a Redis URL: {redis_url!r} ({error})") from None
@@ -190,7 +195,7 @@ class ResponseCache:
         assert self._redis is not None
         try:
             result = action(self._redis)
-        except redis.RedisError as error:
+        except (redis.RedisError, OSError) as error:
             with self._lock:
                 self._redis_errors += 1
                 first = self._redis_down_until is None
