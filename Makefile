@@ -9,7 +9,7 @@ PORT ?= 8866
 # `make demo MODEL=path-or-hub-name` serves another model (default: the bundled one)
 MODEL ?=
 
-.PHONY: setup chromium js lint test test-py demo bench train-tiny clean
+.PHONY: setup chromium redis js lint test test-py demo bench train-tiny clean
 
 $(STAMP): pyproject.toml js/package.json js/package-lock.json
 	python3 -m venv $(VENV)
@@ -27,7 +27,14 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(BROWSER_PACKAGES); }
 
-setup: $(STAMP) chromium
+# Debian's redis-server: the tests start their own (tests/redis_server.py), never the system service.
+REDIS_PACKAGES := redis-server
+redis:
+	@dpkg -s $(REDIS_PACKAGES) >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(REDIS_PACKAGES); }
+
+setup: $(STAMP) chromium redis
 
 js: $(STAMP)
 	cd js && npm run build
