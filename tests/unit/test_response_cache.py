@@ -107,6 +107,23 @@ def test_a_put_by_one_replica_is_a_redis_hit_for_another(server: RedisServer, cl
     assert client.get(KEY_PREFIX + "k") == b"answer"
 
 
+def test_on_lookup_hears_each_tier_asked(server: RedisServer, client: redis.Redis) -> None:
+    heard: list[tuple[str, bool]] = []
+    first = make_cache(1 << 20, server.url)
+    second = ResponseCache(1 << 20, server.url, on_lookup=lambda tier, hit: heard.append((tier, hit)))
+    second.get("k")
+    first.put("k", b"answer")
+    second.get("k")
+    second.get("k")
+    assert heard == [
+        ("memory", False),
+        ("redis", False),
+        ("memory", False),
+        ("redis", True),
+        ("memory", True),
+    ]
+
+
 def test_redis_entries_expire(server: RedisServer, client: redis.Redis) -> None:
     cache = ResponseCache(1 << 20, server.url, ttl_seconds=120)
     cache.put("k", b"answer")

@@ -48,7 +48,9 @@ class ResponseCache:
     ``max_bytes`` bounds the memory tier; an entry larger than ``max_bytes // 8`` is stored in neither
     tier, and ``max_bytes=0`` turns the cache off. Redis entries expire after ``ttl_seconds``; Redis's
     own ``maxmemory`` bounds that tier. After a Redis failure the cache waits ``retry_seconds`` before
-    using Redis again. Safe to call from many threads.
+    using Redis again. ``on_lookup(tier, hit)``, when given, is called for each tier a ``get`` asks
+    (``"memory"``, then ``"redis"`` after a memory miss), for counting metrics as they happen; it must
+    not raise. Safe to call from many threads.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class ResponseCache:
         ttl_seconds: int = 3600,
         *,
         retry_seconds: float = 30.0,
+        on_lookup: Callable[[str, bool], None] | None = None,
     ) -> None:
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be 0 (no cache) or more, not {max_bytes}")
@@ -66,6 +69,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.ttl_seconds = ttl_seconds
         self.retry_seconds = retry_seconds
+        self._on_lookup = on_lookup
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
@@ -100,22 +104,17 @@ class ResponseCache:
             value = self._entries.get(key)
             if value is not None:
                 self._entries.move_to_end(key)
-                self._hits["memory"] += 1
-                return value
-            self._misses["memory"] += 1
-        if not self._redis_ready():
-            return None
-        answered, value = self._redis_call(lambda client: client.get(KEY_PREFIX + key))
+        self._count("memory", value is not None)
+        if value is not None or not self._redis_ready():
+            return value
+        answered, found = self._redis_call(lambda client: client.get(KEY_PREFIX + key))
         if not answered:
             return None
-        if not isinstance(value, bytes):
+        value = found if isinstance(found, bytes) else None
+        if value is not None and len(value) <= self.max_entry_bytes:
             with self._lock:
-                self._misses["redis"] += 1
-            return None
-        with self._lock:
-            self._hits["redis"] += 1
-            if len(value) <= self.max_entry_bytes:
                 self._remember(key, value)
+        self._count("redis", value is not None)
         return value
 
     def put(self, key: str, value: bytes) -> None:
@@ -131,7 +130,7 @@ class ResponseCache:
         """Counts for the metrics: hits and misses per tier, the bytes and entries held in memory.
 
         ``{"memory": {"hits", "misses", "bytes", "entries", "max_bytes"},
-        "redis": {"hits", "misses", "errors", "state"}}``, where ``state`` is ``"off"`` (no URL),
+        "redis": {"hits", "misses", "errors", "state"}}``, where ``state`` is ``"off"`` (no URL, or no cache),
         ``"up"`` or ``"down"`` (in the back-off after a failure).
         """
         with self._lock:
@@ -161,6 +160,13 @@ class ResponseCache:
         """Close the connections to Redis (the memory tier stays usable)."""
         if self._redis is not None:
             self._redis.close()
+
+    def _count(self, tier: str, hit: bool) -> None:
+        """Count one lookup in ``tier``, and tell ``on_lookup`` (outside the lock)."""
+        with self._lock:
+            (self._hits if hit else self._misses)[tier] += 1
+        if self._on_lookup is not None:
+            self._on_lookup(tier, hit)
 
     def _remember(self, key: str, value: bytes) -> None:
         """Put ``value`` in the memory tier, evicting the least recently used. Call with the lock held."""
