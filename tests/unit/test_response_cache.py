@@ -155,7 +155,7 @@ def test_redis_killed_then_back() -> None:
                 assert first.get("missing") is None
                 time.sleep(BACK_OFF * 1.5)
         assert len(caught) == 1
-        assert first.stats()["redis"]["errors"] == 3
+        assert first.stats()["redis"]["errors"] >= 3  # probed again after each back-off
         assert first.stats()["redis"]["state"] == "down"
 
         server.start()
