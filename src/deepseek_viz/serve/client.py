@@ -9,6 +9,7 @@ on first use. Interventions and time limits are this client's state, sent with e
 from __future__ import annotations
 
 import json
+import math
 import struct
 import threading
 import time
@@ -501,6 +502,8 @@ class RemoteModel:
         deadline = self._state.deadline
         if deadline is None:
             return self.max_seconds
+        if not math.isfinite(deadline[0]):
+            return None
         left = deadline[0] - time.monotonic()
         if left <= 0:
             raise ComputationTimeoutError(deadline[1])
