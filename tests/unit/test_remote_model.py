@@ -36,9 +36,10 @@ PROPERTIES = [
 ]
 
 
-def remote_of(limits: ServiceLimits = ServiceLimits()) -> RemoteModel:
+def remote_of(limits: ServiceLimits | None = None) -> RemoteModel:
     """A remote model served by its own copy of the bundled model."""
-    return connect("local", transport=LocalTransport(ModelCalls(dv.load_model(device="cpu"), limits)))
+    calls = ModelCalls(dv.load_model(device="cpu"), limits or ServiceLimits())
+    return connect("local", transport=LocalTransport(calls))
 
 
 @pytest.fixture(scope="module")
@@ -211,11 +212,11 @@ def test_errors_are_the_local_ones(local: dv.HookedModel, remote: RemoteModel) -
     with pytest.raises(dv.LayerOutOfRangeError) as remote_error:
         remote.trace(TEXT, layers=[99])
     assert str(remote_error.value) == str(local_error.value)
-    with pytest.raises(IndexError) as local_error:
+    with pytest.raises(IndexError) as local_index:
         local.trace(TEXT).attention(-9)
-    with pytest.raises(IndexError) as remote_error:
+    with pytest.raises(IndexError) as remote_index:
         remote.trace(TEXT).attention(-9)
-    assert str(remote_error.value) == str(local_error.value)
+    assert str(remote_index.value) == str(local_index.value)
     with pytest.raises(dv.EmptyTextError, match="the text is empty"):
         remote.tokenize("")
 
@@ -238,7 +239,7 @@ def test_time_limit_is_client_state(remote: RemoteModel) -> None:
 
 
 def test_a_dead_server_is_a_clear_error() -> None:
-    with pytest.raises(ServiceError, match="the model service at http://127.0.0.1:9 does not answer"):
+    with pytest.raises(ServiceError, match=r"the model service at http://127\.0\.0\.1:9 does not answer"):
         connect("http://127.0.0.1:9", transport=HttpTransport("http://127.0.0.1:9", timeout=5))
 
 
