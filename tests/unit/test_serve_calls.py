@@ -5,6 +5,7 @@ wire form of interventions and errors."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 import torch
@@ -40,12 +41,13 @@ def test_unknown_calls_and_reads_are_404(calls: ModelCalls) -> None:
 
 
 def test_malformed_fields_are_400(calls: ModelCalls) -> None:
-    for call, fields in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("tokenize", {"text": 5}),
         ("decode", {"ids": ["a"]}),
         ("trace", {"text": TEXT, "interventions": [{"kind": "os.system", "layer": 0}]}),
         ("trace", {"text": TEXT, "seconds": -1}),
-    ]:
+    ]
+    for call, fields in cases:
         with pytest.raises(RequestError) as error:
             calls.handle(call, fields, {})
         assert error.value.status == 400, call
