@@ -268,3 +268,15 @@ def test_explain(local: dv.HookedModel, remote: RemoteModel) -> None:
     np.testing.assert_allclose(
         b.scores["input_x_gradient"], a.scores["input_x_gradient"], rtol=1e-4, atol=1e-6
     )
+
+
+def test_generation_view(local: dv.HookedModel, remote: RemoteModel) -> None:
+    traces = []
+    for model in (local, remote):
+        view = dv.GenerationView(model, "Fever may indicate", max_new_tokens=6)
+        view.generate()
+        trace = view.wait(120)
+        assert trace is not None, str(view.status)
+        traces.append((trace, view._tokens, view._probs))
+    (a, tokens_a, probs_a), (b, tokens_b, probs_b) = traces
+    assert b.tokens == a.tokens and tokens_b == tokens_a and probs_b == probs_a

@@ -111,3 +111,7 @@ def test_errors_rebuild_only_known_classes() -> None:
 def test_cacheable(calls: ModelCalls) -> None:
     assert calls.cacheable("trace_read") and calls.cacheable("tokenize")
     assert not calls.cacheable("info") and not calls.cacheable("nothing")
+    assert calls.cache_fields({"text": TEXT, "seconds": 3.5, "interventions": []}) == {
+        "text": TEXT,
+        "interventions": [],
+    }

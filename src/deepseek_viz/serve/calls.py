@@ -103,6 +103,12 @@ class ModelCalls:
         limits belong to the service, nor a generation)."""
         return call in self._calls and call != "info"
 
+    @staticmethod
+    def cache_fields(fields: Fields) -> Fields:
+        """The fields a cacheable call's answer depends on: all but the request's time limit
+        (``seconds``, which varies from request to request); key a cache on these and the arrays."""
+        return {name: value for name, value in fields.items() if name != "seconds"}
+
     def handle(self, call: str, fields: Fields, arrays: Arrays) -> Answer:
         """Answer ``call``: model errors pass through as they are, a bad request is a :class:`RequestError`."""
         answer = self._calls.get(call)
