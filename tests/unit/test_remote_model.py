@@ -303,3 +303,20 @@ def test_embed_texts(local: dv.HookedModel, remote: RemoteModel) -> None:
     a = dv.embed_texts(local, texts, layer=2, batch_size=2, progress=False)
     b = dv.embed_texts(remote, texts, layer=2, batch_size=2, progress=False)
     np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_generate_chat_and_prefix(local: dv.HookedModel, remote: RemoteModel) -> None:
+    stop = threading.Event()
+    steps: list[dv.GenerationStep] = []
+
+    def on_step(step: dv.GenerationStep) -> None:
+        steps.append(step)
+        if len(steps) == 2:
+            stop.set()
+
+    chat = remote.generate("Is fever a flu sign?", 5, chat=True, on_step=on_step, stop_event=stop)
+    written = local.generate("Is fever a flu sign?", 2, chat=True)
+    assert chat.tokens == written.tokens and chat.prompt_length == written.prompt_length
+    source = local.trace("Once upon a time there")
+    prompt, prefix = source.text[: source.tokens[3].end], source.tokens[:4]
+    assert remote.generate(prompt, 3, prefix=prefix).tokens == local.generate(prompt, 3, prefix=prefix).tokens
