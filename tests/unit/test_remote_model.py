@@ -287,7 +287,7 @@ def test_head_and_expert_patches(local: dv.HookedModel, remote: RemoteModel) -> 
     routing = local.trace(clean).routing(2)
     assert routing is not None
     expert = int(routing.experts[2, 0])  # one that clean position 2 is routed to: its patch says something
-    patches = [
+    patches: list[dv.HeadPatch | dv.ExpertPatch] = [
         dv.HeadPatch.from_run(remote, clean, 1, [0, 2], positions=[1, 3]),
         dv.ExpertPatch.from_run(remote, clean, 2, expert=expert, positions=[2]),
     ]

@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepseek_viz.model.generation import GenerationStep
-from deepseek_viz.model.hooked_model import HookedModel
-from deepseek_viz.model.interventions import Intervention
-from deepseek_viz.model.loading import BUNDLED_MODEL
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Trace
-
+from ..model.generation import GenerationStep
+from ..model.hooked_model import HookedModel
+from ..model.interventions import Intervention
+from ..model.loading import BUNDLED_MODEL
+from ..model.tokens import Token
+from ..model.trace import Trace
 from . import codec
 from .codec import Arrays, CodecError, RequestError
 

@@ -21,14 +21,13 @@ from typing import Any, NoReturn, Protocol
 import numpy as np
 import torch
 
-from deepseek_viz.model.errors import ComputationTimeoutError
-from deepseek_viz.model.generation import GenerationStep
-from deepseek_viz.model.interventions import Intervention
-from deepseek_viz.model.memory import TraceEstimate
-from deepseek_viz.model.structure import ModelStructure
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Completion, LogitLens, Prediction, Routing, Trace
-
+from ..model.errors import ComputationTimeoutError
+from ..model.generation import GenerationStep
+from ..model.interventions import Intervention
+from ..model.memory import TraceEstimate
+from ..model.structure import ModelStructure
+from ..model.tokens import Token
+from ..model.trace import Completion, LogitLens, Prediction, Routing, Trace
 from . import codec, wire
 from .calls import ModelCalls, RequestError
 

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepseek_viz.model import errors
-from deepseek_viz.model.generation import GenerationStep
-from deepseek_viz.model.hooked_model import TraceOutOfMemoryError
-from deepseek_viz.model.interventions import (
+from ..model import errors
+from ..model.generation import GenerationStep
+from ..model.hooked_model import TraceOutOfMemoryError
+from ..model.interventions import (
     ExpertAblation,
     ExpertForcing,
     ExpertPatch,
@@ -27,9 +27,9 @@ from deepseek_viz.model.interventions import (
     Intervention,
     ResidualPatch,
 )
-from deepseek_viz.model.memory import TraceEstimate
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Completion, LogitLens, Prediction, Routing
+from ..model.memory import TraceEstimate
+from ..model.tokens import Token
+from ..model.trace import Completion, LogitLens, Prediction, Routing
 
 Arrays = dict[str, torch.Tensor]
 
