@@ -103,8 +103,12 @@ def test_generation_messages_and_stop(calls: ModelCalls) -> None:
 
 
 def test_errors_rebuild_only_known_classes() -> None:
-    with pytest.raises(dv.TextTooLongError, match="the limit is 8"):
+    with pytest.raises(dv.TextTooLongError, match="the limit is 8") as too_long:
         raise_error(codec.error_fields(dv.TextTooLongError(9, 8)), 413)
+    assert (too_long.value.num_tokens, too_long.value.max_tokens) == (9, 8)
+    with pytest.raises(dv.ComputationTimeoutError, match="stopped after 2 s") as timeout:
+        raise_error(codec.error_fields(dv.ComputationTimeoutError(2.0)), 504)
+    assert timeout.value.seconds == 2.0
     with pytest.raises(ServiceError, match="boom"):
         raise_error({"error": "boom", "type": "SystemExit"}, 500)
     with pytest.raises(RequestError, match="too big") as error:
