@@ -174,3 +174,22 @@ def test_http_transport(service: str) -> None:
         {"done": True},
     ]
     transport.close()
+
+
+def test_a_generated_trace_on_a_replica_that_never_wrote_it(calls: ModelCalls) -> None:
+    *_, (done, _arrays) = calls.generate({"prompt": "咳嗽可能是", "max_new_tokens": 4}, {}, threading.Event())
+    start = done["completion"]["prompt_length"]
+    tokens = codec.tokens_from(done["tokens"])
+    request = {
+        "prompt": done["text"][: tokens[start].start],
+        "prompt_tokens": done["tokens"][:start],
+        "ids": [token.id for token in tokens[start:]],
+        "read": "top_predictions",
+        "k": 2,
+    }
+    fresh = ModelCalls(dv.load_model(device="cpu"))
+    assert fresh.handle("trace", request, {})[0]["tokens"] == done["tokens"]
+    want = calls.handle("trace_read", request, {})
+    got = fresh.handle("trace_read", request, {})
+    assert got[0] == want[0]
+    torch.testing.assert_close(got[1]["probs"], want[1]["probs"])

@@ -464,6 +464,12 @@ class RemoteModel:
         """The model's parts, as the service counted them."""
         return self._structure
 
+    def close(self) -> None:
+        """Close the transport's connections (an :class:`HttpTransport`'s); the service keeps running."""
+        close = getattr(self.transport, "close", None)
+        if callable(close):
+            close()
+
     def __repr__(self) -> str:
         return f"RemoteModel({self.name!r} at {self.url}, layers={self.num_layers}, heads={self.num_heads})"
 
