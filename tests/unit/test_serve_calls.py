@@ -59,7 +59,11 @@ def test_malformed_fields_are_400(calls: ModelCalls) -> None:
 
 def test_batches_over_max_samples_are_413(calls: ModelCalls) -> None:
     with pytest.raises(RequestError, match="at most 2") as error:
-        calls.handle("hidden_states", {"sequences": [[1], [2], [3]], "layer": 1}, {})
+        calls.handle(
+            "hidden_states",
+            {"layer": 1},
+            {"ids": torch.arange(3), "lengths": torch.ones(3, dtype=torch.long)},
+        )
     assert error.value.status == 413
     embeddings = torch.zeros(3, 4, calls.model.d_model)
     with pytest.raises(RequestError, match="at most 2"):

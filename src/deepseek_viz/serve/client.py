@@ -710,9 +710,12 @@ class RemoteModel:
         states: list[torch.Tensor] = []
         rows = [[int(i) for i in sequence] for sequence in sequences]
         for start in range(0, len(rows), self._batch()):
-            fields, arrays = self._call(
-                "hidden_states", {"sequences": rows[start : start + self._batch()], "layer": layer}, {}
-            )
+            batch = rows[start : start + self._batch()]
+            wired = {
+                "ids": torch.tensor([i for sequence in batch for i in sequence], dtype=torch.long),
+                "lengths": torch.tensor([len(sequence) for sequence in batch], dtype=torch.long),
+            }
+            fields, arrays = self._call("hidden_states", {"layer": layer}, wired)
             states.extend(arrays[f"state{i}"] for i in range(int(fields["count"])))
         return states
 
