@@ -320,3 +320,15 @@ def test_generate_chat_and_prefix(local: dv.HookedModel, remote: RemoteModel) ->
     source = local.trace("Once upon a time there")
     prompt, prefix = source.text[: source.tokens[3].end], source.tokens[:4]
     assert remote.generate(prompt, 3, prefix=prefix).tokens == local.generate(prompt, 3, prefix=prefix).tokens
+
+
+def test_sweeps(local: dv.HookedModel, remote: RemoteModel) -> None:
+    a, b = dv.head_ablation_sweep(local, TEXT), dv.head_ablation_sweep(remote, TEXT)
+    np.testing.assert_allclose(b.effects, a.effects, rtol=1e-4, atol=1e-5)
+    corrupted = "The dog sat on the mat because it was warm."
+    c, d = (
+        dv.residual_patching_sweep(local, TEXT, corrupted),
+        dv.residual_patching_sweep(remote, TEXT, corrupted),
+    )
+    np.testing.assert_allclose(d.values, c.values, rtol=1e-4, atol=1e-5)
+    assert d.tokens == c.tokens
