@@ -5,7 +5,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { formatScore, normalise, peakAbs } from "./lib/attribution/scale";
 import { decodeFloats, decodeIndices, decodeQuantised, type ArrayValue } from "./lib/buffers";
-import { colourAt } from "./lib/colour";
+import { colourAt, inkOn } from "./lib/colour";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { agreementColour, cssDifference, differenceColour, differenceGradient } from "./lib/compare/colours";
 import { expertsAt, heatmapTip, lensTip, predictionText, routingTip } from "./lib/compare/data";
@@ -208,6 +208,7 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
         const t = changes[i] / peakChange;
         const cell = element("div", { testid: `routing-cell-${i}`, className: "dsv-cmp-cell", text: String(changes[i]), attrs: { "data-changed": String(changes[i]) } });
         cell.style.background = cssDifference(t, theme);
+        cell.style.color = inkOn(differenceColour(t, theme));
         col.append(cell);
       }
       if (attrA && attrB && attrDiff && i < compared) {
