@@ -30,13 +30,30 @@ export function interpolate(stops: readonly Rgb[], u: number): Rgb {
 }
 
 /** RGBA lookup table: entry `q` (0–255) is the colour of byte q, i.e. of weight `q / 255 * scale`. */
-export function colourTable(): Uint8ClampedArray {
+export function colourTable(stops: readonly Rgb[] = STOPS): Uint8ClampedArray {
   const table = new Uint8ClampedArray(256 * 4);
   for (let q = 0; q < 256; q++) {
-    const [r, g, b] = colourAt(q / 255);
+    const [r, g, b] = interpolate(stops, q / 255);
     table.set([r, g, b, 255], q * 4);
   }
   return table;
+}
+
+/** The control points of a heatmap's scale on a background of `ground`: the low end is the ground
+ * itself (a zero weight is no mark), the high end the colour that stands out most from it — viridis from
+ * purple to yellow on a dark ground, reversed (yellow-green to purple) on a light one. */
+export function heatStops(ground: Rgb): Rgb[] {
+  const ramp = isDarkGround(ground) ? STOPS.slice(1) : [...STOPS].reverse().slice(1);
+  return [ground, ...ramp];
+}
+
+/** A CSS linear-gradient through `stops`, left to right, for a legend bar. */
+export function stopsGradient(stops: readonly Rgb[], steps = 6): string {
+  const colours = Array.from({ length: steps }, (_, i) => {
+    const [r, g, b] = interpolate(stops, i / (steps - 1));
+    return `rgb(${r}, ${g}, ${b})`;
+  });
+  return `linear-gradient(to right, ${colours.join(", ")})`;
 }
 
 /** CSS colour string of `t` in [0, 1]. */

@@ -6,6 +6,7 @@
 
 import type { QuantisedArray } from "../buffers";
 import { colourTable, formatWeight } from "../colour";
+import { onThemeChange } from "../theme";
 import { element, markDrawn } from "../dom";
 import { clickSelection, meanOfLayer, type Selection } from "../selection";
 import {
@@ -72,6 +73,7 @@ export class HeadOverview {
   private frame = 0;
   private viewport = { width: 0, height: 0 };
   private readonly resize: ResizeObserver | null;
+  private readonly unwatchTheme: () => void;
 
   constructor(
     private readonly select: (selection: Selection) => void,
@@ -148,6 +150,7 @@ export class HeadOverview {
     mean.addEventListener("click", () => this.select(meanOfLayer(this.selection.layer, this.layout.numHeads)));
     this.resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => this.relayout());
     this.resize?.observe(this.root);
+    this.unwatchTheme = onThemeChange(this.schedule);
   }
 
   /** The overview for a model of `numLayers` × `numHeads` (no-op when unchanged). */
@@ -193,6 +196,7 @@ export class HeadOverview {
   }
 
   destroy(): void {
+    this.unwatchTheme();
     cancelAnimationFrame(this.frame);
     this.resize?.disconnect();
     this.scroller.removeEventListener("scroll", this.schedule);
