@@ -5,7 +5,8 @@
 import type { RenderProps } from "@anywidget/types";
 import { formatScore, normalise, peakAbs } from "./lib/attribution/scale";
 import { decodeFloats, decodeIndices, decodeQuantised, type ArrayValue } from "./lib/buffers";
-import { colourAt, inkOn } from "./lib/colour";
+import { heatStops, inkOn, interpolate } from "./lib/colour";
+import { groundOf } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { agreementColour, cssDifference, differenceColour, differenceGradient } from "./lib/compare/colours";
 import { expertsAt, heatmapTip, lensTip, predictionText, routingTip } from "./lib/compare/data";
@@ -150,10 +151,11 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     patternB = decodeFloats(model.get("_pattern_b"));
     difference = decodeFloats(d);
     side = d?.shape[0] ?? 0;
+    const stops = heatStops(root.isConnected ? groundOf(canvases.a) : [255, 255, 255]);
     for (const [canvas, bytes] of [[canvases.a, a], [canvases.b, b]] as const) {
       canvas.hidden = !bytes;
       // one colour scale for both runs (Python quantises both on _colour_max)
-      if (bytes) paintCells(canvas, side, side, (i) => colourAt(bytes.bytes[i] / 255));
+      if (bytes) paintCells(canvas, side, side, (i) => interpolate(stops, bytes.bytes[i] / 255));
     }
     canvases.difference.hidden = !difference;
     const values = difference;

@@ -47,6 +47,18 @@ export function heatStops(ground: Rgb): Rgb[] {
   return [ground, ...ramp];
 }
 
+/** CSS colour of `t` in [0, 1] (clamped; NaN counts as 0) along `stops`. */
+export function cssAt(stops: readonly Rgb[], t: number): string {
+  const [r, g, b] = interpolate(stops, Number.isNaN(t) ? 0 : Math.min(1, Math.max(0, t)));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** The heat scale on a CSS background colour `ground` (opaque; white when it cannot be read). */
+export function heatStopsOn(ground: string): Rgb[] {
+  const [r, g, b] = parseColour(ground) ?? [255, 255, 255];
+  return heatStops([r, g, b]);
+}
+
 /** A CSS linear-gradient through `stops`, left to right, for a legend bar. */
 export function stopsGradient(stops: readonly Rgb[], steps = 6): string {
   const colours = Array.from({ length: steps }, (_, i) => {
