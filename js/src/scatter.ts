@@ -29,7 +29,7 @@ import { createRenderer } from "./lib/scatter/renderer";
 import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
 import { SCATTER_STYLES } from "./lib/scatter/styles";
 import { errorStatus, renderStatus, type Status } from "./lib/status";
-import { onThemeChange, themeOf } from "./lib/theme";
+import { groundOf, onThemeChange, themeOf } from "./lib/theme";
 import { showControls } from "./lib/tokens";
 
 /** Mirrors the synced traits of EmbeddingScatter. */
@@ -155,6 +155,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     frameRequest = 0;
     if (disposed || width === 0) return;
     const ratio = window.devicePixelRatio || 1;
+    if (stage.isConnected) renderer.setGround(groundOf(stage));
     renderer.draw(camera, size());
     const paths = model.get("_paths");
     if (lines) {

@@ -1,5 +1,5 @@
-"""Every view in JupyterLab Light and Dark (issue 17): text contrast ≥ 4.5:1 for every text node of every
-view (computed in the page), each view's background follows the theme (canvases included: the map and
+"""Every view in JupyterLab Light, Dark and Dark High Contrast (issue 17): text contrast ≥ 4.5:1 for
+every text node of every view (computed in the page), each view's background follows the theme (canvases included: the map and
 the heatmaps are not white in dark), and a screenshot per view per theme, ``theme-<view>-<theme>.png``.
 
 One notebook on the bundled model: a Dashboard with generation (text box, attention, routing, predictions,
@@ -128,11 +128,34 @@ def lightness(colour: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
-def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, dark: bool) -> None:
+HIGH_CONTRAST = "JupyterLab Dark High Contrast"
+
+
+def set_high_contrast(page: PageWatch) -> None:
+    """Switch JupyterLab to its dark high-contrast theme and wait until its style sheet applies."""
+    set_theme(page, True)  # dark first: the wait below then sees the high-contrast sheet replace it
+    page.page.evaluate(
+        "theme => window.jupyterapp.commands.execute('apputils:change-theme', { theme })", HIGH_CONTRAST
+    )
+    page.page.wait_for_function("name => document.body.dataset.jpThemeName === name", arg=HIGH_CONTRAST)
+    # its sheet loaded (a <link> JupyterLab adds) before the views are read
+    page.page.wait_for_function(
+        """() => [...document.styleSheets].some((sheet) => {
+          try { return (sheet.href || "").includes("high-contrast") && sheet.cssRules.length > 0; }
+          catch { return false; }
+        })"""
+    )
+    page.page.evaluate("() => new Promise((done) => setTimeout(() => requestAnimationFrame(done), 500))")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "high-contrast"])
+def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, theme: str) -> None:
     page = lab_theme.page
-    set_theme(lab_theme, dark)
-    theme = "dark" if dark else "light"
+    dark = theme != "light"
+    if theme == "high-contrast":
+        set_high_contrast(lab_theme)
+    else:
+        set_theme(lab_theme, dark)
     ARTIFACTS.mkdir(exist_ok=True)
     failures: dict[str, list[dict[str, object]]] = {}
     shades: dict[str, float] = {}
@@ -148,7 +171,9 @@ def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, dark: bool) ->
         view.evaluate("n => n.removeAttribute('data-contrast-check')")
         if found:
             failures[name] = found
-    (ARTIFACTS / f"theme-contrast-{theme}.json").write_text(json.dumps(failures, indent=1, ensure_ascii=False))
+    (ARTIFACTS / f"theme-contrast-{theme}.json").write_text(
+        json.dumps(failures, indent=1, ensure_ascii=False)
+    )
     assert failures == {}, "\n".join(f"{name}: {found}" for name, found in failures.items())
     # the views' backgrounds (their canvases too) follow the theme
     wrong = {name: round(s, 2) for name, s in shades.items() if (s > 0.5) == dark}
