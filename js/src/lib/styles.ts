@@ -33,7 +33,7 @@ export const STYLES = `
 .dsv-tokens { white-space: pre-wrap; word-break: break-word; font: 13px/1.9 ui-monospace, monospace; max-height: 420px; overflow: auto; border: 1px solid var(--jp-border-color2, #eee); padding: 4px; }
 .dsv-token { border-radius: 2px; cursor: pointer; box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); unicode-bidi: isolate; }
 .dsv-token.dsv-special { color: var(--jp-ui-font-color1, #555); font-size: 11px; font-style: italic; }
-.dsv-token.dsv-break::before { content: "⏎"; opacity: 0.6; }
+.dsv-token.dsv-break::before { content: "⏎"; }
 .dsv-token.dsv-piece { display: inline-block; width: 4px; height: 1em; vertical-align: middle; background: var(--jp-layout-color3, #e0e0e0); }
 .dsv-token.dsv-active { outline: 2px solid var(--jp-brand-color1, #1e88e5); }
 .dsv-token.dsv-selected { outline: 2px solid var(--jp-error-color1, #e53935); }

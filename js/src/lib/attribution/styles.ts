@@ -7,7 +7,7 @@ export const ATTRIBUTION_STYLES = `
 .dsv-attr-label { position: sticky; left: 0; z-index: 1; background: var(--jp-layout-color0, #fff); padding-right: 8px; font: 12px/1.3 system-ui, sans-serif; display: flex; flex-direction: column; }
 .dsv-attr-peak { color: var(--jp-ui-font-color1, #555); font-size: 11px; }
 .dsv-attr-cell { white-space: pre; padding: 0 1px; min-width: 4px; min-height: 1.7em; cursor: default; box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
-.dsv-attr-cell.dsv-special { font-size: 11px; opacity: 0.6; }
+.dsv-attr-cell.dsv-special { font-size: 11px; font-style: italic; }
 .dsv-attr-cell.dsv-attr-column { outline: 2px solid var(--jp-brand-color1, #1e88e5); outline-offset: -1px; }
 .dsv-attr-legend { display: flex; gap: 8px; align-items: center; font-size: 12px; color: var(--jp-ui-font-color1, #444); }
 .dsv-attr-legend .dsv-legend-bar { width: 180px; height: 10px; border: 1px solid var(--jp-border-color1, #ccc); }

@@ -15,7 +15,7 @@ export const COMPARE_STYLES = `
 .dsv-cmp-col { display: flex; flex-direction: column; align-items: stretch; min-width: 1.4em; }
 .dsv-cmp-col .dsv-token { padding: 0 2px; white-space: pre; text-align: center; box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
 .dsv-cmp-col[data-differs="true"] .dsv-token { background: rgba(239, 108, 0, 0.22); box-shadow: inset 0 -2px 0 #ef6c00; }
-.dsv-cmp-col.dsv-cmp-extra { opacity: 0.45; }
+.dsv-cmp-col.dsv-cmp-extra .dsv-token { font-style: italic; box-shadow: inset 0 0 0 1px var(--jp-border-color1, #bbb); background: repeating-linear-gradient(135deg, transparent 0 4px, var(--jp-layout-color2, #eee) 4px 6px); }
 .dsv-cmp-col.dsv-selected .dsv-token { outline: 2px solid var(--jp-error-color1, #e53935); }
 .dsv-cmp-cell { height: 14px; font-size: 10px; line-height: 14px; text-align: center; border-radius: 2px; }
 .dsv-cmp-rowname { font-size: 10px; color: var(--jp-ui-font-color1, #444); width: 4.2em; flex: none; display: flex; flex-direction: column; line-height: 1.6; }

@@ -17,7 +17,7 @@ export const GENERATION_STYLES = `
 .dsv-gen-block-title { font-size: 11px; font-weight: 600; color: var(--jp-ui-font-color1, #444); text-transform: uppercase; letter-spacing: 0.04em; }
 .dsv-gen-block-body { white-space: pre-wrap; word-break: break-word; font: 13px/1.9 ui-monospace, monospace; }
 .dsv-gen-reasoning { background: var(--jp-layout-color2, #f7f7f7); }
-.dsv-gen-prompt .dsv-token { opacity: 0.75; }
+.dsv-gen-prompt .dsv-token { font-style: italic; }
 .dsv-gen-root .dsv-token { box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
 .dsv-gen-timeline-wrap { overflow-x: auto; max-width: 100%; }
 .dsv-gen-timeline { display: block; cursor: pointer; }

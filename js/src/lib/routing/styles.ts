@@ -44,7 +44,7 @@ export const ROUTING_STYLES = `
 .dsv-lens { position: absolute; top: 0; border-collapse: collapse; table-layout: fixed; font: 11px ui-monospace, monospace; }
 .dsv-lens th { position: sticky; top: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #444); white-space: pre; overflow: hidden; text-overflow: ellipsis; box-sizing: border-box; }
 .dsv-lens td { padding: 0 2px; overflow: hidden; white-space: pre; border: 1px solid var(--jp-layout-color0, #fff); cursor: default; box-sizing: border-box; line-height: 12px; }
-.dsv-lens td small { display: block; font-size: 9px; opacity: 0.85; }
+.dsv-lens td small { display: block; font-size: 9px; }
 .dsv-lens td.dsv-pending { background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color1, #444); }
 .dsv-lens th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; text-decoration: underline; text-decoration-color: var(--jp-error-color1, #e53935); text-decoration-thickness: 2px; }
 .dsv-predictions { font: 12px ui-monospace, monospace; display: flex; flex-direction: column; gap: 2px; min-width: 220px; }
