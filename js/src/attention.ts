@@ -11,6 +11,7 @@ import { unitsOff, type InterventionEntry } from "./lib/interventions/format";
 import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
 import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { ATTENTION_STYLES } from "./lib/attention/styles";
+import { onThemeChange } from "./lib/theme";
 import { HeadOverview } from "./lib/overview/overview";
 import { OVERVIEW_STYLES } from "./lib/overview/styles";
 import { LINE_VIEW_LIMIT, LineView } from "./lib/lines";
@@ -277,7 +278,10 @@ function render({ model, el, experimental, signal }: RenderProps<AttentionModel>
   onData();
   showInterventions();
 
+  const unwatchTheme = onThemeChange(() => drawLines(hovered >= 0 ? hovered : model.get("selected_token")));
+
   return () => {
+    unwatchTheme();
     disposed = true;
     unlisten();
     editor.destroy();

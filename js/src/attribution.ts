@@ -7,6 +7,8 @@ import type { ArrayValue } from "./lib/buffers";
 import { FaithfulnessPanel, type FaithfulnessFigures } from "./lib/attribution/faithfulness";
 import { AttributionRows, readScores, type ScoreRows } from "./lib/attribution/rows";
 import { legendGradient } from "./lib/attribution/scale";
+import { cssDifference } from "./lib/compare/colours";
+import { onThemeChange, themeOf } from "./lib/theme";
 import { ATTRIBUTION_STYLES } from "./lib/attribution/styles";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import type { InterventionEntry } from "./lib/interventions/format";
@@ -38,8 +40,7 @@ export function missingSampling(sampling: readonly string[], shown: readonly str
   return sampling.filter((method) => !shown.includes(method));
 }
 
-function legend(): HTMLElement {
-  const bar = element("div", { className: "dsv-legend-bar" });
+function legend(bar: HTMLElement): HTMLElement {
   bar.style.background = legendGradient();
   return element(
     "div",
@@ -105,6 +106,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
   }
 
   button.addEventListener("click", onClick);
+  const legendBar = element("div", { className: "dsv-legend-bar" });
   const root = liveRoot(
     "attribution-view",
     editor,
@@ -113,10 +115,18 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
     element("div", { className: "dsv-sampling" }, caption, button, runError.root),
     empty,
     rows.root,
-    legend(),
+    legend(legendBar),
     faithfulness.root,
   );
   el.replaceChildren(root);
+  const retheme = (): void => {
+    if (!root.isConnected) return;
+    const dark = themeOf(root).dark;
+    legendBar.style.background = legendGradient(9, (t) => cssDifference(t, dark));
+    rows.recolour();
+  };
+  const unwatchTheme = onThemeChange(retheme);
+  requestAnimationFrame(retheme);
 
   const unlisten = listen(model, [
     ["change:_data_id", onData],
@@ -132,6 +142,7 @@ function render({ model, el, experimental, signal }: RenderProps<AttributionMode
     editor.destroy();
     button.removeEventListener("click", onClick);
     rows.destroy();
+    unwatchTheme();
     panel.destroy();
     root.remove();
   };

@@ -5,7 +5,8 @@
 import type { RenderProps } from "@anywidget/types";
 import { formatScore, normalise, peakAbs } from "./lib/attribution/scale";
 import { decodeFloats, decodeIndices, decodeQuantised, type ArrayValue } from "./lib/buffers";
-import { colourAt } from "./lib/colour";
+import { heatStops, inkOn, interpolate } from "./lib/colour";
+import { groundOf } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { agreementColour, cssDifference, differenceColour, differenceGradient } from "./lib/compare/colours";
 import { expertsAt, heatmapTip, lensTip, predictionText, routingTip } from "./lib/compare/data";
@@ -150,10 +151,11 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     patternB = decodeFloats(model.get("_pattern_b"));
     difference = decodeFloats(d);
     side = d?.shape[0] ?? 0;
+    const stops = heatStops(root.isConnected ? groundOf(canvases.a) : [255, 255, 255]);
     for (const [canvas, bytes] of [[canvases.a, a], [canvases.b, b]] as const) {
       canvas.hidden = !bytes;
       // one colour scale for both runs (Python quantises both on _colour_max)
-      if (bytes) paintCells(canvas, side, side, (i) => colourAt(bytes.bytes[i] / 255));
+      if (bytes) paintCells(canvas, side, side, (i) => interpolate(stops, bytes.bytes[i] / 255));
     }
     canvases.difference.hidden = !difference;
     const values = difference;
@@ -208,6 +210,7 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
         const t = changes[i] / peakChange;
         const cell = element("div", { testid: `routing-cell-${i}`, className: "dsv-cmp-cell", text: String(changes[i]), attrs: { "data-changed": String(changes[i]) } });
         cell.style.background = cssDifference(t, theme);
+        cell.style.color = inkOn(differenceColour(t, theme));
         col.append(cell);
       }
       if (attrA && attrB && attrDiff && i < compared) {

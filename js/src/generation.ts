@@ -4,7 +4,8 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { decodeFloats, decodeIndices, type ArrayValue } from "./lib/buffers";
-import { cssColour, formatWeight } from "./lib/colour";
+import { colourAt, cssColour, formatWeight, inkOn, over } from "./lib/colour";
+import { groundOf } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { element, markDrawn } from "./lib/dom";
 import { colourValue, columnMeans, entropyScale, formatPercent, splitBlocks, type ColourBy } from "./lib/generation/data";
@@ -196,12 +197,13 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   function colour(): void {
     const by = model.get("colour_by");
     const scale = entropyScale(entropies);
+    const ground = groundOf(tokenArea);
     spans.forEach((span, i) => {
       const j = i - promptLength;
       if (j < 0 || j >= probs.length) return;
       const t = colourValue(by, probs[j], entropies[j], scale);
       span.style.backgroundColor = cssColour(t, 0.85);
-      span.style.color = t > 0.55 ? "#111" : "#fff";
+      span.style.color = inkOn(over(colourAt(t), 0.85, ground));
     });
     legend.replaceChildren(
       element("span", { text: by === "probability" ? "colour: probability 0" : "colour: entropy 0" }),

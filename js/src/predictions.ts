@@ -6,7 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import type { ArrayValue } from "./lib/buffers";
 import { CommandErrorLine, invoke } from "./lib/commands";
-import { cssColour } from "./lib/colour";
+import { colourAt, cssColour, inkOn } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
 import { describeChange, type InterventionEntry, type PredictionChange } from "./lib/interventions/format";
 import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
@@ -184,7 +184,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
               "data-row": String(r),
               "data-position": String(p),
               "data-prob": String(top.prob),
-              style: `height:${ROW_H}px;background:${cssColour(top.prob)};color:${top.prob > 0.6 ? "#111" : "#fff"}`,
+              style: `height:${ROW_H}px;background:${cssColour(top.prob)};color:${inkOn(colourAt(top.prob))}`,
             },
           },
           element("span", { text: visible(top.text) }),

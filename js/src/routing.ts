@@ -6,6 +6,7 @@ import type { RenderProps } from "@anywidget/types";
 import { decodeQuantised, dequantise, type ArrayValue } from "./lib/buffers";
 import { invoke } from "./lib/commands";
 import { cssColour, formatWeight } from "./lib/colour";
+import { onThemeChange } from "./lib/theme";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { unitsOff, type InterventionEntry } from "./lib/interventions/format";
@@ -272,6 +273,10 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
           showLayer();
         });
   resize?.observe(root);
+  const unwatchTheme = onThemeChange(() => {
+    overview.setLoad(load, model.get("group_size"), width);
+    showLayer();
+  });
 
   const unlisten = listen(model, [
     ["change:_data_id", onData],
@@ -286,6 +291,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   return () => {
     unlisten();
     resize?.disconnect();
+    unwatchTheme();
     editor.destroy();
     overview.destroy();
     heatmap.destroy();

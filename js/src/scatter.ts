@@ -29,6 +29,7 @@ import { createRenderer } from "./lib/scatter/renderer";
 import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
 import { SCATTER_STYLES } from "./lib/scatter/styles";
 import { errorStatus, renderStatus, type Status } from "./lib/status";
+import { groundOf, onThemeChange, themeOf } from "./lib/theme";
 import { showControls } from "./lib/tokens";
 
 /** Mirrors the synced traits of EmbeddingScatter. */
@@ -154,6 +155,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     frameRequest = 0;
     if (disposed || width === 0) return;
     const ratio = window.devicePixelRatio || 1;
+    if (stage.isConnected) renderer.setGround(groundOf(stage));
     renderer.draw(camera, size());
     const paths = model.get("_paths");
     if (lines) {
@@ -163,8 +165,10 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     if (overlay) {
       clear(overlay, frame(), ratio);
       const clicked = model.get("clicked");
-      if (data && clicked >= 0 && clicked < data.n) ringAround(overlay, clicked, "#d50000");
-      if (data && hovered >= 0 && hovered < data.n) ringAround(overlay, hovered, "#111");
+      // the rings in the theme's colours, read at each draw (a theme switch redraws: onThemeChange below)
+      const dark = root.isConnected && themeOf(root).dark;
+      if (data && clicked >= 0 && clicked < data.n) ringAround(overlay, clicked, dark ? "#ff5252" : "#d50000");
+      if (data && hovered >= 0 && hovered < data.n) ringAround(overlay, hovered, root.isConnected ? getComputedStyle(root).color : "#111");
       if (gesture && (gesture.kind === "box" || gesture.kind === "lasso")) drawSelection(overlay, gesture.outline);
       if (data?.dims === 3) drawAxes(overlay, orbit, frame());
     }
@@ -442,10 +446,12 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   showStatus();
   onData();
   onResize();
+  const unwatchTheme = onThemeChange(requestDraw);
 
   return () => {
     disposed = true;
     unlisten();
+    unwatchTheme();
     if (frameRequest) cancelAnimationFrame(frameRequest);
     fetchText.cancel();
     resizes.disconnect();

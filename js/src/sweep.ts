@@ -3,7 +3,9 @@
 // text; a click sets `selected_layer` and `selected_head` / `selected_token` in the kernel.
 
 import type { RenderProps } from "@anywidget/types";
-import { cssDiverging, legendGradient } from "./lib/attribution/scale";
+import { legendGradient } from "./lib/attribution/scale";
+import { cssDifference } from "./lib/compare/colours";
+import { onThemeChange, themeOf } from "./lib/theme";
 import { decodeFloats, type ArrayValue } from "./lib/buffers";
 import { element, markDrawn } from "./lib/dom";
 import { listen } from "./lib/model";
@@ -146,6 +148,9 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
     canvas.height = Math.max(1, layout.rows * layout.height * ratio);
     canvas.style.width = `${layout.columns * layout.width}px`;
     canvas.style.height = `${layout.rows * layout.height}px`;
+    const dark = themeOf(root).dark;
+    bar.style.background = legendGradient(9, (t) => cssDifference(t, dark));
+    root.dataset.theme = dark ? "dark" : "light";
     const context = canvas.getContext("2d");
     if (context && values) {
       context.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -153,7 +158,7 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
       const gap = layout.width >= 8 && layout.height >= 8 ? 1 : 0;
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < columns; c++) {
-          context.fillStyle = cssDiverging(scalePosition(values[r * columns + c], end));
+          context.fillStyle = cssDifference(scalePosition(values[r * columns + c], end), dark);
           context.fillRect(c * layout.width, r * layout.height, layout.width - gap, layout.height - gap);
         }
       }
@@ -235,9 +240,11 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
   ]);
   draw();
   showStatus();
+  const unwatchTheme = onThemeChange(draw);
 
   return () => {
     unlisten();
+    unwatchTheme();
     canvas.removeEventListener("mousemove", onMove);
     canvas.removeEventListener("mouseleave", onLeave);
     canvas.removeEventListener("click", onClick);

@@ -42,8 +42,9 @@ describe("diverging scale", () => {
     expect(normalise(-2, 2)).toBe(-1);
     expect(normalise(1, 2)).toBe(0.5);
     expect(normalise(3, 0)).toBe(0);
-    expect(inkFor(-0.9)).toBe("#fff");
-    expect(inkFor(0.1)).toBe("");
+    expect(inkFor(-1)).toBe("#fff");
+    expect(inkFor(1)).toBe("#fff");
+    expect(inkFor(0.1)).toBe("#000");
   });
 
   it("formats scores with their sign and builds a legend gradient from blue to red", () => {

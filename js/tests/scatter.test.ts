@@ -18,7 +18,7 @@ import { SpatialGrid } from "../src/lib/scatter/grid";
 import { DIMMED_ALPHA, parseColour, pointColours } from "../src/lib/scatter/palette";
 import type { DType, WireArray } from "../src/lib/buffers";
 import { decodePoints } from "../src/lib/scatter/points";
-import { isSoftwareRenderer, opaqueOverWhite } from "../src/lib/scatter/renderer";
+import { isSoftwareRenderer, opaqueOver, opaqueOverWhite } from "../src/lib/scatter/renderer";
 import { boxFrom, insidePolygon, selectInBox, selectInPolygon, selectionMask } from "../src/lib/scatter/select";
 
 /** A DataView of `bytes` at `offset` inside a larger buffer, as message buffers often are. */
@@ -261,6 +261,13 @@ describe("colours", () => {
     expect(opaque).toBe(((255 << 24) | (30 << 16) | (20 << 8) | 10) >>> 0);
     expect(faint & 0xff).toBe(240); // 10 + (255 - 25)
     expect((faint >>> 8) & 0xff).toBe(230);
+  });
+
+  it("composites over a dark theme's ground for the canvas renderer", () => {
+    const [opaque, faint] = opaqueOver(new Uint8Array([10, 20, 30, 255, 10, 0, 0, 25]), [17, 17, 17]);
+    expect(opaque).toBe(((255 << 24) | (30 << 16) | (20 << 8) | 10) >>> 0);
+    expect(faint & 0xff).toBe(25); // 10 + 17 · (255 − 25) / 255
+    expect((faint >>> 8) & 0xff).toBe(15);
   });
 
   it("recognises software WebGL", () => {

@@ -4,7 +4,8 @@
 // "query" / "key" titles, and the legend.
 
 import { quantise, type QuantisedArray } from "./buffers";
-import { colourTable, cssColour, formatWeight, legendTicks } from "./colour";
+import { colourTable, formatWeight, heatStops, legendTicks, stopsGradient, type Rgb } from "./colour";
+import { groundOf, onThemeChange } from "./theme";
 import { axisTicks } from "./attention/axis";
 import { formatAttention, placeTooltip } from "./attention/format";
 import { debounce } from "./debounce";
@@ -156,7 +157,10 @@ export class Heatmap {
   private readonly zoomText: HTMLElement;
   private readonly queryLabels: HTMLElement;
   private readonly keyLabels: HTMLElement;
-  private readonly table = colourTable();
+  private table = colourTable();
+  private stops: Rgb[] | null = null;
+  private ground = "";
+  private unwatchTheme: () => void = () => {};
   private data: HeatmapData | null = null;
   private window: HeatmapWindow | null = null;
   private overviewImage: HTMLCanvasElement | null = null;
@@ -232,6 +236,8 @@ export class Heatmap {
     this.canvas.addEventListener("pointerup", this.onUp);
     this.canvas.addEventListener("dblclick", this.resetView);
     this.canvas.addEventListener("keydown", this.onKey);
+    this.unwatchTheme = onThemeChange(() => this.retheme());
+    if (typeof requestAnimationFrame !== "undefined") requestAnimationFrame(() => this.retheme()); // once in the page
   }
 
   /** Show new data; the zoom stays when the length is unchanged. Bumps `data-version`. */
@@ -240,6 +246,7 @@ export class Heatmap {
     this.data = data;
     this.window = null;
     this.windowImage = null;
+    this.readTheme();
     this.overviewImage = data ? toImage(data.overview, data.colourMax, this.table) : null;
     this.labelsDrawn = ""; // the tokens may have changed
     this.renderLegend();
@@ -405,9 +412,8 @@ export class Heatmap {
   private renderLegend(): void {
     const colourMax = this.data?.colourMax ?? 1;
     const saturates = this.data !== null && this.data.overview.scale > colourMax;
-    const stops = legendTicks(1, 6).map((t) => cssColour(t));
     const bar = element("div", { className: "dsv-legend-bar" });
-    bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
+    bar.style.background = this.stops ? stopsGradient(this.stops) : stopsGradient(heatStops([255, 255, 255]));
     const labels = legendTicks(colourMax, 3).map((tick, i) =>
       element("span", { text: (i === 2 && saturates ? "≥ " : "") + formatWeight(tick) }),
     );
@@ -444,6 +450,29 @@ export class Heatmap {
     this.keyLabels.dataset.step = String(columns.step);
   }
 
+  /** Take the colour scale of the theme the heatmap is shown in (its low end the canvas's background);
+   * whether it changed. */
+  private readTheme(): boolean {
+    if (!this.canvas.isConnected) return false;
+    const ground = groundOf(this.canvas);
+    const key = ground.join(",");
+    if (key === this.ground) return false;
+    this.ground = key;
+    this.stops = heatStops(ground);
+    this.table = colourTable(this.stops);
+    return true;
+  }
+
+  /** Redraw in the page's theme when JupyterLab switches it (or once the view is first in the page). */
+  retheme(): void {
+    if (!this.readTheme()) return;
+    const data = this.data;
+    this.overviewImage = data ? toImage(data.overview, data.colourMax, this.table) : null;
+    this.windowImage = data && this.window ? toImage(this.window.values, data.colourMax, this.table) : null;
+    this.renderLegend();
+    this.render();
+  }
+
   /** Redraw the visible part (no new data: `data-version` stays). */
   render(): void {
     const context = this.canvas.getContext("2d");
@@ -472,6 +501,7 @@ export class Heatmap {
   }
 
   destroy(): void {
+    this.unwatchTheme();
     this.fetchLater.cancel();
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);

@@ -1,6 +1,7 @@
 // The text as tokens: one span per token (data-testid token-I), shaded by attention weights.
 
-import { cssColour } from "./colour";
+import { colourAt, cssColour, inkOn, over } from "./colour";
+import { groundOf } from "./theme";
 import { element, markDrawn } from "./dom";
 
 /** `[display text, kind]` as sent by Python. */
@@ -99,10 +100,11 @@ export class TokenView {
   shade(weights: Float32Array | null, active: number): void {
     let peak = 0;
     if (weights) for (const w of weights) peak = Math.max(peak, w);
+    const ground = weights && this.root.isConnected ? groundOf(this.root) : null;
     this.spans.forEach((span, index) => {
       const w = weights && peak > 0 ? (weights[index] ?? 0) / peak : 0;
       span.style.backgroundColor = weights ? cssColour(w, 0.15 + 0.75 * w) : "";
-      span.style.color = weights && w > 0.6 ? "#111" : "";
+      span.style.color = weights && ground ? inkOn(over(colourAt(w), 0.15 + 0.75 * w, ground)) : weights && w > 0.6 ? "#000" : "";
       span.classList.toggle("dsv-active", index === active);
     });
   }

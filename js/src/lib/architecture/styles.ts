@@ -4,15 +4,15 @@
 export const ARCHITECTURE_STYLES = `
 .dsv-root.dsv-arch { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; box-sizing: border-box; }
 .dsv-root.dsv-arch .dsv-status { background: var(--jp-layout-color2, #e8f5e9); align-self: flex-start; }
-.dsv-root.dsv-arch .dsv-status.dsv-error { background: var(--jp-error-color3, #ffebee); color: var(--jp-error-color1, #b71c1c); }
+.dsv-root.dsv-arch .dsv-status.dsv-error { background: rgba(229, 57, 53, 0.16); color: var(--jp-ui-font-color0, #000); box-shadow: inset 3px 0 0 var(--jp-error-color1, #d32f2f); }
 .dsv-arch-title { flex: 1; font-weight: 600; overflow-wrap: anywhere; }
 .dsv-arch-scroll { overflow: auto; max-width: 100%; max-height: 560px; border: 1px solid var(--jp-border-color2, #e0e0e0); padding: 8px; box-sizing: border-box; background: var(--jp-layout-color0, #fff); }
 .dsv-arch-stack { display: flex; flex-direction: column; align-items: stretch; gap: 0; max-width: 960px; }
-.dsv-arch-arrow { align-self: center; color: var(--jp-ui-font-color2, #777); line-height: 1.1; font-size: 14px; }
+.dsv-arch-arrow { align-self: center; color: var(--jp-ui-font-color1, #444); line-height: 1.1; font-size: 14px; }
 .dsv-arch-block { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 6px; padding: 4px 8px; background: var(--jp-layout-color1, #fafafa); display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: baseline; }
 .dsv-arch-block.dsv-arch-io { background: var(--jp-layout-color2, #eef3f8); }
 .dsv-arch-name { font-weight: 600; }
-.dsv-arch-meta { color: var(--jp-ui-font-color2, #555); font-size: 12px; }
+.dsv-arch-meta { color: var(--jp-ui-font-color1, #444); font-size: 12px; }
 .dsv-arch-group { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 6px; background: var(--jp-layout-color1, #fafafa); margin: 2px 0; }
 .dsv-arch-group.dsv-moe { border-left: 4px solid var(--jp-brand-color1, #1e88e5); }
 .dsv-arch-group.dsv-dense { border-left: 4px solid var(--jp-ui-font-color3, #999); }

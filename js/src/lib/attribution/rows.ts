@@ -4,6 +4,9 @@
 import { decodeFloats, type ArrayValue } from "../buffers";
 import { element, markDrawn } from "../dom";
 import { PIECE, SPECIAL, showControls, tokenLabel, type TokenEntry } from "../tokens";
+import { inkOn } from "../colour";
+import { differenceColour } from "../compare/colours";
+import { themeOf } from "../theme";
 import { cssDiverging, formatScore, inkFor, normalise, peakAbs } from "./scale";
 
 /** The decoded score matrix: `values[row * n + token]`, and each row's largest |score|. */
@@ -110,7 +113,24 @@ export class AttributionRows {
       return rowElement;
     });
     this.grid.replaceChildren(...rows);
+    this.recolour();
     markDrawn(this.grid);
+  }
+
+  /** Colour the cells for the theme the rows are shown in (a dark theme: the same hues, zero its dark
+   * grey); again when the theme changes. Light colours until the rows are in a page. */
+  recolour(): void {
+    const scores = this.scores;
+    if (!scores || !this.grid.isConnected) return;
+    const dark = themeOf(this.grid).dark;
+    this.cells.forEach((cells, row) =>
+      cells.forEach((cell, index) => {
+        const t = normalise(scores.values[row * scores.n + index], scores.peaks[row]);
+        const [r, g, b] = differenceColour(t, dark);
+        cell.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
+        cell.style.color = inkOn([r, g, b]);
+      }),
+    );
   }
 
   private highlight(index: number): void {

@@ -1,7 +1,7 @@
 // Diverging colour scale for attribution scores: blue (pushes the target down) – white (0) – red
 // (pushes it up), symmetric around 0. Each row is scaled by its own largest |score|.
 
-import { formatWeight, interpolate, type Rgb } from "../colour";
+import { formatWeight, inkOn, interpolate, type Rgb } from "../colour";
 
 /** ColorBrewer RdBu control points from −1 (blue) through 0 (near-white) to +1 (red). */
 const STOPS: Rgb[] = [
@@ -26,9 +26,9 @@ export function cssDiverging(t: number): string {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
-/** Text colour readable on the background of `t`: white on the saturated ends, else inherited. */
+/** Text colour readable on the light scale's colour of `t`: black or white, whichever contrasts more. */
 export function inkFor(t: number): string {
-  return Math.abs(t) > 0.65 ? "#fff" : "";
+  return inkOn(divergingColour(t));
 }
 
 /** Largest |value| of `values` (0 when empty or all zero; NaN ignored). */
@@ -54,7 +54,7 @@ export function formatScore(value: number): string {
 }
 
 /** A CSS linear-gradient through the scale from −1 (left) to +1 (right), for the legend bar. */
-export function legendGradient(steps = 9): string {
-  const stops = Array.from({ length: steps }, (_, i) => cssDiverging(-1 + (2 * i) / (steps - 1)));
+export function legendGradient(steps = 9, colour: (t: number) => string = cssDiverging): string {
+  const stops = Array.from({ length: steps }, (_, i) => colour(-1 + (2 * i) / (steps - 1)));
   return `linear-gradient(to right, ${stops.join(", ")})`;
 }

@@ -5,20 +5,20 @@ export const COMPARE_STYLES = `
 .dsv-cmp-root { color: var(--jp-ui-font-color1, #222); max-width: 100%; min-width: 0; position: relative; }
 .dsv-cmp-root .dsv-input, .dsv-cmp-root select { color: inherit; background: var(--jp-layout-color1, #fff); border: 1px solid var(--jp-border-color1, #bbb); }
 .dsv-cmp-root .dsv-status { background: var(--jp-layout-color2, #e8f5e9); }
-.dsv-cmp-root .dsv-status.dsv-busy { background: var(--jp-warn-color3, #fff8e1); color: var(--jp-ui-font-color1, #222); }
-.dsv-cmp-root .dsv-status.dsv-error { background: var(--jp-error-color3, #ffebee); color: var(--jp-error-color1, #b71c1c); }
+.dsv-cmp-root .dsv-status.dsv-busy { background: rgba(255, 179, 0, 0.2); color: var(--jp-ui-font-color1, #222); }
+.dsv-cmp-root .dsv-status.dsv-error { background: rgba(229, 57, 53, 0.16); color: var(--jp-ui-font-color0, #000); box-shadow: inset 3px 0 0 var(--jp-error-color1, #d32f2f); }
 .dsv-cmp-editors { display: flex; gap: 8px; }
-.dsv-cmp-editors label { flex: 1; display: flex; flex-direction: column; font-size: 11px; color: var(--jp-ui-font-color2, #666); }
+.dsv-cmp-editors label { flex: 1; display: flex; flex-direction: column; font-size: 11px; color: var(--jp-ui-font-color1, #444); }
 .dsv-cmp-section { display: flex; flex-direction: column; gap: 4px; }
-.dsv-cmp-title { font-size: 11px; font-weight: 600; color: var(--jp-ui-font-color2, #666); text-transform: uppercase; letter-spacing: 0.04em; }
+.dsv-cmp-title { font-size: 11px; font-weight: 600; color: var(--jp-ui-font-color1, #444); text-transform: uppercase; letter-spacing: 0.04em; }
 .dsv-cmp-columns { display: flex; overflow-x: auto; gap: 1px; max-width: 100%; padding-bottom: 4px; font: 12px/1.6 ui-monospace, monospace; }
 .dsv-cmp-col { display: flex; flex-direction: column; align-items: stretch; min-width: 1.4em; }
 .dsv-cmp-col .dsv-token { padding: 0 2px; white-space: pre; text-align: center; box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
 .dsv-cmp-col[data-differs="true"] .dsv-token { background: rgba(239, 108, 0, 0.22); box-shadow: inset 0 -2px 0 #ef6c00; }
-.dsv-cmp-col.dsv-cmp-extra { opacity: 0.45; }
+.dsv-cmp-col.dsv-cmp-extra .dsv-token { font-style: italic; box-shadow: inset 0 0 0 1px var(--jp-border-color1, #bbb); background: repeating-linear-gradient(135deg, transparent 0 4px, var(--jp-layout-color2, #eee) 4px 6px); }
 .dsv-cmp-col.dsv-selected .dsv-token { outline: 2px solid var(--jp-error-color1, #e53935); }
 .dsv-cmp-cell { height: 14px; font-size: 10px; line-height: 14px; text-align: center; border-radius: 2px; }
-.dsv-cmp-rowname { font-size: 10px; color: var(--jp-ui-font-color2, #666); width: 4.2em; flex: none; display: flex; flex-direction: column; line-height: 1.6; }
+.dsv-cmp-rowname { font-size: 10px; color: var(--jp-ui-font-color1, #444); width: 4.2em; flex: none; display: flex; flex-direction: column; line-height: 1.6; }
 .dsv-cmp-heatmaps { display: flex; gap: 12px; flex-wrap: wrap; }
 .dsv-cmp-heatmaps figure { margin: 0; display: flex; flex-direction: column; gap: 2px; font-size: 11px; }
 .dsv-cmp-heatmaps canvas { width: 220px; height: 220px; image-rendering: pixelated; border: 1px solid var(--jp-border-color2, #ccc); cursor: crosshair; }
@@ -30,6 +30,6 @@ export const COMPARE_STYLES = `
 .dsv-cmp-predictions div { white-space: pre; padding: 0 4px; }
 .dsv-cmp-predictions div[data-changed="true"] { color: var(--jp-error-color1, #c62828); }
 .dsv-cmp-lens { image-rendering: pixelated; height: 120px; border: 1px solid var(--jp-border-color2, #ccc); max-width: 100%; }
-.dsv-cmp-note { color: var(--jp-ui-font-color2, #666); font-size: 12px; }
+.dsv-cmp-note { color: var(--jp-ui-font-color1, #444); font-size: 12px; }
 .dsv-cmp-attr-row { display: flex; gap: 1px; font: 12px/1.6 ui-monospace, monospace; }
 `;

@@ -4,6 +4,7 @@
 import { colourAt, cssColour } from "../colour";
 import { element, markDrawn } from "../dom";
 import { isLightColour } from "../routing/theme";
+import { onThemeChange } from "../theme";
 import { HEAT_ROW, columnAt, entropyScale, timelineLayout, type RowName, type TimelineLayout } from "./data";
 
 /** What the timeline draws; `lensLayer`/`expertChange` null until the generation has finished. */
@@ -43,6 +44,7 @@ export class Timeline {
     this.canvas = element("canvas", { testid: "generation-timeline", className: "dsv-gen-timeline" });
     this.root = element("div", { className: "dsv-gen-timeline-wrap" }, this.canvas);
     this.canvas.addEventListener("mousemove", this.onMove);
+    this.unwatchTheme = onThemeChange(() => this.draw());
     this.canvas.addEventListener("mouseleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
   }
@@ -163,7 +165,10 @@ export class Timeline {
     }
   }
 
+  private readonly unwatchTheme: () => void;
+
   destroy(): void {
+    this.unwatchTheme();
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);

@@ -11,7 +11,7 @@ export const INTERVENTION_STYLES = `
   border: 1px solid #e53935; background: rgba(229, 57, 53, 0.12); color: inherit; }
 .dsv-intervention button, .dsv-interventions-clear { border: none; background: none; color: inherit; cursor: pointer; font: inherit; padding: 0 4px; }
 .dsv-interventions-clear { text-decoration: underline; }
-.dsv-interventions .dsv-note { opacity: 0.75; }
+.dsv-interventions .dsv-note { color: var(--jp-ui-font-color1, #444); font-style: italic; }
 .dsv-mark.dsv-ablated { background: ${HATCH}; }
 .dsv-expert-bar.dsv-ablated { background: ${HATCH}; }
 .dsv-change { margin: 4px 0; font-variant-numeric: tabular-nums; }

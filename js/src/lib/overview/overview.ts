@@ -5,7 +5,8 @@
 // mark the selected heads and the focused / hovered cell (see attention_view.py's docstring).
 
 import type { QuantisedArray } from "../buffers";
-import { colourTable, formatWeight } from "../colour";
+import { colourTable, formatWeight, heatStops } from "../colour";
+import { groundOf, onThemeChange } from "../theme";
 import { element, markDrawn } from "../dom";
 import { clickSelection, meanOfLayer, type Selection } from "../selection";
 import {
@@ -59,7 +60,8 @@ export class HeadOverview {
   private readonly scoreSelect: HTMLSelectElement;
   private readonly sortToggle: HTMLInputElement;
   private readonly jump: HTMLInputElement;
-  private readonly table = colourTable();
+  private table = colourTable();
+  private ground = "";
   private layout: Layout = { numLayers: 0, numHeads: 0, cell: 40 };
   private selection: Selection = { layer: 0, heads: [0] };
   private focus = { layer: 0, head: 0 };
@@ -72,6 +74,7 @@ export class HeadOverview {
   private frame = 0;
   private viewport = { width: 0, height: 0 };
   private readonly resize: ResizeObserver | null;
+  private readonly unwatchTheme: () => void;
 
   constructor(
     private readonly select: (selection: Selection) => void,
@@ -148,6 +151,7 @@ export class HeadOverview {
     mean.addEventListener("click", () => this.select(meanOfLayer(this.selection.layer, this.layout.numHeads)));
     this.resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => this.relayout());
     this.resize?.observe(this.root);
+    this.unwatchTheme = onThemeChange(this.schedule);
   }
 
   /** The overview for a model of `numLayers` × `numHeads` (no-op when unchanged). */
@@ -193,6 +197,7 @@ export class HeadOverview {
   }
 
   destroy(): void {
+    this.unwatchTheme();
     cancelAnimationFrame(this.frame);
     this.resize?.disconnect();
     this.scroller.removeEventListener("scroll", this.schedule);
@@ -396,6 +401,19 @@ export class HeadOverview {
     return atlas;
   }
 
+  /** The heatmaps' colour scale on the scroller's background (its low end that background): the
+   * atlases are made again when the theme changed. */
+  private readTheme(): void {
+    if (!this.scroller.isConnected) return;
+    const ground = groundOf(this.scroller);
+    const key = ground.join(",");
+    if (key === this.ground) return;
+    this.ground = key;
+    this.table = colourTable(heatStops(ground));
+    this.thumbAtlas = this.buildThumbAtlas();
+    this.scoreAtlas = this.buildScoreAtlas();
+  }
+
   /** Every thumbnail in one image: head h of layer l at (h · bins, l · bins). */
   private buildThumbAtlas(): HTMLCanvasElement | null {
     const thumbnails = this.thumbnails;
@@ -450,6 +468,7 @@ export class HeadOverview {
     const context = this.canvas.getContext("2d");
     if (!context || numLayers === 0) return;
     const [left, top] = [this.scroller.scrollLeft, this.scroller.scrollTop];
+    this.readTheme();
     const style = getComputedStyle(this.root);
     const ink = style.color || "#222";
     const paper = getComputedStyle(this.scroller).backgroundColor || "#fff";

@@ -4,7 +4,7 @@ import { HEADER_HEIGHT, LABEL_WIDTH } from "./layout";
 
 export const OVERVIEW_STYLES = `
 .dsv-root.dsv-attention { color: var(--jp-ui-font-color1, #222); }
-.dsv-attention .dsv-status { color: #222; }
+.dsv-attention .dsv-status { color: var(--jp-ui-font-color1, #222); }
 .dsv-overview { position: relative; display: flex; flex-direction: column; gap: 4px; flex: 0 1 auto; min-width: min(250px, 100%); max-width: 100%; outline: none; }
 .dsv-overview:focus-visible .dsv-overview-scroller { box-shadow: 0 0 0 2px var(--jp-brand-color2, #90caf9); }
 .dsv-overview-controls { width: 0; min-width: 100%; display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; font-size: 12px; }

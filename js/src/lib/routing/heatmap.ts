@@ -4,7 +4,7 @@
 // the gate weight each token gave each group, so group-limited routing shows as a few lit columns.
 // Above it, one load bar per expert (expert-L-E). Wider than its panel → it scrolls inside it.
 
-import { cssColour, formatWeight } from "../colour";
+import { cssAt, formatWeight, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
 import { choicesOf, groupsOf, groupWeights, type RoutingData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, type ColumnLayout } from "./layout";
@@ -207,6 +207,7 @@ export class RoutingHeatmap {
       context.fillRect(0, 0, layout.shared, height);
     }
     const colours = canvasColours(this.root);
+    const stops = heatStopsOn(colours.empty);
     context.fillStyle = colours.empty;
     for (let expert = 0; expert < view.numExperts; expert++) context.fillRect(expertX(layout, expert), 0, layout.cell, height);
     const gap = rowH >= 6 ? 1 : 0;
@@ -219,7 +220,7 @@ export class RoutingHeatmap {
         context.fillRect(x, y, width, rowH - gap);
       }
       for (const { expert, weight } of choices) {
-        context.fillStyle = cssColour(0.15 + 0.85 * (weight / view.data.scale));
+        context.fillStyle = cssAt(stops, 0.25 + 0.75 * (weight / view.data.scale));
         context.fillRect(expertX(layout, expert), y, layout.cell, rowH - gap);
       }
     }
@@ -271,6 +272,7 @@ export class RoutingHeatmap {
     const context = canvas.getContext("2d");
     if (!context || !view || count === 0) return;
     const colours = canvasColours(this.root);
+    const stops = heatStopsOn(colours.empty);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.fillStyle = colours.empty;
     context.fillRect(0, 0, count * GROUP_CELL, n * rowH);
@@ -280,7 +282,7 @@ export class RoutingHeatmap {
       const weights = groupWeights(view.data, token, view.groupSize, count);
       for (let group = 0; group < count; group++) {
         if (weights[group] <= 0) continue;
-        context.fillStyle = cssColour(0.15 + 0.85 * (weights[group] / top));
+        context.fillStyle = cssAt(stops, 0.25 + 0.75 * (weights[group] / top));
         context.fillRect(group * GROUP_CELL, token * rowH, GROUP_CELL - 1, rowH - gap);
       }
     }

@@ -4,7 +4,7 @@
 // left (overview-layer-L), group labels on top (overview-group-G), a tooltip on hover, a click picks
 // the layer (and the expert). Wider than its panel → it scrolls inside it.
 
-import { cssColour } from "../colour";
+import { cssAt, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
 import { loadAt, type LoadData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, labelEvery, overviewRowHeight, rowAt, type ColumnLayout } from "./layout";
@@ -126,6 +126,7 @@ export class RoutingOverview {
     const context = canvas.getContext("2d");
     if (!context || !load) return;
     const colours = canvasColours(this.root);
+    const stops = heatStopsOn(colours.empty);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, layout.width, height);
     const gap = rowH >= 6 ? 1 : 0;
@@ -133,7 +134,7 @@ export class RoutingOverview {
       const base = row * load.numExperts;
       for (let expert = 0; expert < load.numExperts; expert++) {
         const count = load.counts[base + expert];
-        context.fillStyle = count > 0 ? cssColour(0.15 + 0.85 * (count / load.peak)) : colours.empty;
+        context.fillStyle = count > 0 ? cssAt(stops, 0.25 + 0.75 * (count / load.peak)) : colours.empty;
         context.fillRect(expertX(layout, expert), row * rowH, layout.cell, rowH - gap);
       }
     }

@@ -11,20 +11,20 @@ export const ROUTING_STYLES = `
 .dsv-overview-scroll { overflow: auto; max-width: 100%; max-height: 400px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-overview-grid { display: grid; grid-template-columns: 40px max-content; column-gap: 4px; width: max-content; }
 .dsv-overview-corner { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); }
-.dsv-overview-layers { position: sticky; left: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-size: 10px; color: var(--jp-ui-font-color2, #555); }
+.dsv-overview-layers { position: sticky; left: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-size: 10px; color: var(--jp-ui-font-color1, #444); }
 .dsv-overview-layers span { position: absolute; right: 2px; cursor: pointer; white-space: nowrap; }
-.dsv-overview-layers span.dsv-on { color: #e53935; font-weight: 600; }
+.dsv-overview-layers span.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; text-decoration: underline; text-decoration-color: var(--jp-error-color1, #e53935); text-decoration-thickness: 2px; }
 .dsv-overview-canvas { display: block; cursor: pointer; }
 .dsv-routing-map { display: flex; flex-direction: column; gap: 2px; }
-.dsv-expert-bars { position: relative; border-bottom: 1px solid #bbb; flex: none; }
+.dsv-expert-bars { position: relative; border-bottom: 1px solid var(--jp-border-color1, #bbb); flex: none; }
 .dsv-expert-bar { position: absolute; bottom: 0; height: 100%; cursor: pointer; }
 .dsv-expert-bar:hover { background: var(--jp-layout-color2, #eceff1); }
 .dsv-expert-bar.dsv-on { outline: 2px solid #e53935; }
 .dsv-load { position: absolute; bottom: 0; width: 100%; background: #5c6bc0; }
 .dsv-corpus-load { position: absolute; width: 100%; height: 2px; background: #ff7043; }
 .dsv-shared-label { position: absolute; left: 0; bottom: 0; height: 100%; writing-mode: vertical-rl; transform: rotate(180deg);
-  font-size: 10px; background: #90a4ae; color: #fff; text-align: center; }
-.dsv-group-labels { position: relative; height: 14px; font-size: 10px; color: var(--jp-ui-font-color2, #555); flex: none; }
+  font-size: 10px; background: var(--jp-layout-color3, #bdbdbd); color: var(--jp-ui-font-color0, #000); text-align: center; }
+.dsv-group-labels { position: relative; height: 14px; font-size: 10px; color: var(--jp-ui-font-color1, #444); flex: none; }
 .dsv-group-labels span { position: absolute; text-align: center; border-top: 2px solid #90caf9; overflow: hidden; }
 .dsv-routing-scroll { max-height: 440px; overflow-y: auto; overflow-x: visible; display: flex; gap: 8px; align-items: flex-start; width: max-content; }
 .dsv-routing-canvas { display: block; cursor: crosshair; flex: none; }
@@ -33,20 +33,20 @@ export const ROUTING_STYLES = `
 .dsv-token-experts .dsv-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .dsv-token-experts .dsv-row b { cursor: pointer; }
 .dsv-chip { padding: 0 4px; border-radius: 3px; font: 11px ui-monospace, monospace; }
-.dsv-note { color: var(--jp-ui-font-color2, #666); font-size: 12px; }
+.dsv-note { color: var(--jp-ui-font-color1, #444); font-size: 12px; }
 .dsv-lens-body { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; }
 .dsv-lens-scroll { position: relative; overflow: auto; max-width: 100%; max-height: 460px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-lens-sizer { position: relative; display: flex; }
 .dsv-lens-names { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); flex: none; }
-.dsv-lens-names div, .dsv-lens-corner { font: 11px ui-monospace, monospace; color: var(--jp-ui-font-color2, #555); padding: 0 4px; white-space: nowrap; box-sizing: border-box; }
+.dsv-lens-names div, .dsv-lens-corner { font: 11px ui-monospace, monospace; color: var(--jp-ui-font-color1, #444); padding: 0 4px; white-space: nowrap; box-sizing: border-box; }
 .dsv-lens-corner { position: sticky; top: 0; z-index: 3; background: var(--jp-layout-color0, #fff); }
 .dsv-lens-cells { position: relative; flex: none; }
 .dsv-lens { position: absolute; top: 0; border-collapse: collapse; table-layout: fixed; font: 11px ui-monospace, monospace; }
-.dsv-lens th { position: sticky; top: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color2, #555); white-space: pre; overflow: hidden; text-overflow: ellipsis; box-sizing: border-box; }
+.dsv-lens th { position: sticky; top: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #444); white-space: pre; overflow: hidden; text-overflow: ellipsis; box-sizing: border-box; }
 .dsv-lens td { padding: 0 2px; overflow: hidden; white-space: pre; border: 1px solid var(--jp-layout-color0, #fff); cursor: default; box-sizing: border-box; line-height: 12px; }
-.dsv-lens td small { display: block; font-size: 9px; opacity: 0.85; }
-.dsv-lens td.dsv-pending { background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color3, #999); }
-.dsv-lens th.dsv-on { color: #e53935; font-weight: 600; }
+.dsv-lens td small { display: block; font-size: 9px; }
+.dsv-lens td.dsv-pending { background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color1, #444); }
+.dsv-lens th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; text-decoration: underline; text-decoration-color: var(--jp-error-color1, #e53935); text-decoration-thickness: 2px; }
 .dsv-predictions { font: 12px ui-monospace, monospace; display: flex; flex-direction: column; gap: 2px; min-width: 220px; }
 .dsv-prob-bar { display: inline-block; height: 8px; background: #5c6bc0; vertical-align: middle; margin-right: 4px; }
 .dsv-lens-top { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }

@@ -10,6 +10,8 @@ export interface PointRenderer {
   /** New plane positions (interleaved x, y) and premultiplied RGBA bytes, one entry per point. */
   setPositions(xy: Float32Array): void;
   setColours(rgba: Uint8Array): void;
+  /** The stage's opaque background (the canvas renderer composites translucent points over it). */
+  setGround(ground: readonly [number, number, number]): void;
   /** Resize the drawing buffer to width × height CSS pixels at `ratio` device pixels per CSS pixel. */
   resize(width: number, height: number, ratio: number): void;
   draw(camera: Camera, size: number): void;
@@ -94,6 +96,10 @@ class WebGLPoints implements PointRenderer {
     this.count = Math.floor(xy.length / 2);
   }
 
+  setGround(): void {
+    // blended by the GPU over the stage's own background: nothing to do
+  }
+
   setColours(rgba: Uint8Array): void {
     const gl = this.gl;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.colours);
@@ -128,10 +134,15 @@ class WebGLPoints implements PointRenderer {
 /** One opaque little-endian RGBA word per point: premultiplied colours composited over white (the stage's
  * background), so a translucent point needs no blending when drawn. */
 export function opaqueOverWhite(rgba: Uint8Array): Uint32Array {
+  return opaqueOver(rgba, [255, 255, 255]);
+}
+
+/** As {@link opaqueOverWhite}, over the opaque colour `ground` (the stage's background in the theme). */
+export function opaqueOver(rgba: Uint8Array, ground: readonly [number, number, number]): Uint32Array {
   const out = new Uint32Array(rgba.length / 4);
   for (let i = 0; i < out.length; i++) {
-    const white = 255 - rgba[4 * i + 3];
-    const [r, g, b] = [rgba[4 * i] + white, rgba[4 * i + 1] + white, rgba[4 * i + 2] + white];
+    const rest = (255 - rgba[4 * i + 3]) / 255;
+    const [r, g, b] = [0, 1, 2].map((c) => Math.min(255, Math.round(rgba[4 * i + c] + ground[c] * rest)));
     out[i] = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
   }
   return out;
@@ -162,8 +173,18 @@ class CanvasPoints implements PointRenderer {
     this.xy = xy;
   }
 
+  private rgba: Uint8Array = new Uint8Array(0);
+  private ground: readonly [number, number, number] = [255, 255, 255];
+
   setColours(rgba: Uint8Array): void {
-    this.colours = opaqueOverWhite(rgba);
+    this.rgba = rgba;
+    this.colours = opaqueOver(rgba, this.ground);
+  }
+
+  setGround(ground: readonly [number, number, number]): void {
+    if (ground.every((v, i) => v === this.ground[i])) return;
+    this.ground = [...ground] as [number, number, number];
+    this.colours = opaqueOver(this.rgba, this.ground);
   }
 
   resize(width: number, height: number, ratio: number): void {

@@ -2,14 +2,14 @@
 
 export const SCATTER_STYLES = `
 .dsv-scatter { font: 13px/1.4 system-ui, sans-serif; color: var(--jp-ui-font-color1, #222); display: flex; flex-direction: column; gap: 6px; }
-.dsv-scatter button { font: inherit; padding: 1px 8px; cursor: pointer; }
+.dsv-scatter button, .dsv-scatter select { font: inherit; padding: 1px 8px; cursor: pointer; color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color2, #eee); border: 1px solid var(--jp-border-color1, #bbb); border-radius: 2px; }
 .dsv-scatter-bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.dsv-scatter-hint { color: var(--jp-ui-font-color2, #777); font-size: 12px; }
-.dsv-scatter-status { padding: 1px 6px; border-radius: 4px; background: #e8f5e9; color: #1b5e20; }
-.dsv-scatter-status.dsv-error { background: #ffebee; color: #b71c1c; }
-.dsv-scatter-caption { color: var(--jp-ui-font-color2, #666); font-size: 12px; }
+.dsv-scatter-hint { color: var(--jp-ui-font-color1, #555); font-size: 12px; }
+.dsv-scatter-status { padding: 1px 6px; border-radius: 4px; background: rgba(76, 175, 80, 0.16); color: var(--jp-ui-font-color1, #222); }
+.dsv-scatter-status.dsv-error { background: rgba(229, 57, 53, 0.16); color: var(--jp-ui-font-color0, #000); box-shadow: inset 3px 0 0 var(--jp-error-color1, #d32f2f); }
+.dsv-scatter-caption { color: var(--jp-ui-font-color1, #555); font-size: 12px; }
 .dsv-scatter-body { display: flex; gap: 10px; align-items: flex-start; }
-.dsv-scatter-stage { position: relative; flex: 1; min-width: 260px; height: 460px; border: 1px solid #ddd; background: #fff; overflow: hidden; }
+.dsv-scatter-stage { position: relative; flex: 1; min-width: 260px; height: 460px; border: 1px solid var(--jp-border-color2, #ddd); background: var(--jp-layout-color0, #fff); overflow: hidden; }
 .dsv-scatter-stage canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .dsv-scatter-stage canvas.dsv-scatter-input { cursor: grab; touch-action: none; }
 .dsv-scatter-tooltip { position: absolute; pointer-events: none; max-width: 320px; background: rgba(20, 20, 20, 0.88); color: #fff; padding: 3px 7px; border-radius: 3px; white-space: pre-wrap; word-break: break-word; font-size: 12px; z-index: 2; }
@@ -20,5 +20,5 @@ export const SCATTER_STYLES = `
 .dsv-legend-entry:hover { background: var(--jp-layout-color2, #f0f0f0); }
 .dsv-legend-swatch { width: 10px; height: 10px; border-radius: 50%; flex: none; }
 .dsv-legend-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.dsv-legend-count { color: var(--jp-ui-font-color2, #888); font-size: 11px; margin-left: auto; }
+.dsv-legend-count { color: var(--jp-ui-font-color1, #555); font-size: 11px; margin-left: auto; }
 `;
