@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--only attention|embeddings|dashboard|scale|generation|interventions] [options of that one]``.
+"""Run the benchmarks: ``python -m benchmarks [--only attention|embeddings|dashboard|scale|generation|interventions|service] [options of that one]``.
 
 Without ``--only`` all run with their defaults; a benchmark's own options (``--help`` lists them, e.g.
 ``python -m benchmarks --only attention --sizes 128 512``) need ``--only``.
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ("attention", "embeddings", "dashboard", "scale", "generation", "interventions")
+BENCHMARKS = ("attention", "embeddings", "dashboard", "scale", "generation", "interventions", "service")
 
 
 def main(argv: list[str] | None = None) -> int:

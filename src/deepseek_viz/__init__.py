@@ -75,6 +75,7 @@ from .model import (
     UnsupportedModelError,
     load_model,
 )
+from .serve import RemoteModel, ServiceError, connect
 from .widgets import (
     ArchitectureView,
     AttentionView,
@@ -145,10 +146,12 @@ __all__ = [
     "Prediction",
     "PredictionView",
     "Projection",
+    "RemoteModel",
     "ResidualPatch",
     "Routing",
     "RoutingStatistics",
     "RoutingView",
+    "ServiceError",
     "Status",
     "SweepView",
     "TensorBoardLogger",
@@ -166,6 +169,7 @@ __all__ = [
     "answer_start",
     "coactivation_figure",
     "compare",
+    "connect",
     "count_layer_routing",
     "embed_texts",
     "expert_change",

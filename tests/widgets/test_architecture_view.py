@@ -13,13 +13,14 @@ import traitlets
 import deepseek_viz as dv
 from deepseek_viz.model.structure import ModelStructure
 from tests.unit.test_model_interface import StandIn
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu."
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 def test_the_structure_is_sent_as_json_facts(hooked: dv.HookedModel) -> None:

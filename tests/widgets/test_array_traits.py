@@ -21,6 +21,7 @@ from deepseek_viz.widgets import (
     RoutingView,
 )
 from deepseek_viz.widgets.buffers import ArrayTrait, EncodedArray
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu."
 
@@ -49,8 +50,8 @@ def test_no_bytes_traits_and_no_meta_dicts(cls: type[anywidget.AnyWidget]) -> No
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 @pytest.fixture(scope="module")

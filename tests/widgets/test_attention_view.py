@@ -18,13 +18,14 @@ from deepseek_viz.widgets import AttentionView, attention_view
 from deepseek_viz.widgets.attention_view import OVERVIEW_SIZE, THUMBNAIL_BUDGET, thumbnail_bins
 from deepseek_viz.widgets.buffers import EncodedArray, decode
 from deepseek_viz.widgets.live_text import PIECE, SPECIAL, display_tokens
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu. 你好 🚀 <img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=1200)
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=1200))
 
 
 @pytest.fixture
@@ -286,8 +287,8 @@ def update_bytes(widget: AttentionView) -> int:
 
 
 @pytest.fixture(scope="module")
-def v3_counts(real_count_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096)
+def v3_counts(real_count_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096))
 
 
 def test_v3_counts_view_draws_and_switches(v3_counts: dv.HookedModel) -> None:

@@ -16,6 +16,7 @@ from deepseek_viz.analysis.attribution import explain
 from deepseek_viz.widgets.attribution_view import AttributionView
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.live_text import SPECIAL
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu. <b>x</b>"
 GRADIENTS = ["input_x_gradient", "integrated_gradients"]
@@ -24,8 +25,8 @@ SETTINGS: dict[str, Any] = {"ig_steps": 8, "lime_samples": 24, "deletion_steps":
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=200)
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu", max_tokens=200))
 
 
 @pytest.fixture

@@ -29,13 +29,14 @@ from deepseek_viz.widgets import (
     TextBox,
 )
 from deepseek_viz.widgets.live_text import ModelView
+from tests.widgets.conftest import Serving
 
 TEXTS = ["Revenue rose.", "Profit fell.", "Fever may indicate flu.", "Cough and fever."]
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 def run_command(widget: ModelView, name: str, msg: dict[str, Any]) -> dict[str, Any]:

@@ -13,16 +13,21 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 import deepseek_viz as dv
 from deepseek_viz.analysis.comparison import compare
+from deepseek_viz.model import ModelInterface
 from deepseek_viz.widgets.buffers import ArrayTrait, decode
 from deepseek_viz.widgets.compare_view import Compare, lens_window, pool_signed
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu. Revenue rose 12%."
 OTHER = "Fever may indicate gout. Revenue rose 12%."
 
 
 @pytest.fixture(scope="module")
-def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
-    return {name: dv.load_model(tiny_checkpoints[name], device="cpu") for name in ("deepseek_v3", "llama")}
+def models(tiny_checkpoints: dict[str, Path], serving: Serving) -> dict[str, ModelInterface]:
+    return {
+        name: serving(dv.load_model(tiny_checkpoints[name], device="cpu"))
+        for name in ("deepseek_v3", "llama")
+    }
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 import deepseek_viz as dv
+from deepseek_viz.serve import RemoteModel
 from deepseek_viz.analysis.embeddings import cached_embeddings, clear_embedding_cache
 from deepseek_viz.app.main_view import AppLimits, main_view
+from deepseek_viz.model import ModelInterface
 from deepseek_viz.widgets.dashboard import Dashboard, combine_statuses
 from deepseek_viz.widgets.status import Status
+from tests.widgets.conftest import Serving
 
 TEXTS = [
     "Quarterly revenue rose 12%.",
@@ -28,9 +31,9 @@ TEXT = "Revenue rose 5% to $3 billion."
 
 
 @pytest.fixture(scope="module")
-def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
+def models(tiny_checkpoints: dict[str, Path], serving: Serving) -> dict[str, ModelInterface]:
     return {
-        family: dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=64)
+        family: serving(dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=64))
         for family in ("deepseek_v3", "llama")
     }
 
@@ -93,12 +96,20 @@ def test_every_view_shows_the_text(dashboard: Dashboard) -> None:
 def test_an_edit_reaches_every_view_from_one_trace(dashboard: Dashboard) -> None:
     model = dashboard.model
     calls: list[str] = []
-    run = model._run
-    model._run = lambda *args: calls.append(args[0]) or run(*args)  # type: ignore[method-assign]
+    if isinstance(model, RemoteModel):  # the traces asked of the service
+        call = model._call
+        model._call = lambda name, fields, *rest, **options: (  # type: ignore[method-assign]
+            calls.append(fields["text"]) if name == "trace" else None
+        ) or call(name, fields, *rest, **options)
+        patched = "_call"
+    else:  # the forwards the model ran
+        run = model._run
+        model._run = lambda *args: calls.append(args[0]) or run(*args)  # type: ignore[method-assign]
+        patched = "_run"
     try:
         dashboard.text_box._edit({"text": "Chest pain can be a sign.", "seq": 1}, [])
     finally:
-        del model._run
+        delattr(model, patched)
     assert set(shown_texts(dashboard).values()) == {"Chest pain can be a sign."}
     assert calls == ["Chest pain can be a sign."]  # routing and predictions reused the attention trace
     assert dashboard.text_box._seq == 1 and dashboard.status.ok

@@ -22,6 +22,7 @@ from deepseek_viz.widgets.embedding_scatter import (
     categorise,
     tooltip_text,
 )
+from tests.widgets.conftest import Serving
 
 TOPICS = ["revenue rose", "fever and flu", "the cat sat", "rain tomorrow"]
 TEXTS = [f"{topic} {i} <b>x</b>" for i in range(6) for topic in TOPICS]
@@ -29,8 +30,8 @@ LABELS = [["finance", "health", "pets", "weather"][i % 4] for i in range(len(TEX
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 @pytest.fixture

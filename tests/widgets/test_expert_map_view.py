@@ -13,13 +13,14 @@ import deepseek_viz as dv
 from deepseek_viz.widgets import ExpertMapView, RoutingView
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.expert_map_view import BAND_COLOURS, LOAD_BANDS, UNUSED, load_band
+from tests.widgets.conftest import Serving
 
 TEXTS = ["Fever may indicate flu.", "Quarterly revenue rose 12%.", "你好，世界 🙂", "The cat sat on the mat."]
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 @pytest.fixture

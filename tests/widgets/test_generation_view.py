@@ -21,6 +21,7 @@ from deepseek_viz.analysis.generation_stats import (
     think_split,
 )
 from deepseek_viz.widgets.buffers import ArrayTrait, EncodedArray, decode
+from tests.widgets.conftest import Serving
 
 PROMPT = "Fever may indicate"
 #: Long enough that a generation is still running when a test stops or replaces it.
@@ -28,13 +29,13 @@ LONG = 400
 
 
 @pytest.fixture(scope="module")
-def bundled() -> dv.HookedModel:
-    return dv.load_model()
+def bundled(serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model())
 
 
 @pytest.fixture(scope="module")
-def tiny_moe(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def tiny_moe(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 def generated(view: dv.GenerationView, timeout: float = 120) -> dv.Trace:

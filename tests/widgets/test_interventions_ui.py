@@ -12,28 +12,29 @@ import pytest
 
 import deepseek_viz as dv
 from deepseek_viz.analysis.causal import intervention_effect
-from deepseek_viz.model import ExpertAblation, HeadAblation
+from deepseek_viz.model import ExpertAblation, HeadAblation, ModelInterface
 from deepseek_viz.widgets import AttentionView, Interventions, PredictionView, RoutingView
 from deepseek_viz.widgets.buffers import decode
+from tests.widgets.conftest import Serving
 
 TEXT = "Fever may indicate flu and a cough"
 
 
 @pytest.fixture(scope="module")
-def loaded(tiny_checkpoints: dict[str, Path]) -> Callable[[str], dv.HookedModel]:
+def loaded(tiny_checkpoints: dict[str, Path], serving: Serving) -> Callable[[str], ModelInterface]:
     """``loaded(family)``: that family's tiny model, loaded once per module."""
-    cache: dict[str, dv.HookedModel] = {}
+    cache: dict[str, ModelInterface] = {}
 
-    def load(family: str) -> dv.HookedModel:
+    def load(family: str) -> ModelInterface:
         if family not in cache:
-            cache[family] = dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
+            cache[family] = serving(dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300))
         return cache[family]
 
     return load
 
 
 @pytest.fixture
-def model(loaded: Callable[[str], dv.HookedModel]) -> dv.HookedModel:
+def model(loaded: Callable[[str], ModelInterface]) -> ModelInterface:
     return loaded("deepseek_v3")
 
 

@@ -11,7 +11,7 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.model import LogitLens
+from deepseek_viz.model import LogitLens, ModelInterface
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.prediction_view import (
     LENS_CELL_BUDGET,
@@ -20,6 +20,7 @@ from deepseek_viz.widgets.prediction_view import (
     window_columns,
 )
 from deepseek_viz.widgets.routing_view import RoutingView
+from tests.widgets.conftest import Serving
 from tests.widgets.real_shape_traces import V3_LAYERS, RealShapeTrace, message_bytes, record_messages
 
 MiB = 1 << 20
@@ -28,9 +29,9 @@ TEXT = "Fever may indicate flu. 你好 <b>bold</b>"
 
 
 @pytest.fixture(scope="module")
-def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
+def models(tiny_checkpoints: dict[str, Path], serving: Serving) -> dict[str, ModelInterface]:
     return {
-        family: dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
+        family: serving(dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300))
         for family in ("deepseek_v3", "llama")
     }
 
@@ -180,8 +181,8 @@ def test_window_columns_keep_a_window_within_the_cell_budget() -> None:
 
 
 @pytest.fixture(scope="module")
-def v3(real_count_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096)
+def v3(real_count_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096))
 
 
 def test_v3_counts_lens_has_62_rows_and_fetches_windows(v3: dv.HookedModel) -> None:

@@ -12,10 +12,11 @@ import traitlets
 
 import deepseek_viz as dv
 from deepseek_viz.analysis.routing_stats import expert_counts, routing_statistics
-from deepseek_viz.model import BUNDLED_MODEL
+from deepseek_viz.model import BUNDLED_MODEL, ModelInterface
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.live_text import SPECIAL
 from deepseek_viz.widgets.routing_view import RoutingView
+from tests.widgets.conftest import Serving
 from tests.widgets.real_shape_traces import V3_EXPERTS, V3_MOE_LAYERS, RealShapeTrace, record_messages
 
 MiB = 1 << 20
@@ -25,9 +26,9 @@ CORPUS = ["Quarterly revenue rose 12%.", "Chest pain can be a sign of a heart at
 
 
 @pytest.fixture(scope="module")
-def models(tiny_checkpoints: dict[str, Path]) -> dict[str, dv.HookedModel]:
+def models(tiny_checkpoints: dict[str, Path], serving: Serving) -> dict[str, ModelInterface]:
     return {
-        family: dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300)
+        family: serving(dv.load_model(tiny_checkpoints[family], device="cpu", max_tokens=300))
         for family in ("deepseek_v3", "deepseek_v2", "llama")
     }
 
@@ -236,8 +237,8 @@ def test_selected_token_sends_its_experts_in_every_layer(view: RoutingView) -> N
 
 
 @pytest.fixture(scope="module")
-def v3(real_count_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096)
+def v3(real_count_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(real_count_checkpoints["v3"], device="cpu", max_tokens=4096))
 
 
 def test_v3_counts_route_256_experts_and_layer_60(v3: dv.HookedModel) -> None:

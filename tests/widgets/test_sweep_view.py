@@ -13,11 +13,12 @@ import deepseek_viz as dv
 from deepseek_viz.analysis.causal import HeadSweep, PatchSweep
 from deepseek_viz.widgets.buffers import decode
 from tests.unit.test_interventions import TEXT, corrupted_text
+from tests.widgets.conftest import Serving
 
 
 @pytest.fixture(scope="module")
-def hooked(tiny_checkpoints: dict[str, Path]) -> dv.HookedModel:
-    return dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu")
+def hooked(tiny_checkpoints: dict[str, Path], serving: Serving) -> dv.HookedModel:
+    return serving(dv.load_model(tiny_checkpoints["deepseek_v3"], device="cpu"))
 
 
 def head_sweep() -> HeadSweep:

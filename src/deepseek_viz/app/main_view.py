@@ -1,7 +1,8 @@
 """What the app shows: :func:`app_view`, a heading, help and export buttons (:class:`~.header.AppView`)
 above a :class:`Dashboard` (:func:`main_view`) on the model named by ``$DEEPSEEK_VIZ_MODEL`` (default:
-the bundled model), within the per-visitor limits the ``deepseek-viz app`` command puts in the
-environment.
+the bundled model), or on the model service at ``$DEEPSEEK_VIZ_SERVER`` (``deepseek-viz app --server URL``:
+the visitor's kernel holds a client, no model), within the per-visitor limits the ``deepseek-viz app``
+command puts in the environment.
 
 Voila starts one kernel per visitor, and a kernel handles one request at a time, so these limits bound
 what each visitor can make the server do: characters per text, tokens per trace, seconds per request
@@ -17,11 +18,16 @@ from dataclasses import dataclass, fields
 
 from transformers.utils import logging as transformers_logging
 
-from ..model import load_model
+from ..model import ModelInterface, load_model
+from ..serve import connect
 from ..widgets import Dashboard
 from .header import AppView
 
 MODEL_ENV = "DEEPSEEK_VIZ_MODEL"
+#: The model service the app's kernels use instead of loading a model (``deepseek-viz app --server``).
+SERVER_ENV = "DEEPSEEK_VIZ_SERVER"
+#: The service's bearer token (read from the environment, never put on a command line).
+TOKEN_ENV = "DEEPSEEK_VIZ_TOKEN"
 DEFAULT_TEXT = "Quarterly revenue rose 12% to $4.2 billion, beating analyst estimates. 你好，世界！"
 
 
@@ -65,15 +71,27 @@ class AppLimits:
         }
 
 
-def main_view(env: Mapping[str, str] | None = None) -> Dashboard:
-    """Load the app's model and return the dashboard the app displays, with :class:`AppLimits` from
-    ``env`` (default ``os.environ``)."""
-    env = os.environ if env is None else env
-    limits = AppLimits.from_env(env)
+def app_model(env: Mapping[str, str], limits: AppLimits) -> ModelInterface:
+    """The model the app's dashboard shows: a client of ``$DEEPSEEK_VIZ_SERVER`` when it is set (its
+    requests bounded by ``limits.max_seconds``; the service bounds the rest), else ``$DEEPSEEK_VIZ_MODEL``
+    loaded in this kernel within ``limits``."""
+    server = env.get(SERVER_ENV)
+    if server:
+        remote = connect(server, env.get(TOKEN_ENV) or None)
+        remote.max_seconds = limits.max_seconds
+        return remote
     transformers_logging.disable_progress_bar()  # a visitor sees the app, not the loading bars
-    model = load_model(
+    return load_model(
         env.get(MODEL_ENV) or None, max_tokens=limits.max_tokens, max_seconds=limits.max_seconds
     )
+
+
+def main_view(env: Mapping[str, str] | None = None) -> Dashboard:
+    """The dashboard the app displays, on :func:`app_model`, with :class:`AppLimits` from ``env``
+    (default ``os.environ``)."""
+    env = os.environ if env is None else env
+    limits = AppLimits.from_env(env)
+    model = app_model(env, limits)
     return Dashboard(
         model,
         text=DEFAULT_TEXT,

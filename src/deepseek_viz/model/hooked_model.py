@@ -41,7 +41,7 @@ from .interventions import POSITIONAL, Intervention, ResidualPatch, expert_contr
 from .memory import TraceEstimate, format_bytes, free_memory
 from .structure import ModelStructure, read_structure
 from .tokens import Token, tokens_from_offsets
-from .trace import Completion, Routing, Trace
+from .trace import Completion, Routing, Trace, answering_key, normalise_layers
 
 DEFAULT_MAX_TOKENS = 4096
 #: Most bytes the cached traces of one model hold together (attention patterns grow with n² per layer).
@@ -242,16 +242,7 @@ class HookedModel:
         )
 
     def _normalise_layers(self, layers: Iterable[int] | None) -> tuple[int, ...]:
-        if layers is None:
-            return tuple(range(self.num_layers))
-        chosen = set()
-        for layer in layers:
-            if not -self.num_layers <= layer < self.num_layers:
-                raise LayerOutOfRangeError(
-                    f"layer {layer} is out of range: the model has {self.num_layers} layers (0–{self.num_layers - 1})"
-                )
-            chosen.add(layer % self.num_layers)
-        return tuple(sorted(chosen))
+        return normalise_layers(layers, self.num_layers)
 
     def trace(
         self,
@@ -431,22 +422,10 @@ class HookedModel:
         )
 
     def _cached(self, key: tuple[Any, ...]) -> Trace | None:
-        """A cached trace that answers ``key``: the same text, the same truncation (or none, where a
-        truncated trace is allowed: the text fitted) and the same thumbnails where any are asked for.
-        Any layers: a layer the cached trace did not keep is computed from its input when read, for
-        less than a new forward. The newest such trace, preferring one that keeps the layers asked."""
-        text, layers, truncate, thumbnails, interventions = key
-        answering = [
-            cached_key
-            for cached_key in reversed(self._cache)
-            if cached_key[0] == text
-            and cached_key[2] in (truncate, False)
-            and thumbnails in (None, cached_key[3])
-            and cached_key[4] == interventions
-        ]
-        if not answering:
+        """A cached trace that answers ``key`` (:func:`~.trace.answering_key`), marked as just used."""
+        best = answering_key(reversed(self._cache), key)
+        if best is None:
             return None
-        best = min(answering, key=lambda cached: not set(layers) <= set(cached[1]))  # stable: newest first
         self._cache.move_to_end(best)
         return self._cache[best]
 

@@ -19,6 +19,41 @@ from .tokens import Token
 LOGITS_CHUNK_BYTES = 64 << 20
 
 
+def normalise_layers(layers: Iterable[int] | None, num_layers: int) -> tuple[int, ...]:
+    """``layers`` (``None``: all; negative ones count from the end) sorted, each once; one out of range is
+    a :class:`LayerOutOfRangeError`."""
+    if layers is None:
+        return tuple(range(num_layers))
+    chosen = set()
+    for layer in layers:
+        if not -num_layers <= layer < num_layers:
+            raise LayerOutOfRangeError(
+                f"layer {layer} is out of range: the model has {num_layers} layers (0–{num_layers - 1})"
+            )
+        chosen.add(layer % num_layers)
+    return tuple(sorted(chosen))
+
+
+def answering_key(keys: Iterable[tuple[Any, ...]], key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Of trace cache ``keys`` (``(text, layers, truncate, thumbnails, interventions)``, newest first),
+    the one whose trace answers ``key``: the same text, the same truncation (or none, where a truncated
+    trace is allowed: the text fitted), the same thumbnails where any are asked for, the same
+    interventions. Any layers: a layer the cached trace did not keep is computed from its input when
+    read, for less than a new forward. The newest such, preferring one that keeps the layers asked."""
+    text, layers, truncate, thumbnails, interventions = key
+    answering = [
+        cached
+        for cached in keys
+        if cached[0] == text
+        and cached[2] in (truncate, False)
+        and thumbnails in (None, cached[3])
+        and cached[4] == interventions
+    ]
+    if not answering:
+        return None
+    return min(answering, key=lambda cached: not set(layers) <= set(cached[1]))  # stable: newest first
+
+
 def _tensors_in(values: Iterable[object]) -> list[torch.Tensor]:
     """The distinct tensors among ``values`` and the tuples in it (each object once)."""
     found: dict[int, torch.Tensor] = {}

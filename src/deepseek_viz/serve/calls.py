@@ -35,6 +35,11 @@ Fields = dict[str, Any]
 Answer = tuple[Fields, Arrays]
 
 
+#: Calls that read the tokenizer or the model's facts only: they run at once, not one model call at a time
+#: (a client's view tokenizes while its generation writes).
+TOKENIZER_CALLS = frozenset({"info", "tokenize", "encode", "decode", "token_strings", "estimate"})
+
+
 @dataclass(frozen=True)
 class ServiceLimits:
     """The per-request bounds :class:`ModelCalls` enforces."""
@@ -114,7 +119,10 @@ class ModelCalls:
         if answer is None:
             raise RequestError(404, f"no call {call!r}: the calls are {', '.join(self._calls)}")
         try:
-            with self._within(self._bounds(fields, arrays)):
+            bounds = self._bounds(fields, arrays)
+            if call in TOKENIZER_CALLS:  # no model work: never waits behind another request's
+                return answer(fields, arrays)
+            with self._within(bounds):
                 return answer(fields, arrays)
         except CodecError as error:
             raise RequestError(400, str(error)) from None
@@ -177,9 +185,9 @@ class ModelCalls:
         interventions = codec.interventions_from(fields.get("interventions"), arrays)
         seconds = fields.get("seconds")
         if seconds is not None and (
-            not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0
+            not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0
         ):
-            raise CodecError("seconds must be a positive number or null")
+            raise CodecError("seconds must be a number of seconds (0 or more) or null")
         bounds = [s for s in (seconds, self.limits.max_seconds) if s is not None]
         return interventions, min(bounds) if bounds else None
 

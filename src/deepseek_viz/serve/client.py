@@ -27,7 +27,7 @@ from ..model.interventions import Intervention
 from ..model.memory import TraceEstimate
 from ..model.structure import ModelStructure
 from ..model.tokens import Token
-from ..model.trace import Completion, LogitLens, Prediction, Routing, Trace
+from ..model.trace import Completion, LogitLens, Prediction, Routing, Trace, answering_key, normalise_layers
 from . import codec, wire
 from .calls import ModelCalls, RequestError
 
@@ -200,6 +200,15 @@ class _Kept:
                 return self._items[key][0]
         return None
 
+    def find_trace(self, key: tuple[Any, ...]) -> Any:
+        """The kept trace that answers trace ``key`` (the model's own rule, :func:`answering_key`)."""
+        with self._lock:
+            best = answering_key(reversed(self._items), key)
+            if best is None:
+                return None
+            self._items.move_to_end(best)
+            return self._items[best][0]
+
 
 class RemoteTrace(Trace):
     """A trace held by the service: :class:`~deepseek_viz.Trace`'s API, each read fetched on first
@@ -223,6 +232,7 @@ class RemoteTrace(Trace):
         self.interventions = interventions
         self.completion: Completion | None = codec.completion_from(fields, arrays)
         self._captured = tuple(fields["captured_layers"])
+        self._full_read: int | None = None  # the last layer read for every head, as Trace keeps one
         self._moe = tuple(fields["moe_layers"])
         self._nbytes = int(fields["nbytes"])
         self._reads = _Kept(READS_KEPT, READ_BYTES)
@@ -257,8 +267,10 @@ class RemoteTrace(Trace):
 
     @property
     def captured_layers(self) -> tuple[int, ...]:
-        """Layers whose patterns the server's trace kept from its forward."""
-        return self._captured
+        """Layers whose patterns (of every head) this trace holds: those the server's trace kept from
+        its forward and the last one read for all heads."""
+        read = () if self._full_read is None else (self._full_read,)
+        return tuple(sorted({*self._captured, *read}))
 
     @property
     def moe_layers(self) -> tuple[int, ...]:
@@ -267,9 +279,12 @@ class RemoteTrace(Trace):
 
     def attention_tensor(self, layer: int, heads: Sequence[int] | None = None) -> torch.Tensor:
         """The pattern of ``layer``, ``[head, query, key]`` (the ``heads`` given; default all)."""
-        self._layer(layer)
+        index = self._layer(layer)
         chosen = None if heads is None else [int(head) for head in heads]
-        return self._fetch("attention_tensor", layer=layer, heads=chosen)[1]["pattern"]
+        pattern = self._fetch("attention_tensor", layer=index, heads=chosen)[1]["pattern"]
+        if index not in self._captured and self._full_read != index:  # Trace keeps one such read
+            self._full_read = index if chosen is None else None
+        return pattern
 
     @property
     def thumbnails(self) -> np.ndarray | None:
@@ -561,8 +576,8 @@ class RemoteModel:
         """The service's trace of ``text`` (its metadata now, each read when asked; kept here too)."""
         chosen = None if layers is None else [int(layer) for layer in layers]
         active = self.interventions + tuple(interventions)
-        key = (text, None if chosen is None else tuple(chosen), truncate, thumbnails, active)
-        found = self._traces.find(key)
+        key = (text, normalise_layers(chosen, self.num_layers), truncate, thumbnails, active)
+        found = self._traces.find_trace(key)
         if found is not None:
             return found
         arguments = {"text": text, "layers": chosen, "truncate": truncate, "thumbnails": thumbnails}
