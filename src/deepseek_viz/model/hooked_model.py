@@ -284,6 +284,29 @@ class HookedModel:
             self._keep(text, chosen, thumbnails, result)
             return result
 
+    def trace_tokens(
+        self,
+        text: str,
+        tokens: Sequence[Token],
+        layers: Iterable[int] | None = None,
+        *,
+        thumbnails: int | None = None,
+    ) -> Trace:
+        """:meth:`trace` of ``tokens`` exactly as given (``text`` their text; e.g. a generated trace's,
+        which tokenizing ``text`` again might split otherwise), cached like a trace; under the
+        interventions in force. A trace of the same text and ids in the cache answers it."""
+        chosen = self._normalise_layers(layers)
+        if len(tokens) > self.max_tokens:
+            raise TextTooLongError(len(tokens), self.max_tokens)
+        ids = [token.id for token in tokens]
+        with self._lock:
+            cached = self._cached((text, chosen, False, thumbnails, self._interventions))
+            if cached is not None and [token.id for token in cached.tokens] == ids:
+                return cached
+            result = self._run_tokens(text, list(tokens), chosen, thumbnails)
+            self._keep(text, chosen, thumbnails, result)
+            return result
+
     @property
     def interventions(self) -> tuple[Intervention, ...]:
         """The interventions in force now (``()`` outside :meth:`intervene` blocks): results cached
