@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deepseek_viz.serve.calls import ServiceLimits
+from deepseek_viz.model import load_model
+from deepseek_viz.serve.calls import ModelCalls, ServiceLimits
 
 #: The source folder replicas import the package from (this checkout's, not an installed copy).
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -46,7 +47,9 @@ def service() -> Iterator[RunningService]:
     from deepseek_viz.serve.service import start_service, stop_service
 
     pythonpath = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, (pythonpath or "").split(os.pathsep))])
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(SRC), *filter(None, (pythonpath or "").split(os.pathsep))]
+    )
     try:  # Ray's workers inherit the environment, so they import this checkout's package
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     finally:
@@ -60,3 +63,9 @@ def service() -> Iterator[RunningService]:
         yield RunningService(f"http://127.0.0.1:{port}", TOKEN, LIMITS, replicas=2)
     finally:
         stop_service()
+
+
+@pytest.fixture(scope="module")
+def local_calls() -> ModelCalls:
+    """The calls the service answers, in this process (what the service's answers must equal)."""
+    return ModelCalls(load_model(device="cpu"), LIMITS)

@@ -4,11 +4,16 @@ rules that need no server."""
 
 from __future__ import annotations
 
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 import torch
 
 from deepseek_viz.serve import wire
+from deepseek_viz.serve.calls import ModelCalls
 from deepseek_viz.serve.security import (
     InsecureBindingError,
     authorization_error,
@@ -17,7 +22,7 @@ from deepseek_viz.serve.security import (
     resolve_token,
 )
 from deepseek_viz.serve.service import MemoryCache, cache_key, error_fields
-from tests.serve_fixtures import RunningService, service  # noqa: F401
+from tests.serve_fixtures import RunningService, local_calls, service  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -97,8 +102,13 @@ def test_model_errors_get_their_status_and_message() -> None:
 
 
 def test_the_cache_key_names_revision_call_and_bytes() -> None:
-    keys = {cache_key("r1", "trace", b"a"), cache_key("r2", "trace", b"a"), cache_key("r1", "tokenize", b"a"),
-            cache_key("r1", "trace", b"b"), cache_key("r1tra", "ce", b"a")}
+    keys = {
+        cache_key("r1", "trace", b"a"),
+        cache_key("r2", "trace", b"a"),
+        cache_key("r1", "tokenize", b"a"),
+        cache_key("r1", "trace", b"b"),
+        cache_key("r1tra", "ce", b"a"),
+    }
     assert len(keys) == 5
 
 
@@ -145,15 +155,19 @@ def test_an_oversized_body_is_refused_with_413(service: RunningService) -> None:
     body = bytes(service.limits.max_request_bytes + 1)
     with _client(service) as client:
         declared = client.post("/v1/call/trace", content=body)
-        streamed = client.post("/v1/call/trace", content=iter([body[: len(body) // 2], body[len(body) // 2 :]]))
+        streamed = client.post(
+            "/v1/call/trace", content=iter([body[: len(body) // 2], body[len(body) // 2 :]])
+        )
     _assert_clear_error(declared, 413, f"at most {service.limits.max_request_bytes} bytes")
     _assert_clear_error(streamed, 413, f"over {service.limits.max_request_bytes} bytes")
 
 
 def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None:  # noqa: F811
     with _client(service) as client:
-        response = client.post("/v1/call/trace", content=b"{\"text\": \"pickle me\"}")
-        truncated = client.post("/v1/call/trace", content=wire.encode({"text": "hi"}, {"ids": torch.ones(8)})[:-8])
+        response = client.post("/v1/call/trace", content=b'{"text": "pickle me"}')
+        truncated = client.post(
+            "/v1/call/trace", content=wire.encode({"text": "hi"}, {"ids": torch.ones(8)})[:-8]
+        )
     _assert_clear_error(response, 400, "not a deepseek-viz message")
     _assert_clear_error(truncated, 400, "runs past the end of the message")
 
@@ -161,3 +175,107 @@ def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None: 
 def test_an_unknown_call_is_404(service: RunningService) -> None:  # noqa: F811
     with _client(service) as client:
         _assert_clear_error(_call(client, "no_such_call", {}), 404, "no_such_call")
+
+
+def _decoded(response: httpx.Response) -> tuple[dict, dict[str, torch.Tensor]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == wire.MEDIA_TYPE
+    return wire.decode(response.content)
+
+
+def test_a_trace_and_a_read_of_it_cross_as_wire_bytes(
+    service: RunningService,  # noqa: F811
+    local_calls: ModelCalls,  # noqa: F811
+) -> None:
+    request = {"text": "The service answers in bytes.", "layers": [1]}
+    read = {**request, "read": "attention_tensor", "layer": 1}
+    with _client(service) as client:
+        fields, _ = _decoded(_call(client, "trace", request))
+        _, arrays = _decoded(_call(client, "trace_read", read))
+    expected_fields, _ = local_calls.handle("trace", request, {})
+    _, expected_arrays = local_calls.handle("trace_read", read, {})
+    assert fields == expected_fields and fields["captured_layers"] == [1]
+    torch.testing.assert_close(arrays["pattern"], expected_arrays["pattern"])
+
+
+def test_a_bad_field_is_422_or_400_with_the_reason(service: RunningService) -> None:  # noqa: F811
+    with _client(service) as client:
+        _assert_clear_error(_call(client, "trace", {"text": 5}), 400, "'text' must be a string")
+        _assert_clear_error(
+            _call(client, "trace_read", {"text": "a b", "read": "attention_tensor", "layer": 99}), 422, "99"
+        )
+
+
+def test_the_service_bounds_each_request(service: RunningService) -> None:  # noqa: F811
+    too_many = [[1, 2]] * (service.limits.max_samples + 1)
+    with _client(service) as client:
+        response = _call(client, "hidden_states", {"sequences": too_many, "layer": 1})
+    _assert_clear_error(response, 413, f"at most {service.limits.max_samples}")
+
+
+def test_concurrent_embedding_requests_each_get_their_own_states(
+    service: RunningService,  # noqa: F811
+    local_calls: ModelCalls,  # noqa: F811
+) -> None:
+    requests = [{"sequences": [[5 + i, 9, 11 + i][: 1 + i % 3]] * (1 + i % 2), "layer": 2} for i in range(8)]
+    with _client(service) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda fields: _decoded(_call(client, "hidden_states", fields)), requests))
+    for fields, (answer, states) in zip(requests, answers, strict=True):
+        _, expected = local_calls.handle("hidden_states", fields, {})
+        assert answer["count"] == len(fields["sequences"]) and states.keys() == expected.keys()
+        for name, state in states.items():
+            torch.testing.assert_close(state, expected[name], atol=1e-5, rtol=1e-4)
+
+
+def test_a_generation_streams_its_steps_then_the_end(service: RunningService) -> None:  # noqa: F811
+    body = wire.encode({"prompt": "Once upon", "max_new_tokens": 4, "min_new_tokens": 4})
+    with _client(service) as client:
+        response = client.post("/v1/generate", content=body)
+    assert response.status_code == 200, response.text
+    messages, data = [], response.content
+    while data:
+        (length,) = struct.unpack_from("<I", data)
+        messages.append(wire.decode(data[4 : 4 + length])[0])
+        data = data[4 + length :]
+    *steps, end = messages
+    assert end["done"] is True and end["text"].startswith("Once upon")
+    assert [step["position"] for step in steps] == list(range(steps[0]["position"], steps[0]["position"] + 4))
+
+
+def test_a_generation_with_a_bad_request_is_refused_before_streaming(service: RunningService) -> None:  # noqa: F811
+    with _client(service) as client:
+        response = client.post("/v1/generate", content=wire.encode({"prompt": 3}))
+    _assert_clear_error(response, 400, "'prompt' must be a string")
+
+
+def _replica_of_info(client: httpx.Client) -> tuple[int, str]:
+    info = client.get("/v1/info").json()
+    return info["pid"], info["replica"]
+
+
+def test_both_replicas_answer(service: RunningService) -> None:  # noqa: F811
+    with _client(service) as client:
+        pids = {_replica_of_info(client)[0] for _ in range(20)}
+    assert len(pids) == service.replicas
+
+
+def test_a_killed_replica_is_replaced_and_requests_go_on(
+    service: RunningService,  # noqa: F811
+    local_calls: ModelCalls,  # noqa: F811
+) -> None:
+    import ray
+
+    with _client(service) as client:
+        _, victim = _replica_of_info(client)
+        ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+        replicas: set[str] = set()
+        for _ in range(120):  # bounded: Serve replaces a dead replica within seconds
+            response = client.get("/v1/info")
+            if response.status_code == 200:
+                replicas.add(response.json()["replica"])
+            if len(replicas - {victim}) == service.replicas:
+                break
+            time.sleep(0.25)
+        after = _decoded(_call(client, "tokenize", {"text": "still here"}))[0]
+    assert len(replicas - {victim}) == service.replicas  # a new replica took the killed one's place
+    assert after == local_calls.handle("tokenize", {"text": "still here"}, {})[0]

@@ -15,9 +15,9 @@ answered from a cache keyed by (model revision, call, request bytes); ``hidden_s
 users are merged into one padded batch (``@serve.batch``).
 """
 
-
 import asyncio
 import hashlib
+import json
 import logging
 import os
 import struct
@@ -42,7 +42,7 @@ from ..model import (
     TraceTooLargeError,
     load_model,
 )
-from . import wire
+from . import codec, wire
 from .calls import ModelCalls, RequestError, ServiceLimits
 from .metrics import ServiceMetrics
 from .security import authorization_error, check_binding, resolve_token
@@ -83,14 +83,15 @@ def error_status(error: BaseException) -> int | None:
 
 
 def error_fields(error: BaseException, call: str) -> tuple[int, dict[str, str]]:
-    """The status and JSON body that answer ``error`` (an unexpected one is logged, never sent)."""
+    """The status and JSON body that answer ``error``: its message and the nearest class the client
+    rebuilds (:func:`.codec.error_fields`); an unexpected one is logged here and only named."""
     kind = type(error).__name__
     status = error_status(error)
     if status is None:
         logger.error("the %r call failed", call, exc_info=error)
         return 500, {"error": f"internal error: {kind}", "type": kind}
-    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    return status, {"error": message or kind, "type": kind}
+    body = {"type": kind, **codec.error_fields(error)}
+    return status, {**body, "error": body["error"] or kind}
 
 
 def _error_response(status: int, body: dict[str, str]) -> JSONResponse:
@@ -184,7 +185,9 @@ async def _in_thread(produce: Callable[[], Iterator[Message]]) -> AsyncIterator[
         yield item
 
 
-async def _frames(first: Message, rest: AsyncIterator[Message], stop: threading.Event) -> AsyncIterator[bytes]:
+async def _frames(
+    first: Message, rest: AsyncIterator[Message], stop: threading.Event
+) -> AsyncIterator[bytes]:
     """The stream of a generation; a client that goes away (Serve cancels the request) stops it."""
     try:
         yield frame(first)
@@ -197,6 +200,61 @@ async def _frames(first: Message, rest: AsyncIterator[Message], stop: threading.
         stop.set()
 
 
+def _batchable(fields: dict[str, Any], arrays: dict[str, torch.Tensor], limit: int) -> bool:
+    """Whether a ``hidden_states`` request may share a batch: a list of at most ``limit`` sequences, and
+    no arrays (interventions that carry values run alone)."""
+    sequences = fields.get("sequences")
+    return isinstance(sequences, list) and 0 < len(sequences) <= limit and not arrays
+
+
+def _sequence_count(request: Message) -> int:
+    return len(request[0]["sequences"])
+
+
+def _hidden_states_batch(calls: ModelCalls, requests: list[Message]) -> list[Message | BaseException]:
+    """The answers of ``hidden_states`` requests: those asking the same thing of different sequences
+    (the same layer, interventions and time limit) run as one call; a merged call that fails runs
+    again request by request, so each gets its own answer or error."""
+    groups: dict[str, list[int]] = {}
+    for index, (fields, _) in enumerate(requests):
+        rest = {name: value for name, value in fields.items() if name != "sequences"}
+        groups.setdefault(json.dumps(rest, sort_keys=True), []).append(index)
+    answers: list[Message | BaseException | None] = [None] * len(requests)
+    for members in groups.values():
+        batch = [requests[index] for index in members]
+        merged = _merged(calls, batch) if len(batch) > 1 else None
+        if merged is None:
+            merged = [_answer_or_error(calls, request) for request in batch]
+        for index, answer in zip(members, merged, strict=True):
+            answers[index] = answer
+    return [answer for answer in answers if answer is not None]
+
+
+def _merged(calls: ModelCalls, requests: list[Message]) -> list[Message | BaseException] | None:
+    """The answers of ``requests`` from one call on all their sequences, or ``None`` if it failed."""
+    sequences = [sequence for fields, _ in requests for sequence in fields["sequences"]]
+    try:
+        _, states = calls.handle("hidden_states", {**requests[0][0], "sequences": sequences}, {})
+    except Exception:
+        return None
+    answers: list[Message | BaseException] = []
+    start = 0
+    for fields, _ in requests:
+        count = len(fields["sequences"])
+        answers.append(({"count": count}, {f"state{i}": states[f"state{start + i}"] for i in range(count)}))
+        start += count
+    return answers
+
+
+def _answer_or_error(calls: ModelCalls, request: Message) -> Message | BaseException:
+    try:
+        return calls.handle("hidden_states", *request)
+    except Exception as error:
+        return error
+
+
+# Serve pickles the deployment class as it is defined (by value, with the module's names defined so far),
+# so everything its methods use is defined above it.
 api = FastAPI(title="deepseek-viz model service", docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -217,14 +275,19 @@ class ModelDeployment:
         self.limits = limits or ServiceLimits()
         self.token = token
         placement: dict[str, Any] = (
-            {"device_map": "auto"} if gpus_per_replica > 1 else {"device": "cuda" if gpus_per_replica else "cpu"}
+            {"device_map": "auto"}
+            if gpus_per_replica > 1
+            else {"device": "cuda" if gpus_per_replica else "cpu"}
         )
         self.model = load_model(model or None, **placement)
         self.calls = ModelCalls(self.model, self.limits)
         self.cache = MemoryCache(CACHE_BYTES)
         self.metrics = ServiceMetrics()
         self.metrics.record_device_memory()
-        self.identity = {"pid": os.getpid(), "replica": serve.get_replica_context().replica_id.to_full_id_str()}
+        self.identity = {
+            "pid": os.getpid(),
+            "replica": serve.get_replica_context().replica_id.to_full_id_str(),
+        }
         self._batched_hidden_states.set_max_batch_size(self.limits.max_samples)
 
     @api.get("/v1/health")
@@ -252,7 +315,9 @@ class ModelDeployment:
         """A generation: a stream of length-prefixed wire messages, one per step, then the end."""
         return await self._serve("generate", request, self._generate)
 
-    async def _serve(self, call: str, request: Request, answer: Callable[[bytes], Awaitable[Response]]) -> Response:
+    async def _serve(
+        self, call: str, request: Request, answer: Callable[[bytes], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         self.metrics.started()
         status = 500
@@ -279,7 +344,7 @@ class ModelDeployment:
             self.metrics.cache_lookup(cached is not None, self.cache.tier)
             if cached is not None:
                 return Response(content=cached, media_type=wire.MEDIA_TYPE)
-        if call == "hidden_states" and _sequence_count(fields, arrays) <= self.limits.max_samples:
+        if call == "hidden_states" and _batchable(fields, arrays, self.limits.max_samples):
             answer = await self._batched_hidden_states((fields, arrays))
             if isinstance(answer, BaseException):
                 raise answer
@@ -294,11 +359,14 @@ class ModelDeployment:
             await asyncio.to_thread(self.cache.put, key, message)
         return Response(content=message, media_type=wire.MEDIA_TYPE)
 
-    @serve.batch(max_batch_size=ServiceLimits().max_samples, batch_wait_timeout_s=BATCH_WAIT_SECONDS,
-                 batch_size_fn=lambda requests: sum(_sequence_count(*request) for request in requests))
+    @serve.batch(
+        max_batch_size=ServiceLimits().max_samples,  # set to the service's max_samples in __init__
+        batch_wait_timeout_s=BATCH_WAIT_SECONDS,
+        batch_size_fn=lambda requests: sum(_sequence_count(request) for request in requests),
+    )
     async def _batched_hidden_states(self, requests: list[Message]) -> list[Message | BaseException]:
-        """Many ``hidden_states`` requests as one model call per layer asked for (one padded batch); a
-        batch that fails is run again request by request, so each gets its own answer or error."""
+        """Concurrent ``hidden_states`` requests (counted in sequences, at most ``max_samples``) as one
+        padded batch through the model (:func:`_hidden_states_batch`)."""
         self.metrics.batched(len(requests))
         return await asyncio.to_thread(_hidden_states_batch, self.calls, requests)
 
@@ -312,20 +380,6 @@ class ModelDeployment:
             stop.set()
             raise
         return StreamingResponse(_frames(first, steps, stop), media_type=wire.MEDIA_TYPE)
-
-
-def _sequence_count(fields: dict[str, Any], arrays: dict[str, torch.Tensor]) -> int:
-    return int(fields.get("count", 0))
-
-
-def _hidden_states_batch(calls: ModelCalls, requests: list[Message]) -> list[Message | BaseException]:
-    answers: list[Message | BaseException] = []
-    for fields, arrays in requests:
-        try:
-            answers.append(calls.handle("hidden_states", fields, arrays))
-        except Exception as error:
-            answers.append(error)
-    return answers
 
 
 def _limits(value: ServiceLimits | dict[str, Any] | None) -> ServiceLimits:
@@ -344,7 +398,9 @@ def build_app(args: dict[str, Any]) -> Application:
     known = {"model", "replicas", "gpus_per_replica", "cpus_per_replica", "limits", "token", "redis"}
     unknown = sorted(set(args) - known)
     if unknown:
-        raise ValueError(f"unknown argument(s) {', '.join(unknown)} of build_app; it takes {', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown argument(s) {', '.join(unknown)} of build_app; it takes {', '.join(sorted(known))}"
+        )
     gpus = float(args.get("gpus_per_replica") or 0)
     deployment = ModelDeployment.options(
         num_replicas=int(args.get("replicas") or 1),
@@ -381,8 +437,15 @@ def start_service(
     if not ray.is_initialized():
         ray.init(address=address or "local")
     serve.start(http_options={"host": host, "port": port})
-    args = {"model": model, "replicas": replicas, "gpus_per_replica": gpus_per_replica,
-            "cpus_per_replica": cpus_per_replica, "limits": limits, "token": token, "redis": redis}
+    args = {
+        "model": model,
+        "replicas": replicas,
+        "gpus_per_replica": gpus_per_replica,
+        "cpus_per_replica": cpus_per_replica,
+        "limits": limits,
+        "token": token,
+        "redis": redis,
+    }
     serve.run(build_app(args), name=APP_NAME, route_prefix="/", blocking=blocking)
 
 
@@ -405,5 +468,3 @@ def run_service(model: str | None = None, *, address: str | None = None, **optio
         start_service(model, address=address, blocking=True, **options)
     finally:
         stop_service(joined=address is not None)
-
-
