@@ -16,7 +16,7 @@ from ray.serve import metrics
 #: Request latency buckets, seconds: a cached read (milliseconds) up to a long generation.
 LATENCY_BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0]
 #: Batch size buckets (requests merged into one model call).
-BATCH_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64, 128]
+BATCH_BOUNDARIES = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]
 
 
 class ServiceMetrics:
@@ -32,7 +32,7 @@ class ServiceMetrics:
         self.requests = metrics.Counter(
             "dsv_requests_total",
             description="Requests answered, by call and HTTP status.",
-            tag_keys=("call", "status"),
+            tag_keys=("call", "status"),  # type: ignore[arg-type]  # Ray annotates a 1-tuple
         )
         self.queue_depth = metrics.Gauge(
             "dsv_queue_depth", description="Requests in progress or waiting on this replica."
@@ -46,7 +46,9 @@ class ServiceMetrics:
             "dsv_cache_hits_total", description="Answers read from the cache, by tier.", tag_keys=("tier",)
         )
         self.cache_misses = metrics.Counter(
-            "dsv_cache_misses_total", description="Cache look-ups that found nothing, by tier.", tag_keys=("tier",)
+            "dsv_cache_misses_total",
+            description="Cache look-ups that found nothing, by tier.",
+            tag_keys=("tier",),
         )
         self.device_memory = metrics.Gauge(
             "dsv_device_memory_bytes",

@@ -25,14 +25,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import ray
 import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ray import serve
-from ray.serve import Application
+from ray.serve import Application, Deployment
 
 from ..model import (
     ComputationTimeoutError,
@@ -288,7 +288,7 @@ class ModelDeployment:
             "pid": os.getpid(),
             "replica": serve.get_replica_context().replica_id.to_full_id_str(),
         }
-        self._batched_hidden_states.set_max_batch_size(self.limits.max_samples)
+        cast(Any, self._batched_hidden_states).set_max_batch_size(self.limits.max_samples)
 
     @api.get("/v1/health")
     async def health(self) -> dict[str, Any]:
@@ -402,7 +402,7 @@ def build_app(args: dict[str, Any]) -> Application:
             f"unknown argument(s) {', '.join(unknown)} of build_app; it takes {', '.join(sorted(known))}"
         )
     gpus = float(args.get("gpus_per_replica") or 0)
-    deployment = ModelDeployment.options(
+    deployment = cast(Deployment, ModelDeployment).options(
         num_replicas=int(args.get("replicas") or 1),
         ray_actor_options={"num_gpus": gpus, "num_cpus": float(args.get("cpus_per_replica", 1))},
     )
