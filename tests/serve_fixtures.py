@@ -1,6 +1,6 @@
 """A model service for tests: Ray and the Serve application (2 replicas of the bundled model, a token)
 on a free 127.0.0.1 port, shut down after the module. Use it with
-``from tests.serve_fixtures import service  # noqa: F401``.
+``from tests.serve_fixtures import service_fixture  # noqa: F401`` (the fixture is ``service``).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def service() -> Iterator[RunningService]:
+@pytest.fixture(scope="module", name="service")
+def service_fixture() -> Iterator[RunningService]:
     """The service, running for the module's tests."""
     ray = pytest.importorskip("ray")
     from deepseek_viz.serve.service import start_service, stop_service
@@ -65,7 +65,7 @@ def service() -> Iterator[RunningService]:
         stop_service()
 
 
-@pytest.fixture(scope="module")
-def local_calls() -> ModelCalls:
+@pytest.fixture(scope="module", name="local_calls")
+def local_calls_fixture() -> ModelCalls:
     """The calls the service answers, in this process (what the service's answers must equal)."""
     return ModelCalls(load_model(device="cpu"), LIMITS)

@@ -4,16 +4,22 @@ rules that need no server."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
+import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 import torch
 
+from deepseek_viz.app.cli import main
+from deepseek_viz.model import ComputationTimeoutError
 from deepseek_viz.serve import wire
-from deepseek_viz.serve.calls import ModelCalls
+from deepseek_viz.serve.calls import ModelCalls, RequestError
 from deepseek_viz.serve.security import (
     InsecureBindingError,
     authorization_error,
@@ -21,8 +27,15 @@ from deepseek_viz.serve.security import (
     is_loopback,
     resolve_token,
 )
-from deepseek_viz.serve.service import MemoryCache, cache_key, error_fields
-from tests.serve_fixtures import RunningService, local_calls, service  # noqa: F401
+from deepseek_viz.serve.service import (
+    MemoryCache,
+    Message,
+    _frames,
+    _hidden_states_batch,
+    cache_key,
+    error_fields,
+)
+from tests.serve_fixtures import RunningService, local_calls_fixture, service_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -87,7 +100,7 @@ def test_an_unexpected_error_is_named_but_its_message_is_not_sent() -> None:
 
 
 def test_model_errors_get_their_status_and_message() -> None:
-    from deepseek_viz.model import ComputationTimeoutError, LayerOutOfRangeError, TraceTooLargeError
+    from deepseek_viz.model import LayerOutOfRangeError, TraceTooLargeError
     from deepseek_viz.model.hooked_model import TraceOutOfMemoryError
 
     assert error_fields(ComputationTimeoutError(2.0), "trace")[0] == 504
@@ -115,25 +128,106 @@ def test_the_cache_key_names_revision_call_and_bytes() -> None:
 def test_the_memory_cache_is_byte_bounded_and_keeps_the_recently_used() -> None:
     cache = MemoryCache(max_bytes=800)
     cache.put("a", b"x" * 100)
-    assert cache.put("huge", b"x" * 101) is None and cache.get("huge") is None  # over an eighth
+    cache.put("huge", b"x" * 101)
+    assert cache.get("huge") is None  # over an eighth of the cache
     for key in "bcdefgh":
         cache.put(key, b"x" * 100)
     assert cache.get("a") == b"x" * 100  # "a" is now the most recent
     cache.put("i", b"x" * 100)
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("i") is not None
+    assert cache.stats() == {"memory": {"hits": 3, "misses": 2, "bytes": 800, "entries": 8, "max_bytes": 800}}
+
+
+class _CountingCalls:
+    """ModelCalls' ``handle``, counting the calls that reach it."""
+
+    def __init__(self, calls: ModelCalls) -> None:
+        self.calls, self.handled = calls, 0
+
+    def handle(self, call: str, fields: dict, arrays: dict) -> tuple[dict, dict]:
+        self.handled += 1
+        return self.calls.handle(call, fields, arrays)
+
+
+def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
+    local_calls: ModelCalls,
+) -> None:
+    requests: list[Message] = [
+        ({"sequences": [[5, 9, 11], [7]], "layer": 2}, {}),
+        ({"sequences": [[12, 13]], "layer": 2}, {}),
+        ({"sequences": [[5, 9]], "layer": 1}, {}),
+    ]
+    counting = _CountingCalls(local_calls)
+    answers = _hidden_states_batch(counting, requests)  # type: ignore[arg-type]
+    assert counting.handled == 2  # one call for layer 2's two requests, one for layer 1's
+    for request, answer in zip(requests, answers, strict=True):
+        expected_fields, expected = local_calls.handle("hidden_states", *request)
+        assert not isinstance(answer, BaseException) and answer[0] == expected_fields
+        assert answer[1].keys() == expected.keys()
+        for name, state in answer[1].items():
+            torch.testing.assert_close(state, expected[name], atol=1e-5, rtol=1e-4)
+
+
+def test_a_bad_request_in_a_batch_gets_its_own_error_and_spoils_no_other(local_calls: ModelCalls) -> None:
+    requests: list[Message] = [
+        ({"sequences": [[5, 9]], "layer": 2}, {}),
+        ({"sequences": [["x"]], "layer": 2}, {}),
+    ]
+    good, bad = _hidden_states_batch(local_calls, requests)
+    assert not isinstance(good, BaseException) and good[0] == {"count": 1}
+    assert isinstance(bad, RequestError) and bad.status == 400
+
+
+def test_a_generation_stream_that_is_closed_sets_the_stop_event() -> None:
+    stop = threading.Event()
+
+    async def steps() -> AsyncIterator[tuple[dict, dict]]:
+        while True:
+            yield {"step": 1}, {}
+
+    async def read_one_and_leave() -> bytes:
+        stream = _frames(({"step": 0}, {}), steps(), stop)
+        first = await anext(stream)
+        await stream.aclose()  # what a client that goes away causes
+        return first
+
+    first = asyncio.run(read_one_and_leave())
+    assert wire.decode(first[4:])[0] == {"step": 0} and stop.is_set()
+
+
+def test_an_error_in_the_middle_of_a_generation_ends_the_stream_with_it() -> None:
+    async def steps() -> AsyncIterator[tuple[dict, dict]]:
+        yield {"step": 1}, {}
+        raise ComputationTimeoutError(3.0)
+
+    async def read_all() -> list[dict]:
+        return [
+            wire.decode(data[4:])[0] async for data in _frames(({"step": 0}, {}), steps(), threading.Event())
+        ]
+
+    *_, last = asyncio.run(read_all())
+    assert last["done"] is True and last["type"] == "ComputationTimeoutError" and "3 s" in last["error"]
+
+
+def test_serve_refuses_a_public_address_without_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DEEPSEEK_VIZ_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9"]) == 2
+    assert "without a token" in capsys.readouterr().err
 
 
 # a running service
 
 
-def test_health_needs_no_token(service: RunningService) -> None:  # noqa: F811
+def test_health_needs_no_token(service: RunningService) -> None:
     with _client(service, token=None) as client:
         response = client.get("/v1/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok" and response.json()["revision"]
 
 
-def test_info_names_the_model_and_the_replica(service: RunningService) -> None:  # noqa: F811
+def test_info_names_the_model_and_the_replica(service: RunningService) -> None:
     with _client(service) as client:
         response = client.get("/v1/info")
     assert response.status_code == 200, response.text
@@ -141,7 +235,7 @@ def test_info_names_the_model_and_the_replica(service: RunningService) -> None: 
     assert info["pid"] > 0 and info["replica"].startswith("SERVE_REPLICA::")
 
 
-def test_a_token_is_required(service: RunningService) -> None:  # noqa: F811
+def test_a_token_is_required(service: RunningService) -> None:
     with _client(service, token=None) as client:
         _assert_clear_error(client.get("/v1/info"), 401, "needs a token")
         _assert_clear_error(_call(client, "info", {}), 401, "needs a token")
@@ -151,7 +245,7 @@ def test_a_token_is_required(service: RunningService) -> None:  # noqa: F811
         assert _call(client, "info", {}).status_code == 200
 
 
-def test_an_oversized_body_is_refused_with_413(service: RunningService) -> None:  # noqa: F811
+def test_an_oversized_body_is_refused_with_413(service: RunningService) -> None:
     body = bytes(service.limits.max_request_bytes + 1)
     with _client(service) as client:
         declared = client.post("/v1/call/trace", content=body)
@@ -162,7 +256,7 @@ def test_an_oversized_body_is_refused_with_413(service: RunningService) -> None:
     _assert_clear_error(streamed, 413, f"over {service.limits.max_request_bytes} bytes")
 
 
-def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None:  # noqa: F811
+def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None:
     with _client(service) as client:
         response = client.post("/v1/call/trace", content=b'{"text": "pickle me"}')
         truncated = client.post(
@@ -172,7 +266,7 @@ def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None: 
     _assert_clear_error(truncated, 400, "runs past the end of the message")
 
 
-def test_an_unknown_call_is_404(service: RunningService) -> None:  # noqa: F811
+def test_an_unknown_call_is_404(service: RunningService) -> None:
     with _client(service) as client:
         _assert_clear_error(_call(client, "no_such_call", {}), 404, "no_such_call")
 
@@ -184,8 +278,8 @@ def _decoded(response: httpx.Response) -> tuple[dict, dict[str, torch.Tensor]]:
 
 
 def test_a_trace_and_a_read_of_it_cross_as_wire_bytes(
-    service: RunningService,  # noqa: F811
-    local_calls: ModelCalls,  # noqa: F811
+    service: RunningService,
+    local_calls: ModelCalls,
 ) -> None:
     request = {"text": "The service answers in bytes.", "layers": [1]}
     read = {**request, "read": "attention_tensor", "layer": 1}
@@ -198,7 +292,7 @@ def test_a_trace_and_a_read_of_it_cross_as_wire_bytes(
     torch.testing.assert_close(arrays["pattern"], expected_arrays["pattern"])
 
 
-def test_a_bad_field_is_422_or_400_with_the_reason(service: RunningService) -> None:  # noqa: F811
+def test_a_bad_field_is_422_or_400_with_the_reason(service: RunningService) -> None:
     with _client(service) as client:
         _assert_clear_error(_call(client, "trace", {"text": 5}), 400, "'text' must be a string")
         _assert_clear_error(
@@ -206,7 +300,7 @@ def test_a_bad_field_is_422_or_400_with_the_reason(service: RunningService) -> N
         )
 
 
-def test_the_service_bounds_each_request(service: RunningService) -> None:  # noqa: F811
+def test_the_service_bounds_each_request(service: RunningService) -> None:
     too_many = [[1, 2]] * (service.limits.max_samples + 1)
     with _client(service) as client:
         response = _call(client, "hidden_states", {"sequences": too_many, "layer": 1})
@@ -214,10 +308,12 @@ def test_the_service_bounds_each_request(service: RunningService) -> None:  # no
 
 
 def test_concurrent_embedding_requests_each_get_their_own_states(
-    service: RunningService,  # noqa: F811
-    local_calls: ModelCalls,  # noqa: F811
+    service: RunningService,
+    local_calls: ModelCalls,
 ) -> None:
-    requests = [{"sequences": [[5 + i, 9, 11 + i][: 1 + i % 3]] * (1 + i % 2), "layer": 2} for i in range(8)]
+    requests: list[dict[str, Any]] = [
+        {"sequences": [[5 + i, 9, 11 + i][: 1 + i % 3]] * (1 + i % 2), "layer": 2} for i in range(8)
+    ]
     with _client(service) as client, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda fields: _decoded(_call(client, "hidden_states", fields)), requests))
     for fields, (answer, states) in zip(requests, answers, strict=True):
@@ -227,7 +323,7 @@ def test_concurrent_embedding_requests_each_get_their_own_states(
             torch.testing.assert_close(state, expected[name], atol=1e-5, rtol=1e-4)
 
 
-def test_a_generation_streams_its_steps_then_the_end(service: RunningService) -> None:  # noqa: F811
+def test_a_generation_streams_its_steps_then_the_end(service: RunningService) -> None:
     body = wire.encode({"prompt": "Once upon", "max_new_tokens": 4, "min_new_tokens": 4})
     with _client(service) as client:
         response = client.post("/v1/generate", content=body)
@@ -242,7 +338,7 @@ def test_a_generation_streams_its_steps_then_the_end(service: RunningService) ->
     assert [step["position"] for step in steps] == list(range(steps[0]["position"], steps[0]["position"] + 4))
 
 
-def test_a_generation_with_a_bad_request_is_refused_before_streaming(service: RunningService) -> None:  # noqa: F811
+def test_a_generation_with_a_bad_request_is_refused_before_streaming(service: RunningService) -> None:
     with _client(service) as client:
         response = client.post("/v1/generate", content=wire.encode({"prompt": 3}))
     _assert_clear_error(response, 400, "'prompt' must be a string")
@@ -253,15 +349,15 @@ def _replica_of_info(client: httpx.Client) -> tuple[int, str]:
     return info["pid"], info["replica"]
 
 
-def test_both_replicas_answer(service: RunningService) -> None:  # noqa: F811
+def test_both_replicas_answer(service: RunningService) -> None:
     with _client(service) as client:
         pids = {_replica_of_info(client)[0] for _ in range(20)}
     assert len(pids) == service.replicas
 
 
 def test_a_killed_replica_is_replaced_and_requests_go_on(
-    service: RunningService,  # noqa: F811
-    local_calls: ModelCalls,  # noqa: F811
+    service: RunningService,
+    local_calls: ModelCalls,
 ) -> None:
     import ray
 

@@ -10,6 +10,9 @@ The names are fixed (the Grafana dashboard in ``deploy/`` reads them): ``dsv_req
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from ray.serve import metrics
 
@@ -56,6 +59,7 @@ class ServiceMetrics:
             tag_keys=("device",),
         )
         self._in_progress = 0
+        self._cache_seen: dict[tuple[str, str], int] = {}
 
     def started(self) -> None:
         """A request arrived (the queue depth goes up)."""
@@ -74,9 +78,16 @@ class ServiceMetrics:
         """``size`` requests ran as one model call."""
         self.batch_size.observe(size)
 
-    def cache_lookup(self, hit: bool, tier: str = "memory") -> None:
-        """A cache look-up in ``tier`` found an answer (``hit``) or not."""
-        (self.cache_hits if hit else self.cache_misses).inc(tags={"tier": tier})
+    def cache_counts(self, stats: Mapping[str, Mapping[str, Any]]) -> None:
+        """Count the hits and misses per tier since the last call, from the cache's running totals
+        (``ResponseCache.stats()``: ``{tier: {"hits": n, "misses": n, …}}``)."""
+        for tier, counts in stats.items():
+            for name, counter in (("hits", self.cache_hits), ("misses", self.cache_misses)):
+                total = int(counts.get(name, 0))
+                new = total - self._cache_seen.get((tier, name), 0)
+                if new > 0:
+                    counter.inc(new, tags={"tier": tier})
+                self._cache_seen[(tier, name)] = total
 
     def record_device_memory(self) -> None:
         """The memory PyTorch holds on each CUDA device (nothing is recorded on a CPU-only replica)."""

@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import ray
@@ -132,32 +132,41 @@ def cache_key(revision: str, call: str, message: bytes) -> str:
 
 
 class MemoryCache:
-    """A byte-bounded LRU of answers in this process (``get``/``put`` as serve/cache.py's
-    ``ResponseCache``, which replaces it)."""
-
-    tier = "memory"
+    """A byte-bounded LRU of answers in this process, with ``get``/``put``/``stats`` as serve/cache.py's
+    ``ResponseCache`` (which replaces it, adding Redis). Safe to call from many threads."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
+        self._counts = {"hits": 0, "misses": 0}
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
         """The answer kept under ``key``, or ``None``."""
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._entries.get(key)
+            self._counts["misses" if value is None else "hits"] += 1
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
 
     def put(self, key: str, value: bytes) -> None:
         """Keep ``value`` under ``key`` (not when over an eighth of the cache), dropping the oldest."""
-        if len(value) > self.max_bytes // 8 or key in self._entries:
-            return
-        self._entries[key] = value
-        self._bytes += len(value)
-        while self._bytes > self.max_bytes:
-            _, dropped = self._entries.popitem(last=False)
-            self._bytes -= len(dropped)
+        with self._lock:
+            if len(value) > self.max_bytes // 8 or key in self._entries:
+                return
+            self._entries[key] = value
+            self._bytes += len(value)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """``{"memory": {"hits", "misses", "bytes", "entries", "max_bytes"}}``."""
+        with self._lock:
+            held = {"bytes": self._bytes, "entries": len(self._entries), "max_bytes": self.max_bytes}
+            return {"memory": {**self._counts, **held}}
 
 
 async def _in_thread(produce: Callable[[], Iterator[Message]]) -> AsyncIterator[Message]:
@@ -187,7 +196,7 @@ async def _in_thread(produce: Callable[[], Iterator[Message]]) -> AsyncIterator[
 
 async def _frames(
     first: Message, rest: AsyncIterator[Message], stop: threading.Event
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The stream of a generation; a client that goes away (Serve cancels the request) stops it."""
     try:
         yield frame(first)
@@ -281,7 +290,7 @@ class ModelDeployment:
         )
         self.model = load_model(model or None, **placement)
         self.calls = ModelCalls(self.model, self.limits)
-        self.cache = MemoryCache(CACHE_BYTES)
+        self.cache = MemoryCache(CACHE_BYTES)  # until serve/cache.py's ResponseCache(CACHE_BYTES, redis)
         self.metrics = ServiceMetrics()
         self.metrics.record_device_memory()
         self.identity = {
@@ -341,7 +350,7 @@ class ModelDeployment:
         key = cache_key(self.calls.revision, call, body) if self.calls.cacheable(call) else None
         if key is not None:
             cached = await asyncio.to_thread(self.cache.get, key)
-            self.metrics.cache_lookup(cached is not None, self.cache.tier)
+            self.metrics.cache_counts(self.cache.stats())
             if cached is not None:
                 return Response(content=cached, media_type=wire.MEDIA_TYPE)
         if call == "hidden_states" and _batchable(fields, arrays, self.limits.max_samples):
