@@ -21,12 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepseek_viz.model.generation import CompletionText, GenerationStep
 from deepseek_viz.model.hooked_model import HookedModel
 from deepseek_viz.model.interventions import Intervention
+from deepseek_viz.model.tokens import Token
 from deepseek_viz.model.trace import Trace
 
 from . import codec
-from .codec import Arrays, CodecError
+from .codec import Arrays, CodecError, RequestError
 
 Fields = dict[str, Any]
 Answer = tuple[Fields, Arrays]
@@ -42,14 +44,6 @@ class ServiceLimits:
     max_samples: int = 512  # rows of one `logits` batch / sequences of one `hidden_states` call
     max_new_tokens: int = 256  # tokens one generation writes (larger requests are clamped)
     max_request_bytes: int = 64 * 2**20  # bytes of one request body (checked by the service)
-
-
-class RequestError(ValueError):
-    """A bad request: ``status`` (400, 404, 413, 422…) and a clear message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _revision(model: HookedModel) -> str:
@@ -119,8 +113,9 @@ class ModelCalls:
             raise RequestError(400, str(error)) from None
 
     def generate(self, fields: Fields, arrays: Arrays, stop: threading.Event) -> Iterator[Answer]:
-        """Each step of a generation as it is made, then ``{"done": true, …the trace's metadata}``;
-        ``stop`` set (or the iterator closed) ends it with ``stop_reason`` ``"stopped"``."""
+        """A generation's messages: ``{"start": true, "prompt", "prompt_tokens"}`` (its prompt as
+        written, before the first step), each step as it is made, then ``{"done": true, …the trace's
+        metadata}``; ``stop`` set (or the iterator closed) ends it with ``stop_reason`` ``"stopped"``."""
         try:
             prompt = self._text(fields, "prompt")
             options = self._generate_options(fields)
@@ -128,13 +123,19 @@ class ModelCalls:
         except CodecError as error:
             raise RequestError(400, str(error)) from None
         steps: queue.Queue[tuple[str, Any]] = queue.Queue()
+        started = threading.Event()
+
+        def on_step(step: GenerationStep) -> None:
+            if not started.is_set():  # the prompt first: a client that stops early re-traces from it
+                started.set()
+                tokens = self._prompt_tokens(prompt, options, step)
+                steps.put(("start", (step.text[: step.token.start], tokens)))
+            steps.put(("step", step))
 
         def run() -> None:
             try:
                 with self._within(bounds):
-                    trace = self.model.generate(
-                        prompt, on_step=lambda step: steps.put(("step", step)), stop_event=stop, **options
-                    )
+                    trace = self.model.generate(prompt, on_step=on_step, stop_event=stop, **options)
                 steps.put(("done", trace))
             except BaseException as error:  # handed to the consumer, raised there
                 steps.put(("error", error))
@@ -144,7 +145,11 @@ class ModelCalls:
         try:
             while True:
                 kind, item = steps.get()
-                if kind == "step":
+                if kind == "start":
+                    prompt_text, tokens = item
+                    rows = None if tokens is None else codec.tokens_fields(tokens)
+                    yield {"start": True, "prompt": prompt_text, "prompt_tokens": rows}, {}
+                elif kind == "step":
                     yield codec.step_fields(item)
                 elif kind == "done":
                     meta, meta_arrays = self._metadata(item)
@@ -333,20 +338,45 @@ class ModelCalls:
         return None if fields.get("thumbnails") is None else self._int(fields, "thumbnails")
 
     def _traced(self, fields: Fields) -> Trace:
-        """The trace the request's trace arguments name: of ``text``, or of ``tokens`` (a generated
-        trace's, exactly as written) with ``text`` their text."""
-        text = self._text(fields)
+        """The trace the request's trace arguments name: of ``text`` (tokenized here), or of a
+        generated text exactly as it was written: its ``prompt``, the prompt's ``prompt_tokens`` and the
+        completion's token ``ids`` (their spans found as generation finds them)."""
         layers, thumbnails = self._layers(fields), self._thumbnails(fields)
-        if fields.get("tokens") is not None:
-            tokens = codec.tokens_from(fields["tokens"])
-            if len(tokens) > self.model.max_tokens:
-                raise RequestError(
-                    413, f"{len(tokens)} tokens; this service takes at most {self.model.max_tokens}"
-                )
-            return self.model.trace_tokens(text, tokens, layers, thumbnails=thumbnails)
-        return self.model.trace(
-            text, layers, truncate=bool(fields.get("truncate", False)), thumbnails=thumbnails
+        if fields.get("ids") is None:
+            text, truncate = self._text(fields), bool(fields.get("truncate", False))
+            return self.model.trace(text, layers, truncate=truncate, thumbnails=thumbnails)
+        prompt = self._text(fields, "prompt")
+        prompt_tokens = codec.tokens_from(fields.get("prompt_tokens"))
+        completion = CompletionText(prompt, self.model.decode, self._special_ids())
+        completion.ids = self._ids(fields)
+        if len(prompt_tokens) + len(completion.ids) > self.model.max_tokens:
+            raise RequestError(
+                413,
+                f"{len(prompt_tokens) + len(completion.ids)} tokens; this service takes at most {self.model.max_tokens}",
+            )
+        text, generated = completion.tokens()
+        return self.model.trace_tokens(
+            prompt + text, prompt_tokens + generated, layers, thumbnails=thumbnails
         )
+
+    def _special_ids(self) -> set[int]:
+        return set(getattr(self.model.tokenizer, "all_special_ids", []))
+
+    def _prompt_tokens(
+        self, prompt: str, options: dict[str, Any], step: GenerationStep
+    ) -> list[Token] | None:
+        """The tokens of a generation's prompt, known at its first ``step`` (``None`` where they cannot
+        be told apart: a chat prompt whose template tokenizes otherwise)."""
+        if "prefix" in options:
+            return list(options["prefix"])
+        if not options["chat"]:
+            return self.model.tokenize(prompt)
+        text = step.text[: step.token.start]  # the prompt as the chat template wrote it
+        tokens = self.model.tokenize(text)
+        if len(tokens) == step.position + 1 and tokens[0].special:  # the template wrote its own BOS
+            tokens = tokens[1:]
+        ids = self.model.encode(text)
+        return tokens if [token.id for token in tokens] == ids and len(ids) == step.position else None
 
     @staticmethod
     def _metadata(trace: Trace) -> Answer:

@@ -34,6 +34,14 @@ from deepseek_viz.model.trace import Completion, LogitLens, Prediction, Routing
 Arrays = dict[str, torch.Tensor]
 
 
+class RequestError(ValueError):
+    """A bad request: ``status`` (400, 404, 413, 422…) and a clear message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class CodecError(ValueError):
     """A message whose fields do not describe the object they should (a wrong type, a missing array)."""
 
@@ -333,6 +341,7 @@ ERRORS: dict[str, type[Exception]] = {
         if isinstance(cls, type) and issubclass(cls, errors.DeepseekVizError)
     },
     "TraceOutOfMemoryError": TraceOutOfMemoryError,
+    "RequestError": RequestError,
     **{cls.__name__: cls for cls in (ValueError, IndexError, KeyError, TypeError)},
 }
 
@@ -344,13 +353,15 @@ def error_fields(error: BaseException) -> dict[str, str]:
     return {"error": message, "type": kind} if kind else {"error": message}
 
 
-def error_from(fields: Mapping[str, Any]) -> Exception | None:
-    """The error an answer's ``{"error", "type"}`` names, rebuilt with its message; ``None`` when its
-    type is not one of :data:`ERRORS`."""
+def error_from(fields: Mapping[str, Any], status: int = 500) -> Exception | None:
+    """The error an answer's ``{"error", "type"}`` names, rebuilt with its message (a
+    :class:`RequestError` with ``status``); ``None`` when its type is not one of :data:`ERRORS`."""
     cls = ERRORS.get(str(fields.get("type")))
+    message = str(fields.get("error", ""))
+    if cls is RequestError:
+        return RequestError(status, message)
     if cls is None:
         return None
-    message = str(fields.get("error", ""))
     error = cls.__new__(cls)
     Exception.__init__(error, message)  # errors whose __init__ builds the message take other arguments
     return error

@@ -49,13 +49,17 @@ def encode(fields: Mapping[str, Any], arrays: Mapping[str, torch.Tensor | np.nda
     """One message of JSON-able ``fields`` and ``arrays`` (tensors or numpy arrays, moved to the CPU)."""
     if "arrays" in fields:
         raise ValueError('"arrays" is the message\'s own field')
-    tensors = {name: torch.as_tensor(array).detach().cpu().contiguous() for name, array in (arrays or {}).items()}
+    tensors = {
+        name: torch.as_tensor(array).detach().cpu().contiguous() for name, array in (arrays or {}).items()
+    }
     table, chunks, offset = [], [], 0
     for name, tensor in tensors.items():
         if tensor.dtype not in _NAMES:
             raise ValueError(f"array {name!r} has dtype {tensor.dtype}, which a message cannot carry")
         raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
-        table.append({"name": name, "dtype": _NAMES[tensor.dtype], "shape": list(tensor.shape), "offset": offset})
+        table.append(
+            {"name": name, "dtype": _NAMES[tensor.dtype], "shape": list(tensor.shape), "offset": offset}
+        )
         chunks.append(raw + bytes(_padding(len(raw))))
         offset += len(chunks[-1])
     header = json.dumps({**fields, "arrays": table}, separators=(",", ":"), allow_nan=False).encode()
