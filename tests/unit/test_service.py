@@ -25,6 +25,7 @@ from deepseek_viz.serve.security import (
     authorization_error,
     check_binding,
     is_loopback,
+    replica_token,
     resolve_token,
 )
 from deepseek_viz.serve.service import (
@@ -83,6 +84,16 @@ def test_the_token_comes_from_the_environment_when_not_given(monkeypatch: pytest
     assert resolve_token("given") == "given"
     monkeypatch.setenv("DEEPSEEK_VIZ_TOKEN", "")
     assert resolve_token(None) is None
+
+
+def test_a_replica_needs_a_token_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEEPSEEK_VIZ_TOKEN", raising=False)
+    assert replica_token(None, required=False) is None
+    assert replica_token("given", required=True) == "given"
+    with pytest.raises(InsecureBindingError, match="DEEPSEEK_VIZ_TOKEN"):
+        replica_token(None, required=True)
+    monkeypatch.setenv("DEEPSEEK_VIZ_TOKEN", "on-the-node")
+    assert replica_token(None, required=True) == "on-the-node"
 
 
 def test_authorization_compares_the_bearer_token() -> None:

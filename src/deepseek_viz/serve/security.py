@@ -45,6 +45,18 @@ def check_binding(host: str, token: str | None) -> None:
         )
 
 
+def replica_token(token: str | None, required: bool) -> str | None:
+    """The token a replica checks: ``token``, else :data:`TOKEN_ENV` where the replica runs (a
+    cluster's nodes hold it); :class:`InsecureBindingError` if there is none and one is ``required``."""
+    resolved = resolve_token(token)
+    if required and resolved is None:
+        raise InsecureBindingError(
+            f"the model service has no token: set {TOKEN_ENV} where its replicas run, or pass "
+            "require_token=False to build_app for a service only this machine can reach"
+        )
+    return resolved
+
+
 def authorization_error(header: str | None, token: str | None) -> str | None:
     """Why a request with this ``Authorization`` header is refused, or ``None`` if it may proceed (always
     when the service has no token)."""

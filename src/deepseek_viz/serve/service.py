@@ -45,7 +45,7 @@ from ..model import (
 from . import codec, wire
 from .calls import ModelCalls, RequestError, ServiceLimits
 from .metrics import ServiceMetrics
-from .security import authorization_error, check_binding, resolve_token
+from .security import authorization_error, check_binding, is_loopback, replica_token, resolve_token
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ APP_NAME = "deepseek-viz"
 DEFAULT_PORT = 8000
 #: Bytes of answers one replica keeps in its in-process cache.
 CACHE_BYTES = 256 * 2**20
+#: Requests one replica takes at once (they wait for the model in turn; concurrent ones can batch).
+MAX_ONGOING_REQUESTS = 32
 #: How long a ``hidden_states`` call waits for others to share its batch.
 BATCH_WAIT_SECONDS = 0.01
 _FRAME = struct.Struct("<I")
@@ -267,7 +269,7 @@ def _answer_or_error(calls: ModelCalls, request: Message) -> Message | BaseExcep
 api = FastAPI(title="deepseek-viz model service", docs_url=None, redoc_url=None, openapi_url=None)
 
 
-@serve.deployment(name="ModelDeployment")
+@serve.deployment(name="ModelDeployment", max_ongoing_requests=MAX_ONGOING_REQUESTS)
 @serve.ingress(api)
 class ModelDeployment:
     """One replica: a model (``load_model(model)``), its :class:`ModelCalls` and the routes."""
@@ -279,10 +281,11 @@ class ModelDeployment:
         gpus_per_replica: float = 0,
         limits: ServiceLimits | None = None,
         token: str | None = None,
+        require_token: bool = True,
         redis: str | None = None,
     ) -> None:
         self.limits = limits or ServiceLimits()
-        self.token = token
+        self.token = replica_token(token, require_token)
         placement: dict[str, Any] = (
             {"device_map": "auto"}
             if gpus_per_replica > 1
@@ -402,9 +405,20 @@ def build_app(args: dict[str, Any]) -> Application:
     :func:`start_service`). ``args``: ``model`` (hub name or folder; default the bundled model),
     ``replicas`` (1), ``gpus_per_replica`` (0; more than 1 shards the model with ``device_map="auto"``),
     ``cpus_per_replica`` (1), ``limits`` (a :class:`ServiceLimits` or a dict of its fields), ``token``
-    (default the ``DEEPSEEK_VIZ_TOKEN`` environment variable) and ``redis`` (a URL for the shared cache).
+    (default: the ``DEEPSEEK_VIZ_TOKEN`` environment variable where the replicas run), ``require_token``
+    (default true: replicas without a token refuse to start; :func:`start_service` sets it false on a
+    loopback address) and ``redis`` (a URL for the shared cache).
     """
-    known = {"model", "replicas", "gpus_per_replica", "cpus_per_replica", "limits", "token", "redis"}
+    known = {
+        "model",
+        "replicas",
+        "gpus_per_replica",
+        "cpus_per_replica",
+        "limits",
+        "token",
+        "require_token",
+        "redis",
+    }
     unknown = sorted(set(args) - known)
     if unknown:
         raise ValueError(
@@ -419,7 +433,8 @@ def build_app(args: dict[str, Any]) -> Application:
         args.get("model"),
         gpus_per_replica=gpus,
         limits=_limits(args.get("limits")),
-        token=resolve_token(args.get("token")),
+        token=args.get("token"),
+        require_token=bool(args.get("require_token", True)),
         redis=args.get("redis"),
     )
 
@@ -453,6 +468,7 @@ def start_service(
         "cpus_per_replica": cpus_per_replica,
         "limits": limits,
         "token": token,
+        "require_token": not is_loopback(host),
         "redis": redis,
     }
     serve.run(build_app(args), name=APP_NAME, route_prefix="/", blocking=blocking)
@@ -470,10 +486,32 @@ def stop_service(*, joined: bool = False) -> None:
         ray.shutdown()
 
 
-def run_service(model: str | None = None, *, address: str | None = None, **options: Any) -> None:
+def run_service(
+    model: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    replicas: int = 1,
+    gpus_per_replica: float = 0,
+    address: str | None = None,
+    token: str | None = None,
+    redis: str | None = None,
+    limits: ServiceLimits | None = None,
+) -> None:
     """Serve ``model`` (:func:`start_service`) until interrupted (Ctrl-C, or a stop signal turned into an
     exception), then :func:`stop_service`."""
     try:
-        start_service(model, address=address, blocking=True, **options)
+        start_service(
+            model,
+            host=host,
+            port=port,
+            replicas=replicas,
+            gpus_per_replica=gpus_per_replica,
+            address=address,
+            token=token,
+            redis=redis,
+            limits=limits,
+            blocking=True,
+        )
     finally:
         stop_service(joined=address is not None)
