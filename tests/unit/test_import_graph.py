@@ -17,7 +17,7 @@ import deepseek_viz
 
 PACKAGE = "deepseek_viz"
 SOURCE = Path(deepseek_viz.__file__).parent
-EVERYTHING = frozenset({"model", "analysis", "export", "widgets", "app", "data"})
+EVERYTHING = frozenset({"model", "analysis", "export", "widgets", "app", "data", "serve"})
 
 #: The package's rooms and the other rooms each may import (``__init__`` is the package's own).
 MAY_IMPORT: dict[str, frozenset[str]] = {
@@ -27,6 +27,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "widgets": frozenset({"model", "analysis", "export", "data"}),  # data: the dashboard's default texts
     "app": EVERYTHING,
     "data": frozenset(),
+    "serve": frozenset({"model"}),  # the model service: calls, client, wire
     "__init__": EVERYTHING,
 }
 #: Libraries a room must not import (top-level names).

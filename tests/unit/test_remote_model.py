@@ -268,3 +268,55 @@ def test_explain(local: dv.HookedModel, remote: RemoteModel) -> None:
     np.testing.assert_allclose(
         b.scores["input_x_gradient"], a.scores["input_x_gradient"], rtol=1e-4, atol=1e-6
     )
+
+
+def test_generation_view(local: dv.HookedModel, remote: RemoteModel) -> None:
+    traces = []
+    for model in (local, remote):
+        view = dv.GenerationView(model, "Fever may indicate", max_new_tokens=6)
+        view.generate()
+        trace = view.wait(120)
+        assert trace is not None, str(view.status)
+        traces.append((trace, view._tokens, view._probs))
+    (a, tokens_a, probs_a), (b, tokens_b, probs_b) = traces
+    assert b.tokens == a.tokens and tokens_b == tokens_a and probs_b == probs_a
+
+
+def test_head_and_expert_patches(local: dv.HookedModel, remote: RemoteModel) -> None:
+    clean = "The dog sat on the mat because it was cold."
+    routing = local.trace(clean).routing(2)
+    assert routing is not None
+    expert = int(routing.experts[2, 0])  # one that clean position 2 is routed to: its patch says something
+    patches: list[dv.HeadPatch | dv.ExpertPatch] = [
+        dv.HeadPatch.from_run(remote, clean, 1, [0, 2], positions=[1, 3]),
+        dv.ExpertPatch.from_run(remote, clean, 2, expert=expert, positions=[2]),
+    ]
+    assert_close(patches[0].values, dv.HeadPatch.from_run(local, clean, 1, [0, 2], positions=[1, 3]).values)
+    for patch in patches:
+        a, b = local.trace(TEXT, interventions=[patch]), remote.trace(TEXT, interventions=[patch])
+        assert_close(b.hidden_states, a.hidden_states)
+        assert not np.allclose(b.hidden_states[-1], remote.trace(TEXT).hidden_states[-1])
+
+
+def test_embed_texts(local: dv.HookedModel, remote: RemoteModel) -> None:
+    texts = ["Revenue rose 12%.", "Fever may indicate flu.", "咳嗽可能是流感。"]
+    a = dv.embed_texts(local, texts, layer=2, batch_size=2, progress=False)
+    b = dv.embed_texts(remote, texts, layer=2, batch_size=2, progress=False)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_generate_chat_and_prefix(local: dv.HookedModel, remote: RemoteModel) -> None:
+    stop = threading.Event()
+    steps: list[dv.GenerationStep] = []
+
+    def on_step(step: dv.GenerationStep) -> None:
+        steps.append(step)
+        if len(steps) == 2:
+            stop.set()
+
+    chat = remote.generate("Is fever a flu sign?", 5, chat=True, on_step=on_step, stop_event=stop)
+    written = local.generate("Is fever a flu sign?", 2, chat=True)
+    assert chat.tokens == written.tokens and chat.prompt_length == written.prompt_length
+    source = local.trace("Once upon a time there")
+    prompt, prefix = source.text[: source.tokens[3].end], source.tokens[:4]
+    assert remote.generate(prompt, 3, prefix=prefix).tokens == local.generate(prompt, 3, prefix=prefix).tokens

@@ -4,7 +4,12 @@ wire form of interventions and errors."""
 
 from __future__ import annotations
 
+import json
+import struct
 import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +17,7 @@ import torch
 import deepseek_viz as dv
 from deepseek_viz.serve import codec, wire
 from deepseek_viz.serve.calls import ModelCalls, RequestError, ServiceLimits
-from deepseek_viz.serve.client import ServiceError, raise_error
+from deepseek_viz.serve.client import HttpTransport, ServiceError, raise_error
 
 TEXT = "The cat sat on the mat."
 
@@ -40,12 +45,13 @@ def test_unknown_calls_and_reads_are_404(calls: ModelCalls) -> None:
 
 
 def test_malformed_fields_are_400(calls: ModelCalls) -> None:
-    for call, fields in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("tokenize", {"text": 5}),
         ("decode", {"ids": ["a"]}),
         ("trace", {"text": TEXT, "interventions": [{"kind": "os.system", "layer": 0}]}),
         ("trace", {"text": TEXT, "seconds": -1}),
-    ]:
+    ]
+    for call, fields in cases:
         with pytest.raises(RequestError) as error:
             calls.handle(call, fields, {})
         assert error.value.status == 400, call
@@ -97,8 +103,12 @@ def test_generation_messages_and_stop(calls: ModelCalls) -> None:
 
 
 def test_errors_rebuild_only_known_classes() -> None:
-    with pytest.raises(dv.TextTooLongError, match="the limit is 8"):
+    with pytest.raises(dv.TextTooLongError, match="the limit is 8") as too_long:
         raise_error(codec.error_fields(dv.TextTooLongError(9, 8)), 413)
+    assert (too_long.value.num_tokens, too_long.value.max_tokens) == (9, 8)
+    with pytest.raises(dv.ComputationTimeoutError, match="stopped after 2 s") as timeout:
+        raise_error(codec.error_fields(dv.ComputationTimeoutError(2.0)), 504)
+    assert timeout.value.seconds == 2.0
     with pytest.raises(ServiceError, match="boom"):
         raise_error({"error": "boom", "type": "SystemExit"}, 500)
     with pytest.raises(RequestError, match="too big") as error:
@@ -109,3 +119,58 @@ def test_errors_rebuild_only_known_classes() -> None:
 def test_cacheable(calls: ModelCalls) -> None:
     assert calls.cacheable("trace_read") and calls.cacheable("tokenize")
     assert not calls.cacheable("info") and not calls.cacheable("nothing")
+    assert calls.cache_fields({"text": TEXT, "seconds": 3.5, "interventions": []}) == {
+        "text": TEXT,
+        "interventions": [],
+    }
+
+
+class _Service(BaseHTTPRequestHandler):
+    """Answers as the model service does: a wire message, a JSON error, or a stream of frames."""
+
+    def do_POST(self) -> None:
+        fields, _arrays = wire.decode(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/v1/call/echo":
+            self._send(
+                200, wire.encode({**fields, "auth": self.headers.get("Authorization")}, {"x": torch.ones(2)})
+            )
+        elif self.path == "/v1/generate":
+            frames = [wire.encode({"step": i}) for i in range(2)] + [wire.encode({"done": True})]
+            self._send(200, b"".join(struct.pack("<I", len(frame)) + frame for frame in frames))
+        else:
+            error = {"error": "the text is 9 tokens long; the limit is 8.", "type": "TextTooLongError"}
+            self._send(413, json.dumps(error).encode())
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_transport(service: str) -> None:
+    transport = HttpTransport(service, token="secret")
+    fields, arrays = transport.call("echo", {"text": "hi"}, {})
+    assert fields == {"text": "hi", "auth": "Bearer secret"}
+    torch.testing.assert_close(arrays["x"], torch.ones(2))
+    with pytest.raises(dv.TextTooLongError, match="the limit is 8"):
+        transport.call("trace", {}, {})
+    assert [message for message, _ in transport.stream("generate", {}, {})] == [
+        {"step": 0},
+        {"step": 1},
+        {"done": True},
+    ]
+    transport.close()

@@ -284,27 +284,33 @@ class HookedModel:
             self._keep(text, chosen, thumbnails, result)
             return result
 
-    def trace_tokens(
+    def trace_completion(
         self,
-        text: str,
-        tokens: Sequence[Token],
+        prompt: str,
+        prompt_tokens: Sequence[Token],
+        ids: Sequence[int],
         layers: Iterable[int] | None = None,
         *,
         thumbnails: int | None = None,
     ) -> Trace:
-        """:meth:`trace` of ``tokens`` exactly as given (``text`` their text; e.g. a generated trace's,
-        which tokenizing ``text`` again might split otherwise), cached like a trace; under the
-        interventions in force. A trace of the same text and ids in the cache answers it."""
+        """The trace :meth:`generate` returns for ``prompt`` read as ``prompt_tokens`` and completed
+        with token ``ids`` (their text and spans found as generation finds them), under the
+        interventions in force: a generated trace made again from its tokens, which tokenizing its text
+        might split otherwise. Cached like a trace (generate's own trace of them answers it)."""
         chosen = self._normalise_layers(layers)
+        special = set(getattr(self.tokenizer, "all_special_ids", []))
+        completion = CompletionText(prompt, self.decode, special)
+        completion.ids = [int(token_id) for token_id in ids]
+        text, generated = completion.tokens()
+        tokens = [*prompt_tokens, *generated]
         if len(tokens) > self.max_tokens:
             raise TextTooLongError(len(tokens), self.max_tokens)
-        ids = [token.id for token in tokens]
         with self._lock:
-            cached = self._cached((text, chosen, False, thumbnails, self._interventions))
-            if cached is not None and [token.id for token in cached.tokens] == ids:
+            cached = self._cached((prompt + text, chosen, False, thumbnails, self._interventions))
+            if cached is not None and cached.tokens == tokens:
                 return cached
-            result = self._run_tokens(text, list(tokens), chosen, thumbnails)
-            self._keep(text, chosen, thumbnails, result)
+            result = self._run_tokens(prompt + text, tokens, chosen, thumbnails)
+            self._keep(prompt + text, chosen, thumbnails, result)
             return result
 
     @property

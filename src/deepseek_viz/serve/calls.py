@@ -10,6 +10,7 @@ the trace; a replica that never saw it traces it again), so only what a view ask
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -21,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepseek_viz.model.generation import CompletionText, GenerationStep
-from deepseek_viz.model.hooked_model import HookedModel
-from deepseek_viz.model.interventions import Intervention
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Trace
-
+from ..model.generation import GenerationStep
+from ..model.hooked_model import HookedModel
+from ..model.interventions import Intervention
+from ..model.loading import BUNDLED_MODEL
+from ..model.tokens import Token
+from ..model.trace import Trace
 from . import codec
 from .codec import Arrays, CodecError, RequestError
 
@@ -47,12 +48,12 @@ class ServiceLimits:
 
 
 def _revision(model: HookedModel) -> str:
-    """The model's name and a hash of its config and its checkpoint files (names, sizes, first MiB)."""
+    """The model's name and a hash of its parts, its mean input embedding (a fingerprint of the
+    weights) and, for a checkpoint folder, its files (names, sizes, first MiB)."""
     digest = hashlib.sha256(model.name.encode())
-    config = getattr(model.model, "config", None)
-    if config is not None:
-        digest.update(config.to_json_string(use_diff=False).encode())
-    folder = Path(str(getattr(config, "_name_or_path", "") or ""))
+    digest.update(json.dumps(model.structure().to_dict(), sort_keys=True).encode())
+    digest.update(model.mean_input_embedding().float().cpu().numpy().tobytes())
+    folder = BUNDLED_MODEL if model.name == "bundled" else Path(model.name)
     if folder.is_dir():
         for path in sorted(folder.iterdir()):
             if path.is_file():
@@ -100,6 +101,12 @@ class ModelCalls:
         """Whether ``call``'s answer depends on the revision and the request alone (not ``info``, whose
         limits belong to the service, nor a generation)."""
         return call in self._calls and call != "info"
+
+    @staticmethod
+    def cache_fields(fields: Fields) -> Fields:
+        """The fields a cacheable call's answer depends on: all but the request's time limit
+        (``seconds``, which varies from request to request); key a cache on these and the arrays."""
+        return {name: value for name, value in fields.items() if name != "seconds"}
 
     def handle(self, call: str, fields: Fields, arrays: Arrays) -> Answer:
         """Answer ``call``: model errors pass through as they are, a bad request is a :class:`RequestError`."""
@@ -347,20 +354,11 @@ class ModelCalls:
             return self.model.trace(text, layers, truncate=truncate, thumbnails=thumbnails)
         prompt = self._text(fields, "prompt")
         prompt_tokens = codec.tokens_from(fields.get("prompt_tokens"))
-        completion = CompletionText(prompt, self.model.decode, self._special_ids())
-        completion.ids = self._ids(fields)
-        if len(prompt_tokens) + len(completion.ids) > self.model.max_tokens:
-            raise RequestError(
-                413,
-                f"{len(prompt_tokens) + len(completion.ids)} tokens; this service takes at most {self.model.max_tokens}",
-            )
-        text, generated = completion.tokens()
-        return self.model.trace_tokens(
-            prompt + text, prompt_tokens + generated, layers, thumbnails=thumbnails
-        )
-
-    def _special_ids(self) -> set[int]:
-        return set(getattr(self.model.tokenizer, "all_special_ids", []))
+        ids = self._ids(fields)
+        if len(prompt_tokens) + len(ids) > self.model.max_tokens:
+            total = len(prompt_tokens) + len(ids)
+            raise RequestError(413, f"{total} tokens; this service takes at most {self.model.max_tokens}")
+        return self.model.trace_completion(prompt, prompt_tokens, ids, layers, thumbnails=thumbnails)
 
     def _prompt_tokens(
         self, prompt: str, options: dict[str, Any], step: GenerationStep

@@ -21,14 +21,13 @@ from typing import Any, NoReturn, Protocol
 import numpy as np
 import torch
 
-from deepseek_viz.model.errors import ComputationTimeoutError
-from deepseek_viz.model.generation import GenerationStep
-from deepseek_viz.model.interventions import Intervention
-from deepseek_viz.model.memory import TraceEstimate
-from deepseek_viz.model.structure import ModelStructure
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Completion, LogitLens, Prediction, Routing, Trace
-
+from ..model.errors import ComputationTimeoutError
+from ..model.generation import GenerationStep
+from ..model.interventions import Intervention
+from ..model.memory import TraceEstimate
+from ..model.structure import ModelStructure
+from ..model.tokens import Token
+from ..model.trace import Completion, LogitLens, Prediction, Routing, Trace
 from . import codec, wire
 from .calls import ModelCalls, RequestError
 
@@ -171,24 +170,27 @@ class HttpTransport:
         self._client.close()
 
 
-class _Kept(OrderedDict[Any, Any]):
-    """A small LRU."""
+class _Kept:
+    """A small LRU, safe to use from several threads (a view's background fill and the kernel's)."""
 
     def __init__(self, size: int) -> None:
-        super().__init__()
         self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def keep(self, key: Any, value: Any) -> Any:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
         return value
 
     def find(self, key: Any) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
         return None
 
 

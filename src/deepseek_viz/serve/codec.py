@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepseek_viz.model import errors
-from deepseek_viz.model.generation import GenerationStep
-from deepseek_viz.model.hooked_model import TraceOutOfMemoryError
-from deepseek_viz.model.interventions import (
+from ..model import errors
+from ..model.generation import GenerationStep
+from ..model.hooked_model import TraceOutOfMemoryError
+from ..model.interventions import (
     ExpertAblation,
     ExpertForcing,
     ExpertPatch,
@@ -27,9 +27,9 @@ from deepseek_viz.model.interventions import (
     Intervention,
     ResidualPatch,
 )
-from deepseek_viz.model.memory import TraceEstimate
-from deepseek_viz.model.tokens import Token
-from deepseek_viz.model.trace import Completion, LogitLens, Prediction, Routing
+from ..model.memory import TraceEstimate
+from ..model.tokens import Token
+from ..model.trace import Completion, LogitLens, Prediction, Routing
 
 Arrays = dict[str, torch.Tensor]
 
@@ -346,16 +346,28 @@ ERRORS: dict[str, type[Exception]] = {
 }
 
 
-def error_fields(error: BaseException) -> dict[str, str]:
-    """``{"error": message, "type": class name}`` (the nearest class the client can rebuild)."""
+#: Numbers some errors carry besides their message (``TextTooLongError.num_tokens``, …), rebuilt too.
+ERROR_DETAILS = ("num_tokens", "max_tokens", "seconds")
+
+
+def error_fields(error: BaseException) -> dict[str, Any]:
+    """``{"error": message, "type": class name, "details": {…}}`` (the nearest class the client can
+    rebuild, and the numbers of :data:`ERROR_DETAILS` it carries)."""
     kind = next((cls.__name__ for cls in type(error).__mro__ if ERRORS.get(cls.__name__) is cls), "")
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    return {"error": message, "type": kind} if kind else {"error": message}
+    if not kind:
+        return {"error": message}
+    details = {name: getattr(error, name) for name in ERROR_DETAILS if _is_number(getattr(error, name, None))}
+    return {"error": message, "type": kind, **({"details": details} if details else {})}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def error_from(fields: Mapping[str, Any], status: int = 500) -> Exception | None:
-    """The error an answer's ``{"error", "type"}`` names, rebuilt with its message (a
-    :class:`RequestError` with ``status``); ``None`` when its type is not one of :data:`ERRORS`."""
+    """The error an answer's ``{"error", "type", "details"}`` names, rebuilt with its message and
+    numbers (a :class:`RequestError` with ``status``); ``None`` when its type is not one of :data:`ERRORS`."""
     cls = ERRORS.get(str(fields.get("type")))
     message = str(fields.get("error", ""))
     if cls is RequestError:
@@ -364,4 +376,8 @@ def error_from(fields: Mapping[str, Any], status: int = 500) -> Exception | None
         return None
     error = cls.__new__(cls)
     Exception.__init__(error, message)  # errors whose __init__ builds the message take other arguments
+    details = fields.get("details")
+    for name, value in details.items() if isinstance(details, dict) else ():
+        if name in ERROR_DETAILS and _is_number(value):
+            setattr(error, name, value)
     return error
