@@ -217,7 +217,8 @@ def test_an_error_in_the_middle_of_a_generation_ends_the_stream_with_it() -> Non
         ]
 
     *_, last = asyncio.run(read_all())
-    assert last["done"] is True and last["type"] == "ComputationTimeoutError" and "3 s" in last["error"]
+    assert last["done"] is True and last["status"] == 504 and "3 s" in last["error"]
+    assert last["type"] == "ComputationTimeoutError" and last["details"] == {"seconds": 3.0}
 
 
 def test_serve_refuses_a_public_address_without_a_token(

@@ -84,7 +84,7 @@ def error_status(error: BaseException) -> int | None:
     return None
 
 
-def error_fields(error: BaseException, call: str) -> tuple[int, dict[str, str]]:
+def error_fields(error: BaseException, call: str) -> tuple[int, dict[str, Any]]:
     """The status and JSON body that answer ``error``: its message and the nearest class the client
     rebuilds (:func:`.codec.error_fields`); an unexpected one is logged here and only named."""
     kind = type(error).__name__
@@ -96,7 +96,7 @@ def error_fields(error: BaseException, call: str) -> tuple[int, dict[str, str]]:
     return status, {**body, "error": body["error"] or kind}
 
 
-def _error_response(status: int, body: dict[str, str]) -> JSONResponse:
+def _error_response(status: int, body: dict[str, Any]) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -205,8 +205,8 @@ async def _frames(
         async for step in rest:
             yield frame(step)
     except Exception as error:  # the status is sent already: the last message says what went wrong
-        _, body = error_fields(error, "generate")
-        yield frame(({"done": True, **body}, {}))
+        status, body = error_fields(error, "generate")
+        yield frame(({"done": True, "status": status, **body}, {}))
     finally:
         stop.set()
 
