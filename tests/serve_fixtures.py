@@ -28,6 +28,8 @@ class RunningService:
     """Where the test service listens and what it was started with."""
 
     url: str
+    #: Ray's Prometheus endpoint (our metrics, with Ray's, on this node).
+    metrics_url: str
     token: str
     limits: ServiceLimits
     replicas: int
@@ -51,7 +53,14 @@ def service_fixture() -> Iterator[RunningService]:
         [str(SRC), *filter(None, (pythonpath or "").split(os.pathsep))]
     )
     try:  # Ray's workers inherit the environment, so they import this checkout's package
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        metrics_port = free_port()
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            _metrics_export_port=metrics_port,
+        )
     finally:
         if pythonpath is None:
             del os.environ["PYTHONPATH"]
@@ -60,7 +69,9 @@ def service_fixture() -> Iterator[RunningService]:
     port = free_port()
     try:
         start_service(None, port=port, replicas=2, cpus_per_replica=0.5, token=TOKEN, limits=LIMITS)
-        yield RunningService(f"http://127.0.0.1:{port}", TOKEN, LIMITS, replicas=2)
+        yield RunningService(
+            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", TOKEN, LIMITS, replicas=2
+        )
     finally:
         stop_service()
 

@@ -5,6 +5,7 @@ rules that need no server."""
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import threading
 import time
@@ -366,6 +367,29 @@ def test_both_replicas_answer(service: RunningService) -> None:
     with _client(service) as client:
         pids = {_replica_of_info(client)[0] for _ in range(20)}
     assert len(pids) == service.replicas
+
+
+def test_the_routes_record_the_service_metrics(service: RunningService) -> None:
+    with _client(service) as client:
+        for _ in range(6):  # the same cacheable request: some replica answers it twice, from its cache
+            _decoded(_call(client, "tokenize", {"text": "counted"}))
+    wanted = [
+        'ray_dsv_requests_total{.*call="tokenize".*status="200"',
+        'ray_dsv_requests_total{.*status="401"',
+        'ray_dsv_request_seconds_bucket{.*call="tokenize"',
+        "ray_dsv_queue_depth{",
+        "ray_dsv_batch_size_bucket{",
+        'ray_dsv_cache_hits_total{.*tier="memory"',
+        'ray_dsv_cache_misses_total{.*tier="memory"',
+    ]
+    missing = wanted
+    for _ in range(60):  # bounded: Ray exports metrics every few seconds
+        text = httpx.get(service.metrics_url, timeout=10).text
+        missing = [pattern for pattern in wanted if not re.search(pattern, text)]
+        if not missing:
+            break
+        time.sleep(0.5)
+    assert not missing
 
 
 def test_a_killed_replica_is_replaced_and_requests_go_on(
