@@ -114,6 +114,12 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--token", default=None, help=f"the bearer token clients send (default: ${TOKEN_ENV})")
     serve.add_argument("--redis", default=None, help="a Redis URL for a cache shared by the replicas")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of the local Ray's Prometheus endpoint, /metrics (default: one Ray picks)",
+    )
     defaults = ServiceLimits()
     limits = serve.add_argument_group("per-request limits")
     limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
@@ -244,6 +250,7 @@ def serve_main(args: argparse.Namespace) -> int:
             token=token,
             redis=args.redis,
             limits=limits,
+            metrics_port=args.metrics_port,
         )
     return 0
 

@@ -451,15 +451,19 @@ def start_service(
     token: str | None = None,
     redis: str | None = None,
     limits: ServiceLimits | None = None,
+    metrics_port: int | None = None,
     blocking: bool = False,
 ) -> None:
     """Start the service on the Ray instance this process is connected to, else the cluster at
-    ``address``, else a new local one; return once its replicas are up (``blocking``: serve until
-    interrupted instead). A non-loopback ``host`` needs a token (:func:`.security.check_binding`)."""
+    ``address``, else a new local one (its Prometheus endpoint on ``metrics_port``, else a port Ray
+    picks); return once its replicas are up (``blocking``: serve until interrupted instead). A
+    non-loopback ``host`` needs a token (:func:`.security.check_binding`)."""
     token = resolve_token(token)
     check_binding(host, token)
-    if not ray.is_initialized():
-        ray.init(address=address or "local")
+    if not ray.is_initialized() and address:
+        ray.init(address=address)
+    elif not ray.is_initialized():
+        ray.init(address="local", _metrics_export_port=metrics_port)
     serve.start(http_options={"host": host, "port": port})
     args = {
         "model": model,
@@ -497,6 +501,7 @@ def run_service(
     token: str | None = None,
     redis: str | None = None,
     limits: ServiceLimits | None = None,
+    metrics_port: int | None = None,
 ) -> None:
     """Serve ``model`` (:func:`start_service`) until interrupted (Ctrl-C, or a stop signal turned into an
     exception), then :func:`stop_service`."""
@@ -511,6 +516,7 @@ def run_service(
             token=token,
             redis=redis,
             limits=limits,
+            metrics_port=metrics_port,
             blocking=True,
         )
     finally:
