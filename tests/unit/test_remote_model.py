@@ -320,3 +320,40 @@ def test_generate_chat_and_prefix(local: dv.HookedModel, remote: RemoteModel) ->
     source = local.trace("Once upon a time there")
     prompt, prefix = source.text[: source.tokens[3].end], source.tokens[:4]
     assert remote.generate(prompt, 3, prefix=prefix).tokens == local.generate(prompt, 3, prefix=prefix).tokens
+
+
+def test_sweeps(local: dv.HookedModel, remote: RemoteModel) -> None:
+    a, b = dv.head_ablation_sweep(local, TEXT), dv.head_ablation_sweep(remote, TEXT)
+    np.testing.assert_allclose(b.effects, a.effects, rtol=1e-4, atol=1e-5)
+    corrupted = "The dog sat on the mat because it was warm."
+    c, d = (
+        dv.residual_patching_sweep(local, TEXT, corrupted),
+        dv.residual_patching_sweep(remote, TEXT, corrupted),
+    )
+    np.testing.assert_allclose(d.values, c.values, rtol=1e-4, atol=1e-5)
+    assert d.tokens == c.tokens
+
+
+class Counting(LocalTransport):
+    """A LocalTransport that counts the calls it sends, by name."""
+
+    def __init__(self, calls: ModelCalls) -> None:
+        super().__init__(calls)
+        self.sent: list[str] = []
+
+    def call(self, name: str, fields: dict[str, Any], arrays: dict[str, torch.Tensor]) -> Any:
+        self.sent.append(name)
+        return super().call(name, fields, arrays)
+
+
+def test_each_read_crosses_once() -> None:
+    transport = Counting(ModelCalls(dv.load_model(device="cpu")))
+    remote = connect("local", transport=transport)
+    trace = remote.trace(TEXT, layers=[])
+    assert remote.trace(TEXT, layers=[]) is trace and transport.sent == ["info", "trace"]
+    first = trace.top_predictions(3)
+    assert trace.top_predictions(3) == first and trace.attention(1).shape[0] == remote.num_heads
+    trace.attention_tensor(1)
+    assert transport.sent.count("trace_read") == 2
+    trace.routing(0)  # a dense layer: known without asking
+    assert transport.sent.count("trace_read") == 2

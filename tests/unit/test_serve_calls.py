@@ -59,7 +59,11 @@ def test_malformed_fields_are_400(calls: ModelCalls) -> None:
 
 def test_batches_over_max_samples_are_413(calls: ModelCalls) -> None:
     with pytest.raises(RequestError, match="at most 2") as error:
-        calls.handle("hidden_states", {"sequences": [[1], [2], [3]], "layer": 1}, {})
+        calls.handle(
+            "hidden_states",
+            {"layer": 1},
+            {"ids": torch.arange(3), "lengths": torch.ones(3, dtype=torch.long)},
+        )
     assert error.value.status == 413
     embeddings = torch.zeros(3, 4, calls.model.d_model)
     with pytest.raises(RequestError, match="at most 2"):
@@ -174,3 +178,22 @@ def test_http_transport(service: str) -> None:
         {"done": True},
     ]
     transport.close()
+
+
+def test_a_generated_trace_on_a_replica_that_never_wrote_it(calls: ModelCalls) -> None:
+    *_, (done, _arrays) = calls.generate({"prompt": "咳嗽可能是", "max_new_tokens": 4}, {}, threading.Event())
+    start = done["completion"]["prompt_length"]
+    tokens = codec.tokens_from(done["tokens"])
+    request = {
+        "prompt": done["text"][: tokens[start].start],
+        "prompt_tokens": done["tokens"][:start],
+        "ids": [token.id for token in tokens[start:]],
+        "read": "top_predictions",
+        "k": 2,
+    }
+    fresh = ModelCalls(dv.load_model(device="cpu"))
+    assert fresh.handle("trace", request, {})[0]["tokens"] == done["tokens"]
+    want = calls.handle("trace_read", request, {})
+    got = fresh.handle("trace_read", request, {})
+    assert got[0] == want[0]
+    torch.testing.assert_close(got[1]["probs"], want[1]["probs"])

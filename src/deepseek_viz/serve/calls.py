@@ -276,18 +276,19 @@ class ModelCalls:
     def _mean_input_embedding(self, _fields: Fields, _arrays: Arrays) -> Answer:
         return {}, {"embedding": self.model.mean_input_embedding()}
 
-    def _hidden_states(self, fields: Fields, _arrays: Arrays) -> Answer:
-        sequences = fields.get("sequences")
-        if not isinstance(sequences, list):
-            raise CodecError("field 'sequences' must be a list of id lists")
-        self._rows(len(sequences), "sequences")
-        for sequence in sequences:
-            codec._ints(sequence, "sequences")
-            if len(sequence) > self.model.max_tokens:
-                raise RequestError(
-                    413,
-                    f"a sequence of {len(sequence)} tokens; this service takes at most {self.model.max_tokens}",
-                )
+    def _hidden_states(self, fields: Fields, arrays: Arrays) -> Answer:
+        """Sequences cross as arrays ``ids`` (all of them, end to end) and ``lengths``; each state
+        comes back as one array ``[length, d_model]``."""
+        ids, lengths = self._tensor(arrays, "ids"), self._tensor(arrays, "lengths")
+        if ids.dim() != 1 or lengths.dim() != 1 or int(lengths.sum()) != ids.numel() or (lengths < 0).any():
+            raise RequestError(422, "ids must be the sequences end to end, lengths their lengths")
+        self._rows(lengths.numel(), "sequences")
+        longest = int(lengths.max()) if lengths.numel() else 0
+        if longest > self.model.max_tokens:
+            raise RequestError(
+                413, f"a sequence of {longest} tokens; this service takes at most {self.model.max_tokens}"
+            )
+        sequences = [part.tolist() for part in torch.split(ids.long(), lengths.tolist())]
         states = self.model.hidden_states(sequences, self._int(fields, "layer"))
         return {"count": len(states)}, {f"state{i}": state for i, state in enumerate(states)}
 

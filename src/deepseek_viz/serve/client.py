@@ -35,8 +35,9 @@ Fields = dict[str, Any]
 Arrays = dict[str, torch.Tensor]
 Answer = tuple[Fields, Arrays]
 _FRAME = struct.Struct("<I")
-#: Reads one :class:`RemoteTrace` keeps, and traces one :class:`RemoteModel` keeps.
-READS_KEPT, TRACES_KEPT = 16, 8
+#: Reads one :class:`RemoteTrace` keeps (and the bytes of their arrays), and traces one
+#: :class:`RemoteModel` keeps.
+READS_KEPT, READ_BYTES, TRACES_KEPT = 16, 64 << 20, 8
 
 
 class ServiceError(RuntimeError):
@@ -171,18 +172,24 @@ class HttpTransport:
 
 
 class _Kept:
-    """A small LRU, safe to use from several threads (a view's background fill and the kernel's)."""
+    """A small LRU of at most ``size`` entries holding at most ``max_bytes`` of arrays (an answer
+    larger than that alone is not kept), safe to use from several threads (a view's background fill
+    and the kernel's)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keep(self, key: Any, value: Any) -> Any:
+    def keep(self, key: Any, value: Any, nbytes: int = 0) -> Any:
+        if self.max_bytes is not None and nbytes > self.max_bytes:
+            return value
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (value, nbytes)
             self._items.move_to_end(key)
-            while len(self._items) > self.size:
+            while len(self._items) > self.size or (
+                self.max_bytes is not None and sum(size for _, size in self._items.values()) > self.max_bytes
+            ):
                 self._items.popitem(last=False)
         return value
 
@@ -190,7 +197,7 @@ class _Kept:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return self._items[key][0]
         return None
 
 
@@ -218,7 +225,7 @@ class RemoteTrace(Trace):
         self._captured = tuple(fields["captured_layers"])
         self._moe = tuple(fields["moe_layers"])
         self._nbytes = int(fields["nbytes"])
-        self._reads = _Kept(READS_KEPT)
+        self._reads = _Kept(READS_KEPT, READ_BYTES)
         if self.completion is not None and "ids" not in arguments:  # later reads re-trace it as written
             self._args = self._generated_arguments(arguments)
 
@@ -238,9 +245,9 @@ class RemoteTrace(Trace):
         found = self._reads.find(key)
         if found is None:
             fields = {**self._args, **parameters, "read": read}
-            found = self._reads.keep(
-                key, self._model._call("trace_read", fields, {}, self.interventions, own=True)
-            )
+            found = self._model._call("trace_read", fields, {}, self.interventions, own=True)
+            nbytes = sum(array.numel() * array.element_size() for array in found[1].values())
+            self._reads.keep(key, found, nbytes)
         return found
 
     @property
@@ -463,6 +470,12 @@ class RemoteModel:
     def structure(self) -> ModelStructure:
         """The model's parts, as the service counted them."""
         return self._structure
+
+    def close(self) -> None:
+        """Close the transport's connections (an :class:`HttpTransport`'s); the service keeps running."""
+        close = getattr(self.transport, "close", None)
+        if callable(close):
+            close()
 
     def __repr__(self) -> str:
         return f"RemoteModel({self.name!r} at {self.url}, layers={self.num_layers}, heads={self.num_heads})"
@@ -704,9 +717,12 @@ class RemoteModel:
         states: list[torch.Tensor] = []
         rows = [[int(i) for i in sequence] for sequence in sequences]
         for start in range(0, len(rows), self._batch()):
-            fields, arrays = self._call(
-                "hidden_states", {"sequences": rows[start : start + self._batch()], "layer": layer}, {}
-            )
+            batch = rows[start : start + self._batch()]
+            wired = {
+                "ids": torch.tensor([i for sequence in batch for i in sequence], dtype=torch.long),
+                "lengths": torch.tensor([len(sequence) for sequence in batch], dtype=torch.long),
+            }
+            fields, arrays = self._call("hidden_states", {"layer": layer}, wired)
             states.extend(arrays[f"state{i}"] for i in range(int(fields["count"])))
         return states
 
