@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
@@ -150,6 +149,12 @@ def test_the_memory_cache_is_byte_bounded_and_keeps_the_recently_used() -> None:
     assert cache.stats() == {"memory": {"hits": 3, "misses": 2, "bytes": 800, "entries": 8, "max_bytes": 800}}
 
 
+def _hidden_states_request(sequences: list[list[int]], layer: int) -> Message:
+    """A ``hidden_states`` request as the client sends it (the sequences end to end, and their lengths)."""
+    ids = torch.tensor([token for sequence in sequences for token in sequence])
+    return {"layer": layer}, {"ids": ids, "lengths": torch.tensor([len(sequence) for sequence in sequences])}
+
+
 class _CountingCalls:
     """ModelCalls' ``handle``, counting the calls that reach it."""
 
@@ -164,10 +169,10 @@ class _CountingCalls:
 def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
     local_calls: ModelCalls,
 ) -> None:
-    requests: list[Message] = [
-        ({"sequences": [[5, 9, 11], [7]], "layer": 2}, {}),
-        ({"sequences": [[12, 13]], "layer": 2}, {}),
-        ({"sequences": [[5, 9]], "layer": 1}, {}),
+    requests = [
+        _hidden_states_request([[5, 9, 11], [7]], 2),
+        _hidden_states_request([[12, 13]], 2),
+        _hidden_states_request([[5, 9]], 1),
     ]
     counting = _CountingCalls(local_calls)
     answers = _hidden_states_batch(counting, requests)  # type: ignore[arg-type]
@@ -181,13 +186,11 @@ def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
 
 
 def test_a_bad_request_in_a_batch_gets_its_own_error_and_spoils_no_other(local_calls: ModelCalls) -> None:
-    requests: list[Message] = [
-        ({"sequences": [[5, 9]], "layer": 2}, {}),
-        ({"sequences": [["x"]], "layer": 2}, {}),
-    ]
+    bad_lengths = {"ids": torch.tensor([5, 9]), "lengths": torch.tensor([3])}
+    requests = [_hidden_states_request([[5, 9]], 2), ({"layer": 2}, bad_lengths)]
     good, bad = _hidden_states_batch(local_calls, requests)
     assert not isinstance(good, BaseException) and good[0] == {"count": 1}
-    assert isinstance(bad, RequestError) and bad.status == 400
+    assert isinstance(bad, RequestError) and bad.status == 422
 
 
 def test_a_generation_stream_that_is_closed_sets_the_stop_event() -> None:
@@ -314,9 +317,9 @@ def test_a_bad_field_is_422_or_400_with_the_reason(service: RunningService) -> N
 
 
 def test_the_service_bounds_each_request(service: RunningService) -> None:
-    too_many = [[1, 2]] * (service.limits.max_samples + 1)
+    fields, arrays = _hidden_states_request([[1, 2]] * (service.limits.max_samples + 1), 1)
     with _client(service) as client:
-        response = _call(client, "hidden_states", {"sequences": too_many, "layer": 1})
+        response = _call(client, "hidden_states", fields, arrays)
     _assert_clear_error(response, 413, f"at most {service.limits.max_samples}")
 
 
@@ -324,14 +327,12 @@ def test_concurrent_embedding_requests_each_get_their_own_states(
     service: RunningService,
     local_calls: ModelCalls,
 ) -> None:
-    requests: list[dict[str, Any]] = [
-        {"sequences": [[5 + i, 9, 11 + i][: 1 + i % 3]] * (1 + i % 2), "layer": 2} for i in range(8)
-    ]
+    requests = [_hidden_states_request([[5 + i, 9, 11 + i][: 1 + i % 3]] * (1 + i % 2), 2) for i in range(8)]
     with _client(service) as client, ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda fields: _decoded(_call(client, "hidden_states", fields)), requests))
-    for fields, (answer, states) in zip(requests, answers, strict=True):
-        _, expected = local_calls.handle("hidden_states", fields, {})
-        assert answer["count"] == len(fields["sequences"]) and states.keys() == expected.keys()
+        answers = list(pool.map(lambda request: _decoded(_call(client, "hidden_states", *request)), requests))
+    for request, (answer, states) in zip(requests, answers, strict=True):
+        _, expected = local_calls.handle("hidden_states", *request)
+        assert answer["count"] == len(request[1]["lengths"]) and states.keys() == expected.keys()
         for name, state in states.items():
             torch.testing.assert_close(state, expected[name], atol=1e-5, rtol=1e-4)
 

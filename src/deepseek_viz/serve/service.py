@@ -211,25 +211,28 @@ async def _frames(
         stop.set()
 
 
-def _batchable(fields: dict[str, Any], arrays: dict[str, torch.Tensor], limit: int) -> bool:
-    """Whether a ``hidden_states`` request may share a batch: a list of at most ``limit`` sequences, and
-    no arrays (interventions that carry values run alone)."""
-    sequences = fields.get("sequences")
-    return isinstance(sequences, list) and 0 < len(sequences) <= limit and not arrays
+def _batchable(arrays: dict[str, torch.Tensor], limit: int) -> bool:
+    """Whether a ``hidden_states`` request may share a batch: its sequences (arrays ``ids`` end to end
+    and their ``lengths``) make sense and number at most ``limit``, and it carries no other arrays
+    (interventions that carry values run alone)."""
+    ids, lengths = arrays.get("ids"), arrays.get("lengths")
+    if arrays.keys() != {"ids", "lengths"} or ids is None or lengths is None:
+        return False
+    shaped = ids.dim() == 1 and lengths.dim() == 1 and 0 < lengths.numel() <= limit
+    return shaped and not lengths.is_floating_point() and int(lengths.sum()) == ids.numel()
 
 
 def _sequence_count(request: Message) -> int:
-    return len(request[0]["sequences"])
+    return int(request[1]["lengths"].numel())
 
 
 def _hidden_states_batch(calls: ModelCalls, requests: list[Message]) -> list[Message | BaseException]:
     """The answers of ``hidden_states`` requests: those asking the same thing of different sequences
-    (the same layer, interventions and time limit) run as one call; a merged call that fails runs
+    (the same fields: layer, interventions, time limit) run as one call; a merged call that fails runs
     again request by request, so each gets its own answer or error."""
     groups: dict[str, list[int]] = {}
     for index, (fields, _) in enumerate(requests):
-        rest = {name: value for name, value in fields.items() if name != "sequences"}
-        groups.setdefault(json.dumps(rest, sort_keys=True), []).append(index)
+        groups.setdefault(json.dumps(fields, sort_keys=True), []).append(index)
     answers: list[Message | BaseException | None] = [None] * len(requests)
     for members in groups.values():
         batch = [requests[index] for index in members]
@@ -243,15 +246,16 @@ def _hidden_states_batch(calls: ModelCalls, requests: list[Message]) -> list[Mes
 
 def _merged(calls: ModelCalls, requests: list[Message]) -> list[Message | BaseException] | None:
     """The answers of ``requests`` from one call on all their sequences, or ``None`` if it failed."""
-    sequences = [sequence for fields, _ in requests for sequence in fields["sequences"]]
+    ids = torch.cat([arrays["ids"].long() for _, arrays in requests])
+    lengths = torch.cat([arrays["lengths"].long() for _, arrays in requests])
     try:
-        _, states = calls.handle("hidden_states", {**requests[0][0], "sequences": sequences}, {})
+        _, states = calls.handle("hidden_states", requests[0][0], {"ids": ids, "lengths": lengths})
     except Exception:
         return None
     answers: list[Message | BaseException] = []
     start = 0
-    for fields, _ in requests:
-        count = len(fields["sequences"])
+    for request in requests:
+        count = _sequence_count(request)
         answers.append(({"count": count}, {f"state{i}": states[f"state{start + i}"] for i in range(count)}))
         start += count
     return answers
@@ -356,7 +360,7 @@ class ModelDeployment:
             self.metrics.cache_counts(self.cache.stats())
             if cached is not None:
                 return Response(content=cached, media_type=wire.MEDIA_TYPE)
-        if call == "hidden_states" and _batchable(fields, arrays, self.limits.max_samples):
+        if call == "hidden_states" and _batchable(arrays, self.limits.max_samples):
             answer = await self._batched_hidden_states((fields, arrays))
             if isinstance(answer, BaseException):
                 raise answer
