@@ -20,6 +20,7 @@ from deepseek_viz.app.cli import main
 from deepseek_viz.model import ComputationTimeoutError
 from deepseek_viz.serve import wire
 from deepseek_viz.serve.calls import ModelCalls, RequestError
+from deepseek_viz.serve.client import connect
 from deepseek_viz.serve.security import (
     InsecureBindingError,
     authorization_error,
@@ -282,9 +283,11 @@ def test_a_malformed_body_is_refused_with_400(service: RunningService) -> None:
     _assert_clear_error(truncated, 400, "runs past the end of the message")
 
 
-def test_an_unknown_call_is_404(service: RunningService) -> None:
+def test_an_unknown_call_or_route_is_404(service: RunningService) -> None:
     with _client(service) as client:
         _assert_clear_error(_call(client, "no_such_call", {}), 404, "no_such_call")
+        _assert_clear_error(client.get("/v1/no_such_route"), 404, "Not Found")
+        _assert_clear_error(client.get("/v1/call/trace"), 405, "Method Not Allowed")
 
 
 def _decoded(response: httpx.Response) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -357,6 +360,17 @@ def test_a_generation_with_a_bad_request_is_refused_before_streaming(service: Ru
     with _client(service) as client:
         response = client.post("/v1/generate", content=wire.encode({"prompt": 3}))
     _assert_clear_error(response, 400, "'prompt' must be a string")
+
+
+def test_a_client_uses_the_service_as_a_model(service: RunningService, local_calls: ModelCalls) -> None:
+    model = connect(service.url, token=service.token)
+    local = local_calls.model
+    text = "A remote model reads like a local one."
+    assert [token.text for token in model.trace(text).tokens] == [
+        token.text for token in local.trace(text).tokens
+    ]
+    with pytest.raises(Exception, match=f"at most {service.limits.max_chars}"):
+        model.trace("x" * (service.limits.max_chars + 1))
 
 
 def _replica_of_info(client: httpx.Client) -> tuple[int, str]:

@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ray import serve
 from ray.serve import Application, Deployment
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..model import (
     ComputationTimeoutError,
@@ -271,6 +272,12 @@ def _answer_or_error(calls: ModelCalls, request: Message) -> Message | BaseExcep
 # Serve pickles the deployment class as it is defined (by value, with the module's names defined so far),
 # so everything its methods use is defined above it.
 api = FastAPI(title="deepseek-viz model service", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@api.exception_handler(StarletteHTTPException)
+async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's own refusals (no such route, a wrong method) in the service's error form."""
+    return JSONResponse({"error": str(error.detail), "type": "HTTPException"}, status_code=error.status_code)
 
 
 @serve.deployment(name="ModelDeployment", max_ongoing_requests=MAX_ONGOING_REQUESTS)
