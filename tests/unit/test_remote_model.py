@@ -357,3 +357,19 @@ def test_each_read_crosses_once() -> None:
     assert transport.sent.count("trace_read") == 2
     trace.routing(0)  # a dense layer: known without asking
     assert transport.sent.count("trace_read") == 2
+
+
+class Cut(LocalTransport):
+    """A LocalTransport whose generation stream breaks off after its first step."""
+
+    def stream(self, name: str, fields: dict[str, Any], arrays: dict[str, torch.Tensor]) -> Any:
+        messages = super().stream(name, fields, arrays)
+        yield next(messages)
+        yield next(messages)
+        messages.close()
+
+
+def test_a_stream_cut_short_is_an_error() -> None:
+    remote = connect("local", transport=Cut(ModelCalls(dv.load_model(device="cpu"))))
+    with pytest.raises(ServiceError, match="ended the generation before its end"):
+        remote.generate("Once upon a time", 8)

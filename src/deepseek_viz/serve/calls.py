@@ -13,7 +13,7 @@ import hashlib
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -119,7 +119,9 @@ class ModelCalls:
         except CodecError as error:
             raise RequestError(400, str(error)) from None
 
-    def generate(self, fields: Fields, arrays: Arrays, stop: threading.Event) -> Iterator[Answer]:
+    def generate(
+        self, fields: Fields, arrays: Arrays, stop: threading.Event
+    ) -> Generator[Answer, None, None]:
         """A generation's messages: ``{"start": true, "prompt", "prompt_tokens"}`` (its prompt as
         written, before the first step), each step as it is made, then ``{"done": true, …the trace's
         metadata}``; ``stop`` set (or the iterator closed) ends it with ``stop_reason`` ``"stopped"``."""

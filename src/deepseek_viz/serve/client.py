@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, Protocol
 
@@ -51,8 +51,8 @@ class Transport(Protocol):
         """One call's answer; the service's error raised as itself."""
         ...
 
-    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Iterator[Answer]:
-        """A streamed call's messages as they arrive; closing the iterator ends the call."""
+    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Generator[Answer, None, None]:
+        """A streamed call's messages as they arrive; closing the generator ends the call."""
         ...
 
 
@@ -97,7 +97,7 @@ class LocalTransport:
         except Exception as error:
             self._failed(error)
 
-    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Iterator[Answer]:
+    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Generator[Answer, None, None]:
         """A generation by the in-process :class:`ModelCalls`; closing the iterator stops it."""
         if name != "generate":
             raise RequestError(404, f"no streamed call {name!r}")
@@ -108,7 +108,7 @@ class LocalTransport:
         except Exception as error:
             self._failed(error)
         finally:
-            messages.close()  # type: ignore[attr-defined]
+            messages.close()
 
 
 class HttpTransport:
@@ -146,7 +146,7 @@ class HttpTransport:
             self._failed(response.status_code, response.content)
         return _checked(wire.decode(response.content))
 
-    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Iterator[Answer]:
+    def stream(self, name: str, fields: Fields, arrays: Arrays) -> Generator[Answer, None, None]:
         """A generation over HTTP: length-prefixed messages; closing the iterator closes the stream."""
         url = f"{self.url}/v1/{name}"
         try:
@@ -625,8 +625,10 @@ class RemoteModel:
                     on_step(steps[-1])
                 if stop_event is not None and stop_event.is_set():
                     break
+            else:
+                raise ServiceError(f"the model service at {self.url} ended the generation before its end")
         finally:
-            messages.close()  # type: ignore[attr-defined]
+            messages.close()
         return self._stopped(start, steps, fields, active)
 
     def _stopped(
