@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import ray
 
 from deepseek_viz.model import load_model
 from deepseek_viz.serve.calls import ModelCalls, ServiceLimits
+from deepseek_viz.serve.service import start_service, stop_service
 
 #: The source folder replicas import the package from (this checkout's, not an installed copy).
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -45,9 +47,6 @@ def free_port() -> int:
 @pytest.fixture(scope="module", name="service")
 def service_fixture() -> Iterator[RunningService]:
     """The service, running for the module's tests."""
-    ray = pytest.importorskip("ray")
-    from deepseek_viz.serve.service import start_service, stop_service
-
     pythonpath = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(SRC), *filter(None, (pythonpath or "").split(os.pathsep))]

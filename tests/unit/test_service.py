@@ -369,7 +369,7 @@ def test_a_client_uses_the_service_as_a_model(service: RunningService, local_cal
     assert [token.text for token in model.trace(text).tokens] == [
         token.text for token in local.trace(text).tokens
     ]
-    with pytest.raises(Exception, match=f"at most {service.limits.max_chars}"):
+    with pytest.raises(ValueError, match=f"at most {service.limits.max_chars}"):
         model.trace("x" * (service.limits.max_chars + 1))
 
 
