@@ -5,7 +5,9 @@ rules that need no server."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import struct
 import threading
 import time
@@ -18,6 +20,7 @@ import torch
 
 from deepseek_viz.app.cli import main
 from deepseek_viz.model import ComputationTimeoutError
+from deepseek_viz.serve import service as service_module
 from deepseek_viz.serve import wire
 from deepseek_viz.serve.calls import ModelCalls, RequestError
 from deepseek_viz.serve.client import connect
@@ -34,10 +37,11 @@ from deepseek_viz.serve.service import (
     Message,
     _frames,
     _hidden_states_batch,
+    _signal_handlers_kept,
     cache_key,
     error_fields,
 )
-from tests.serve_fixtures import RunningService, local_calls_fixture, service_fixture  # noqa: F401
+from tests.serve_fixtures import RunningService, free_port, local_calls_fixture, service_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -176,7 +180,7 @@ def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
         _hidden_states_request([[5, 9]], 1),
     ]
     counting = _CountingCalls(local_calls)
-    answers = _hidden_states_batch(counting, requests)  # type: ignore[arg-type]
+    answers = _hidden_states_batch(counting, requests)
     assert counting.handled == 2  # one call for layer 2's two requests, one for layer 1's
     for request, answer in zip(requests, answers, strict=True):
         expected_fields, expected = local_calls.handle("hidden_states", *request)
@@ -232,6 +236,34 @@ def test_serve_refuses_a_public_address_without_a_token(
     monkeypatch.delenv("DEEPSEEK_VIZ_TOKEN", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--port", "9"]) == 2
     assert "without a token" in capsys.readouterr().err
+
+
+def test_ray_init_cannot_take_the_stop_signals_away() -> None:
+    def ours(_signum: int, _frame: object) -> None:
+        raise AssertionError("not called")
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        with _signal_handlers_kept():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # what ray.init does, in effect
+        assert signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_stops_serve_and_its_clean_up_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    cleaned_up = []
+
+    def run_service(*_args: object, **_options: object) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)  # the signal arrives first
+        finally:
+            cleaned_up.append(True)
+
+    monkeypatch.setattr(service_module, "run_service", run_service)
+    assert main(["serve", "--port", str(free_port())]) == 0
+    assert cleaned_up == [True]
 
 
 # a running service

@@ -20,11 +20,13 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import ray
@@ -450,6 +452,22 @@ def build_app(args: dict[str, Any]) -> Application:
     )
 
 
+@contextmanager
+def _signal_handlers_kept() -> Iterator[None]:
+    """Within the block, ``ray.init`` may install its own SIGTERM handler (which aborts the process);
+    after it, this process's handlers of the stop signals are back (so the caller's clean-up runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
 def start_service(
     model: str | None = None,
     *,
@@ -466,15 +484,16 @@ def start_service(
     blocking: bool = False,
 ) -> None:
     """Start the service on the Ray instance this process is connected to, else the cluster at
-    ``address``, else a new local one (its Prometheus endpoint on ``metrics_port``, else a port Ray
-    picks); return once its replicas are up (``blocking``: serve until interrupted instead). A
+    ``address``, else a new local one (no dashboard: for one, ``ray start --head`` and pass its address;
+    its Prometheus endpoint on ``metrics_port``, else a port Ray picks); return once its replicas are up (``blocking``: serve until interrupted instead). A
     non-loopback ``host`` needs a token (:func:`.security.check_binding`)."""
     token = resolve_token(token)
     check_binding(host, token)
-    if not ray.is_initialized() and address:
-        ray.init(address=address)
-    elif not ray.is_initialized():
-        ray.init(address="local", _metrics_export_port=metrics_port)
+    with _signal_handlers_kept():
+        if not ray.is_initialized() and address:
+            ray.init(address=address)
+        elif not ray.is_initialized():
+            ray.init(address="local", include_dashboard=False, _metrics_export_port=metrics_port)
     serve.start(http_options={"host": host, "port": port})
     args = {
         "model": model,
