@@ -160,15 +160,14 @@ def _hidden_states_request(sequences: list[list[int]], layer: int) -> Message:
     return {"layer": layer}, {"ids": ids, "lengths": torch.tensor([len(sequence) for sequence in sequences])}
 
 
-class _CountingCalls:
-    """ModelCalls' ``handle``, counting the calls that reach it."""
+class _CountingCalls(ModelCalls):
+    """ModelCalls, counting the calls that reach ``handle``."""
 
-    def __init__(self, calls: ModelCalls) -> None:
-        self.calls, self.handled = calls, 0
+    handled = 0
 
     def handle(self, call: str, fields: dict, arrays: dict) -> tuple[dict, dict]:
         self.handled += 1
-        return self.calls.handle(call, fields, arrays)
+        return super().handle(call, fields, arrays)
 
 
 def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
@@ -179,7 +178,7 @@ def test_embedding_requests_alike_run_as_one_batch_and_keep_their_own_answers(
         _hidden_states_request([[12, 13]], 2),
         _hidden_states_request([[5, 9]], 1),
     ]
-    counting = _CountingCalls(local_calls)
+    counting = _CountingCalls(local_calls.model, local_calls.limits)
     answers = _hidden_states_batch(counting, requests)
     assert counting.handled == 2  # one call for layer 2's two requests, one for layer 1's
     for request, answer in zip(requests, answers, strict=True):
