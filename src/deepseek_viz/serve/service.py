@@ -6,7 +6,9 @@ Routes (every one but the health check needs the bearer token when the service h
 * ``GET /v1/info``: the ``info`` call's fields as JSON, with the replica's ``pid`` and ``replica`` name;
 * ``POST /v1/call/{call}``: a wire message (:mod:`.wire`) in, a wire message out;
 * ``POST /v1/generate``: a wire message in, a stream of length-prefixed wire messages out (uint32 LE
-  length, then the message), one per step, the last ``{"done": true, …}``.
+  length, then the message), one per step, the last ``{"done": true, …}``; an error after the stream
+  began is that last message, ``{"done": true, "status", "error", "type"}``; a client that goes away
+  stops the generation.
 
 An error is JSON ``{"error": message, "type": class name}`` with a 4xx/5xx status (:func:`error_status`);
 an unexpected one is logged here with its traceback and reaches the client as ``internal error: <class>``
