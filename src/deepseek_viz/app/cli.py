@@ -1,5 +1,6 @@
 """The ``deepseek-viz`` command line: ``deepseek-viz app [MODEL]`` serves the app (a heading, help and
-export buttons above the dashboard, :mod:`.header`) with Voila.
+export buttons above the dashboard, :mod:`.header`) with Voila; ``deepseek-viz serve [MODEL]`` runs the
+model service (:mod:`deepseek_viz.serve.service`, Ray Serve) for many users' kernels.
 
 Voila runs in a process group of its own with the app's template (``jupyter/voila/templates/deepseek-viz``:
 no CDN stylesheet, a "loading the model" page until the notebook has run). Ctrl-C, SIGTERM and SIGHUP
@@ -22,6 +23,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
+from ..serve.calls import ServiceLimits
+from ..serve.security import TOKEN_ENV, InsecureBindingError, check_binding, resolve_token
 from .main_view import MODEL_ENV, AppLimits
 
 APP_NOTEBOOK = Path(__file__).with_name("dashboard.ipynb")
@@ -35,11 +38,22 @@ STOP_SECONDS = 15.0
 #: The signals that stop the app (Ctrl-C is SIGINT).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-DESCRIPTION = "deepseek-viz: look inside DeepSeek models. 'deepseek-viz app [MODEL]' serves the dashboard."
+DESCRIPTION = (
+    "deepseek-viz: look inside DeepSeek models. 'deepseek-viz app [MODEL]' serves the dashboard; "
+    "'deepseek-viz serve [MODEL]' serves the model to many users' notebooks and apps."
+)
 APP_DESCRIPTION = (
     "Serve the dashboard as a Voila app on HOST:PORT: one kernel per visitor, each within the limits "
     "below. MODEL is a Hugging Face hub name or a local checkpoint folder (default: the bundled model). "
     "Open the page with ?theme=dark for the dark theme. Ctrl-C or SIGTERM stops the app and its kernels."
+)
+
+SERVE_DESCRIPTION = (
+    "Serve MODEL (a hub name or a local checkpoint folder; default the bundled model) to many clients "
+    "(deepseek_viz.connect(URL, token=...)) with Ray Serve: a local Ray instance, or the cluster at "
+    "--address. Each request is held to the limits below. Listening beyond this machine needs a token "
+    f"(--token or {TOKEN_ENV}); clients send it as 'Authorization: Bearer TOKEN'. "
+    "Ctrl-C or SIGTERM stops the service and Ray."
 )
 
 
@@ -75,7 +89,62 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.max_new_tokens,
         help="most tokens one generation writes",
     )
+    _serve_parser(commands)
     return parser
+
+
+def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the model to many clients (Ray Serve)", description=SERVE_DESCRIPTION
+    )
+    serve.add_argument(
+        "model", nargs="?", default=None, help="hub name or local folder (default: bundled model)"
+    )
+    serve.add_argument(
+        "--address", default=None, help="join the Ray cluster at this address (default: start one)"
+    )
+    serve.add_argument("--replicas", type=int, default=1, help="copies of the model (default 1)")
+    serve.add_argument(
+        "--gpus-per-replica",
+        type=float,
+        default=0,
+        help="GPUs each replica holds (default 0: the CPU); more than 1 shards the model over them",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--token", default=None, help=f"the bearer token clients send (default: ${TOKEN_ENV})")
+    serve.add_argument("--redis", default=None, help="a Redis URL for a cache shared by the replicas")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of the local Ray's Prometheus endpoint, /metrics (default: one Ray picks)",
+    )
+    defaults = ServiceLimits()
+    limits = serve.add_argument_group("per-request limits")
+    limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
+    limits.add_argument("--max-tokens", type=int, default=defaults.max_tokens, help="most tokens traced")
+    limits.add_argument(
+        "--timeout", type=float, default=defaults.max_seconds, help="seconds of model work per request"
+    )
+    limits.add_argument(
+        "--max-samples",
+        type=int,
+        default=defaults.max_samples,
+        help="rows of one scoring batch / sequences of one embedding call",
+    )
+    limits.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=defaults.max_new_tokens,
+        help="most tokens one generation writes",
+    )
+    limits.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=defaults.max_request_bytes,
+        help="largest request body accepted",
+    )
 
 
 def voila_command(notebook: Path, host: str, port: int, model: str | None = None) -> list[str]:
@@ -149,9 +218,48 @@ def stop_voila(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) 
     psutil.wait_procs(alive, timeout=5)
 
 
+def serve_main(args: argparse.Namespace) -> int:
+    """``deepseek-viz serve``: run the model service until Ctrl-C or SIGTERM, then shut Serve and Ray
+    down. A non-loopback ``--host`` without a token is refused before anything starts."""
+    token = resolve_token(args.token)
+    try:
+        check_binding(args.host, token)
+    except InsecureBindingError as error:
+        print(f"deepseek-viz serve: {error}", file=sys.stderr)
+        return 2
+    # Ray is an optional dependency (the `serve` extra): imported only when serving
+    from ..serve.service import run_service
+
+    limits = ServiceLimits(
+        max_chars=args.max_chars,
+        max_tokens=args.max_tokens,
+        max_seconds=args.timeout,
+        max_samples=args.max_samples,
+        max_new_tokens=args.max_new_tokens,
+        max_request_bytes=args.max_request_bytes,
+    )
+    print(f"deepseek-viz: serving the model at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    with stop_signals(), suppress(Stopped, KeyboardInterrupt):
+        run_service(
+            args.model,
+            host=args.host,
+            port=args.port,
+            replicas=args.replicas,
+            gpus_per_replica=args.gpus_per_replica,
+            address=args.address,
+            token=token,
+            redis=args.redis,
+            limits=limits,
+            metrics_port=args.metrics_port,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepseek-viz`` command."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve_main(args)
     limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples, args.max_new_tokens)
     env = voila_env({**os.environ, **limits.to_env()})
     if args.model:
