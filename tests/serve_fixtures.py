@@ -1,5 +1,6 @@
-"""A model service for tests: Ray and the Serve application (2 replicas of the bundled model, a token)
-on a free 127.0.0.1 port, shut down after the module. Use it with
+"""A model service for tests: Ray and the Serve application (2 replicas of the bundled model, a token,
+their shared cache in a real redis-server of the fixture's own) on a free 127.0.0.1 port, shut down
+after the module. Use it with
 ``from tests.serve_fixtures import service_fixture  # noqa: F401`` (the fixture is ``service``).
 """
 
@@ -17,6 +18,7 @@ import ray
 from deepseek_viz.model import load_model
 from deepseek_viz.serve.calls import ModelCalls, ServiceLimits
 from deepseek_viz.serve.service import start_service, stop_service
+from tests.redis_server import RedisServer
 
 #: The source folder replicas import the package from (this checkout's, not an installed copy).
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -35,6 +37,8 @@ class RunningService:
     token: str
     limits: ServiceLimits
     replicas: int
+    #: The redis-server the replicas share their cache in.
+    redis: RedisServer
 
 
 def free_port() -> int:
@@ -66,13 +70,21 @@ def service_fixture() -> Iterator[RunningService]:
         else:
             os.environ["PYTHONPATH"] = pythonpath
     port = free_port()
-    try:
-        start_service(None, port=port, replicas=2, cpus_per_replica=0.5, token=TOKEN, limits=LIMITS)
-        yield RunningService(
-            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", TOKEN, LIMITS, replicas=2
-        )
-    finally:
-        stop_service()
+    with RedisServer() as redis:
+        try:
+            start_service(
+                None, port=port, replicas=2, cpus_per_replica=0.5, token=TOKEN, limits=LIMITS, redis=redis.url
+            )
+            yield RunningService(
+                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{metrics_port}/metrics",
+                TOKEN,
+                LIMITS,
+                replicas=2,
+                redis=redis,
+            )
+        finally:
+            stop_service()
 
 
 @pytest.fixture(scope="module", name="local_calls")

@@ -3,7 +3,6 @@ the service's metrics by their contract names."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -12,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import ray
 import yaml
 from ray.serve.schema import ServeDeploySchema
@@ -34,20 +32,11 @@ GAUGES = {"dsv_queue_depth": set(), "dsv_device_memory_bytes": {"device"}}
 RAY_TAGS = {"application", "deployment", "replica", "le"}
 
 
-def service_importable() -> bool:
-    try:
-        return importlib.util.find_spec("deepseek_viz.serve.service") is not None
-    except ImportError:
-        return False
-
-
 def committed_serve_config() -> tuple[str, dict[str, Any]]:
     text = (DEPLOY / "serve_config.yaml").read_text()
     return text, yaml.safe_load(text)
 
 
-# Integrator: remove this skip once deepseek_viz.serve.service (with build_app) is merged.
-@pytest.mark.skipif(not service_importable(), reason="deepseek_viz.serve.service is not written yet")
 def test_the_committed_manifests_are_what_the_generator_writes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(

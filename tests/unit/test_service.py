@@ -33,12 +33,10 @@ from deepseek_viz.serve.security import (
     resolve_token,
 )
 from deepseek_viz.serve.service import (
-    MemoryCache,
     Message,
     _frames,
     _hidden_states_batch,
     _signal_handlers_kept,
-    cache_key,
     error_fields,
 )
 from tests.serve_fixtures import RunningService, free_port, local_calls_fixture, service_fixture  # noqa: F401
@@ -128,30 +126,6 @@ def test_model_errors_get_their_status_and_message() -> None:
     assert error_fields(LayerOutOfRangeError("layer 9"), "trace")[0] == 422
     assert error_fields(KeyError("text"), "trace")[1]["error"] == "text"
     assert error_fields(wire.WireError("not a message"), "trace")[0] == 400
-
-
-def test_the_cache_key_names_revision_call_and_bytes() -> None:
-    keys = {
-        cache_key("r1", "trace", b"a"),
-        cache_key("r2", "trace", b"a"),
-        cache_key("r1", "tokenize", b"a"),
-        cache_key("r1", "trace", b"b"),
-        cache_key("r1tra", "ce", b"a"),
-    }
-    assert len(keys) == 5
-
-
-def test_the_memory_cache_is_byte_bounded_and_keeps_the_recently_used() -> None:
-    cache = MemoryCache(max_bytes=800)
-    cache.put("a", b"x" * 100)
-    cache.put("huge", b"x" * 101)
-    assert cache.get("huge") is None  # over an eighth of the cache
-    for key in "bcdefgh":
-        cache.put(key, b"x" * 100)
-    assert cache.get("a") == b"x" * 100  # "a" is now the most recent
-    cache.put("i", b"x" * 100)
-    assert cache.get("b") is None and cache.get("a") is not None and cache.get("i") is not None
-    assert cache.stats() == {"memory": {"hits": 3, "misses": 2, "bytes": 800, "entries": 8, "max_bytes": 800}}
 
 
 def _hidden_states_request(sequences: list[list[int]], layer: int) -> Message:
@@ -413,6 +387,27 @@ def test_both_replicas_answer(service: RunningService) -> None:
     with _client(service) as client:
         pids = {_replica_of_info(client)[0] for _ in range(20)}
     assert len(pids) == service.replicas
+
+
+def test_an_answer_one_replica_made_is_a_redis_hit_for_the_other(service: RunningService) -> None:
+    request = {"text": "Shared by the replicas through Redis.", "layers": [1]}
+    with _client(service) as client:
+        first = _decoded(_call(client, "trace", request))
+        keys = service.redis.client().keys("dsv:*")
+        assert keys, "the answer went to Redis"
+        # the same request again, until both replicas answered it: the one that did not make it has it
+        # from Redis (its own memory never saw it), the other from its memory
+        answers, caches = [], {}
+        for _ in range(40):
+            answers.append(_decoded(_call(client, "trace", request)))
+            pid, _ = _replica_of_info(client)
+            caches[pid] = client.get("/v1/info").json()["cache"]
+            if len(caches) == service.replicas and any(c["redis"]["hits"] for c in caches.values()):
+                break
+    assert all(answer[0] == first[0] for answer in answers)
+    assert len(caches) == service.replicas
+    assert sum(cache["redis"]["hits"] for cache in caches.values()) >= 1, caches
+    assert all(cache["redis"]["state"] == "up" for cache in caches.values()), caches
 
 
 def test_the_routes_record_the_service_metrics(service: RunningService) -> None:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import deepseek_viz as dv
-from deepseek_viz.serve import RemoteModel
 from deepseek_viz.analysis.embeddings import cached_embeddings, clear_embedding_cache
 from deepseek_viz.app.main_view import AppLimits, main_view
 from deepseek_viz.model import ModelInterface
+from deepseek_viz.serve import RemoteModel
 from deepseek_viz.widgets.dashboard import Dashboard, combine_statuses
 from deepseek_viz.widgets.status import Status
 from tests.widgets.conftest import Serving
@@ -98,9 +98,13 @@ def test_an_edit_reaches_every_view_from_one_trace(dashboard: Dashboard) -> None
     calls: list[str] = []
     if isinstance(model, RemoteModel):  # the traces asked of the service
         call = model._call
-        model._call = lambda name, fields, *rest, **options: (  # type: ignore[method-assign]
-            calls.append(fields["text"]) if name == "trace" else None
-        ) or call(name, fields, *rest, **options)
+
+        def counted(name: str, fields: dict[str, Any], *rest: Any, **options: Any) -> Any:
+            if name == "trace":
+                calls.append(fields["text"])
+            return call(name, fields, *rest, **options)
+
+        model._call = counted  # type: ignore[method-assign]
         patched = "_call"
     else:  # the forwards the model ran
         run = model._run

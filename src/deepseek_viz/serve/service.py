@@ -18,7 +18,6 @@ users are merged into one padded batch (``@serve.batch``).
 """
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,6 @@ import signal
 import struct
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -48,6 +46,7 @@ from ..model import (
     load_model,
 )
 from . import codec, wire
+from .cache import ResponseCache, cache_key
 from .calls import ModelCalls, RequestError, ServiceLimits
 from .metrics import ServiceMetrics
 from .security import authorization_error, check_binding, is_loopback, replica_token, resolve_token
@@ -127,53 +126,6 @@ def frame(message: Message) -> bytes:
     """One message of a stream: its length (uint32, little-endian), then the wire message."""
     data = wire.encode(*message)
     return _FRAME.pack(len(data)) + data
-
-
-def cache_key(revision: str, call: str, message: bytes) -> str:
-    """The cache key of one request: sha256 of the model revision, the call and the request's bytes."""
-    digest = hashlib.sha256()
-    for part in (revision.encode(), call.encode(), message):
-        digest.update(len(part).to_bytes(8, "little"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
-class MemoryCache:
-    """A byte-bounded LRU of answers in this process, with ``get``/``put``/``stats`` as serve/cache.py's
-    ``ResponseCache`` (which replaces it, adding Redis). Safe to call from many threads."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
-        self._bytes = 0
-        self._counts = {"hits": 0, "misses": 0}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        """The answer kept under ``key``, or ``None``."""
-        with self._lock:
-            value = self._entries.get(key)
-            self._counts["misses" if value is None else "hits"] += 1
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: bytes) -> None:
-        """Keep ``value`` under ``key`` (not when over an eighth of the cache), dropping the oldest."""
-        with self._lock:
-            if len(value) > self.max_bytes // 8 or key in self._entries:
-                return
-            self._entries[key] = value
-            self._bytes += len(value)
-            while self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        """``{"memory": {"hits", "misses", "bytes", "entries", "max_bytes"}}``."""
-        with self._lock:
-            held = {"bytes": self._bytes, "entries": len(self._entries), "max_bytes": self.max_bytes}
-            return {"memory": {**self._counts, **held}}
 
 
 async def _in_thread(produce: Callable[[], Iterator[Message]]) -> AsyncIterator[Message]:
@@ -308,7 +260,7 @@ class ModelDeployment:
         )
         self.model = load_model(model or None, **placement)
         self.calls = ModelCalls(self.model, self.limits)
-        self.cache = MemoryCache(CACHE_BYTES)  # until serve/cache.py's ResponseCache(CACHE_BYTES, redis)
+        self.cache = ResponseCache(CACHE_BYTES, redis)
         self.metrics = ServiceMetrics()
         self.metrics.record_device_memory()
         self.identity = {
@@ -324,11 +276,12 @@ class ModelDeployment:
 
     @api.get("/v1/info")
     async def info(self, request: Request) -> Response:
-        """The ``info`` call's answer as JSON, with this replica's process id and name."""
+        """The ``info`` call's answer as JSON, with this replica's process id and name and its cache's
+        counts (``ResponseCache.stats()``)."""
 
         async def answer(_body: bytes) -> Response:
             fields, _ = await asyncio.to_thread(self.calls.handle, "info", {}, {})
-            return JSONResponse({**fields, **self.identity})
+            return JSONResponse({**fields, **self.identity, "cache": self.cache.stats()})
 
         return await self._serve("info", request, answer)
 
@@ -365,7 +318,9 @@ class ModelDeployment:
 
     async def _call(self, call: str, body: bytes) -> Response:
         fields, arrays = wire.decode(body)
-        key = cache_key(self.calls.revision, call, body) if self.calls.cacheable(call) else None
+        key = None
+        if self.calls.cacheable(call):  # what the answer depends on: not the request's own time limit
+            key = cache_key(self.calls.revision, call, wire.encode(self.calls.cache_fields(fields), arrays))
         if key is not None:
             cached = await asyncio.to_thread(self.cache.get, key)
             self.metrics.cache_counts(self.cache.stats())
