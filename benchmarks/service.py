@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = ["deepseek-viz", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cli = str(Path(sys.executable).with_name("deepseek-viz"))  # the venv's command, as `make bench` runs it
+    command = [cli, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--replicas", str(args.replicas)]
     server = subprocess.Popen(command, start_new_session=True)
     try:

@@ -25,7 +25,7 @@ from types import FrameType
 
 from ..serve.calls import ServiceLimits
 from ..serve.security import TOKEN_ENV, InsecureBindingError, check_binding, resolve_token
-from .main_view import MODEL_ENV, AppLimits
+from .main_view import MODEL_ENV, SERVER_ENV, AppLimits
 
 APP_NOTEBOOK = Path(__file__).with_name("dashboard.ipynb")
 #: A Jupyter data folder (for ``JUPYTER_PATH``) holding the app's Voila template.
@@ -45,7 +45,9 @@ DESCRIPTION = (
 APP_DESCRIPTION = (
     "Serve the dashboard as a Voila app on HOST:PORT: one kernel per visitor, each within the limits "
     "below. MODEL is a Hugging Face hub name or a local checkpoint folder (default: the bundled model). "
-    "Open the page with ?theme=dark for the dark theme. Ctrl-C or SIGTERM stops the app and its kernels."
+    "Open the page with ?theme=dark for the dark theme. Ctrl-C or SIGTERM stops the app and its kernels. "
+    "With --server URL the visitors' kernels hold no model: each is a client of that model service "
+    "('deepseek-viz serve'; its token from $DEEPSEEK_VIZ_TOKEN)."
 )
 
 SERVE_DESCRIPTION = (
@@ -70,27 +72,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     app.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
-    defaults = AppLimits()
-    limits = app.add_argument_group("per-visitor limits")
-    limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
-    limits.add_argument("--max-tokens", type=int, default=defaults.max_tokens, help="most tokens traced")
-    limits.add_argument(
+    app.add_argument(
+        "--server", default=None, help="URL of a model service the kernels use instead of loading MODEL"
+    )
+    _limit_arguments(
+        app.add_argument_group("per-visitor limits"), AppLimits(), "SHAP evaluations / LIME samples per run"
+    )
+    _serve_parser(commands)
+    return parser
+
+
+def _limit_arguments(
+    group: argparse._ArgumentGroup, defaults: AppLimits | ServiceLimits, samples: str
+) -> None:
+    """The bounds the app and the service share (``--max-chars`` … ``--max-new-tokens``), with the
+    defaults of ``defaults``; ``samples`` says what ``--max-samples`` counts."""
+    group.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
+    group.add_argument("--max-tokens", type=int, default=defaults.max_tokens, help="most tokens traced")
+    group.add_argument(
         "--timeout", type=float, default=defaults.max_seconds, help="seconds of model work per request"
     )
-    limits.add_argument(
-        "--max-samples",
-        type=int,
-        default=defaults.max_samples,
-        help="SHAP evaluations / LIME samples per run",
-    )
-    limits.add_argument(
+    group.add_argument("--max-samples", type=int, default=defaults.max_samples, help=samples)
+    group.add_argument(
         "--max-new-tokens",
         type=int,
         default=defaults.max_new_tokens,
         help="most tokens one generation writes",
     )
-    _serve_parser(commands)
-    return parser
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,23 +130,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     defaults = ServiceLimits()
     limits = serve.add_argument_group("per-request limits")
-    limits.add_argument("--max-chars", type=int, default=defaults.max_chars, help="longest text accepted")
-    limits.add_argument("--max-tokens", type=int, default=defaults.max_tokens, help="most tokens traced")
-    limits.add_argument(
-        "--timeout", type=float, default=defaults.max_seconds, help="seconds of model work per request"
-    )
-    limits.add_argument(
-        "--max-samples",
-        type=int,
-        default=defaults.max_samples,
-        help="rows of one scoring batch / sequences of one embedding call",
-    )
-    limits.add_argument(
-        "--max-new-tokens",
-        type=int,
-        default=defaults.max_new_tokens,
-        help="most tokens one generation writes",
-    )
+    _limit_arguments(limits, defaults, "rows of one scoring batch / sequences of one embedding call")
     limits.add_argument(
         "--max-request-bytes",
         type=int,
@@ -262,8 +254,16 @@ def main(argv: list[str] | None = None) -> int:
         return serve_main(args)
     limits = AppLimits(args.max_chars, args.max_tokens, args.timeout, args.max_samples, args.max_new_tokens)
     env = voila_env({**os.environ, **limits.to_env()})
+    if args.model and args.server:
+        print(
+            "deepseek-viz app: give MODEL or --server, not both (the service names its model)",
+            file=sys.stderr,
+        )
+        return 2
     if args.model:
         env[MODEL_ENV] = args.model
+    if args.server:
+        env[SERVER_ENV] = args.server
     with stop_signals(), tempfile.TemporaryDirectory(prefix="deepseek-viz-app-") as folder:
         notebook = Path(folder) / "deepseek-viz.ipynb"
         shutil.copyfile(APP_NOTEBOOK, notebook)
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             f"deepseek-viz: serving the dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops)",
             flush=True,
         )
-        command = voila_command(notebook, args.host, args.port, args.model)
+        command = voila_command(notebook, args.host, args.port, args.model or args.server)
         # a session of its own: a stop signal reaches this process only, which stops Voila in order
         process = subprocess.Popen(command, env=env, cwd=folder, start_new_session=True)
         try:
