@@ -100,7 +100,7 @@ def visitor(url: str, until: float, seed: int, latencies: list[float], errors: l
         try:
             trace = model.trace(text, layers=[layer])
             trace.attention(layer)
-            trace.head_scores()
+            _ = trace.head_scores
             trace.top_predictions(5)
             for moe in model.moe_layers[:1]:
                 trace.routing(moe)
