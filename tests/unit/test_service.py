@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +43,13 @@ from deepseek_viz.serve.service import (
 from tests.serve_fixtures import RunningService, free_port, local_calls_fixture, service_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def _run_apart(coroutine: Any) -> Any:
+    """``asyncio.run(coroutine)`` in a thread of its own: an earlier test (Playwright's sync API) may
+    have left an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _client(running: RunningService, token: str | None = "right") -> httpx.Client:
@@ -184,7 +192,7 @@ def test_a_generation_stream_that_is_closed_sets_the_stop_event() -> None:
         await stream.aclose()  # what a client that goes away causes
         return first
 
-    first = asyncio.run(read_one_and_leave())
+    first = _run_apart(read_one_and_leave())
     assert wire.decode(first[4:])[0] == {"step": 0} and stop.is_set()
 
 
@@ -198,7 +206,7 @@ def test_an_error_in_the_middle_of_a_generation_ends_the_stream_with_it() -> Non
             wire.decode(data[4:])[0] async for data in _frames(({"step": 0}, {}), steps(), threading.Event())
         ]
 
-    *_, last = asyncio.run(read_all())
+    *_, last = _run_apart(read_all())
     assert last["done"] is True and last["status"] == 504 and "3 s" in last["error"]
     assert last["type"] == "ComputationTimeoutError" and last["details"] == {"seconds": 3.0}
 
