@@ -144,7 +144,7 @@ def residual_patching_sweep(
     n = len(tokens)
     values = np.zeros((model.num_layers, n), dtype=np.float32)
     for layer in _layers(model, progress, "patching the residual stream"):
-        states = torch.from_numpy(clean_trace.hidden_states[layer])
+        states = torch.from_numpy(clean_trace.hidden_state(layer))
         patches = [ResidualPatch(layer, (p,), states[p : p + 1], rows=(p,)) for p in range(n)]
         with model.intervene(*patches):
             values[layer] = _scores(bound, n)

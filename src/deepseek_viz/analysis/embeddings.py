@@ -278,7 +278,7 @@ def _embed_traced(model: ModelInterface, text: str, index: int, pooling: str) ->
         )
     if all(token.special for token in trace.tokens):
         raise EmptyTextError(f"{text!r} has no tokens besides special ones: there is nothing to embed.")
-    hidden = torch.from_numpy(trace.hidden_states[index])
+    hidden = torch.from_numpy(trace.hidden_state(index))
     return _pool(hidden, trace.tokens, pooling)[None].numpy()
 
 

@@ -268,6 +268,16 @@ class Trace:
         """Residual stream after each layer, float32 ``[num_layers + 1, n, d_model]``."""
         return torch.stack([state.float().cpu() for state in self._hidden]).numpy()
 
+    def hidden_state(self, layer: int) -> np.ndarray:
+        """One layer's residual stream, float32 ``[n, d_model]`` (``hidden_states[layer]``, negative
+        layers from the end), a copy of that layer alone."""
+        count = self.num_layers + 1
+        if not -count <= layer < count:
+            raise LayerOutOfRangeError(
+                f"hidden state {layer} is out of range: the trace has {count} (0–{count - 1})"
+            )
+        return self._hidden[layer % count].to("cpu", torch.float32, copy=True).numpy()  # not the trace's own
+
     def routing(self, layer: int) -> Routing | None:
         """The MoE routing of ``layer``, or ``None`` when that layer is dense."""
         return self._routing.get(self._layer(layer))

@@ -479,6 +479,10 @@ _READS: Mapping[str, Callable[[Trace, Fields], Answer]] = {
     "thumbnails": lambda trace, _fields: _maybe(trace.thumbnails, "thumbnails"),
     "head_scores": lambda trace, _fields: _maybe(trace.head_scores, "head_scores"),
     "hidden_states": lambda trace, _fields: ({}, {"hidden_states": torch.from_numpy(trace.hidden_states)}),
+    "hidden_state": lambda trace, fields: (
+        {},
+        {"state": torch.from_numpy(trace.hidden_state(_number(fields, "layer")))},
+    ),
     "routing": _read_routing,
     "router_scores": _read_router_scores,
     "logits": lambda trace, _fields: ({}, {"logits": trace.logits}),

@@ -303,6 +303,10 @@ class RemoteTrace(Trace):
         """Residual stream after each layer, float32 ``[num_layers + 1, n, d_model]``."""
         return self._fetch("hidden_states")[1]["hidden_states"].numpy()
 
+    def hidden_state(self, layer: int) -> np.ndarray:
+        """One layer's residual stream, float32 ``[n, d_model]`` (only that layer crosses)."""
+        return self._fetch("hidden_state", layer=int(layer))[1]["state"].numpy()
+
     def routing(self, layer: int) -> Routing | None:
         """The MoE routing of ``layer``, or ``None`` when that layer is dense."""
         if self._layer(layer) not in self._moe:
