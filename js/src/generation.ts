@@ -4,17 +4,18 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { decodeFloats, decodeIndices, type ArrayValue } from "./lib/buffers";
-import { colourAt, cssColour, formatWeight, inkOn, over } from "./lib/colour";
+import { colourAt, cssColour, inkOn, over } from "./lib/colour";
 import { groundOf } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { element, markDrawn } from "./lib/dom";
-import { colourValue, columnMeans, entropyScale, formatPercent, splitBlocks, type ColourBy } from "./lib/generation/data";
+import { colourValue, columnMeans, entropyScale, splitBlocks, type ColourBy } from "./lib/generation/data";
 import { GENERATION_STYLES } from "./lib/generation/styles";
 import { Timeline } from "./lib/generation/timeline";
 import { listen, toggleIndex } from "./lib/model";
 import { renderStatus, type Status } from "./lib/status";
 import { STYLES } from "./lib/styles";
 import { showControls, tokenClass, tokenLabel, type TokenEntry } from "./lib/tokens";
+import { formatPercent, formatWeight } from "./lib/format";
 
 /** Mirrors the synced traits of GenerationView. */
 export interface GenerationModel {

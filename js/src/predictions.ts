@@ -13,9 +13,10 @@ import { InterventionsPanel, type InterventionAction } from "./lib/interventions
 import { INTERVENTION_STYLES } from "./lib/interventions/styles";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
 import { listen, toggleIndex } from "./lib/model";
-import { decodeLens, formatPercent, LensCache, rowName, visibleRange, type Candidate, type LensWindowReply } from "./lib/routing/lens";
+import { decodeLens, LensCache, rowName, visibleRange, type Candidate, type LensWindowReply } from "./lib/routing/lens";
 import { ROUTING_STYLES } from "./lib/routing/styles";
 import { NORMAL, TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
+import { formatPercent } from "./lib/format";
 
 /** Mirrors the synced traits of PredictionView. */
 export interface PredictionModel extends LiveTextModel {

@@ -5,7 +5,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { decodeQuantised, dequantise, type ArrayValue } from "./lib/buffers";
 import { invoke } from "./lib/commands";
-import { cssColour, formatWeight } from "./lib/colour";
+import { cssColour } from "./lib/colour";
 import { onThemeChange } from "./lib/theme";
 import { element, markDrawn } from "./lib/dom";
 import { emptyState, LiveEditor, liveRoot, type LiveTextModel } from "./lib/live_editor";
@@ -19,6 +19,7 @@ import { availableWidth } from "./lib/routing/layout";
 import { RoutingOverview } from "./lib/routing/overview";
 import { ROUTING_STYLES } from "./lib/routing/styles";
 import { TokenView, tokenLabel, type TokenEntry } from "./lib/tokens";
+import { formatWeight } from "./lib/format";
 
 /** Mirrors the synced traits of RoutingView. */
 export interface RoutingModel extends LiveTextModel {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { colourAt, colourTable, cssColour, formatWeight, legendTicks } from "../src/lib/colour";
+import { colourAt, colourTable, cssColour, legendTicks } from "../src/lib/colour";
+import { formatWeight } from "../src/lib/format";
 
 const luminance = ([r, g, b]: number[]): number => 0.2126 * r + 0.7152 * g + 0.0722 * b;
 

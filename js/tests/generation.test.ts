@@ -1,21 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import widget, { type GenerationModel } from "../src/generation";
-import {
-  colourValue,
-  columnAt,
-  columnCentre,
-  columnMeans,
-  entropyScale,
-  formatPercent,
-  HEAT_GAP,
-  HEAT_ROW,
-  LABEL_WIDTH,
-  MAX_COLUMN,
-  MIN_COLUMN,
-  ROW_HEIGHT,
-  splitBlocks,
-  timelineLayout,
-} from "../src/lib/generation/data";
+import { colourValue, columnAt, columnCentre, columnMeans, entropyScale, HEAT_GAP, HEAT_ROW, LABEL_WIDTH, MAX_COLUMN, MIN_COLUMN, ROW_HEIGHT, splitBlocks, timelineLayout } from "../src/lib/generation/data";
 import { READY } from "../src/lib/status";
 import { renderView, wireArray } from "./fake_model";
 
@@ -49,10 +34,6 @@ describe("colour scale", () => {
   it("scales entropy to the largest shown, at least 1 nat", () => {
     expect(entropyScale(new Float32Array([0.2, 0.5]))).toBe(1);
     expect(entropyScale(new Float32Array([2, 5.5, 1]))).toBe(5.5);
-  });
-  it("formats percentages", () => {
-    expect(formatPercent(0.1234)).toBe("12.3%");
-    expect(formatPercent(0.0005)).toBe("0.050%");
   });
 });
 
@@ -152,11 +133,11 @@ describe("GenerationView", () => {
     expect(q("generation-timeline")?.dataset.heatRows).toBe("2");
     q("token-2")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const tip = q("generation-tooltip")?.textContent ?? "";
-    expect(tip).toContain("probability 90.0%");
+    expect(tip).toContain("probability 90%");
     expect(tip).toContain("lens agrees from layer 1");
-    expect(tip).toContain("experts changed 50.0%"); // the mean over the MoE layers
+    expect(tip).toContain("experts changed 50%"); // the mean over the MoE layers
     q("token-3")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
-    expect(q("generation-tooltip")?.textContent).toContain("experts changed 25.0%");
+    expect(q("generation-tooltip")?.textContent).toContain("experts changed 25%");
     q("token-3")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(q("generation-tooltip")?.textContent).toContain("the lens never agrees");
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { describeChange, formatProb, formatSigned, unitsOff, type InterventionEntry } from "../src/lib/interventions/format";
+import { describeChange, unitsOff, type InterventionEntry } from "../src/lib/interventions/format";
 import { InterventionsPanel } from "../src/lib/interventions/panel";
 import attentionWidget, { type AttentionModel } from "../src/attention";
 import type { HeadGridElement } from "../src/lib/overview/overview";
@@ -8,6 +8,7 @@ import routingWidget, { type RoutingModel } from "../src/routing";
 import { READY } from "../src/lib/status";
 import { NORMAL, SPECIAL } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
+import { formatProb, formatSigned } from "../src/lib/format";
 
 const ENTRIES: InterventionEntry[] = [
   { label: "L0 head 1 off", kind: "head", layer: 0, unit: 1 },

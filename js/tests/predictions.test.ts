@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import widget, { LENS_COLUMNS, type PredictionModel } from "../src/predictions";
-import { decodeLens, formatPercent, LensCache, rowName, visibleRange } from "../src/lib/routing/lens";
+import { decodeLens, LensCache, rowName, visibleRange } from "../src/lib/routing/lens";
 import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
 import { READY } from "../src/lib/status";
+import { formatPercent } from "../src/lib/format";
 
 // 3 lens rows (embed, L0, L1 = output) × 2 positions × top-2, texts by index into STRINGS.
 const STRINGS = ["<img src=x onerror=alert(1)>", " the", "\n", "cat"];

@@ -74,12 +74,6 @@ export function cssColour(t: number, alpha = 1): string {
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 
-/** A weight as shown in tooltips and the legend: 3 significant digits, no exponent for ordinary values. */
-export function formatWeight(value: number): string {
-  if (value === 0) return "0";
-  if (Math.abs(value) < 1e-3) return value.toExponential(1);
-  return value.toPrecision(3).replace(/\.?0+$/, "");
-}
 
 /** `count` evenly spaced legend ticks from 0 to `scale` (count ≥ 2). */
 export function legendTicks(scale: number, count = 3): number[] {

@@ -4,7 +4,7 @@
 // "query" / "key" titles, and the legend.
 
 import { quantise, type QuantisedArray } from "./buffers";
-import { colourTable, formatWeight, heatStops, legendTicks, stopsGradient, type Rgb } from "./colour";
+import { colourTable, heatStops, legendTicks, stopsGradient, type Rgb } from "./colour";
 import { groundOf, onThemeChange } from "./theme";
 import { axisTicks } from "./attention/axis";
 import { formatAttention, placeTooltip } from "./attention/format";
@@ -25,6 +25,7 @@ import {
   type Cell,
   type Viewport,
 } from "./viewport";
+import { formatWeight } from "./format";
 
 /** Rectangle of cells, end exclusive. */
 export interface CellRect {

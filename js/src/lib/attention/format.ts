@@ -1,7 +1,6 @@
+import { formatWeight } from "../format";
 // Numbers of the attention view: weights with sensible precision (never a bare "0" for a small weight
 // that quantisation rounded away) and where the heatmap's tooltip goes. Pure functions, no DOM.
-
-import { formatWeight } from "../colour";
 
 /** `x` (> 0) rounded up to one significant digit: 0.00196 → 0.002, 3.1e-5 → 4e-5. */
 export function roundUp(x: number): number {

@@ -1,7 +1,8 @@
 // Diverging colour scale for attribution scores: blue (pushes the target down) – white (0) – red
 // (pushes it up), symmetric around 0. Each row is scaled by its own largest |score|.
 
-import { formatWeight, inkOn, interpolate, type Rgb } from "../colour";
+import { inkOn, interpolate, type Rgb } from "../colour";
+import { formatWeight } from "../format";
 
 /** ColorBrewer RdBu control points from −1 (blue) through 0 (near-white) to +1 (red). */
 const STOPS: Rgb[] = [

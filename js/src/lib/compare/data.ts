@@ -1,8 +1,8 @@
 // Pure helpers of the Compare view: what a tooltip says, which experts a position has, how a change is
 // written. No DOM here (js/tests/compare.test.ts tests them).
 
-import { formatWeight } from "../colour";
 import { formatScore } from "../attribution/scale";
+import { formatWeight } from "../format";
 
 /** The experts of position `index` in a `[position, k]` array of expert ids. */
 export function expertsAt(experts: Uint32Array | null, k: number, index: number): number[] {

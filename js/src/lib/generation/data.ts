@@ -42,11 +42,6 @@ export function colourValue(by: ColourBy, prob: number, entropy: number, scale: 
   return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
 }
 
-/** A probability as a percentage: "12.3%", "0.05%". */
-export function formatPercent(prob: number): string {
-  const percent = prob * 100;
-  return `${percent >= 10 ? percent.toFixed(1) : percent.toPrecision(2)}%`;
-}
 
 /** The timeline's rows, top to bottom. */
 export const ROW_NAMES = ["confidence", "entropy", "lens agrees from layer", "expert change"] as const;

@@ -1,3 +1,4 @@
+import { formatProb, formatSigned } from "../format";
 // Pure text of the interventions UI: the list's entries and the predictions' before → after
 // (src/deepseek_viz/widgets/intervention_state.py and prediction_view.py send them).
 
@@ -21,18 +22,6 @@ export interface PredictionChange {
   /** The probability of `before`'s token in the intervened run (null: below its top-k, under `bound`). */
   then: number | null;
   bound: number;
-}
-
-/** A probability as the before → after line shows it: two decimals, three below 0.01. */
-export function formatProb(prob: number): string {
-  return prob > 0 && prob < 0.01 ? prob.toFixed(3) : prob.toFixed(2);
-}
-
-/** A signed change with a real minus sign: "+0.12", "−0.29", "±0.00". */
-export function formatSigned(change: number): string {
-  const text = Math.abs(change) < 0.01 && change !== 0 ? Math.abs(change).toFixed(3) : Math.abs(change).toFixed(2);
-  if (Number(text) === 0) return `±${text}`;
-  return `${change > 0 ? "+" : "−"}${text}`;
 }
 
 /** The lines of a before → after: `flu 0.41 → 0.12 (−0.29)` for the original top token, and, when the

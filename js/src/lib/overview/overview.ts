@@ -5,7 +5,7 @@
 // mark the selected heads and the focused / hovered cell (see attention_view.py's docstring).
 
 import type { QuantisedArray } from "../buffers";
-import { colourTable, formatWeight, heatStops } from "../colour";
+import { colourTable, heatStops } from "../colour";
 import { groundOf, onThemeChange } from "../theme";
 import { element, markDrawn } from "../dom";
 import { clickSelection, meanOfLayer, type Selection } from "../selection";
@@ -27,6 +27,7 @@ import {
   type Cell,
   type Layout,
 } from "./layout";
+import { formatWeight } from "../format";
 
 /** Most height of the overview before it scrolls (CSS px). */
 const MAX_HEIGHT = 460;

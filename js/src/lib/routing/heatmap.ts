@@ -4,11 +4,12 @@
 // the gate weight each token gave each group, so group-limited routing shows as a few lit columns.
 // Above it, one load bar per expert (expert-L-E). Wider than its panel → it scrolls inside it.
 
-import { cssAt, formatWeight, heatStopsOn } from "../colour";
+import { cssAt, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
 import { choicesOf, groupsOf, groupWeights, type RoutingData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, type ColumnLayout } from "./layout";
 import { canvasColours } from "./theme";
+import { formatWeight } from "../format";
 
 const MAX_HEIGHT = 420;
 const BAR_HEIGHT = 44;

@@ -94,15 +94,6 @@ export function visibleRange(scrollLeft: number, width: number, colW: number, n:
   return [first, Math.max(first, Math.min(n, Math.ceil((scrollLeft + width) / colW)))];
 }
 
-/** A probability as a percentage that keeps small values: 45%, 3.1%, 0.13%, 0.0042%, 1.2e-6%. */
-export function formatPercent(prob: number): string {
-  const percent = prob * 100;
-  if (percent === 0) return "0%";
-  if (percent >= 10) return `${percent.toFixed(0)}%`;
-  if (percent >= 1) return `${percent.toFixed(1)}%`;
-  if (percent >= 1e-4) return `${Number(percent.toPrecision(2))}%`;
-  return `${percent.toExponential(1)}%`;
-}
 
 /** Name of lens row `row` of a model with `rows - 1` layers. */
 export function rowName(row: number, rows: number): string {
