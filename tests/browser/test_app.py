@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from tests.browser.conftest import (
+    ARTIFACTS,
     BIN,
     LOCAL,
     PageWatch,
@@ -30,6 +31,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_dashboard import VIEWS, shown_tokens, wait_for_every_view
 from tests.browser.test_hostile_input import HOSTILE
+from tests.browser.test_theme_contrast import STAGE_BACKGROUND, lightness, mean_luminance
 
 pytestmark = pytest.mark.browser
 
@@ -195,12 +197,34 @@ def test_the_page_shows_its_heading_at_once_then_the_model_readable_and_offline(
     for gesture in ("shift-click", "alt-click", "click a point"):
         assert gesture in help_text
     assert contrast_failures(fresh_page, f"{sel('app-header')}, .dsv-panel-title") == []
+    views_follow_the_theme(fresh_page, theme)
     fresh_page.screenshot(f"app-{theme}")
     if theme == "light":
         exports_download(fresh_page)
     assert refused == []
     no_traceback(fresh_page)
     assert fresh_page.errors == [] and fresh_page.dialogs == []
+
+
+def views_follow_the_theme(watch: PageWatch, theme: str) -> None:
+    """Every view of the app's dashboard is legible in the page's theme (each text node ≥ 4.5:1) and its
+    background, the map's stage included, follows the theme; a screenshot per view."""
+    page, dark = watch.page, theme == "dark"
+    ARTIFACTS.mkdir(exist_ok=True)
+    failures = {}
+    for testid in VIEWS:
+        view = page.locator(sel(testid))
+        view.scroll_into_view_if_needed()
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        png = view.screenshot()
+        (ARTIFACTS / f"app-{testid}-{theme}.png").write_bytes(png)
+        assert (mean_luminance(png) > 0.5) != dark, testid
+        found = contrast_failures(watch, sel(testid))
+        if found:
+            failures[testid] = found
+    assert failures == {}
+    stages = page.evaluate(STAGE_BACKGROUND, ".dsv-scatter-stage")
+    assert stages and all((lightness(c) > 0.5) != dark for c in stages), stages
 
 
 def exports_download(watch: PageWatch) -> None:
