@@ -14,6 +14,7 @@ import { cellUnder, paintCells } from "./lib/compare/draw";
 import { COMPARE_STYLES } from "./lib/compare/styles";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
+import { gridCursor } from "./lib/grid_cursor";
 import { listen } from "./lib/model";
 import { isLightColour } from "./lib/routing/theme";
 import { renderStatus, type Status } from "./lib/status";
@@ -364,6 +365,14 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
   columns.addEventListener("click", onColumnsClick);
   lens.addEventListener("mousemove", onLensMove);
   lens.addEventListener("mouseleave", hideLens);
+  const unkeys = [
+    ...Object.entries(canvases).map(([name, canvas]) => {
+      canvas.setAttribute("aria-label", `attention ${name === "difference" ? "b − a" : `of run ${name}`}: rows queries, columns keys`);
+      return gridCursor(canvas, { shape: () => [side, side] });
+    }),
+    gridCursor(lens, { shape: () => [lensRows, lensCols] }),
+  ];
+  lens.setAttribute("aria-label", "logit lens agreement: rows layers, columns positions");
   layerSelect.addEventListener("change", onLayer);
   headSelect.addEventListener("change", onHead);
   button.addEventListener("click", onButton);
@@ -385,6 +394,7 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     disposed = true;
     unlisten();
     themeWatch.disconnect();
+    for (const unkey of unkeys) unkey();
     for (const editor of editors) editor.send.cancel();
     root.remove();
   };

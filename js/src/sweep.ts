@@ -8,6 +8,7 @@ import { cssDifference } from "./lib/compare/colours";
 import { onThemeChange, themeOf } from "./lib/theme";
 import { decodeFloats, type ArrayValue } from "./lib/buffers";
 import { element, markDrawn } from "./lib/dom";
+import { gridCursor } from "./lib/grid_cursor";
 import { listen } from "./lib/model";
 import { renderStatus, type Status } from "./lib/status";
 import { STYLES } from "./lib/styles";
@@ -229,6 +230,8 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
   canvas.addEventListener("mousemove", onMove);
   canvas.addEventListener("mouseleave", onLeave);
   canvas.addEventListener("click", onClick);
+  canvas.setAttribute("aria-label", "sweep heatmap: rows are layers, columns heads or tokens");
+  const unkey = gridCursor(canvas, { shape: () => [layout.rows, layout.columns], moved: (row, column) => root.cellCentre(row, column) });
   const showStatus = (): void => renderStatus(status, model.get("status"));
   el.replaceChildren(root);
   const unlisten = listen(model, [
@@ -245,6 +248,7 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
   return () => {
     unlisten();
     unwatchTheme();
+    unkey();
     canvas.removeEventListener("mousemove", onMove);
     canvas.removeEventListener("mouseleave", onLeave);
     canvas.removeEventListener("click", onClick);

@@ -103,3 +103,23 @@ def test_sweep_view_draws_tooltips_and_selects_in_a_linked_attention_view(
     assert kernel_run(lab_sweep, "print(patch.selected_layer, patch.selected_token)").strip() == f"0 {n - 1}"
     lab_sweep.screenshot(f"sweep-view-{'dark' if dark else 'light'}")
     assert lab_sweep.errors == []
+
+
+def test_the_keyboard_walks_the_sweep_and_picks_a_cell(lab_sweep: PageWatch) -> None:
+    """Focus the heatmap, arrow keys move a cursor cell (its tooltip shows), Enter selects it in the kernel."""
+    page = lab_sweep.page
+    kernel_run(lab_sweep, "heads.selected_layer = -1")
+    heatmap = page.locator(view(0)).locator(sel("sweep-heatmap"))
+    heatmap.focus()
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight"):  # the first key shows cell 0-0
+        page.keyboard.press(key)
+    tooltip = page.locator(view(0)).locator(sel("sweep-tooltip"))
+    tooltip.wait_for(state="visible")
+    assert (tooltip.text_content() or "").startswith("layer 1 · head 1")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"sweep-selected\"]')?.dataset.cell === '1-1'"
+    )
+    assert kernel_run(lab_sweep, "print(heads.selected_layer, heads.selected_head)").strip() == "1 1"
+    page.keyboard.press("Escape")
+    tooltip.wait_for(state="hidden")

@@ -181,3 +181,36 @@ def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, theme: str) ->
     stages = page.evaluate(STAGE_BACKGROUND, ".dsv-scatter-stage")
     assert stages and all((lightness(c) > 0.5) != dark for c in stages), stages
     assert lab_theme.errors == []
+
+
+#: What a keyboard user must reach with Tab: every control, and every canvas that answers the pointer
+#: (a canvas inside a focusable element is reached with it; a decorative canvas says so with aria-hidden).
+CONTROLS = """roots => roots.flatMap(([testid, index]) => {
+  const view = document.querySelectorAll(`[data-testid="${testid}"]`)[index];
+  return [...view.querySelectorAll("button, select, input, textarea, summary, a[href], [tabindex], canvas")]
+    .filter((node) => node.getClientRects().length > 0 && !node.disabled && node.getAttribute("aria-hidden") !== "true"
+      && !node.closest("[hidden], details:not([open]) > :not(summary)"))
+    .map((node) => node.tagName === "CANVAS" ? node.closest('[tabindex]:not([tabindex="-1"])') ?? node : node)
+    .filter((node, i, all) => all.indexOf(node) === i)
+    .map((node) => { node.dataset.kbd = node.dataset.kbd || String(Math.random()).slice(2); return node.dataset.kbd; });
+})"""
+
+
+def test_the_keyboard_reaches_every_control(lab_theme: PageWatch) -> None:
+    """Tab from the first view's first control reaches every control and pointer canvas of every view."""
+    page = lab_theme.page
+    wanted = page.evaluate(CONTROLS, list(VIEWS.values()))
+    page.locator(f'[data-kbd="{wanted[0]}"]').focus()
+    reached = {wanted[0]}
+    for _ in range(4 * len(wanted) + 50):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("() => document.activeElement?.dataset?.kbd ?? ''"))
+        if reached >= set(wanted):
+            break
+    missed = page.evaluate(
+        """ids => ids.map((id) => { const n = document.querySelector(`[data-kbd="${id}"]`);
+          return `${n.closest("[data-testid$='-view'], [data-testid='text-box'], [data-testid='embedding-scatter']")?.dataset.testid}: `
+            + `${n.tagName.toLowerCase()}[${n.dataset.testid ?? n.getAttribute("aria-label") ?? n.textContent.slice(0, 30)}]`; })""",
+        [k for k in wanted if k not in reached],
+    )
+    assert missed == [], "\n".join(missed)

@@ -15,6 +15,7 @@ export const STYLES = `
 .dsv-empty { color: var(--jp-ui-font-color1, #555); font-style: italic; }
 .dsv-body { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 .dsv-grid { display: flex; flex-direction: column; gap: 2px; outline: none; max-height: 460px; overflow: auto; }
+.dsv-root canvas[data-lm-suppress-shortcuts]:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 .dsv-grid:focus-visible { box-shadow: 0 0 0 2px var(--jp-brand-color2, #90caf9); }
 .dsv-grid-row { display: flex; gap: 2px; align-items: center; }
 .dsv-mean { width: 5.5em; font-size: 11px !important; }
