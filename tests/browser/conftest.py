@@ -267,11 +267,13 @@ def browser() -> Iterator[object]:
 
 @dataclass
 class PageWatch:
-    """A page plus what it did that a test may assert on: dialogs (all dismissed) and page errors."""
+    """A page plus what it did that a test may assert on: dialogs (all dismissed), page errors and, when
+    it was opened offline, the requests refused for leaving 127.0.0.1."""
 
     page: playwright_sync.Page
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -334,11 +336,18 @@ def open_notebook(page: playwright_sync.Page, lab: Server, name: str) -> None:
 
 @contextmanager
 def notebook_in_lab(
-    browser: playwright_sync.Browser, lab: Server, notebook: Path, root_testid: str
+    browser: playwright_sync.Browser,
+    lab: Server,
+    notebook: Path,
+    root_testid: str,
+    offline: bool = False,
 ) -> Iterator[PageWatch]:
     """``notebook`` open in ``lab`` with all cells run on a live kernel, until the element with
-    ``data-testid=root_testid`` has drawn (``data-ready="true"``)."""
+    ``data-testid=root_testid`` has drawn (``data-ready="true"``). ``offline``: every request that
+    would leave 127.0.0.1 is refused and recorded in ``watch.refused``."""
     context, watch = open_page(browser)
+    if offline:
+        watch.refused = refuse_network(context, LOCAL)
     page = watch.page
     page.set_default_timeout(WIDGET_TIMEOUT_MS)
     try:

@@ -82,7 +82,7 @@ def lab_theme(
     browser: playwright_sync.Browser, jupyter_lab: Server, theme_notebook: Path
 ) -> Iterator[PageWatch]:
     """The notebook in JupyterLab, every view drawn, the attribution's sampling rows run."""
-    with notebook_in_lab(browser, jupyter_lab, theme_notebook, "text-box") as watch:
+    with notebook_in_lab(browser, jupyter_lab, theme_notebook, "text-box", offline=True) as watch:
         page = watch.page
         for testid, index in VIEWS.values():
             page.wait_for_function(
@@ -181,6 +181,7 @@ def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, theme: str) ->
     stages = page.evaluate(STAGE_BACKGROUND, ".dsv-scatter-stage")
     assert stages and all((lightness(c) > 0.5) != dark for c in stages), stages
     assert lab_theme.errors == []
+    assert lab_theme.refused == []  # nothing asked of the network, JupyterLab's own page included
 
 
 #: What a keyboard user must reach with Tab: every control, and every canvas that answers the pointer
