@@ -4,7 +4,8 @@ the heatmaps are not white in dark), and a screenshot per view per theme, ``them
 
 One notebook on the bundled model: a Dashboard with generation (text box, attention, routing, predictions,
 attributions — sampling run, so the SHAP/LIME rows and the faithfulness table are checked —, the embedding
-map, generation), a Compare, a head-ablation SweepView, an ArchitectureView and an ExpertMapView."""
+map, generation), a Compare, a head-ablation SweepView, an ArchitectureView and an ExpertMapView. The page
+is offline (a request leaving 127.0.0.1 is refused and fails the test), and Tab reaches every control."""
 
 from __future__ import annotations
 
