@@ -216,3 +216,37 @@ def test_the_keyboard_reaches_every_control(lab_theme: PageWatch) -> None:
         [k for k in wanted if k not in reached],
     )
     assert missed == [], "\n".join(missed)
+
+
+#: For each view root: its overflow (scrollWidth − clientWidth) and the controls and canvases that stick
+#: out past its right edge without a scrolling panel of the view holding them.
+OVERFLOW = """roots => roots.map(([testid, index]) => {
+  const view = document.querySelectorAll(`[data-testid="${testid}"]`)[index];
+  const right = view.getBoundingClientRect().right;
+  const clipped = (node) => {
+    for (let at = node.parentElement; at && at !== view; at = at.parentElement) {
+      if (getComputedStyle(at).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const out = [...view.querySelectorAll("canvas, button, input, select, textarea")]
+    .filter((n) => n.getClientRects().length > 0 && n.getBoundingClientRect().right > right + 1 && !clipped(n))
+    .map((n) => n.dataset.testid ?? n.tagName.toLowerCase());
+  return { testid, overflow: view.scrollWidth - view.clientWidth, out };
+})"""
+
+
+def test_every_view_fits_a_1024_px_notebook(lab_theme: PageWatch) -> None:
+    """In a 1024 px-wide JupyterLab every view lays out inside its width: no overflow of its root and
+    no control or canvas past its right edge (a heatmap wider than that scrolls inside a panel)."""
+    page = lab_theme.page
+    page.set_viewport_size({"width": 1024, "height": 900})
+    try:
+        page.evaluate("() => new Promise((done) => setTimeout(() => requestAnimationFrame(done), 300))")
+        found = page.evaluate(OVERFLOW, list(VIEWS.values()))
+        page.locator(root("embedding-map")).scroll_into_view_if_needed()
+        lab_theme.screenshot("theme-1024px")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+    wide = [view for view in found if view["overflow"] > 1 or view["out"]]
+    assert wide == [], wide

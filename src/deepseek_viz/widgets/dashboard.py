@@ -106,11 +106,13 @@ def combine_statuses(statuses: Mapping[str, Status]) -> Status:
     return Status.error("; ".join(f"{message} ({', '.join(names)})" for message, names in failed.items()))
 
 
-def _panel(title: str, view: ipywidgets.Widget, flex: str) -> ipywidgets.VBox:
+def _panel(title: str, view: ipywidgets.Widget, flex: str, min_width: str = "0") -> ipywidgets.VBox:
+    """``view`` under its title, growing by ``flex``; narrower than ``min_width`` it wraps to a row of
+    its own (a row of panels wraps)."""
     view.layout = ipywidgets.Layout(width="100%")
     heading = ipywidgets.Label(title, layout=ipywidgets.Layout(margin="0"))
     heading.add_class("dsv-panel-title")
-    return ipywidgets.VBox([heading, view], layout=ipywidgets.Layout(flex=flex, min_width="0"))
+    return ipywidgets.VBox([heading, view], layout=ipywidgets.Layout(flex=flex, min_width=min_width))
 
 
 class Dashboard(StrictKeywords, ipywidgets.VBox):
@@ -221,12 +223,17 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
         # after the views' own observers (registered first): each has refreshed once
         shared.observe(self._intervened, names="items")
 
-        top = [_panel("Attention — pick heads in the grid, click a token", self.attention, "3 1 0%")]
-        top.append(_panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%"))
-        middle = [_panel("Next-token predictions and logit lens", self.predictions, "1 1 0%")]
+        attention = _panel(
+            "Attention — pick heads in the grid, click a token", self.attention, "3 1 0%", "600px"
+        )
+        top = [
+            attention,
+            _panel("Embedding map — click a point to load its text", self.scatter, "2 1 0%", "340px"),
+        ]
+        middle = [_panel("Next-token predictions and logit lens", self.predictions, "1 1 0%", "420px")]
         if self.routing is not None:
-            middle.insert(0, _panel("MoE expert routing", self.routing, "1 1 0%"))
-        row = ipywidgets.Layout(width="100%", grid_gap="12px")
+            middle.insert(0, _panel("MoE expert routing", self.routing, "1 1 0%", "420px"))
+        row = ipywidgets.Layout(width="100%", grid_gap="12px", flex_flow="row wrap")
         generation = (
             []
             if self.generation is None
