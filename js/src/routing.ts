@@ -98,6 +98,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   const ablation = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), "an expert (its bar or column)");
   const heatmap = new RoutingHeatmap({
     label,
+    token: (index) => tokenLabel(tokens, index) || "·",
     pick: (token, expert, alt) => {
       if (expert >= 0 && (alt || ablation.ablating())) {
         ablation.run({ action: "toggle_expert", layer: model.get("layer"), expert });
