@@ -131,6 +131,7 @@ def test_routing_axes_legend_and_theme(lab_routing: PageWatch, dark: bool) -> No
     page.wait_for_selector(f"{sel('routing-tooltip')}:visible")
     assert (page.text_content(sel("routing-tooltip")) or "").startswith("0: ")
     theme = "dark" if dark else "light"
+    page.set_viewport_size({"width": 1024, "height": 2000})
     page.locator(sel("routing-view")).screenshot(path=str(ARTIFACTS / f"routing-{theme}.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
     kernel_run(lab_routing, "view.selected_token = -1")
@@ -235,6 +236,7 @@ def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: boo
     check_axes_and_legend(lab_v3, [0, 8, 32, 64, 128, 248])
     # the column labels scroll with the canvas when it is wider than its panel
     scroll = page.eval_on_selector(sel("routing-scroll"), "n => [n.scrollWidth, n.clientWidth]")
+    assert scroll[0] > scroll[1]  # at 1024 px, 256 columns of 3 px do not fit beside the labels
     if scroll[0] > scroll[1]:
         before = page.eval_on_selector(sel("expert-tick-248"), "n => n.getBoundingClientRect().left")
         canvas_before = page.eval_on_selector(sel("routing-heatmap"), "n => n.getBoundingClientRect().left")
@@ -248,6 +250,7 @@ def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: boo
         assert abs(labels_left - scroller_left) <= 2  # the token labels stay in view
         page.eval_on_selector(sel("routing-scroll"), "n => { n.scrollLeft = 0; }")
     theme = "dark" if dark else "light"
+    page.set_viewport_size({"width": 1024, "height": 2400})
     page.locator(sel("routing-view")).screenshot(path=str(ARTIFACTS / f"routing-v3-{theme}.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
     assert lab_v3.errors == []
