@@ -263,6 +263,44 @@ describe("routing widget", () => {
     expect(model.get("layer")).toBe(1);
   });
 
+  it("labels 64 ungrouped experts (V2-Lite) without groups: thinned ticks, no group strip or group legend", () => {
+    const experts = [0, 63, 10, 20, 40, 41];
+    const state: RoutingModel = {
+      text: "hi there",
+      status: READY,
+      _seq: 0,
+      layer: 1,
+      selected_token: -1,
+      selected_expert: -1,
+      family: "deepseek_v2",
+      moe_layers: [1],
+      num_experts: 64,
+      num_shared: 2,
+      top_k: 2,
+      group_size: 0,
+      _tokens: TOKENS,
+      _load: uint16View(Array.from({ length: 64 }, (_, e) => (experts.includes(e) ? 1 : 0)), [1, 64]),
+      _experts: uint16View(experts, [3, 2]),
+      _weights: half(WEIGHTS1, [3, 2]),
+      _routed_layer: 1,
+      _token_experts: null,
+      _token_weights: null,
+      _token_at: -1,
+      _corpus_load: null,
+      _data_id: 1,
+    };
+    const { q, el } = renderView(widget, state);
+    expect(q("expert-axis-title")?.textContent).toBe("routed expert");
+    const ticks = [...el.querySelectorAll<HTMLElement>('[data-testid^="expert-tick-"]')].map((tick) => Number(tick.textContent));
+    expect(ticks[0]).toBe(0);
+    expect(ticks.length).toBeGreaterThan(4);
+    expect(ticks.length).toBeLessThan(64);
+    expect(el.querySelectorAll('[data-testid^="group-label-"]')).toHaveLength(0);
+    expect(q("group-legend")).toBeNull();
+    expect(q("legend-chosen-group")).toBeNull();
+    expect(q("shared-experts")?.textContent).toBe("+ 2 shared experts, always on for every token (weight 1, not drawn)");
+  });
+
   it("redraws when new data arrives and shows the no-MoE state for dense models", () => {
     const { q, model, cleanup } = setup();
     const before = Number(q("routing-view")?.dataset.version);
