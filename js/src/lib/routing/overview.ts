@@ -1,8 +1,8 @@
 // The load overview of a RoutingView on one canvas (data-testid routing-overview): one row per MoE
 // layer, one column per routed expert laid out by routing group (gaps and group labels G0…), each cell
 // coloured by how many of the text's tokens went to that expert in that layer. Layer labels on the
-// left (overview-layer-L), group labels on top (overview-group-G), a tooltip on hover, a click picks
-// the layer (and the expert). Wider than its panel → it scrolls inside it.
+// left (overview-layer-L), group labels on top (overview-group-G), the colour scale's legend above
+// (overview-legend), a tooltip on hover, a click picks the layer (and the expert). Wider than its panel → it scrolls inside it.
 
 import { cssAt, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
