@@ -98,6 +98,7 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
   const ablation = new InterventionsPanel((action: InterventionAction) => invoke(experimental, "_intervene", action, signal), "an expert (its bar or column)");
   const heatmap = new RoutingHeatmap({
     label,
+    token: (index) => tokenLabel(tokens, index) || "·",
     pick: (token, expert, alt) => {
       if (expert >= 0 && (alt || ablation.ablating())) {
         ablation.run({ action: "toggle_expert", layer: model.get("layer"), expert });
@@ -186,7 +187,8 @@ function render({ model, el, experimental, signal }: RenderProps<RoutingModel>):
       const chips = layerChoices.map(({ expert, weight }) =>
         element("span", { className: "dsv-chip", text: `E${expert} ${formatWeight(weight)}`, attrs: { style: `background:${cssColour(weight / peak, 0.35)}` } }),
       );
-      const shared = model.get("num_shared") > 0 ? [element("span", { className: "dsv-chip", text: `+ shared ×${model.get("num_shared")}` })] : [];
+      const numShared = model.get("num_shared");
+      const shared = numShared > 0 ? [element("span", { className: "dsv-chip", text: `+ ${numShared} shared`, attrs: { title: "the shared experts: every token uses them, at weight 1" } })] : [];
       const groupText = groups.length ? [element("span", { className: "dsv-note", text: `groups ${groups.join(", ")}` })] : [];
       const name = element("b", { text: `L${layer}`, attrs: { title: `show layer ${layer}`, role: "button" } });
       name.addEventListener("click", () => chooseLayer(layer));

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import widget, { stepLayer, type RoutingModel } from "../src/routing";
 import { choicesOf, decodeLoad, decodeRouting, decodeTokenChoices, expertWeights, groupsOf, groupWeights, loadAt, loadShares } from "../src/lib/routing/data";
 import type { WireArray } from "../src/lib/buffers";
-import { columnLayout, expertAt, expertX, groupSpan, labelEvery, MIN_CELL, overviewRowHeight, rowAt, rowHeight, SHARED_BAND } from "../src/lib/routing/layout";
+import { columnLayout, expertAt, expertTicks, expertX, groupSpan, labelEvery, labelledRows, MIN_CELL, overviewRowHeight, rowAt, rowHeight, tickWidth } from "../src/lib/routing/layout";
 import { isLightColour } from "../src/lib/routing/theme";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
 import { renderView, wireArray } from "./fake_model";
@@ -84,27 +84,27 @@ describe("routing data", () => {
 });
 
 describe("routing layout", () => {
-  it("lays experts out by group after the shared band and hit-tests them back", () => {
-    const layout = columnLayout(8, 2, 1, 640);
+  it("lays experts out by group (no shared band: every token uses the shared experts) and hit-tests them back", () => {
+    const layout = columnLayout(8, 2, 640);
     expect(layout.cell).toBe(16);
-    expect(expertX(layout, 0)).toBe(SHARED_BAND + 4);
+    expect(expertX(layout, 0)).toBe(0);
     expect(expertX(layout, 2) - expertX(layout, 1)).toBe(layout.cell + layout.gap);
     for (let expert = 0; expert < 8; expert++) {
       expect(expertAt(layout, expertX(layout, expert))).toBe(expert);
       expect(expertAt(layout, expertX(layout, expert) + layout.cell - 0.5)).toBe(expert);
     }
-    expect(expertAt(layout, 3)).toBe(-1); // shared band
+    expect(expertAt(layout, -1)).toBe(-1);
     expect(expertAt(layout, expertX(layout, 1) + layout.cell + 1)).toBe(-1); // gap after group 0
     expect(expertAt(layout, layout.width + 5)).toBe(-1);
     expect(groupSpan(layout, 1)).toEqual([expertX(layout, 2), 2 * layout.cell]);
   });
 
   it("keeps 256 experts in 8 groups legible: 3 px at least, wider than a narrow panel (it scrolls)", () => {
-    const narrow = columnLayout(256, 32, 1, 640);
+    const narrow = columnLayout(256, 32, 640);
     expect(narrow.cell).toBe(MIN_CELL);
     expect(narrow.width).toBeGreaterThan(640); // the view scrolls inside its panel
     expect(narrow.gap).toBeGreaterThanOrEqual(2); // group boundaries stay visible
-    const wide = columnLayout(256, 32, 0, 1400);
+    const wide = columnLayout(256, 32, 1400);
     expect(wide.width).toBeLessThanOrEqual(1400);
     expect(wide.cell).toBe(5);
     for (const layout of [narrow, wide]) {
@@ -112,7 +112,7 @@ describe("routing layout", () => {
       const [x, width] = groupSpan(layout, 7);
       expect(x + width).toBe(layout.width);
     }
-    const ungrouped = columnLayout(64, 0, 0, 640);
+    const ungrouped = columnLayout(64, 0, 640);
     expect(ungrouped.gap).toBe(0);
     expect(expertAt(ungrouped, expertX(ungrouped, 40) + 1)).toBe(40);
   });
@@ -127,6 +127,33 @@ describe("routing layout", () => {
     expect(overviewRowHeight(2)).toBe(14);
     expect(labelEvery(6)).toBe(2);
     expect(labelEvery(14)).toBe(1);
+  });
+
+  it("thins token labels to one per label height, the selected token always, none overlapping", () => {
+    expect(labelledRows(5, 14)).toEqual([0, 1, 2, 3, 4]); // 14 px rows: every token
+    expect(labelledRows(128, 3, -1, 14)).toEqual(Array.from({ length: 26 }, (_, i) => i * 5)); // every 5th
+    const picked = labelledRows(128, 3, 12, 14);
+    expect(picked).toContain(12);
+    expect(picked).not.toContain(10); // too close to the selected token's label
+    expect(picked).not.toContain(15);
+    for (let i = 1; i < picked.length; i++) expect((picked[i] - picked[i - 1]) * 3).toBeGreaterThanOrEqual(6);
+    expect(labelledRows(0, 14, 3)).toEqual([]);
+    expect(labelledRows(4, 14, 9)).toEqual([0, 1, 2, 3]); // a selection past the end is ignored
+  });
+
+  it("thins expert ticks so labels never touch: every 8th of 256 at 3 px, each group's first among them", () => {
+    const v3 = columnLayout(256, 32, 640);
+    const ticks = expertTicks(256, v3.cell);
+    expect(ticks.slice(0, 3)).toEqual([0, 8, 16]);
+    expect(ticks).toHaveLength(32);
+    for (let group = 0; group < 8; group++) expect(ticks).toContain(group * 32);
+    for (let i = 1; i < ticks.length; i++) expect(expertX(v3, ticks[i]) - expertX(v3, ticks[i - 1])).toBeGreaterThanOrEqual(tickWidth(256));
+    expect(expertTicks(8, 16)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]); // the bundled model: every expert
+    const lite = columnLayout(64, 0, 640); // V2-Lite: 64 ungrouped experts
+    const liteTicks = expertTicks(64, lite.cell);
+    expect(liteTicks[0]).toBe(0);
+    for (let i = 1; i < liteTicks.length; i++) expect((liteTicks[i] - liteTicks[i - 1]) * lite.cell).toBeGreaterThanOrEqual(tickWidth(64));
+    expect(expertTicks(0, 3)).toEqual([]);
   });
 
   it("tells a dark theme by its light text", () => {
@@ -181,7 +208,24 @@ describe("routing widget", () => {
     expect(el.querySelectorAll('[data-testid^="overview-group-"]')).toHaveLength(4);
     expect(q("overview-layer-2")?.textContent).toBe("L2");
     expect(el.querySelectorAll('[data-testid^="expert-1-"]')).toHaveLength(8);
-    expect(q("shared-experts")?.textContent).toBe("shared ×1");
+    expect(q("shared-experts")?.textContent).toBe("+ 1 shared expert, always on for every token (weight 1, not drawn)");
+    expect(q("token-axis-title")?.textContent).toBe("token ↓");
+    expect(q("expert-axis-title")?.textContent).toBe("routed expert (grouped)");
+    expect(q("group-axis-title")?.textContent).toBe("group");
+    // every token labels its row (14 px rows), as text: never parsed as HTML
+    expect(q("row-label-1")?.textContent).toBe("<b>hi</b>");
+    expect(q("row-label-2")?.textContent).toBe("␣there");
+    expect(q("row-label-2")?.title).toBe("2: ␣there");
+    expect(el.querySelectorAll('[data-testid^="expert-tick-"]')).toHaveLength(8);
+    expect(q("group-label-1")?.title).toBe("routing group 1: experts 2–3");
+    expect(el.querySelectorAll('[data-testid^="group-tick-"]')).toHaveLength(4);
+    // the legends: the gate weight's scale (0 … the layer's largest weight, 2), the groups', the load's
+    const ticks = [...el.querySelectorAll('[data-testid="weight-legend-tick"]')].map((tick) => tick.textContent);
+    expect(ticks).toEqual(["0", "1", "2"]);
+    expect(el.querySelectorAll('[data-testid="group-legend-tick"]')).toHaveLength(3);
+    expect(q("legend-chosen-group")).not.toBeNull();
+    expect(q("legend-turned-off")?.textContent).toBe("expert turned off");
+    expect([...el.querySelectorAll('[data-testid="load-legend-tick"]')].map((tick) => tick.textContent)).toEqual(["0", "1", "2"]);
     expect((q("layer-select") as HTMLSelectElement).value).toBe("1");
     expect((q("layer-prev") as HTMLButtonElement).disabled).toBe(true);
     expect(q("routing-caption")?.textContent).toBe("layer 1 · top-2 of 8 routed experts in 4 groups of 2");
@@ -217,6 +261,44 @@ describe("routing widget", () => {
     select.value = "1";
     select.dispatchEvent(new Event("change"));
     expect(model.get("layer")).toBe(1);
+  });
+
+  it("labels 64 ungrouped experts (V2-Lite) without groups: thinned ticks, no group strip or group legend", () => {
+    const experts = [0, 63, 10, 20, 40, 41];
+    const state: RoutingModel = {
+      text: "hi there",
+      status: READY,
+      _seq: 0,
+      layer: 1,
+      selected_token: -1,
+      selected_expert: -1,
+      family: "deepseek_v2",
+      moe_layers: [1],
+      num_experts: 64,
+      num_shared: 2,
+      top_k: 2,
+      group_size: 0,
+      _tokens: TOKENS,
+      _load: uint16View(Array.from({ length: 64 }, (_, e) => (experts.includes(e) ? 1 : 0)), [1, 64]),
+      _experts: uint16View(experts, [3, 2]),
+      _weights: half(WEIGHTS1, [3, 2]),
+      _routed_layer: 1,
+      _token_experts: null,
+      _token_weights: null,
+      _token_at: -1,
+      _corpus_load: null,
+      _data_id: 1,
+    };
+    const { q, el } = renderView(widget, state);
+    expect(q("expert-axis-title")?.textContent).toBe("routed expert");
+    const ticks = [...el.querySelectorAll<HTMLElement>('[data-testid^="expert-tick-"]')].map((tick) => Number(tick.textContent));
+    expect(ticks[0]).toBe(0);
+    expect(ticks.length).toBeGreaterThan(4);
+    expect(ticks.length).toBeLessThan(64);
+    expect(el.querySelectorAll('[data-testid^="group-label-"]')).toHaveLength(0);
+    expect(q("group-legend")).toBeNull();
+    expect(q("legend-chosen-group")).toBeNull();
+    expect(q("shared-experts")?.textContent).toBe("+ 2 shared experts, always on for every token (weight 1, not drawn)");
   });
 
   it("redraws when new data arrives and shows the no-MoE state for dense models", () => {

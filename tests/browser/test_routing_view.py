@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
+    ARTIFACTS,
     PageWatch,
+    contrast_failures,
     kernel_run,
     sel,
     set_theme,
@@ -46,11 +48,93 @@ def test_routing_view_draws(lab_routing: PageWatch) -> None:
     assert page.text_content(sel("status")) == "ready"
     assert page.get_attribute(sel("routing-heatmap"), "data-ready") == "true"
     assert page.locator('[data-testid^="expert-1-"]').count() == 8
-    assert page.text_content(sel("shared-experts")) == "shared ×1"
+    assert (
+        page.text_content(sel("shared-experts"))
+        == "+ 1 shared expert, always on for every token (weight 1, not drawn)"
+    )
     assert page.locator(f"{sel('token-view')} [data-index]").count() > 5
     size = page.eval_on_selector(sel("routing-heatmap"), "c => [c.width, c.height]")
     assert size[0] > 100 and size[1] > 50
     lab_routing.screenshot("routing-view")
+    assert lab_routing.errors == []
+
+
+#: The ancestors of the view (up to the page) that scroll sideways: none, in a notebook 1024 px wide.
+_OVERFLOWING_ANCESTORS = """
+root => {
+  const out = [];
+  for (let at = root.parentElement; at; at = at.parentElement) {
+    if (at.scrollWidth > at.clientWidth + 1) out.push(`${at.tagName}.${at.className}`.slice(0, 80));
+  }
+  return out;
+}
+"""
+
+
+def fits_1024(watch: PageWatch) -> None:
+    """In a 1024 px-wide JupyterLab the view's controls are on screen and nothing around it scrolls
+    sideways (its own heatmaps may scroll inside their panels)."""
+    page = watch.page
+    page.set_viewport_size({"width": 1024, "height": 1400})
+    page.wait_for_timeout(400)  # the ResizeObserver lays the view out again
+    assert page.eval_on_selector(sel("routing-view"), _OVERFLOWING_ANCESTORS) == []
+    for control in ("layer-prev", "layer-select", "layer-next", "text-input", "routing-scroll"):
+        right = page.eval_on_selector(sel(control), "n => n.getBoundingClientRect().right")
+        assert right <= 1024, control
+
+
+def check_axes_and_legend(watch: PageWatch, ticks: list[int]) -> None:
+    """Row labels name tokens (full text on hover), expert ticks name experts, axes have titles, the
+    gate weight's legend has three ticks, and every text of the view reads in the theme."""
+    page = watch.page
+    labels = page.eval_on_selector_all(
+        '[data-testid^="row-label-"]', "ns => ns.map(n => [n.dataset.testid, n.textContent, n.title])"
+    )
+    assert len(labels) > 0
+    for testid, text, title in labels:
+        index = testid.removeprefix("row-label-")
+        assert title == f"{index}: {text}" and text.strip()
+    token_text = page.text_content(sel(labels[-1][0].replace("row-label-", "token-"))) or ""
+    assert labels[-1][1].replace("␣", " ").strip() in token_text.replace("␣", " ")
+    for expert in ticks:
+        assert page.text_content(sel(f"expert-tick-{expert}")) == str(expert)
+    font = page.eval_on_selector(f"{sel('row-labels')} span", "n => parseFloat(getComputedStyle(n).fontSize)")
+    assert font >= 10
+    assert page.text_content(sel("token-axis-title")) == "token ↓"
+    assert (page.text_content(sel("expert-axis-title")) or "").startswith("routed expert")
+    weight_ticks = page.eval_on_selector_all(sel("weight-legend-tick"), "ns => ns.map(n => n.textContent)")
+    assert len(weight_ticks) == 3 and weight_ticks[0] == "0" and all(weight_ticks)
+    assert page.is_visible(sel("weight-legend")) and page.is_visible(sel("legend-not-routed"))
+    assert page.locator(sel("load-legend-tick")).count() == 3
+    assert contrast_failures(watch, sel("routing-view")) == []
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_routing_axes_legend_and_theme(lab_routing: PageWatch, dark: bool) -> None:
+    page = lab_routing.page
+    set_theme(lab_routing, dark)
+    kernel_run(lab_routing, "view.selected_token = -1; view.selected_expert = -1; view.layer = 1")
+    page.wait_for_selector('[data-testid="expert-1-0"]')
+    fits_1024(lab_routing)
+    # the bundled model: 8 experts in 4 groups of 2, every expert ticked, every group named
+    check_axes_and_legend(lab_routing, list(range(8)))
+    assert page.locator('[data-testid^="expert-tick-"]').count() == 8
+    assert page.locator('[data-testid^="group-label-"]').count() == 4
+    assert page.locator('[data-testid^="group-tick-"]').count() == 4
+    assert page.text_content(sel("group-axis-title")) == "group"
+    assert page.locator(sel("legend-chosen-group")).count() == 1
+    assert page.locator(sel("group-legend-tick")).count() == 3
+    # a selected token's label is bold and stays; the tooltip still names the token
+    page.click(sel("token-2"))
+    page.wait_for_selector(f"{sel('row-label-2')}.dsv-on")
+    page.hover(sel("routing-heatmap"), position={"x": 2, "y": 2})
+    page.wait_for_selector(f"{sel('routing-tooltip')}:visible")
+    assert (page.text_content(sel("routing-tooltip")) or "").startswith("0: ")
+    theme = "dark" if dark else "light"
+    page.set_viewport_size({"width": 1024, "height": 2000})
+    page.locator(sel("routing-view")).screenshot(path=str(ARTIFACTS / f"routing-{theme}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    kernel_run(lab_routing, "view.selected_token = -1")
     assert lab_routing.errors == []
 
 
@@ -141,5 +225,32 @@ def test_v3_counts_overview_fits_and_layer_60_works(lab_v3: PageWatch, dark: boo
     page.click(sel("token-3"))
     page.wait_for_selector(sel("token-experts-60"))
     assert "groups" in (page.text_content(sel("token-experts-60")) or "")
-    lab_v3.screenshot(f"routing-view-v3-{'dark' if dark else 'light'}")
+    # labels at V3's counts: 256 experts ticked every 8th (each group's first among them), 8 groups
+    # named, 128 token rows labelled where they fit, the view inside a 1024 px notebook
+    assert page.locator('[data-testid^="expert-tick-"]').count() == 32
+    assert page.locator('[data-testid^="group-label-"]').count() == 8
+    assert page.text_content(sel("group-label-7")) == "group 7"
+    assert page.locator('[data-testid^="row-label-"]').count() >= 20
+    assert page.eval_on_selector(sel("row-label-3"), "n => n.classList.contains('dsv-on')")
+    fits_1024(lab_v3)
+    check_axes_and_legend(lab_v3, [0, 8, 32, 64, 128, 248])
+    # the column labels scroll with the canvas when it is wider than its panel
+    scroll = page.eval_on_selector(sel("routing-scroll"), "n => [n.scrollWidth, n.clientWidth]")
+    assert scroll[0] > scroll[1]  # at 1024 px, 256 columns of 3 px do not fit beside the labels
+    if scroll[0] > scroll[1]:
+        before = page.eval_on_selector(sel("expert-tick-248"), "n => n.getBoundingClientRect().left")
+        canvas_before = page.eval_on_selector(sel("routing-heatmap"), "n => n.getBoundingClientRect().left")
+        page.eval_on_selector(sel("routing-scroll"), "n => { n.scrollLeft = 200; }")
+        page.wait_for_timeout(100)
+        after = page.eval_on_selector(sel("expert-tick-248"), "n => n.getBoundingClientRect().left")
+        canvas_after = page.eval_on_selector(sel("routing-heatmap"), "n => n.getBoundingClientRect().left")
+        assert abs((before - after) - (canvas_before - canvas_after)) < 1 and before - after > 100
+        labels_left = page.eval_on_selector(sel("row-labels"), "n => n.getBoundingClientRect().left")
+        scroller_left = page.eval_on_selector(sel("routing-scroll"), "n => n.getBoundingClientRect().left")
+        assert abs(labels_left - scroller_left) <= 2  # the token labels stay in view
+        page.eval_on_selector(sel("routing-scroll"), "n => { n.scrollLeft = 0; }")
+    theme = "dark" if dark else "light"
+    page.set_viewport_size({"width": 1024, "height": 2400})
+    page.locator(sel("routing-view")).screenshot(path=str(ARTIFACTS / f"routing-v3-{theme}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
     assert lab_v3.errors == []

@@ -51,10 +51,18 @@ class RoutingView(TracedTextWidget, InterventionsView):
     Browser ids (``data-testid``): ``routing-view`` (root), ``routing-overview`` (the layers × experts
     load canvas; ``overview-tooltip``; ``overview-groups`` with one ``overview-group-G`` label per
     routing group; ``overview-layers`` with ``overview-layer-L`` labels), ``layer-select`` (a select of the
-    MoE layers) with ``layer-prev`` / ``layer-next``, ``routing-caption``, ``expert-bars`` (one
-    ``expert-L-E`` load bar per expert of the layer shown), ``shared-experts``, ``routing-heatmap``
-    (tokens × experts of the layer shown; ``routing-tooltip``), ``routing-groups`` (tokens × routing
-    groups: the groups each token's experts came from), ``interventions`` (the list of what is off; alt-click on
+    MoE layers) with ``layer-prev`` / ``layer-next``, ``overview-legend`` (its colour scale,
+    ``load-legend-tick`` ×3), ``routing-caption``, ``routing-legend`` (the colours of the layer shown:
+    ``weight-legend`` with three ``weight-legend-tick``, ``legend-not-routed``, ``legend-chosen-group``,
+    ``legend-turned-off``, ``legend-selected``, ``group-legend``; ``shared-experts``: the shared experts
+    in words, since every token uses them they are not drawn), ``routing-scroll`` (the scroller of the
+    layer shown, its labels with it: ``expert-axis-title``, ``expert-bars`` with one ``expert-L-E`` load
+    bar per expert, ``group-labels`` with ``group-label-G``, ``expert-ticks`` with ``expert-tick-E``
+    thinned to fit, ``group-axis-title`` and ``group-ticks`` with ``group-tick-G`` over the strip,
+    ``token-axis-title``, ``row-labels`` with ``row-label-T`` token labels, thinned to fit, the selected
+    token's always, the full label as its title), ``routing-heatmap`` (tokens × experts of the layer
+    shown; ``routing-tooltip``), ``routing-groups`` (tokens × routing groups: the groups each token's
+    experts came from), ``interventions`` (the list of what is off; alt-click on
     an expert's bar or column, or a click with ``ablate-mode`` on, turns it off for every token: ``_intervene``
     ``toggle_expert``; its bar gets class ``dsv-ablated`` and its column is hatched), ``token-experts`` (``token-experts-L`` per MoE
     layer for the selected token), ``no-moe``, ``empty-state``.

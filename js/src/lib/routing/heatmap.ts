@@ -1,24 +1,70 @@
-// Tokens × routed experts of one MoE layer on a canvas (data-testid routing-heatmap): the shared
-// experts as an always-on band, routed experts laid out by group, each token's chosen groups tinted
-// and its chosen experts coloured by gate weight; beside it, tokens × routing groups (routing-groups):
-// the gate weight each token gave each group, so group-limited routing shows as a few lit columns.
-// Above it, one load bar per expert (expert-L-E). Wider than its panel → it scrolls inside it.
+// Tokens × routed experts of one MoE layer on a canvas (data-testid routing-heatmap): routed experts
+// laid out by group, each token's chosen groups tinted and its chosen experts coloured by gate weight;
+// beside it, tokens × routing groups (routing-groups): the gate weight each token gave each group, so
+// group-limited routing shows as a few lit columns. Token labels on the left (row-label-T, thinned to
+// fit, the selected token always), expert index ticks (expert-tick-E) and group labels (group-label-G,
+// group-tick-G) above, the axes' titles, one load bar per expert (expert-L-E), and a legend of every
+// colour (routing-legend). The shared experts are not drawn (every token uses them at weight 1): the
+// legend says so (shared-experts). Wider or taller than its panel → it scrolls inside it (routing-scroll),
+// the labels with it.
 
-import { cssAt, heatStopsOn } from "../colour";
+import { cssAt, heatStopsOn, type Rgb } from "../colour";
 import { element, markDrawn } from "../dom";
 import { choicesOf, groupsOf, groupWeights, type RoutingData } from "./data";
-import { columnLayout, expertAt, expertX, groupSpan, rowAt, rowHeight, type ColumnLayout } from "./layout";
+import { columnLayout, expertAt, expertTicks, expertX, groupSpan, labelledRows, rowAt, rowHeight, type ColumnLayout } from "./layout";
 import { canvasColours } from "./theme";
-import { formatWeight } from "../format";
+import { formatPercent, formatWeight } from "../format";
 
 const MAX_HEIGHT = 420;
 const BAR_HEIGHT = 44;
 /** Width of one routing group's column in the tokens × groups strip. */
 export const GROUP_CELL = 12;
+/** Width of the token labels' column. */
+export const ROW_LABEL_WIDTH = 96;
+/** Height of a token label (its line). */
+const LABEL_LINE = 14;
+/** Where on the colour scale a cell of weight `w` of `top` sits: 0.25 (the least weight) to 1. */
+export const weightPosition = (weight: number, top: number): number => 0.25 + 0.75 * (weight / Math.max(1e-9, top));
+
+/** A CSS gradient of `stops` from scale position `from` to `to`, left to right. */
+export function rangeGradient(stops: readonly Rgb[], from: number, to: number, steps = 8): string {
+  const colours = Array.from({ length: steps }, (_, i) => cssAt(stops, from + ((to - from) * i) / (steps - 1)));
+  return `linear-gradient(to right, ${colours.join(", ")})`;
+}
+
+/** One colour scale of a legend: its name, a bar from the least to the greatest value, three ticks. */
+export function scaleLegend(testid: string, name: string, stops: readonly Rgb[], top: number, format: (value: number) => string = formatWeight): HTMLElement {
+  const ticks = [0, top / 2, top].map((value, i) =>
+    element("span", { testid: `${testid}-tick`, className: `dsv-rt-tick dsv-rt-tick-${i}`, text: format(value) }),
+  );
+  return element(
+    "span",
+    { testid, className: "dsv-rt-scale" },
+    element("span", { className: "dsv-rt-name", text: name }),
+    element(
+      "span",
+      { className: "dsv-rt-ramp" },
+      element("span", { className: "dsv-rt-bar", attrs: { style: `background:${rangeGradient(stops, 0.25, 1)}` } }),
+      element("span", { className: "dsv-rt-ticks" }, ...ticks),
+    ),
+  );
+}
+
+/** A swatch of the legend: `style` paints the square. */
+export function swatch(testid: string, name: string, style: string, title = ""): HTMLElement {
+  return element(
+    "span",
+    { testid, className: "dsv-rt-swatch", attrs: title ? { title } : {} },
+    element("span", { className: "dsv-rt-square", attrs: { style } }),
+    element("span", { text: name }),
+  );
+}
 
 export interface RoutingHeatmapCallbacks {
-  /** Readable label of token `index`. */
+  /** Readable label of token `index` ("3: flu"). */
   label(index: number): string;
+  /** The text of token `index` as a row label shows it. */
+  token(index: number): string;
   /** A click on the canvas (token, expert; -1 where none) or on an expert's bar (token -1); `alt`:
    * with the alt key (turn the expert off). */
   pick(token: number, expert: number, alt: boolean): void;
@@ -41,12 +87,21 @@ export interface LayerView {
 export class RoutingHeatmap {
   readonly root: HTMLElement;
   readonly canvas: HTMLCanvasElement;
+  readonly groups: HTMLCanvasElement;
+  readonly scroller: HTMLElement;
   private readonly bars: HTMLElement;
   private readonly groupLabels: HTMLElement;
+  private readonly expertTicks: HTMLElement;
+  private readonly groupTicks: HTMLElement;
+  private readonly rowLabels: HTMLElement;
+  private readonly expertTitle: HTMLElement;
+  private readonly columnsHead: HTMLElement;
+  private readonly groupsHead: HTMLElement;
+  private readonly canvasWrap: HTMLElement;
+  private readonly legend: HTMLElement;
   private readonly tooltip: HTMLElement;
-  readonly groups: HTMLCanvasElement;
   private view: LayerView | null = null;
-  private layout: ColumnLayout = columnLayout(0, 0, 0, 640);
+  private layout: ColumnLayout = columnLayout(0, 0, 640);
   private rowH = 14;
   private token = -1;
   private expert = -1;
@@ -59,7 +114,10 @@ export class RoutingHeatmap {
       attrs: { "aria-label": "routing heatmap: rows are tokens, columns routed experts by group" },
     });
     this.bars = element("div", { testid: "expert-bars", className: "dsv-expert-bars" });
-    this.groupLabels = element("div", { className: "dsv-group-labels" });
+    this.groupLabels = element("div", { testid: "group-labels", className: "dsv-group-labels" });
+    this.expertTicks = element("div", { testid: "expert-ticks", className: "dsv-rt-axis" });
+    this.groupTicks = element("div", { testid: "group-ticks", className: "dsv-rt-axis" });
+    this.rowLabels = element("div", { testid: "row-labels", className: "dsv-rt-rows" });
     this.tooltip = element("div", { testid: "routing-tooltip", className: "dsv-tooltip" });
     this.tooltip.hidden = true;
     this.groups = element("canvas", {
@@ -67,18 +125,40 @@ export class RoutingHeatmap {
       className: "dsv-routing-canvas",
       attrs: { "aria-label": "tokens × routing groups: the gate weight each token gave each group" },
     });
-    this.root = element(
+    this.legend = element("div", { testid: "routing-legend", className: "dsv-rt-legend" });
+    this.expertTitle = element("div", { testid: "expert-axis-title", className: "dsv-rt-title", text: "routed expert (grouped)" });
+    this.columnsHead = element(
       "div",
-      { testid: "routing-scroll", className: "dsv-routing-map dsv-hscroll" },
+      { className: "dsv-rt-col" },
+      this.expertTitle,
       this.bars,
       this.groupLabels,
-      element(
-        "div",
-        { className: "dsv-routing-scroll" },
-        element("div", { className: "dsv-canvas-wrap" }, this.canvas, this.tooltip),
-        this.groups,
-      ),
+      this.expertTicks,
     );
+    this.groupsHead = element(
+      "div",
+      { className: "dsv-rt-col" },
+      element("div", { testid: "group-axis-title", className: "dsv-rt-title", text: "group" }),
+      element("div", { className: "dsv-rt-spacer", attrs: { style: `height:${BAR_HEIGHT}px` } }),
+      this.groupTicks,
+      element("div", { className: "dsv-rt-axis" }),
+    );
+    const corner = element(
+      "div",
+      { className: "dsv-rt-col dsv-rt-corner", attrs: { style: `width:${ROW_LABEL_WIDTH}px` } },
+      element("div", { className: "dsv-rt-title" }),
+      element("div", { className: "dsv-rt-load-name", text: "load (this text)", attrs: { style: `height:${BAR_HEIGHT}px` } }),
+      element("div", { className: "dsv-rt-axis" }),
+      element("div", { testid: "token-axis-title", className: "dsv-rt-title dsv-rt-axis", text: "token ↓" }),
+    );
+    this.canvasWrap = element("div", { className: "dsv-canvas-wrap" }, this.canvas, this.tooltip);
+    this.scroller = element(
+      "div",
+      { testid: "routing-scroll", className: "dsv-rt-scroll" },
+      element("div", { className: "dsv-rt-head" }, corner, this.columnsHead, this.groupsHead),
+      element("div", { className: "dsv-rt-body" }, this.rowLabels, this.canvasWrap, this.groups),
+    );
+    this.root = element("div", { className: "dsv-routing-map" }, this.legend, this.scroller);
     this.bars.addEventListener("click", this.onBarClick);
     this.canvas.addEventListener("mousemove", this.onMove);
     this.canvas.addEventListener("mouseleave", this.onLeave);
@@ -91,15 +171,29 @@ export class RoutingHeatmap {
   /** Show a layer (null: nothing); bumps the canvas's `data-version`. */
   setLayer(view: LayerView | null): void {
     this.view = view;
+    this.scroller.hidden = view === null;
+    this.legend.hidden = view === null;
     if (view) {
       const layer = view.data.layer;
-      this.layout = columnLayout(view.numExperts, view.groupSize, view.numShared, view.width - this.groupCount() * GROUP_CELL - 16);
+      const groupsWidth = this.groupCount() ? Math.max(36, this.groupCount() * GROUP_CELL) + 8 : 0;
+      this.layout = columnLayout(view.numExperts, view.groupSize, view.width - groupsWidth - ROW_LABEL_WIDTH - 16);
       this.rowH = rowHeight(view.data.n, MAX_HEIGHT);
       this.buildBars(layer, view);
       this.buildGroupLabels(view);
+      this.buildExpertTicks(view);
+      this.expertTitle.textContent = view.groupSize > 0 ? "routed expert (grouped)" : "routed expert";
+      const columns = `${Math.max(this.layout.width, 150)}px`;
+      this.columnsHead.style.width = columns;
+      this.canvasWrap.style.width = columns;
+      const groups = this.groupCount();
+      this.groupsHead.hidden = groups === 0;
+      this.groupsHead.style.width = `${Math.max(36, groups * GROUP_CELL)}px`;
+      this.groups.style.marginRight = `${Math.max(0, 36 - groups * GROUP_CELL)}px`;
     } else {
       this.bars.replaceChildren();
       this.groupLabels.replaceChildren();
+      this.expertTicks.replaceChildren();
+      this.groupTicks.replaceChildren();
     }
     this.draw();
     markDrawn(this.canvas);
@@ -139,21 +233,10 @@ export class RoutingHeatmap {
   private buildBars(layer: number, view: LayerView): void {
     const { layout } = this;
     const peak = Math.max(1e-9, ...view.load, ...(view.corpusLoad ?? []));
-    const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
     const nodes: HTMLElement[] = [];
-    if (view.numShared > 0) {
-      nodes.push(
-        element("div", {
-          testid: "shared-experts",
-          className: "dsv-shared-label",
-          text: `shared ×${view.numShared}`,
-          attrs: { title: `${view.numShared} shared expert(s): every token uses them`, style: `width:${layout.shared}px` },
-        }),
-      );
-    }
     for (let expert = 0; expert < view.numExperts; expert++) {
       const group = view.groupSize > 0 ? ` (group ${Math.floor(expert / view.groupSize)})` : "";
-      const corpus = view.corpusLoad ? `; corpus ${percent(view.corpusLoad[expert])}` : "";
+      const corpus = view.corpusLoad ? `; corpus ${formatPercent(view.corpusLoad[expert])}` : "";
       const bar = element(
         "div",
         {
@@ -161,7 +244,7 @@ export class RoutingHeatmap {
           className: "dsv-expert-bar",
           attrs: {
             "data-expert": String(expert),
-            title: `expert ${expert}${group}: ${percent(view.load[expert])} of this text's token-slots${corpus}`,
+            title: `expert ${expert}${group}: ${formatPercent(view.load[expert])} of this text's token-slots${corpus}`,
             style: `left:${expertX(layout, expert)}px;width:${layout.cell}px`,
           },
         },
@@ -178,15 +261,97 @@ export class RoutingHeatmap {
     this.markBars();
   }
 
+  /** The routing groups over the columns ("group 3" where it fits, "G3" else) and, over the strip, their numbers. */
   private buildGroupLabels(view: LayerView): void {
     const labels: HTMLElement[] = [];
-    const groups = view.groupSize > 0 ? Math.ceil(view.numExperts / view.groupSize) : 0;
+    const ticks: HTMLElement[] = [];
+    const groups = this.groupCount();
     for (let group = 0; group < groups; group++) {
       const [x, width] = groupSpan(this.layout, group);
-      labels.push(element("span", { text: width >= 16 ? `G${group}` : "", attrs: { style: `left:${x}px;width:${width}px`, title: `routing group ${group}` } }));
+      const first = group * view.groupSize;
+      const title = `routing group ${group}: experts ${first}–${Math.min(view.numExperts, first + view.groupSize) - 1}`;
+      const text = width >= 52 ? `group ${group}` : width >= 16 ? `G${group}` : "";
+      labels.push(element("span", { testid: `group-label-${group}`, text, attrs: { style: `left:${x}px;width:${width}px`, title } }));
+      ticks.push(element("span", { testid: `group-tick-${group}`, text: String(group), attrs: { style: `left:${group * GROUP_CELL}px;width:${GROUP_CELL}px`, title } }));
     }
     this.groupLabels.style.width = `${this.layout.width}px`;
     this.groupLabels.replaceChildren(...labels);
+    this.groupTicks.replaceChildren(...ticks);
+  }
+
+  /** Expert indices under the group labels, thinned so they never touch. */
+  private buildExpertTicks(view: LayerView): void {
+    const { layout } = this;
+    const ticks = expertTicks(view.numExperts, layout.cell).map((expert) =>
+      element("span", {
+        testid: `expert-tick-${expert}`,
+        text: String(expert),
+        attrs: { style: `left:${expertX(layout, expert) + layout.cell / 2}px` },
+      }),
+    );
+    this.expertTicks.style.width = `${layout.width}px`;
+    this.expertTicks.replaceChildren(...ticks);
+  }
+
+  /** Token labels beside the rows: every row that fits, the selected token always; the full label on hover. */
+  private buildRowLabels(): void {
+    const n = this.view?.data.n ?? 0;
+    const { rowH } = this;
+    const height = n * rowH;
+    const labels = labelledRows(n, rowH, this.token, LABEL_LINE).map((row) => {
+      const top = Math.max(0, Math.min(height - LABEL_LINE, row * rowH + rowH / 2 - LABEL_LINE / 2));
+      return element("span", {
+        testid: `row-label-${row}`,
+        className: row === this.token ? "dsv-on" : "",
+        text: this.callbacks.token(row),
+        attrs: { title: this.callbacks.label(row), style: `top:${top}px` },
+      });
+    });
+    this.rowLabels.style.height = `${height}px`;
+    this.rowLabels.style.width = `${ROW_LABEL_WIDTH}px`;
+    this.rowLabels.replaceChildren(...labels);
+  }
+
+  /** The legend of every colour the canvases use, in the theme's colours. */
+  private buildLegend(): void {
+    const view = this.view;
+    if (!view) {
+      this.legend.replaceChildren();
+      return;
+    }
+    const colours = canvasColours(this.root);
+    const stops = heatStopsOn(colours.empty);
+    const items: HTMLElement[] = [
+      scaleLegend("weight-legend", "gate weight", stops, view.data.scale),
+      swatch("legend-not-routed", "not routed", `background:${colours.empty}`),
+    ];
+    if (view.groupSize > 0) items.push(swatch("legend-chosen-group", "chosen group", `background:${colours.groupTint}`, "the routing groups a token's experts came from"));
+    items.push(
+      swatch("legend-turned-off", "expert turned off", `background:repeating-linear-gradient(135deg, ${colours.selected} 0 1px, transparent 1px 4px)`, "alt-click an expert's bar or column to turn it off"),
+      swatch("legend-selected", "selected", `box-shadow: inset 0 0 0 2px ${colours.selected}`),
+    );
+    if (this.groupCount() > 0) items.push(scaleLegend("group-legend", "group weight (sum)", stops, this.groupTop()));
+    if (view.numShared > 0) {
+      const count = view.numShared;
+      items.push(
+        element("span", {
+          testid: "shared-experts",
+          className: "dsv-rt-shared",
+          text: `+ ${count} shared expert${count === 1 ? "" : "s"}, always on for every token (weight 1, not drawn)`,
+        }),
+      );
+    }
+    this.legend.replaceChildren(...items);
+  }
+
+  /** The largest group weight of any token (the strip's colour scale's top). */
+  private groupTop(): number {
+    const view = this.view;
+    const count = this.groupCount();
+    if (!view || count === 0) return 1;
+    let top = 0;
+    for (let token = 0; token < view.data.n; token++) for (const weight of groupWeights(view.data, token, view.groupSize, count)) top = Math.max(top, weight);
+    return top > 0 ? top : 1;
   }
 
   private draw(): void {
@@ -198,15 +363,16 @@ export class RoutingHeatmap {
     canvas.style.height = `${n * rowH}px`;
     canvas.width = Math.max(1, Math.round(layout.width * ratio));
     canvas.height = Math.max(1, Math.round(n * rowH * ratio));
+    this.buildRowLabels();
+    this.buildLegend();
     const context = canvas.getContext("2d");
-    if (!context || !view) return;
+    if (!context || !view) {
+      this.drawGroups();
+      return;
+    }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, layout.width, n * rowH);
     const height = n * rowH;
-    if (layout.shared) {
-      context.fillStyle = canvasColours(this.root).shared;
-      context.fillRect(0, 0, layout.shared, height);
-    }
     const colours = canvasColours(this.root);
     const stops = heatStopsOn(colours.empty);
     context.fillStyle = colours.empty;
@@ -221,7 +387,7 @@ export class RoutingHeatmap {
         context.fillRect(x, y, width, rowH - gap);
       }
       for (const { expert, weight } of choices) {
-        context.fillStyle = cssAt(stops, 0.25 + 0.75 * (weight / view.data.scale));
+        context.fillStyle = cssAt(stops, weightPosition(weight, view.data.scale));
         context.fillRect(expertX(layout, expert), y, layout.cell, rowH - gap);
       }
     }
@@ -278,12 +444,12 @@ export class RoutingHeatmap {
     context.fillStyle = colours.empty;
     context.fillRect(0, 0, count * GROUP_CELL, n * rowH);
     const gap = rowH >= 6 ? 1 : 0;
-    const top = Math.max(1e-9, ...Array.from({ length: n }, (_, token) => Math.max(...groupWeights(view.data, token, view.groupSize, count))));
+    const top = this.groupTop();
     for (let token = 0; token < n; token++) {
       const weights = groupWeights(view.data, token, view.groupSize, count);
       for (let group = 0; group < count; group++) {
         if (weights[group] <= 0) continue;
-        context.fillStyle = cssAt(stops, 0.25 + 0.75 * (weights[group] / top));
+        context.fillStyle = cssAt(stops, weightPosition(weights[group], top));
         context.fillRect(group * GROUP_CELL, token * rowH, GROUP_CELL - 1, rowH - gap);
       }
     }
@@ -302,11 +468,11 @@ export class RoutingHeatmap {
   }
 
   /** Tooltip text of a cell. */
-  private describe(token: number, expert: number, x: number): string {
+  private describe(token: number, expert: number): string {
     const view = this.view;
     if (!view || token < 0) return "";
     const label = this.callbacks.label(token);
-    if (expert < 0) return x < this.layout.shared ? `${label}: shared experts (always on)` : label;
+    if (expert < 0) return label;
     const chosen = choicesOf(view.data, token).find((choice) => choice.expert === expert);
     const group = view.groupSize > 0 ? ` (group ${Math.floor(expert / view.groupSize)})` : "";
     return `${label} → expert ${expert}${group}: ${chosen ? formatWeight(chosen.weight) : "not routed"}`;
@@ -314,7 +480,7 @@ export class RoutingHeatmap {
 
   private onMove = (event: MouseEvent): void => {
     const { token, expert, x, y } = this.hit(event);
-    const text = this.describe(token, expert, x);
+    const text = this.describe(token, expert);
     this.tooltip.hidden = !text;
     this.tooltip.textContent = text;
     this.tooltip.style.left = `${Math.min(x + 12, Math.max(0, this.layout.width - 200))}px`;

@@ -1,14 +1,16 @@
 // The load overview of a RoutingView on one canvas (data-testid routing-overview): one row per MoE
 // layer, one column per routed expert laid out by routing group (gaps and group labels G0…), each cell
 // coloured by how many of the text's tokens went to that expert in that layer. Layer labels on the
-// left (overview-layer-L), group labels on top (overview-group-G), a tooltip on hover, a click picks
-// the layer (and the expert). Wider than its panel → it scrolls inside it.
+// left (overview-layer-L), group labels on top (overview-group-G), the colour scale's legend above
+// (overview-legend), a tooltip on hover, a click picks the layer (and the expert). Wider than its panel → it scrolls inside it.
 
 import { cssAt, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
 import { loadAt, type LoadData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, labelEvery, overviewRowHeight, rowAt, type ColumnLayout } from "./layout";
 import { canvasColours } from "./theme";
+import { scaleLegend, swatch, weightPosition } from "./heatmap";
+import { formatPercent } from "../format";
 
 export const LABEL_WIDTH = 40;
 
@@ -24,9 +26,10 @@ export class RoutingOverview {
   private readonly layerLabels: HTMLElement;
   private readonly groupLabels: HTMLElement;
   private readonly tooltip: HTMLElement;
+  private readonly legend: HTMLElement;
   private load: LoadData | null = null;
   private groupSize = 0;
-  private layout: ColumnLayout = columnLayout(0, 0, 0, 600);
+  private layout: ColumnLayout = columnLayout(0, 0, 600);
   private rowH = 6;
   private layer = -1;
   private expert = -1;
@@ -44,13 +47,20 @@ export class RoutingOverview {
     const grid = element(
       "div",
       { className: "dsv-overview-grid" },
-      element("div", { className: "dsv-overview-corner" }),
+      element("div", { className: "dsv-overview-corner", text: "layer" }),
       this.groupLabels,
       this.layerLabels,
       element("div", { className: "dsv-canvas-wrap" }, this.canvas, this.tooltip),
     );
     this.scroller = element("div", { testid: "overview-scroll", className: "dsv-overview-scroll" }, grid);
-    this.root = element("div", { className: "dsv-overview" }, element("div", { className: "dsv-caption", text: "expert load of this text (tokens per expert, every MoE layer)" }), this.scroller);
+    this.legend = element("div", { testid: "overview-legend", className: "dsv-rt-legend" });
+    this.root = element(
+      "div",
+      { className: "dsv-overview" },
+      element("div", { className: "dsv-caption", text: "expert load of this text (tokens per expert, every MoE layer)" }),
+      this.legend,
+      this.scroller,
+    );
     this.canvas.addEventListener("mousemove", this.onMove);
     this.canvas.addEventListener("mouseleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
@@ -61,7 +71,7 @@ export class RoutingOverview {
     this.load = load;
     this.groupSize = groupSize;
     const rows = load?.layers.length ?? 0;
-    this.layout = columnLayout(load?.numExperts ?? 0, groupSize, 0, width - LABEL_WIDTH - 4);
+    this.layout = columnLayout(load?.numExperts ?? 0, groupSize, width - LABEL_WIDTH - 4);
     this.rowH = overviewRowHeight(rows);
     this.buildLabels();
     this.draw();
@@ -123,10 +133,20 @@ export class RoutingOverview {
     canvas.style.height = `${height}px`;
     canvas.width = Math.max(1, Math.round(layout.width * ratio));
     canvas.height = Math.max(1, Math.round(height * ratio));
-    const context = canvas.getContext("2d");
-    if (!context || !load) return;
     const colours = canvasColours(this.root);
     const stops = heatStopsOn(colours.empty);
+    this.legend.hidden = !load;
+    this.legend.replaceChildren(
+      ...(load
+        ? [
+            scaleLegend("load-legend", "tokens routed", stops, load.peak),
+            swatch("load-legend-none", "none", `background:${colours.empty}`),
+            swatch("load-legend-selected", "selected layer / expert", `box-shadow: inset 0 0 0 2px ${colours.selected}`),
+          ]
+        : []),
+    );
+    const context = canvas.getContext("2d");
+    if (!context || !load) return;
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, layout.width, height);
     const gap = rowH >= 6 ? 1 : 0;
@@ -134,7 +154,7 @@ export class RoutingOverview {
       const base = row * load.numExperts;
       for (let expert = 0; expert < load.numExperts; expert++) {
         const count = load.counts[base + expert];
-        context.fillStyle = count > 0 ? cssAt(stops, 0.25 + 0.75 * (count / load.peak)) : colours.empty;
+        context.fillStyle = count > 0 ? cssAt(stops, weightPosition(count, load.peak)) : colours.empty;
         context.fillRect(expertX(layout, expert), row * rowH, layout.cell, rowH - gap);
       }
     }
@@ -160,7 +180,7 @@ export class RoutingOverview {
     if (expert < 0) return `layer ${layer}`;
     const { count, share } = loadAt(load, row, expert);
     const group = this.groupSize > 0 ? ` (group ${Math.floor(expert / this.groupSize)})` : "";
-    return `layer ${layer} · expert ${expert}${group}: ${count} token${count === 1 ? "" : "s"} (${(share * 100).toFixed(1)}% of slots)`;
+    return `layer ${layer} · expert ${expert}${group}: ${count} token${count === 1 ? "" : "s"} (${formatPercent(share)} of slots)`;
   }
 
   private onMove = (event: MouseEvent): void => {

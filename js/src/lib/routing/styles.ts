@@ -10,7 +10,7 @@ export const ROUTING_STYLES = `
 .dsv-hscroll { overflow-x: auto; max-width: 100%; }
 .dsv-overview-scroll { overflow: auto; max-width: 100%; max-height: 400px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-overview-grid { display: grid; grid-template-columns: 40px max-content; column-gap: 4px; width: max-content; }
-.dsv-overview-corner { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); }
+.dsv-overview-corner { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); font-size: 10px; color: var(--jp-ui-font-color1, #444); }
 .dsv-overview-layers { position: sticky; left: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-size: 10px; color: var(--jp-ui-font-color1, #444); }
 .dsv-overview-layers span { position: absolute; right: 2px; cursor: pointer; white-space: nowrap; }
 .dsv-overview-layers span.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; text-decoration: underline; text-decoration-color: var(--jp-error-color1, #e53935); text-decoration-thickness: 2px; }
@@ -22,11 +22,37 @@ export const ROUTING_STYLES = `
 .dsv-expert-bar.dsv-on { outline: 2px solid #e53935; }
 .dsv-load { position: absolute; bottom: 0; width: 100%; background: #5c6bc0; }
 .dsv-corpus-load { position: absolute; width: 100%; height: 2px; background: #ff7043; }
-.dsv-shared-label { position: absolute; left: 0; bottom: 0; height: 100%; writing-mode: vertical-rl; transform: rotate(180deg);
-  font-size: 10px; background: var(--jp-layout-color3, #bdbdbd); color: var(--jp-ui-font-color0, #000); text-align: center; }
 .dsv-group-labels { position: relative; height: 14px; font-size: 10px; color: var(--jp-ui-font-color1, #444); flex: none; }
 .dsv-group-labels span { position: absolute; text-align: center; border-top: 2px solid #90caf9; overflow: hidden; }
-.dsv-routing-scroll { max-height: 440px; overflow-y: auto; overflow-x: visible; display: flex; gap: 8px; align-items: flex-start; width: max-content; }
+.dsv-rt-scroll { overflow: auto; max-width: 100%; max-height: 560px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
+.dsv-rt-scroll[hidden], .dsv-rt-legend[hidden], .dsv-rt-col[hidden] { display: none; }
+.dsv-rt-head, .dsv-rt-body { display: flex; gap: 8px; align-items: flex-start; width: max-content; background: var(--jp-layout-color0, #fff); }
+.dsv-rt-head { position: sticky; top: 0; z-index: 3; }
+.dsv-rt-col { display: flex; flex-direction: column; flex: none; }
+.dsv-rt-corner { position: sticky; left: 0; z-index: 4; background: var(--jp-layout-color0, #fff); align-self: stretch; }
+.dsv-rt-title { height: 16px; font-size: 11px; font-weight: 600; white-space: nowrap; color: var(--jp-ui-font-color1, #333); }
+.dsv-rt-load-name { font-size: 10px; display: flex; align-items: flex-end; justify-content: flex-end; color: var(--jp-ui-font-color1, #444); }
+.dsv-rt-corner .dsv-rt-title { text-align: right; }
+.dsv-rt-axis { position: relative; height: 14px; font-size: 10px; line-height: 14px; color: var(--jp-ui-font-color1, #444); flex: none; }
+.dsv-rt-axis span { position: absolute; top: 0; white-space: nowrap; }
+[data-testid="expert-ticks"] span { transform: translateX(-50%); border-top: 3px solid var(--jp-border-color1, #999); line-height: 11px; }
+[data-testid="group-ticks"] span { text-align: center; }
+.dsv-rt-rows { position: sticky; left: 0; z-index: 2; flex: none; background: var(--jp-layout-color0, #fff); }
+.dsv-rt-rows span { position: absolute; right: 4px; max-width: calc(100% - 4px); height: 14px; font: 11px/14px ui-monospace, monospace; white-space: pre;
+  overflow: hidden; text-overflow: ellipsis; color: var(--jp-ui-font-color1, #333); unicode-bidi: isolate; }
+.dsv-rt-rows span.dsv-on { font-weight: 700; color: var(--jp-ui-font-color0, #000); }
+.dsv-rt-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; font-size: 11px; color: var(--jp-ui-font-color1, #444); margin: 2px 0; }
+.dsv-rt-scale { display: inline-flex; gap: 6px; align-items: center; }
+.dsv-rt-ramp { display: inline-flex; flex-direction: column; width: 120px; }
+.dsv-rt-bar { display: block; height: 10px; border: 1px solid var(--jp-border-color1, #bbb); }
+.dsv-rt-ticks { position: relative; height: 13px; font-size: 10px; line-height: 13px; }
+.dsv-rt-tick { position: absolute; top: 0; white-space: nowrap; }
+.dsv-rt-tick-0 { left: 0; }
+.dsv-rt-tick-1 { left: 50%; transform: translateX(-50%); }
+.dsv-rt-tick-2 { right: 0; }
+.dsv-rt-swatch { display: inline-flex; gap: 4px; align-items: center; }
+.dsv-rt-square { display: inline-block; width: 12px; height: 12px; border: 1px solid var(--jp-border-color1, #bbb); box-sizing: border-box; }
+.dsv-rt-shared { font-style: italic; }
 .dsv-routing-canvas { display: block; cursor: crosshair; flex: none; }
 .dsv-token.dsv-routed { box-shadow: inset 0 -3px 0 #e53935; }
 .dsv-token-experts { font-size: 12px; display: flex; flex-direction: column; gap: 2px; max-height: 260px; overflow: auto; }

@@ -5,12 +5,11 @@ export interface CanvasColours {
   empty: string;
   groupTint: string;
   groupLine: string;
-  shared: string;
   selected: string;
 }
 
-const LIGHT: CanvasColours = { empty: "#f1f1f1", groupTint: "#dbeafe", groupLine: "#90a4ae", shared: "#90a4ae", selected: "#e53935" };
-const DARK: CanvasColours = { empty: "#2b2b2b", groupTint: "#1e3a5f", groupLine: "#607d8b", shared: "#607d8b", selected: "#ff5252" };
+const LIGHT: CanvasColours = { empty: "#f1f1f1", groupTint: "#dbeafe", groupLine: "#90a4ae", selected: "#e53935" };
+const DARK: CanvasColours = { empty: "#2b2b2b", groupTint: "#1e3a5f", groupLine: "#607d8b", selected: "#ff5252" };
 
 /** Whether CSS colour `colour` (`rgb(…)`/`rgba(…)`) is light, i.e. text of a dark theme. */
 export function isLightColour(colour: string): boolean {
