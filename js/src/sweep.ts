@@ -231,7 +231,7 @@ function render({ model, el }: RenderProps<SweepModel>): () => void {
   canvas.addEventListener("mouseleave", onLeave);
   canvas.addEventListener("click", onClick);
   canvas.setAttribute("aria-label", "sweep heatmap: rows are layers, columns heads or tokens");
-  const unkey = gridCursor(canvas, { shape: () => [layout.rows, layout.columns], moved: (row, column) => root.cellCentre(row, column) });
+  const unkey = gridCursor(canvas, { shape: () => [layout.rows, layout.columns] });
   const showStatus = (): void => renderStatus(status, model.get("status"));
   el.replaceChildren(root);
   const unlisten = listen(model, [

@@ -160,6 +160,24 @@ def test_clicking_an_expert_marks_its_tokens(lab_routing: PageWatch) -> None:
     assert kernel_run(lab_routing, "print(view.layer, view.selected_token)").strip() == "2 2"
 
 
+def test_the_keyboard_walks_the_heatmap_and_picks_an_expert(lab_routing: PageWatch) -> None:
+    """Focus the heatmap: the arrow keys move a cursor cell (its tooltip names the token and expert),
+    Enter picks it as a click would (the kernel sees the expert)."""
+    page = lab_routing.page
+    kernel_run(lab_routing, "view.selected_token = -1; view.selected_expert = -1; view.layer = 1")
+    page.wait_for_selector('[data-testid="expert-1-0"]')
+    page.focus(sel("routing-heatmap"))
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight"):  # the first shows 0, 0
+        page.keyboard.press(key)
+    tooltip = page.locator(sel("routing-tooltip"))
+    tooltip.wait_for(state="visible")
+    assert (tooltip.text_content() or "").startswith("1: ") and "expert 3 " in (tooltip.text_content() or "")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{sel('row-label-1')}.dsv-on")
+    assert kernel_run(lab_routing, "print(view.selected_token, view.selected_expert)").strip() == "1 3"
+    kernel_run(lab_routing, "view.selected_token = -1; view.selected_expert = -1")
+
+
 def test_editing_the_text_updates_the_routing(lab_routing: PageWatch) -> None:
     page = lab_routing.page
     before = version(lab_routing, "routing-view")

@@ -1,6 +1,7 @@
 // The keyboard's way into a canvas of cells (a heatmap, a lens, a sweep): the canvas takes focus, the
 // arrow keys move a cursor cell, and the view's own pointer code answers it — the cursor is shown by a
-// mousemove at the cell's centre (tooltip, hover mark) and Enter/Space are a click there. So a view
+// mousemove at the cell's centre (tooltip, hover mark) and Enter/Space are a click there; the panels
+// holding the canvas scroll to keep the cursor cell in sight. So a view
 // gains the keyboard without a second copy of what hovering and clicking do.
 
 /** Where the cells are: `shape()` rows × columns; `centre(row, column)` the cell's centre in the
@@ -8,8 +9,6 @@
 export interface GridCursorOptions {
   shape(): [number, number];
   centre?(row: number, column: number): [number, number];
-  /** Called after a move: e.g. scroll the cell into view. */
-  moved?(row: number, column: number): void;
 }
 
 /** The cursor's new cell after `key` ([row, column]), or null when the key is not a move. */
@@ -29,6 +28,18 @@ export function moveCursor(key: string, at: [number, number], rows: number, colu
   }
 }
 
+/** Scroll the panels holding `node` so that the client point (x, y) is inside each of them. */
+function reveal(node: HTMLElement, x: number, y: number): void {
+  for (let at = node.parentElement; at; at = at.parentElement) {
+    const style = getComputedStyle(at);
+    if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+    const box = at.getBoundingClientRect();
+    const margin = 8;
+    if (x < box.left + margin || x > box.right - margin) at.scrollLeft += x - (box.left + box.right) / 2;
+    if (y < box.top + margin || y > box.bottom - margin) at.scrollTop += y - (box.top + box.bottom) / 2;
+  }
+}
+
 /** Make `canvas` focusable and drive it from the keyboard; returns the function that undoes it. */
 export function gridCursor(canvas: HTMLElement, options: GridCursorOptions): () => void {
   let at: [number, number] | null = null;
@@ -45,7 +56,9 @@ export function gridCursor(canvas: HTMLElement, options: GridCursorOptions): () 
     return [box.left + x, box.top + y];
   };
   const fire = (type: string, row: number, column: number): void => {
-    const [clientX, clientY] = client(row, column);
+    const [x, y] = client(row, column);
+    reveal(canvas, x, y);
+    const [clientX, clientY] = client(row, column); // where the cell is now
     canvas.dispatchEvent(new MouseEvent(type, { bubbles: true, clientX, clientY }));
   };
   const onKey = (event: KeyboardEvent): void => {
@@ -65,7 +78,6 @@ export function gridCursor(canvas: HTMLElement, options: GridCursorOptions): () 
     if (!next) return;
     event.preventDefault();
     at = at ? next : [0, 0];
-    options.moved?.(...at);
     fire("mousemove", ...at);
   };
   const onBlur = (): void => {

@@ -10,6 +10,7 @@
 
 import { cssAt, heatStopsOn, type Rgb } from "../colour";
 import { element, markDrawn } from "../dom";
+import { gridCursor } from "../grid_cursor";
 import { choicesOf, groupsOf, groupWeights, type RoutingData } from "./data";
 import { columnLayout, expertAt, expertTicks, expertX, groupSpan, labelledRows, rowAt, rowHeight, type ColumnLayout } from "./layout";
 import { canvasColours } from "./theme";
@@ -103,6 +104,7 @@ export class RoutingHeatmap {
   private view: LayerView | null = null;
   private layout: ColumnLayout = columnLayout(0, 0, 640);
   private rowH = 14;
+  private readonly unkeys: (() => void)[];
   private token = -1;
   private expert = -1;
   private ablated: ReadonlySet<number> = new Set();
@@ -166,6 +168,17 @@ export class RoutingHeatmap {
     this.groups.addEventListener("mousemove", this.onGroupMove);
     this.groups.addEventListener("mouseleave", this.onLeave);
     this.groups.addEventListener("click", this.onGroupClick);
+    const rows = (): number => this.view?.data.n ?? 0;
+    this.unkeys = [
+      gridCursor(this.canvas, {
+        shape: () => [rows(), this.view?.numExperts ?? 0],
+        centre: (row, expert) => [expertX(this.layout, expert) + this.layout.cell / 2, (row + 0.5) * this.rowH],
+      }),
+      gridCursor(this.groups, {
+        shape: () => [rows(), this.groupCount()],
+        centre: (row, group) => [(group + 0.5) * GROUP_CELL, (row + 0.5) * this.rowH],
+      }),
+    ];
   }
 
   /** Show a layer (null: nothing); bumps the canvas's `data-version`. */
@@ -532,5 +545,6 @@ export class RoutingHeatmap {
     this.groups.removeEventListener("mousemove", this.onGroupMove);
     this.groups.removeEventListener("mouseleave", this.onLeave);
     this.groups.removeEventListener("click", this.onGroupClick);
+    for (const unkey of this.unkeys) unkey();
   }
 }

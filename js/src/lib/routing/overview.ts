@@ -6,6 +6,7 @@
 
 import { cssAt, heatStopsOn } from "../colour";
 import { element, markDrawn } from "../dom";
+import { gridCursor } from "../grid_cursor";
 import { loadAt, type LoadData } from "./data";
 import { columnLayout, expertAt, expertX, groupSpan, labelEvery, overviewRowHeight, rowAt, type ColumnLayout } from "./layout";
 import { canvasColours } from "./theme";
@@ -31,6 +32,7 @@ export class RoutingOverview {
   private groupSize = 0;
   private layout: ColumnLayout = columnLayout(0, 0, 600);
   private rowH = 6;
+  private readonly unkey: () => void;
   private layer = -1;
   private expert = -1;
 
@@ -64,6 +66,10 @@ export class RoutingOverview {
     this.canvas.addEventListener("mousemove", this.onMove);
     this.canvas.addEventListener("mouseleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
+    this.unkey = gridCursor(this.canvas, {
+      shape: () => [this.load?.layers.length ?? 0, this.layout.numExperts],
+      centre: (row, expert) => [expertX(this.layout, expert) + this.layout.cell / 2, (row + 0.5) * this.rowH],
+    });
   }
 
   /** Show `load` (null: nothing) laid out in `width` pixels (wider: it scrolls). */
@@ -205,5 +211,6 @@ export class RoutingOverview {
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);
+    this.unkey();
   }
 }
