@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets
 
-from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embeddings
+from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, hidden_state_index, token_embeddings
 from ..analysis.projection import Method, Projection, project, project_token_paths
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
@@ -65,6 +65,32 @@ def categorise(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         )
     position = {name: i for i, name in enumerate(order)}
     return order, np.fromiter((position[name] for name in names), dtype=np.uint8, count=len(names))
+
+
+#: How captions name the projection methods.
+METHOD_NAMES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+
+
+def map_caption(
+    method: str, dims: int, n: int, *, layer: int, num_layers: int, pooling: str = "mean", tokens: int = 0
+) -> str:
+    """The sentence above a map saying what it shows, worded like the expert map's: the points and the
+    hidden state that placed them (layer ``0`` … ``num_layers``, and pooling), the method and dimension,
+    what the colours are. ``tokens`` > 0: token mode (one text's ``tokens`` tokens at every layer)."""
+    how = f"{METHOD_NAMES.get(method, method)} to {dims}-D"
+    if tokens:
+        return (
+            f"One text's {tokens} tokens at every layer ({n} points; 0 = embeddings … {num_layers}); "
+            f"{how}; colour: layer."
+        )
+    last = pooling != "mean"
+    if layer == 0:
+        state = "the last token's embedding" if last else "their mean-pooled token embeddings"
+    else:
+        state = f"layer {layer}'s " + ("hidden state at the last token" if last else "mean-pooled hidden state")
+        if layer == num_layers:
+            state += " (the last layer, after the final norm)"
+    return f"{n} texts placed by {state}; {how}; colour: label."
 
 
 def _check_texts(texts: Any) -> list[str]:
@@ -290,6 +316,21 @@ class EmbeddingScatter(PointsView):
             raise ValueError(f"mode must be 'texts' or 'tokens', not {mode!r}")
         super().__init__(model)
         self.set_trait("mode", mode)
+        method, dims = self._fit[0], self._fit[1]
+        if self._token_paths is not None:
+            self._caption = map_caption(
+                method,
+                dims,
+                len(self._texts_full),
+                layer=0,
+                num_layers=model.num_layers,
+                tokens=self._token_paths.num_tokens,
+            )
+        else:
+            index = hidden_state_index(model, layer)
+            self._caption = map_caption(
+                method, dims, len(self._texts_full), layer=index, num_layers=model.num_layers, pooling=pooling
+            )
         if self._projection is None:
             self._computing()
         else:
@@ -383,6 +424,11 @@ class EmbeddingScatter(PointsView):
         )
 
     # --- what it shows ------------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        """What the map shows, as its caption says: method, dimension, layer and pooling, point count."""
+        return self._caption
 
     @property
     def texts(self) -> list[str]:
