@@ -4,8 +4,9 @@ renderer (``js/src/scatter.ts``, ``mode`` ``"experts"``), linked to a :class:`Ro
 
 Browser ids (``data-testid``): those of the scatter — ``embedding-scatter`` (root, ``data-mode="experts"``,
 ``data-points`` the number of experts), ``scatter-canvas``, ``scatter-legend`` (one ``legend-I`` per load
-band), ``scatter-tooltip``, ``status`` — and ``scatter-caption``, the sentence saying which basis placed
-the experts.
+band), ``scatter-tooltip``, ``status``, the tools ``select-box`` / ``select-lasso``, the ``selection-panel``
+listing the selected experts (``selection-item``: a click selects that expert, as a click on its point
+does) — and ``scatter-caption``, the sentence saying which basis placed the experts.
 """
 
 from __future__ import annotations

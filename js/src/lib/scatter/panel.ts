@@ -1,7 +1,8 @@
 // The selection panel under the scatter: how many points are selected, how many of each label, and the
 // first few selected points listed (as text). Pure functions, no DOM.
 
-/** Selected points the panel lists by name; the rest are counted ("… and N more"). */
+/** Selected points the panel lists by name; the rest are counted ("… and N more"). Python documents it
+ * as embedding_scatter.py LISTED. */
 export const LISTED = 10;
 
 export interface LabelCount {
