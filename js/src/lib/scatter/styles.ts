@@ -15,7 +15,7 @@ export const SCATTER_STYLES = `
 .dsv-scatter-tooltip { position: absolute; pointer-events: none; max-width: 320px; background: rgba(20, 20, 20, 0.88); color: #fff; padding: 3px 7px; border-radius: 3px; white-space: pre-wrap; word-break: break-word; font-size: 12px; z-index: 2; }
 .dsv-scatter-tooltip-label { display: block; color: #bbb; font-size: 11px; margin-top: 2px; }
 .dsv-scatter [hidden] { display: none !important; }
-.dsv-live-diamond { box-sizing: border-box; width: 13px; height: 13px; background: #ffd600; border: 2px solid #111; transform: rotate(45deg); }
+.dsv-live-diamond { box-sizing: border-box; width: 13px; height: 13px; background: #ffd600; border: 2px solid var(--jp-ui-font-color1, #111); transform: rotate(45deg); }
 .dsv-live-point { position: absolute; margin: -6.5px 0 0 -6.5px; pointer-events: none; z-index: 1; }
 .dsv-legend-diamond { flex: none; margin: 0 1px; }
 .dsv-scatter-legend { display: flex; flex-direction: column; gap: 2px; max-height: 460px; overflow: auto; min-width: 120px; max-width: 220px; }
