@@ -1,6 +1,7 @@
 // EmbeddingScatter (src/deepseek_viz/widgets/embedding_scatter.py): texts (or one text's tokens through
 // the layers) as points on a WebGL canvas: pan, zoom, hover tooltip, box/lasso selection synced to Python,
-// click to pick a text, a legend per label, and the "live point" of a linked view's text.
+// click to pick a text, a legend per label (and the live point's entry), the "live point" of a linked
+// view's text, a caption saying what the map shows, and a panel listing the selection.
 
 import type { RenderProps } from "@anywidget/types";
 import type { ArrayValue } from "./lib/buffers";
@@ -9,6 +10,7 @@ import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { listen } from "./lib/model";
 import {
+  allOnScreen,
   centre3,
   extentOf,
   fitCamera,
@@ -24,6 +26,7 @@ import {
 import { SpatialGrid } from "./lib/scatter/grid";
 import { clear, drawAxes, drawPaths, drawRing, drawSelection, type Frame } from "./lib/scatter/overlay";
 import { parseColour, pointColours, pointSize, type Rgb } from "./lib/scatter/palette";
+import { LISTED, listedText, summarise } from "./lib/scatter/panel";
 import { decodePoints, type PointData } from "./lib/scatter/points";
 import { createRenderer } from "./lib/scatter/renderer";
 import { boxFrom, selectInBox, selectInPolygon, selectionMask } from "./lib/scatter/select";
@@ -49,12 +52,14 @@ export interface ScatterModel {
   _colours: string[];
   _texts: string[];
   _paths: { layers?: number; tokens?: number };
-  /** A line above the points (the expert map says which basis placed them); "" for none. */
+  /** A line above the points saying what they show (method, layer and pooling, dimension, count; the
+   * expert map: which basis placed them); "" for none. */
   _caption: string;
   _data_id: number;
 }
 
 type Tool = "box" | "lasso";
+const TOOLS: readonly Tool[] = ["box", "lasso"];
 
 interface Gesture {
   kind: "pan" | "orbit" | Tool;
@@ -83,6 +88,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   let orbit = DEFAULT_ORBIT;
   let camera: Camera = { cx: 0, cy: 0, scale: 1 };
   let fitScale = 1;
+  let fitted = true; // the camera shows all points (no pan or zoom since): a resize fits them again
   let width = 0;
   let height = 0;
   let colours: Rgb[] = [];
@@ -103,7 +109,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   const tooltipLabel = element("span", { className: "dsv-scatter-tooltip-label" });
   tooltip.append(tooltipText, tooltipLabel);
   tooltip.hidden = true;
-  const live = element("div", { testid: "live-point", className: "dsv-live-point" });
+  const live = element("div", { testid: "live-point", className: "dsv-live-point dsv-live-diamond" });
   live.hidden = true;
   const renderer = createRenderer();
   renderer.canvas.dataset.testid = "scatter-canvas";
@@ -113,18 +119,39 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
 
   const legend = element("div", { testid: "scatter-legend", className: "dsv-scatter-legend" });
   const status = element("span", { testid: "status", className: "dsv-scatter-status", attrs: { role: "status" } });
-  const count = element("span", { testid: "selection-count" });
   const button = (testid: string, text: string, title: string, action: () => void): HTMLButtonElement => {
     const node = element("button", { testid, text, attrs: { title, type: "button" } });
     node.addEventListener("click", action);
     return node;
   };
-  const toolButton = button("select-tool", "box select", "what shift-drag selects with: click to switch", () => {
-    tool = tool === "box" ? "lasso" : "box";
-    toolButton.textContent = `${tool} select`;
+  // the selection tools: a segmented control, the pressed button is the tool shift-drag uses
+  const toolButtons = TOOLS.map((name) => {
+    const node = button(`select-${name}`, name, `shift-drag selects with a ${name}`, () => setTool(name));
+    node.dataset.tool = name;
+    return node;
   });
+  const tools = element(
+    "div",
+    { testid: "select-tool", className: "dsv-scatter-tools", attrs: { role: "group", "aria-label": "selection tool for shift-drag" } },
+    element("span", { className: "dsv-scatter-tools-label", text: "select:" }),
+    ...toolButtons,
+  );
   const hint = element("span", { className: "dsv-scatter-hint" });
   const caption = element("div", { testid: "scatter-caption", className: "dsv-scatter-caption" });
+  // the selection panel: "N selected", the count per label, the first few selected points, "clear"
+  const count = element("span", { testid: "selection-count", className: "dsv-selection-count" });
+  const perLabel = element("span", { testid: "selection-labels", className: "dsv-selection-labels" });
+  const clearButton = button("clear-selection", "clear", "select nothing", () => select([]));
+  const listed = element("ul", { testid: "selection-list", className: "dsv-selection-list" });
+  const more = element("div", { testid: "selection-more", className: "dsv-selection-more" });
+  const panel = element(
+    "div",
+    { testid: "selection-panel", className: "dsv-selection-panel", attrs: { "aria-label": "selected points" } },
+    element("div", { className: "dsv-selection-head" }, count, perLabel, clearButton),
+    listed,
+    more,
+  );
+  panel.hidden = true;
   const root = element(
     "div",
     { testid: "embedding-scatter", className: "dsv-scatter", attrs: { "data-renderer": renderer.kind } },
@@ -132,15 +159,14 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     element(
       "div",
       { className: "dsv-scatter-bar" },
-      toolButton,
+      tools,
       button("reset-view", "reset view", "show all points (or double-click)", () => resetView()),
-      button("clear-selection", "clear selection", "select nothing", () => select([])),
-      count,
       status,
       hint,
     ),
     caption,
     element("div", { className: "dsv-scatter-body" }, stage, legend),
+    panel,
   );
   el.replaceChildren(root);
 
@@ -174,6 +200,9 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     }
     placeLivePoint();
     root.dataset.camera = JSON.stringify({ ...camera, width, height });
+    // while the camera is the fitted one: whether every point is on the canvas ("all") or not ("partial")
+    if (fitted && width > 0) root.dataset.fit = allOnScreen(camera, plane, width, height) ? "all" : "partial";
+    else delete root.dataset.fit;
     // 3-D: a point p is on the plane at rows 0–1 of rotation(orbit) · (p − origin) (camera.ts)
     if (data?.dims === 3) root.dataset.orbit = JSON.stringify({ ...orbit, origin });
     else delete root.dataset.orbit;
@@ -191,9 +220,10 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
       live.hidden = true;
       return;
     }
+    const onMap = (px: number, py: number): boolean => px >= 0 && py >= 0 && px <= width && py <= height;
     const [x, y] = data.dims === 3 ? orbitToPlane(Float32Array.from(point), orbit, origin) : point;
     const [px, py] = toScreen(camera, x, y, width, height);
-    live.hidden = px < 0 || py < 0 || px > width || py > height;
+    live.hidden = !onMap(px, py);
     live.style.left = `${px}px`;
     live.style.top = `${py}px`;
     live.dataset.x = String(point[0]);
@@ -209,22 +239,96 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     grid = null;
   }
 
+  /** Fit the camera to every point on the canvas as it is now (its real width and height), with a margin
+   * and room for a point's radius. */
+  function fit(): void {
+    camera = fitCamera(extentOf(plane), width || 1, height || 1, 0.06, size() / 2 + 2);
+    fitScale = camera.scale;
+    fitted = true;
+  }
+
   function resetView(): void {
     if (data?.dims === 3) {
       orbit = DEFAULT_ORBIT;
       updatePlane();
     }
-    camera = fitCamera(extentOf(plane), width || 1, height || 1);
-    fitScale = camera.scale;
+    fit();
     requestDraw();
   }
 
   function showColours(): void {
     if (!data) return;
     renderer.setColours(pointColours(data.labels, colours, selectionMask(data.n, model.get("selected"))));
-    const selected = model.get("selected").length;
-    count.textContent = selected ? `${selected} selected` : "";
+    showPanel();
     requestDraw();
+  }
+
+  function setTool(name: Tool): void {
+    tool = name;
+    for (const node of toolButtons) node.setAttribute("aria-pressed", String(node.dataset.tool === tool));
+    showHint();
+  }
+
+  function showHint(): void {
+    const drag = data?.dims === 3 ? "drag: rotate" : "drag: pan";
+    hint.textContent = `${drag} · wheel: zoom · shift-drag: select (${tool}) · click: pick`;
+  }
+
+  /** The selection panel: hidden when nothing is selected. */
+  function showPanel(): void {
+    const selected = model.get("selected");
+    const summary = summarise(selected, data?.labels ?? new Uint8Array(0), model.get("_label_names"));
+    panel.hidden = summary.count === 0;
+    root.dataset.selected = String(summary.count);
+    count.textContent = summary.count ? `${summary.count} selected` : "";
+    const named = model.get("_label_names").length > 1;
+    perLabel.replaceChildren(
+      ...(named ? summary.labels : []).map(({ label, name, count: n }) => {
+        const [r, g, b] = colours[label] ?? [0, 0, 0];
+        return element(
+          "span",
+          { className: "dsv-selection-label", attrs: { "data-label": String(label) } },
+          element("span", { className: "dsv-legend-swatch", attrs: { style: `background: rgb(${r}, ${g}, ${b})` } }),
+          element("span", { className: "dsv-selection-label-name", text: showControls(name) }),
+          element("span", { className: "dsv-selection-label-count", text: String(n) }),
+        );
+      }),
+    );
+    const mode = model.get("mode");
+    const missing: number[] = [];
+    listed.replaceChildren(
+      ...summary.listed.map((index) => {
+        const text = textOf(index);
+        if (text === undefined) missing.push(index);
+        const shown = text === undefined ? "…" : showControls(listedText(text, mode));
+        const verb = mode === "experts" ? "select this expert" : mode === "texts" ? "load this text (like a click on its point)" : "pick this point";
+        const item = element(
+          "button",
+          { testid: "selection-item", className: "dsv-selection-item", text: shown, attrs: { type: "button", title: `${verb}: ${shown}`, "data-index": String(index) } },
+        );
+        item.addEventListener("click", () => click(index));
+        return element("li", {}, item);
+      }),
+    );
+    more.textContent = summary.more ? `… and ${summary.more} more (the first ${LISTED} are listed)` : "";
+    more.hidden = !summary.more;
+    if (missing.length) fetchListed(missing, selected);
+  }
+
+  /** Ask Python for the texts of listed points it did not send (large sets), then show the panel again
+   * if the selection is still the one they were asked for. */
+  function fetchListed(indices: number[], selected: number[]): void {
+    Promise.all(
+      indices.map((index) =>
+        invoke<{ index: number; text: string }>(experimental, "_fetch_text", { index }, signal).then(([reply]) => {
+          texts.set(reply.index, reply.text);
+        }),
+      ),
+    )
+      .then(() => {
+        if (!disposed && model.get("selected") === selected) showPanel();
+      })
+      .catch(showError);
   }
 
   function select(indices: number[]): void {
@@ -232,28 +336,47 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     model.save_changes();
   }
 
+  /** The legend: one entry per label (a button selecting its points) when there are two or more, and an
+   * entry for the live point while one is shown (the same diamond as on the map). */
   function showLegend(): void {
     const names = model.get("_label_names");
     const counts = new Array<number>(names.length).fill(0);
     if (data) for (const label of data.labels) counts[label]++;
-    legend.hidden = names.length < 2;
-    legend.replaceChildren(
-      ...names.map((name, index) => {
-        const [r, g, b] = colours[index] ?? [0, 0, 0];
-        const entry = element(
+    const point = model.get("live_point");
+    const showsLive = data !== null && point.length === data.dims;
+    const entries: HTMLElement[] = (names.length < 2 ? [] : names).map((name, index) => {
+      const [r, g, b] = colours[index] ?? [0, 0, 0];
+      const entry = element(
+        "button",
+        { testid: `legend-${index}`, className: "dsv-legend-entry", attrs: { type: "button", title: `select all “${name}”` } },
+        element("span", { className: "dsv-legend-swatch", attrs: { style: `background: rgb(${r}, ${g}, ${b})` } }),
+        element("span", { className: "dsv-legend-name", text: showControls(name) }),
+        element("span", { className: "dsv-legend-count", text: String(counts[index]) }),
+      );
+      entry.addEventListener("click", () => {
+        const labels = data?.labels ?? new Uint8Array(0);
+        select(Array.from(labels.keys()).filter((i) => labels[i] === index));
+      });
+      return entry;
+    });
+    if (showsLive) {
+      const text = model.get("live_text");
+      entries.push(
+        element(
           "div",
-          { testid: `legend-${index}`, className: "dsv-legend-entry", attrs: { title: `select all “${name}”` } },
-          element("span", { className: "dsv-legend-swatch", attrs: { style: `background: rgb(${r}, ${g}, ${b})` } }),
-          element("span", { className: "dsv-legend-name", text: showControls(name) }),
-          element("span", { className: "dsv-legend-count", text: String(counts[index]) }),
-        );
-        entry.addEventListener("click", () => {
-          const labels = data?.labels ?? new Uint8Array(0);
-          select(Array.from(labels.keys()).filter((i) => labels[i] === index));
-        });
-        return entry;
-      }),
-    );
+          { testid: "legend-live", className: "dsv-legend-live", attrs: { title: text } },
+          element("span", { className: "dsv-live-diamond dsv-legend-diamond" }),
+          element("span", { className: "dsv-legend-name", text: "the text being edited" }),
+        ),
+      );
+    }
+    legend.hidden = entries.length === 0;
+    legend.replaceChildren(...entries);
+  }
+
+  function onLivePoint(): void {
+    showLegend(); // its live entry comes and goes with the live point, and its title is the text
+    requestDraw();
   }
 
   function showStatus(): void {
@@ -280,7 +403,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     caption.hidden = !caption.textContent;
     origin = data?.dims === 3 ? centre3(data.coords) : [0, 0, 0];
     orbit = DEFAULT_ORBIT;
-    hint.textContent = `${data?.dims === 3 ? "drag: rotate" : "drag: pan"} · wheel: zoom · shift-drag: select · click: pick`;
+    showHint();
     texts.clear();
     hideTooltip();
     updatePlane();
@@ -368,9 +491,12 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     if (!g) return hover(px, py);
     g.moved ||= Math.hypot(px - g.startX, py - g.startY) > CLICK_SLOP;
     if (!g.moved) return;
-    if (g.kind === "pan") camera = panCamera(camera, px - g.lastX, py - g.lastY);
-    else if (g.kind === "orbit") {
+    if (g.kind === "pan") {
+      camera = panCamera(camera, px - g.lastX, py - g.lastY);
+      fitted = false;
+    } else if (g.kind === "orbit") {
       orbit = orbitBy(orbit, px - g.lastX, py - g.lastY);
+      fitted = false;
       updatePlane();
     } else if (g.kind === "box") g.outline = [g.startX, g.startY, px, g.startY, px, py, g.startX, py];
     else g.outline.push(px, py);
@@ -405,6 +531,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     event.preventDefault();
     const [px, py] = local(event);
     camera = zoomCamera(camera, Math.exp(-event.deltaY * 0.0015), px, py, width, height, fitScale);
+    fitted = false;
     hovered = -1;
     hideTooltip();
     requestDraw();
@@ -420,10 +547,9 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   function onResize(): void {
     const [w, h] = [stage.clientWidth, stage.clientHeight];
     if (w === 0 || h === 0 || (w === width && h === height)) return;
-    const first = width === 0;
     [width, height] = [w, h];
     renderer.resize(width, height, window.devicePixelRatio || 1);
-    if (first) resetView();
+    if (fitted) fit(); // all points stay on the canvas of the new size (a camera the user moved stays)
     requestDraw();
   }
 
@@ -440,10 +566,12 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     ["change:_data_id", onData],
     ["change:selected", showColours],
     ["change:clicked", requestDraw],
-    ["change:live_point", requestDraw],
+    ["change:live_point", onLivePoint],
+    ["change:live_text", onLivePoint],
     ["change:status", showStatus],
   ]);
   showStatus();
+  setTool(tool);
   onData();
   onResize();
   const unwatchTheme = onThemeChange(requestDraw);

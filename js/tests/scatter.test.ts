@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  allOnScreen,
   axisDirections,
   centre3,
   clipTransform,
@@ -15,6 +16,7 @@ import {
   zoomCamera,
 } from "../src/lib/scatter/camera";
 import { SpatialGrid } from "../src/lib/scatter/grid";
+import { listedText, summarise } from "../src/lib/scatter/panel";
 import { DIMMED_ALPHA, parseColour, pointColours } from "../src/lib/scatter/palette";
 import type { DType, WireArray } from "../src/lib/buffers";
 import { decodePoints } from "../src/lib/scatter/points";
@@ -274,5 +276,37 @@ describe("colours", () => {
     expect(isSoftwareRenderer("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)")).toBe(true);
     expect(isSoftwareRenderer("llvmpipe (LLVM 15.0.6, 256 bits)")).toBe(true);
     expect(isSoftwareRenderer("ANGLE (NVIDIA, NVIDIA GeForce RTX 3080 Direct3D11 vs_5_0 ps_5_0)")).toBe(false);
+  });
+});
+
+describe("fit with padding and the selection summary", () => {
+  it("fitCamera keeps `pad` pixels free on the tighter side, at the canvas's aspect ratio", () => {
+    const extent = { x0: -5, x1: 5, y0: -1, y1: 1 };
+    const wide = fitCamera(extent, 1000, 200, 0, 10);
+    expect(wide.scale).toBeCloseTo(Math.min(980 / 10, 180 / 2));
+    const xy = Float32Array.from([-5, -1, 5, 1, 0, 0]);
+    for (const [w, h] of [
+      [1000, 200],
+      [200, 1000],
+      [300, 300],
+    ]) {
+      const camera = fitCamera(extent, w, h, 0.06, 6);
+      expect(allOnScreen(camera, xy, w, h, 6)).toBe(true);
+      expect(allOnScreen(camera, xy, w / 2, h)).toBe(false); // half as wide: the ends fall off
+    }
+  });
+
+  it("summarise counts per label, most first, and lists the first few", () => {
+    const labels = Uint8Array.from([0, 1, 1, 2, 1, 0]);
+    const summary = summarise([0, 1, 2, 4, 5, 9], labels, ["a", "b", "c"], 3);
+    expect(summary.count).toBe(5); // 9 is out of range
+    expect(summary.labels).toEqual([
+      { label: 1, name: "b", count: 3 },
+      { label: 0, name: "a", count: 2 },
+    ]);
+    expect([summary.listed, summary.more]).toEqual([[0, 1, 2], 2]);
+    expect(summarise([], labels, ["a"]).count).toBe(0);
+    expect(listedText("expert 3 · 4%\ntop tokens: x", "experts")).toBe("expert 3 · 4%");
+    expect(listedText("one\ntwo", "texts")).toBe("one\ntwo");
   });
 });

@@ -1,5 +1,7 @@
 """EmbeddingScatter in Chromium, against a live JupyterLab kernel: drawing, hover, box selection synced
-to Python, a linked AttentionView (click loads a text, editing moves the live point).
+to Python, a linked AttentionView (click loads a text, editing moves the live point); in light and dark:
+the caption, the live point's legend entry, the box | lasso tools, the selection panel (counts, texts
+that load into the linked view, clear) and every point on the canvas in a 1024 px-wide page.
 
 Point positions on screen come from the coordinates (read through the kernel) and the camera the widget
 publishes in ``data-camera`` (``{cx, cy, scale, width, height}``: plane point at the canvas centre, CSS
@@ -18,7 +20,9 @@ import pytest
 from tests.browser.conftest import (
     PageWatch,
     Server,
+    contrast_failures,
     kernel_run,
+    kernel_value,
     notebook_in_lab,
     playwright_sync,
     sel,
@@ -117,23 +121,30 @@ def test_hover_shows_text_and_label(lab_scatter: PageWatch) -> None:
     assert lab_scatter.dialogs == []
 
 
-def test_box_select_sets_selected_in_python(lab_scatter: PageWatch) -> None:
-    page = lab_scatter.page
-    points = coords(lab_scatter)
-    positions = [screen_position(lab_scatter, point) for point in points]
+def box_select_left_half(page: PageWatch) -> list[int]:
+    """Shift-drag a box around the left half of the points; the indices inside it."""
+    points = coords(page)
+    positions = [screen_position(page, point) for point in points]
     xs = sorted(x for x, _ in positions)
     ys = sorted(y for _, y in positions)
     x0, x1 = xs[0] - 5, (xs[len(xs) // 2] + xs[len(xs) // 2 + 1]) / 2  # the left half of the points
     y0, y1 = ys[0] - 5, ys[-1] + 5
     expected = [i for i, (x, y) in enumerate(positions) if x0 <= x <= x1 and y0 <= y <= y1]
     assert 0 < len(expected) < len(points)
-    page.keyboard.down("Shift")
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
-    page.mouse.move(x1, y1, steps=4)
-    page.mouse.up()
-    page.keyboard.up("Shift")
+    mouse, keyboard = page.page.mouse, page.page.keyboard
+    keyboard.down("Shift")
+    mouse.move(x0, y0)
+    mouse.down()
+    mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
+    mouse.move(x1, y1, steps=4)
+    mouse.up()
+    keyboard.up("Shift")
+    return expected
+
+
+def test_box_select_sets_selected_in_python(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    expected = box_select_left_half(lab_scatter)
     page.wait_for_function(
         "([selector, text]) => document.querySelector(selector)?.textContent === text",
         arg=[sel("selection-count"), f"{len(expected)} selected"],
@@ -189,6 +200,148 @@ def test_editing_the_view_moves_the_live_point(lab_scatter: PageWatch) -> None:
     assert kernel_run(lab_scatter, check).strip() == "Fever may indicate flu, or a heart attack True"
     assert page.is_visible(sel("live-point"))
     assert lab_scatter.errors == []
+
+
+def theme_name(dark: bool) -> str:
+    return "dark" if dark else "light"
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_map_says_what_it_shows_and_its_tools_switch(lab_scatter: PageWatch, dark: bool) -> None:
+    page = lab_scatter.page
+    set_theme(lab_scatter, dark)
+    kernel_run(lab_scatter, "scatter.selected = []; view.text = texts[0]")
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.title === text",
+        arg=[sel("legend-live"), TEXTS[0]],
+    )
+    # the caption names the method, the layer and pooling, the dimension and the count (from Python)
+    layers = int(kernel_run(lab_scatter, "print(model.num_layers)"))
+    caption = page.text_content(sel("scatter-caption")) or ""
+    assert caption == kernel_run(lab_scatter, "print(scatter.description)").strip()
+    assert f"{len(TEXTS)} texts" in caption and "PCA to 2-D" in caption
+    assert f"layer {layers}'s mean-pooled hidden state" in caption
+
+    # the live point has a legend entry, drawn as the diamond on the map
+    assert page.text_content(sel("legend-live")) == "the text being edited"
+    looks = page.evaluate(
+        """([entry, point]) => [entry, point].map((selector) => {
+            const style = getComputedStyle(document.querySelector(selector));
+            return [style.backgroundColor, style.borderColor, style.transform, style.width];
+        })""",
+        [f"{sel('legend-live')} .dsv-live-diamond", sel("live-point")],
+    )
+    assert looks[0] == looks[1]
+
+    # box | lasso: two buttons, keyboard reachable, aria-pressed on the tool in use; the hint says so
+    def pressed() -> list[str | None]:
+        return [page.get_attribute(sel(f"select-{tool}"), "aria-pressed") for tool in ("box", "lasso")]
+
+    page.focus(sel("select-box"))
+    page.keyboard.press("Space")
+    assert pressed() == ["true", "false"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "select-lasso"
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # focus is visible
+    page.keyboard.press("Enter")
+    assert pressed() == ["false", "true"]
+    assert page.text_content(sel("select-lasso")) == "lasso"
+    assert "shift-drag: select (lasso)" in (page.text_content(f"{ROOT} .dsv-scatter-hint") or "")
+    page.click(sel("select-box"))
+    assert pressed() == ["true", "false"]
+
+    page.locator(ROOT).scroll_into_view_if_needed()
+    lab_scatter.screenshot(f"embedding-map-{theme_name(dark)}")
+    assert contrast_failures(lab_scatter, ROOT) == []
+    assert lab_scatter.errors == []
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_selection_fills_the_panel_and_its_texts_load(lab_scatter: PageWatch, dark: bool) -> None:
+    page = lab_scatter.page
+    set_theme(lab_scatter, dark)
+    kernel_run(lab_scatter, "scatter.selected = []; view.text = texts[0]")
+    assert page.is_hidden(sel("selection-panel"))
+    page.click(sel("select-box"))
+    expected = box_select_left_half(lab_scatter)
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.textContent === text",
+        arg=[sel("selection-count"), f"{len(expected)} selected"],
+    )
+    assert kernel_run(lab_scatter, "print(scatter.selected)").strip() == str(expected)
+    # the count per label, most first, and the first ten texts, as text
+    counts: dict[str, int] = {}
+    for index in expected:
+        counts[LABELS[index]] = counts.get(LABELS[index], 0) + 1
+    shown = page.locator(f"{sel('selection-labels')} .dsv-selection-label")
+    pairs = [
+        (
+            shown.nth(i).locator(".dsv-selection-label-name").text_content(),
+            shown.nth(i).locator(".dsv-selection-label-count").text_content(),
+        )
+        for i in range(shown.count())
+    ]
+    assert sorted(pairs) == sorted((name, str(n)) for name, n in counts.items())
+    assert [int(n or 0) for _, n in pairs] == sorted(counts.values(), reverse=True)
+    items = page.locator(sel("selection-item"))
+    assert items.all_text_contents() == [TEXTS[i] for i in expected[:10]]
+    if len(expected) > 10:
+        assert f"and {len(expected) - 10} more" in (page.text_content(sel("selection-more")) or "")
+    page.locator(sel("selection-panel")).scroll_into_view_if_needed()
+    lab_scatter.screenshot(f"embedding-selection-{theme_name(dark)}")
+    assert contrast_failures(lab_scatter, ROOT) == []
+
+    # a listed text is clicked like its point: it loads into the linked view (the kernel sees it)
+    index = expected[1]
+    page.click(f'{sel("selection-item")}[data-index="{index}"]')
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.value === text",
+        arg=[sel("text-input"), TEXTS[index]],
+    )
+    answer = kernel_value(lab_scatter, f"(scatter.clicked, view.text == texts[{index}])", f"({index}, True)")
+    assert answer == f"({index}, True)"
+    # Python's `selected` is the source of truth: setting it there updates the panel
+    kernel_run(lab_scatter, "scatter.selected = [len(texts) - 1]")
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.textContent === '1 selected'",
+        arg=sel("selection-count"),
+    )
+    assert items.all_text_contents() == [HTML_TEXT]
+    assert page.locator(f"{sel('selection-panel')} img, {sel('selection-panel')} b").count() == 0
+    # clear empties `selected` in Python and hides the panel
+    page.click(sel("clear-selection"))
+    assert kernel_value(lab_scatter, "scatter.selected", "[]") == "[]"
+    page.wait_for_selector(sel("selection-panel"), state="hidden")
+    assert lab_scatter.errors == [] and lab_scatter.dialogs == []
+
+
+def test_every_point_is_on_the_canvas_in_a_1024_px_page(lab_scatter: PageWatch) -> None:
+    page = lab_scatter.page
+    set_theme(lab_scatter, False)
+    before = json.loads(page.get_attribute(ROOT, "data-camera") or "{}")["width"]
+    page.set_viewport_size({"width": 1024, "height": 900})
+    try:
+        page.wait_for_function(
+            "([selector, width]) => JSON.parse(document.querySelector(selector).dataset.camera).width < width",
+            arg=[ROOT, before],
+        )
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        locator = page.locator(f"{ROOT} .dsv-scatter-input")
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1024
+        radius = 3.5  # half a point of a small set (palette.ts pointSize)
+        for point in coords(lab_scatter):
+            x, y = screen_position(lab_scatter, point)
+            assert box["x"] + radius <= x <= box["x"] + box["width"] - radius
+            assert box["y"] + radius <= y <= box["y"] + box["height"] - radius
+        assert page.get_attribute(ROOT, "data-fit") == "all"  # and the view says so
+        # the whole view fits the page's width: nothing of it is cut or scrolls sideways
+        right = page.evaluate(f"() => document.querySelector('{ROOT}').getBoundingClientRect().right")
+        assert right <= 1024
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 # --- 3-D ---------------------------------------------------------------------------------------------

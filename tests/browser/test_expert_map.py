@@ -1,5 +1,6 @@
 """ExpertMapView in Chromium against a live kernel, light and dark: drawn with its load legend and
-caption, hovering an expert shows its load, a click selects it here and in the linked RoutingView."""
+caption, hovering an expert shows its load, a click selects it here and in the linked RoutingView, a
+selection is listed under the map (a listed expert selects like a click)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from tests.browser.conftest import PageWatch, kernel_run, sel, set_theme
+from tests.browser.conftest import PageWatch, contrast_failures, kernel_run, kernel_value, sel, set_theme
 from tests.browser.test_embedding_scatter import loneliest, screen_position
 
 pytestmark = pytest.mark.browser
@@ -85,4 +86,28 @@ def test_expert_map_draws_and_a_click_selects_in_the_routing_view(lab_map: PageW
     page.wait_for_function(  # and the routing view shows it: the expert's tokens are marked
         "selector => document.querySelectorAll(selector).length > 0", arg=f"{sel('routing-view')} .dsv-routed"
     )
+    assert lab_map.errors == [] and lab_map.dialogs == []
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_selected_experts_are_listed_and_a_listed_one_selects(lab_map: PageWatch, dark: bool) -> None:
+    page = lab_map.page
+    set_theme(lab_map, dark)
+    kernel_run(
+        lab_map, "experts.selected = [1, 3]; routing.selected_expert = -1; experts.selected_expert = -1"
+    )
+    page.wait_for_function(
+        "selector => document.querySelector(selector)?.textContent === '2 selected'",
+        arg=sel("selection-count"),
+    )
+    items = page.locator(sel("selection-item"))
+    assert [text.split(" · ")[0] for text in items.all_text_contents()] == ["expert 1", "expert 3"]
+    assert all("\n" not in text and "top tokens" not in text for text in items.all_text_contents())
+    page.locator(sel("selection-panel")).scroll_into_view_if_needed()
+    lab_map.screenshot(f"expert-map-selection-{'dark' if dark else 'light'}")
+    assert contrast_failures(lab_map, ROOT) == []
+    page.click(f'{sel("selection-item")}[data-index="3"]')
+    assert kernel_value(lab_map, "experts.selected_expert, routing.selected_expert", "3 3") == "3 3"
+    page.click(sel("clear-selection"))
+    assert kernel_value(lab_map, "experts.selected", "[]") == "[]"
     assert lab_map.errors == [] and lab_map.dialogs == []

@@ -20,6 +20,7 @@ from deepseek_viz.widgets.embedding_scatter import (
     TEXT_CHARS,
     EmbeddingScatter,
     categorise,
+    map_caption,
     tooltip_text,
 )
 from tests.widgets.conftest import Serving
@@ -224,3 +225,32 @@ def test_projection_cache_is_reused(hooked: dv.HookedModel) -> None:
     first = EmbeddingScatter(hooked, TEXTS, method="pca", progress=False)
     second = EmbeddingScatter(hooked, TEXTS, LABELS, method="pca", progress=False)
     assert first.projection is second.projection
+
+
+def test_caption_says_method_layer_pooling_dims_and_count(
+    scatter: EmbeddingScatter, hooked: dv.HookedModel
+) -> None:
+    last = hooked.num_layers
+    assert (
+        scatter._caption
+        == scatter.description
+        == (
+            f"{len(TEXTS)} texts placed by layer {last}'s mean-pooled hidden state (the last layer, after the "
+            "final norm); PCA to 2-D; colour: label."
+        )
+    )
+    deferred = EmbeddingScatter(
+        hooked, TEXTS[:5], layer=1, pooling="last", method="umap", dims=3, progress=False, defer=True
+    )
+    assert deferred.description == (
+        "5 texts placed by layer 1's hidden state at the last token; UMAP to 3-D; colour: label."
+    )
+    assert map_caption("tsne", 2, 3, layer=0, num_layers=4).startswith(
+        "3 texts placed by their mean-pooled token embeddings; t-SNE to 2-D"
+    )
+    tokens = EmbeddingScatter.tokens(hooked, "Fever may indicate flu.")
+    assert tokens.token_paths is not None
+    assert tokens.description == (
+        f"One text's {tokens.token_paths.num_tokens} tokens at every layer ({len(tokens)} points; "
+        f"0 = embeddings … {last}); PCA to 2-D; colour: layer."
+    )

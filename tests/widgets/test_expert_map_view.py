@@ -118,3 +118,19 @@ def test_figure_and_bad_input(view: ExpertMapView, tiny_checkpoints: dict[str, P
     dense = dv.load_model(tiny_checkpoints["llama"], device="cpu")
     with pytest.raises(ValueError, match="no MoE layers"):
         ExpertMapView(dense, texts=TEXTS)
+
+
+def test_band_colours_stand_out_on_a_light_and_a_dark_stage() -> None:
+    from plotly.colors import hex_to_rgb, unlabel_rgb
+
+    def luminance(colour: str) -> float:
+        rgb = hex_to_rgb(colour) if colour.startswith("#") else unlabel_rgb(colour)
+        linear = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in (c / 255 for c in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    white, dark = 1.0, luminance("#111111")  # JupyterLab Light's and Dark's --jp-layout-color0
+    levels = [luminance(colour) for colour in BAND_COLOURS]
+    assert len(set(BAND_COLOURS)) == len(LOAD_BANDS) + 1
+    for level in levels:
+        assert (white + 0.05) / (level + 0.05) >= 2.4 and (level + 0.05) / (dark + 0.05) >= 2.4
+    assert levels[1:] == sorted(levels[1:])  # darker to lighter, low load → high

@@ -1,6 +1,16 @@
 """``EmbeddingScatter``: many texts as points of a 2-D/3-D projection of their hidden states, or one
 text's tokens through the layers ("token mode"), on a WebGL canvas (``js/src/scatter.ts``).
 
+Browser ids (``data-testid``): ``scatter-caption`` (what the map shows: :func:`map_caption`),
+``scatter-legend`` (``legend-I`` per label, buttons that select its points; ``legend-live``, the live
+point's diamond, while one is shown), ``select-box`` / ``select-lasso`` (the shift-drag tool, the active
+one ``aria-pressed="true"``), ``reset-view``, ``selection-panel`` (hidden when nothing is selected:
+``selection-count`` "N selected", ``selection-labels`` the count per label, ``selection-item`` buttons —
+the first :data:`LISTED` selected texts, ``data-index`` the point, a click is a click on that point —,
+``selection-more``, ``clear-selection``). The root's ``data-camera`` is the camera
+(``{cx, cy, scale, width, height}``) and ``data-fit`` ``all`` while the fitted camera shows every point
+(the camera refits when the canvas resizes, until the user pans or zooms).
+
 Where the browser shows errors (``data-testid``): ``status`` (a text that failed to place, a click the
 kernel could not take, data that cannot be read, ``computing`` while a deferred map is being filled, the
 error of a fill that failed) and ``scatter-tooltip`` (``error: …`` instead of a point's text that could
@@ -21,7 +31,7 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets
 
-from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, token_embeddings
+from ..analysis.embeddings import Pooling, TokenPaths, embed_texts, hidden_state_index, token_embeddings
 from ..analysis.projection import Method, Projection, project, project_token_paths
 from ..export.figures import label_colors, scatter_figure, to_html, to_png, token_paths_figure
 from ..export.projector import write_projector
@@ -41,6 +51,8 @@ CORPUS_SECONDS = math.inf
 TEXT_CHARS = 200
 #: Up to this many points, all tooltip texts are sent with the data; above it each is fetched on hover.
 INLINE_TEXTS = 20_000
+#: The selection panel lists the texts of this many selected points (the rest are counted).
+LISTED = 10
 #: Label indices cross as one byte per point.
 MAX_LABELS = 256
 
@@ -65,6 +77,34 @@ def categorise(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         )
     position = {name: i for i, name in enumerate(order)}
     return order, np.fromiter((position[name] for name in names), dtype=np.uint8, count=len(names))
+
+
+#: How captions name the projection methods.
+METHOD_NAMES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+
+
+def map_caption(
+    method: str, dims: int, n: int, *, layer: int, num_layers: int, pooling: str = "mean", tokens: int = 0
+) -> str:
+    """The sentence above a map saying what it shows, worded like the expert map's: the points and the
+    hidden state that placed them (layer ``0`` … ``num_layers``, and pooling), the method and dimension,
+    what the colours are. ``tokens`` > 0: token mode (one text's ``tokens`` tokens at every layer)."""
+    how = f"{METHOD_NAMES.get(method, method)} to {dims}-D"
+    if tokens:
+        return (
+            f"One text's {tokens} tokens at every layer ({n} points; 0 = embeddings … {num_layers}); "
+            f"{how}; colour: layer."
+        )
+    last = pooling != "mean"
+    if layer == 0:
+        state = "the last token's embedding" if last else "their mean-pooled token embeddings"
+    else:
+        state = f"layer {layer}'s " + (
+            "hidden state at the last token" if last else "mean-pooled hidden state"
+        )
+        if layer == num_layers:
+            state += " (the last layer, after the final norm)"
+    return f"{n} texts placed by {state}; {how}; colour: label."
 
 
 def _check_texts(texts: Any) -> list[str]:
@@ -212,7 +252,10 @@ class EmbeddingScatter(PointsView):
     fails shows its error in ``status`` (call :meth:`fill` again to retry); texts given to
     :meth:`place` meanwhile are placed once the points are there. :meth:`wait` waits for a fill. In the browser: drag pans (3-D:
     rotates), the wheel zooms, shift-drag selects (box or lasso), a click picks a point, hovering shows
-    its text and label, the legend selects a label's points.
+    its text and label, the legend selects a label's points; the selection panel under the map counts
+    the selected points per label and lists the first texts (a click on one is a click on its point:
+    it loads the text into a linked view). The caption above the map (:attr:`description`) says what
+    it shows.
 
     Traits synced with the browser:
 
@@ -227,7 +270,8 @@ class EmbeddingScatter(PointsView):
     per label, the colours of the exported figures),
     ``_texts`` tooltip texts cut to :data:`TEXT_CHARS` characters when there are at most
     :data:`INLINE_TEXTS` points (else the ``_fetch_text`` command answers one at a time), ``_paths``
-    ``{layers, tokens}`` in token mode, ``_data_id`` bumped with new data. Clicks arrive through the
+    ``{layers, tokens}`` in token mode, ``_caption`` the caption (:attr:`description`), ``_data_id``
+    bumped with new data. Clicks arrive through the
     ``_click`` command, so clicking the same point twice reaches :meth:`on_click` callbacks twice.
     """
 
@@ -290,6 +334,21 @@ class EmbeddingScatter(PointsView):
             raise ValueError(f"mode must be 'texts' or 'tokens', not {mode!r}")
         super().__init__(model)
         self.set_trait("mode", mode)
+        method, dims = self._fit[0], self._fit[1]
+        if self._token_paths is not None:
+            self._caption = map_caption(
+                method,
+                dims,
+                len(self._texts_full),
+                layer=0,
+                num_layers=model.num_layers,
+                tokens=self._token_paths.num_tokens,
+            )
+        else:
+            index = hidden_state_index(model, layer)
+            self._caption = map_caption(
+                method, dims, len(self._texts_full), layer=index, num_layers=model.num_layers, pooling=pooling
+            )
         if self._projection is None:
             self._computing()
         else:
@@ -383,6 +442,11 @@ class EmbeddingScatter(PointsView):
         )
 
     # --- what it shows ------------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        """What the map shows, as its caption says: method, dimension, layer and pooling, point count."""
+        return self._caption
 
     @property
     def texts(self) -> list[str]:

@@ -4,8 +4,9 @@ renderer (``js/src/scatter.ts``, ``mode`` ``"experts"``), linked to a :class:`Ro
 
 Browser ids (``data-testid``): those of the scatter — ``embedding-scatter`` (root, ``data-mode="experts"``,
 ``data-points`` the number of experts), ``scatter-canvas``, ``scatter-legend`` (one ``legend-I`` per load
-band), ``scatter-tooltip``, ``status`` — and ``scatter-caption``, the sentence saying which basis placed
-the experts.
+band), ``scatter-tooltip``, ``status``, the tools ``select-box`` / ``select-lasso``, the ``selection-panel``
+listing the selected experts (``selection-item``: a click selects that expert, as a click on its point
+does) — and ``scatter-caption``, the sentence saying which basis placed the experts.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ LOAD_BANDS: tuple[tuple[float, str], ...] = (
     (float("inf"), "≥ 2× even load"),
 )
 UNUSED = "unused (no token)"
-#: Light → dark on the scatter's white stage in both themes: grey for unused, then Plasma, low → high.
-BAND_COLOURS: tuple[str, ...] = ("#9e9e9e", *sample_colorscale("Plasma", [0.0, 0.25, 0.5, 0.7, 0.85]))
+#: Grey for unused, then Plasma (purple → orange), low → high: its middle, so every band stands out from
+#: the stage in both themes (≥ 2.4:1 against white and against JupyterLab Dark's #111).
+BAND_COLOURS: tuple[str, ...] = ("#9e9e9e", *sample_colorscale("Plasma", [0.35, 0.45, 0.55, 0.64, 0.72]))
 
 
 def load_band(counts: np.ndarray, load: np.ndarray) -> list[str]:

@@ -43,12 +43,15 @@ export function extentOf(xy: Float32Array): Extent {
   return x0 <= x1 ? { x0, x1, y0, y1 } : { x0: -1, x1: 1, y0: -1, y1: 1 };
 }
 
-/** The camera showing all of `extent` in a width × height canvas, with `margin` (a fraction) around it. */
-export function fitCamera(extent: Extent, width: number, height: number, margin = 0.06): Camera {
+/** The camera showing all of `extent` in a width × height canvas (its real aspect ratio), with `margin`
+ * (a fraction of each side) and `pad` CSS pixels (e.g. a point's radius) around it. */
+export function fitCamera(extent: Extent, width: number, height: number, margin = 0.06, pad = 0): Camera {
   const spanX = Math.max(extent.x1 - extent.x0, 1e-9);
   const spanY = Math.max(extent.y1 - extent.y0, 1e-9);
   const usable = 1 - 2 * margin;
-  const scale = Math.min((width * usable) / spanX, (height * usable) / spanY);
+  const usableX = Math.max(1, width * usable - 2 * pad);
+  const usableY = Math.max(1, height * usable - 2 * pad);
+  const scale = Math.min(usableX / spanX, usableY / spanY);
   return { cx: (extent.x0 + extent.x1) / 2, cy: (extent.y0 + extent.y1) / 2, scale };
 }
 
@@ -150,4 +153,14 @@ export function axisDirections(orbit: Orbit): [[number, number], [number, number
     [b, e],
     [c, f],
   ];
+}
+
+/** Whether every point of interleaved `xy` is on a width × height canvas under `camera`, at least `pad`
+ * pixels inside its edges. */
+export function allOnScreen(camera: Camera, xy: Float32Array, width: number, height: number, pad = 0): boolean {
+  for (let i = 0; i + 1 < xy.length; i += 2) {
+    const [px, py] = toScreen(camera, xy[i], xy[i + 1], width, height);
+    if (!(px >= pad && px <= width - pad && py >= pad && py <= height - pad)) return false;
+  }
+  return true;
 }
