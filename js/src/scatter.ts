@@ -102,7 +102,13 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   const linesCanvas = element("canvas");
   const input = element("canvas", {
     className: "dsv-scatter-input",
-    attrs: { "aria-label": "embedding scatter: drag to pan, wheel to zoom, shift-drag to select" },
+    attrs: {
+      "aria-label":
+        "embedding scatter: drag to pan, wheel to zoom, shift-drag to select; keys: arrows pan, + and − zoom, " +
+        "0 shows everything, n and p step through the points, Enter picks the point shown",
+      tabindex: "0",
+      "data-lm-suppress-shortcuts": "true",
+    },
   });
   const tooltip = element("div", { testid: "scatter-tooltip", className: "dsv-scatter-tooltip" });
   const tooltipText = element("span");
@@ -544,6 +550,34 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     requestDraw();
   }
 
+  /** The keyboard: arrows pan (or rotate a 3-D map), + / − zoom about the centre, 0 fits, n / p step
+   * the hovered point through the points (its tooltip shows), Enter picks it, Escape lets it go. */
+  function onKey(event: KeyboardEvent): void {
+    if (!data || data.n === 0) return;
+    const step = 40;
+    const moves: Record<string, [number, number]> = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    const move = moves[event.key];
+    if (move) {
+      if (data.dims === 3) {
+        orbit = orbitBy(orbit, -move[0], -move[1]);
+        updatePlane();
+      } else camera = panCamera(camera, move[0], move[1]);
+      fitted = false;
+    } else if (event.key === "+" || event.key === "=" || event.key === "-") {
+      camera = zoomCamera(camera, event.key === "-" ? 1 / 1.25 : 1.25, width / 2, height / 2, width, height, fitScale);
+      fitted = false;
+    } else if (event.key === "0") resetView();
+    else if (event.key === "n" || event.key === "p") {
+      const from = hovered < 0 ? (event.key === "n" ? -1 : 0) : hovered;
+      hovered = (from + (event.key === "n" ? 1 : data.n - 1)) % data.n;
+    } else if (event.key === "Enter" && hovered >= 0) click(hovered);
+    else if (event.key === "Escape") hovered = -1;
+    else return;
+    event.preventDefault();
+    showTooltip();
+    requestDraw();
+  }
+
   function onResize(): void {
     const [w, h] = [stage.clientWidth, stage.clientHeight];
     if (w === 0 || h === 0 || (w === width && h === height)) return;
@@ -559,6 +593,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   input.addEventListener("pointerleave", onLeave);
   input.addEventListener("wheel", onWheel, { passive: false });
   input.addEventListener("dblclick", resetView);
+  input.addEventListener("keydown", onKey);
   const resizes = new ResizeObserver(onResize);
   resizes.observe(stage);
 
@@ -589,6 +624,7 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
     input.removeEventListener("pointerleave", onLeave);
     input.removeEventListener("wheel", onWheel);
     input.removeEventListener("dblclick", resetView);
+    input.removeEventListener("keydown", onKey);
     renderer.destroy();
     root.remove();
   };

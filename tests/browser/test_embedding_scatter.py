@@ -177,6 +177,38 @@ def test_click_loads_the_text_into_the_linked_view(lab_scatter: PageWatch) -> No
     )
 
 
+def test_the_keyboard_steps_through_the_points_and_picks_one(lab_scatter: PageWatch) -> None:
+    """Focus the map: n steps the hovered point (its tooltip shows its text), Enter loads it, and the
+    arrow keys pan (the camera moves), 0 fits again."""
+    page = lab_scatter.page
+    stage = page.locator(".dsv-scatter-input").first
+    stage.focus()
+    for _ in range(3):  # points 0, 1, 2
+        page.keyboard.press("n")
+    tooltip = page.locator(sel("scatter-tooltip")).first
+    tooltip.wait_for(state="visible")
+    assert tooltip.get_attribute("data-index") == "2"
+    page.keyboard.press("p")
+    assert tooltip.get_attribute("data-index") == "1"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector)?.value === text",
+        arg=[sel("text-input"), TEXTS[1]],
+    )
+    assert kernel_run(lab_scatter, "print(scatter.clicked)").strip() == "1"
+    fitted = page.get_attribute(ROOT, "data-camera")
+    camera = f"([root, camera]) => document.querySelector(root).dataset.camera {{}} camera"
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(camera.format("!=="), arg=[ROOT, fitted])
+    assert (
+        json.loads(page.get_attribute(ROOT, "data-camera") or "{}")["cx"] < json.loads(fitted or "{}")["cx"]
+    )  # looks further left
+    page.keyboard.press("0")
+    page.wait_for_function(camera.format("==="), arg=[ROOT, fitted])
+    page.keyboard.press("Escape")
+    tooltip.wait_for(state="hidden")
+
+
 def test_editing_the_view_moves_the_live_point(lab_scatter: PageWatch) -> None:
     page = lab_scatter.page
     kernel_run(lab_scatter, "view.text = texts[0]")

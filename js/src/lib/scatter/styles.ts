@@ -22,7 +22,7 @@ export const SCATTER_STYLES = `
 .dsv-scatter .dsv-legend-entry { display: flex; gap: 6px; align-items: center; width: 100%; text-align: left; border: 1px solid transparent; background: transparent; border-radius: 3px; padding: 0 3px; }
 .dsv-scatter .dsv-legend-entry:hover { background: var(--jp-layout-color2, #f0f0f0); }
 .dsv-legend-live { display: flex; gap: 6px; align-items: center; padding: 2px 4px; margin-top: 4px; border-top: 1px solid var(--jp-border-color2, #ddd); }
-.dsv-scatter button:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.dsv-scatter button:focus-visible, .dsv-scatter-input:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 .dsv-scatter-tools { display: inline-flex; align-items: center; }
 .dsv-scatter-tools-label { margin-right: 4px; }
 .dsv-scatter .dsv-scatter-tools button { border-radius: 0; }
