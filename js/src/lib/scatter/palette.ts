@@ -4,7 +4,7 @@
 export type Rgb = [number, number, number];
 
 /** Alpha of a point outside the selection (inside: opaque). */
-export const DIMMED_ALPHA = 0.12;
+export const DIMMED_ALPHA = 0.3; // still seen on the dark stage, clearly behind the selection
 const FALLBACK: Rgb = [99, 110, 250];
 
 /** `#rrggbb`, `#rgb` or `rgb(r, g, b)` → [r, g, b]; anything else gives a neutral blue. */
