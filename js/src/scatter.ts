@@ -119,6 +119,8 @@ function render({ model, el, experimental, signal }: RenderProps<ScatterModel>):
   live.hidden = true;
   const renderer = createRenderer();
   renderer.canvas.dataset.testid = "scatter-canvas";
+  // what is drawn; the input canvas above them takes the pointer and the keyboard
+  for (const drawn of [linesCanvas, renderer.canvas]) drawn.setAttribute("aria-hidden", "true");
   stage.append(linesCanvas, renderer.canvas, input, live, tooltip);
   const lines = linesCanvas.getContext("2d");
   const overlay = input.getContext("2d");

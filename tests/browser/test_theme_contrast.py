@@ -192,7 +192,10 @@ CONTROLS = """roots => roots.flatMap(([testid, index]) => {
   return [...view.querySelectorAll("button, select, input, textarea, summary, a[href], [tabindex], canvas")]
     .filter((node) => node.getClientRects().length > 0 && !node.disabled && node.getAttribute("aria-hidden") !== "true"
       && !node.closest("[hidden], details:not([open]) > :not(summary)"))
-    .map((node) => node.tagName === "CANVAS" ? node.closest('[tabindex]:not([tabindex="-1"])') ?? node : node)
+    .map((node) => {
+      const holder = node.tagName === "CANVAS" ? node.closest('[tabindex]:not([tabindex="-1"])') : null;
+      return holder && view.contains(holder) ? holder : node;
+    })
     .filter((node, i, all) => all.indexOf(node) === i)
     .map((node) => { node.dataset.kbd = node.dataset.kbd || String(Math.random()).slice(2); return node.dataset.kbd; });
 })"""
