@@ -46,7 +46,7 @@ export interface PredictionModel extends LiveTextModel {
 export const LENS_COLUMNS = 32;
 /** Grid geometry (px): a position's column, a lens row, the header (position, token, and the corner's
  * third line "layer ↓"), the row names. */
-export const COL_W = 38;
+export const COL_W = 36;
 export const ROW_H = 26;
 export const HEADER_H = 38;
 export const NAME_W = 72;
@@ -70,7 +70,7 @@ export const LENS_STYLES = `
 .dsv-ll th { position: sticky; top: 0; z-index: 1; padding: 0 2px; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #222); text-align: left; vertical-align: top; box-sizing: border-box; overflow: hidden; cursor: pointer; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-ll th span, .dsv-ll td span { display: block; overflow: hidden; white-space: pre; text-overflow: ellipsis; height: 12px; }
 .dsv-ll th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; box-shadow: inset 0 -3px 0 var(--jp-brand-color1, #1976d2); }
-.dsv-ll td { padding: 0 2px; overflow: hidden; border: 1px solid var(--jp-layout-color0, #fff); cursor: pointer; box-sizing: border-box; vertical-align: top; }
+.dsv-ll td { padding: 0 2px; overflow: hidden; border: 1px solid var(--jp-border-color2, #e0e0e0); cursor: pointer; box-sizing: border-box; vertical-align: top; }
 .dsv-ll td .dsv-ll-p { font-family: system-ui, sans-serif; font-variant-numeric: tabular-nums; }
 .dsv-ll td.dsv-ll-col { box-shadow: inset 2px 0 0 var(--jp-brand-color1, #1976d2), inset -2px 0 0 var(--jp-brand-color1, #1976d2); }
 .dsv-ll td:focus { outline: none; }
