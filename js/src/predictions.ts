@@ -57,7 +57,7 @@ export const LENS_STYLES = `
 .dsv-ll-body { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; }
 .dsv-ll-top { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 .dsv-ll-wrap { position: relative; max-width: 100%; }
-.dsv-ll-scroll { position: relative; overflow: auto; width: max-content; max-width: 100%; max-height: min(460px, 70vh); border: 1px solid var(--jp-border-color2, #e0e0e0); background: var(--jp-layout-color0, #fff); }
+.dsv-ll-scroll { position: relative; box-sizing: border-box; overflow: auto; width: max-content; max-width: 100%; max-height: min(460px, 70vh); border: 1px solid var(--jp-border-color2, #e0e0e0); background: var(--jp-layout-color0, #fff); }
 .dsv-ll-scroll:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
 .dsv-ll-sizer { position: relative; display: flex; align-items: flex-start; }
 .dsv-ll-names { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); flex: none; }
