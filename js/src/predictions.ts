@@ -46,10 +46,10 @@ export interface PredictionModel extends LiveTextModel {
 export const LENS_COLUMNS = 32;
 /** Grid geometry (px): a position's column, a lens row, the header (position, token, and the corner's
  * third line "layer ↓"), the row names. */
-export const COL_W = 36;
+export const COL_W = 38;
 export const ROW_H = 26;
 export const HEADER_H = 38;
-export const NAME_W = 72;
+export const NAME_W = 66;
 
 /** The lens's own styles (after the shared and routing ones; scoped under its root). Text 10 px at
  * least; colours from JupyterLab's variables, cells' colours from the heat scale on the panel's ground. */
@@ -61,7 +61,7 @@ export const LENS_STYLES = `
 .dsv-ll-scroll:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
 .dsv-ll-sizer { position: relative; display: flex; align-items: flex-start; }
 .dsv-ll-names { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); flex: none; }
-.dsv-ll-names > div { font: 10px/12px ui-monospace, monospace; color: var(--jp-ui-font-color1, #222); padding: 0 4px; white-space: nowrap; box-sizing: border-box; overflow: hidden; }
+.dsv-ll-names > div { font: 10px/12px ui-monospace, monospace; color: var(--jp-ui-font-color1, #222); padding: 0 2px; white-space: nowrap; box-sizing: border-box; overflow: hidden; }
 .dsv-ll-names > div.dsv-ll-rowname { line-height: ${ROW_H}px; }
 .dsv-ll-corner { position: sticky; top: 0; z-index: 3; background: var(--jp-layout-color0, #fff); border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-ll-corner span { display: block; height: 12px; }
@@ -70,7 +70,7 @@ export const LENS_STYLES = `
 .dsv-ll th { position: sticky; top: 0; z-index: 1; padding: 0 2px; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #222); text-align: left; vertical-align: top; box-sizing: border-box; overflow: hidden; cursor: pointer; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .dsv-ll th span, .dsv-ll td span { display: block; overflow: hidden; white-space: pre; text-overflow: ellipsis; height: 12px; }
 .dsv-ll th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; box-shadow: inset 0 -3px 0 var(--jp-brand-color1, #1976d2); }
-.dsv-ll td { padding: 0 2px; overflow: hidden; border: 1px solid var(--jp-border-color2, #e0e0e0); cursor: pointer; box-sizing: border-box; vertical-align: top; }
+.dsv-ll td { padding: 0 1px; overflow: hidden; border: 1px solid var(--jp-border-color2, #e0e0e0); cursor: pointer; box-sizing: border-box; vertical-align: top; }
 .dsv-ll td .dsv-ll-p { font-family: system-ui, sans-serif; font-variant-numeric: tabular-nums; }
 .dsv-ll td.dsv-ll-col { box-shadow: inset 2px 0 0 var(--jp-brand-color1, #1976d2), inset -2px 0 0 var(--jp-brand-color1, #1976d2); }
 .dsv-ll td:focus { outline: none; }
@@ -344,9 +344,13 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     const position = Number(cell.dataset.position);
     tooltip.textContent = `${rowName(row, rows)}, after ${position}: ${tokenLabel(tokens, position) || "·"}\n${listing(items)}`;
     tooltip.hidden = false;
+    // below the pointer, or above it where the list would run past the view's end (the notebook clips it)
     const box = lensWrap.getBoundingClientRect();
+    const bottom = root.getBoundingClientRect().bottom;
+    const height = tooltip.offsetHeight;
+    const below = event.clientY + 12 + height <= bottom;
     tooltip.style.left = `${Math.min(event.clientX - box.left + 12, Math.max(0, lensWrap.clientWidth - 220))}px`;
-    tooltip.style.top = `${event.clientY - box.top + 12}px`;
+    tooltip.style.top = `${below ? event.clientY - box.top + 12 : event.clientY - box.top - 12 - height}px`;
   };
   const onLensLeave = (): void => {
     tooltip.hidden = true;

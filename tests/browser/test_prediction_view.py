@@ -89,6 +89,7 @@ CELLS = """root => [...root.querySelectorAll("td[data-row]:not(.dsv-pending)")].
   const [tok, prob] = [cell.querySelector(".dsv-ll-tok"), cell.querySelector(".dsv-ll-p")];
   const [t, p, c] = [tok, prob, cell].map((n) => n.getBoundingClientRect());
   return { tok: tok.textContent, prob: prob.textContent, fontSize: parseFloat(getComputedStyle(cell).fontSize),
+           probFits: prob.scrollWidth <= prob.clientWidth,
            apart: t.bottom <= p.top + 0.5, inside: p.bottom <= c.bottom + 0.5 && t.top >= c.top - 0.5 };
 })"""
 
@@ -136,7 +137,7 @@ def test_lens_reads_at_1024_px_and_a_click_or_key_selects(lab_predictions: PageW
         cells = page.eval_on_selector(sel("logit-lens"), CELLS)
         assert len(cells) >= 4 * 20
         assert all(c["apart"] and c["inside"] and c["fontSize"] >= 10 for c in cells), cells[:3]
-        assert all(re.fullmatch(r"[0-9.e-]+%", c["prob"]) for c in cells)
+        assert all(re.fullmatch(r"[0-9.e-]+%", c["prob"]) and c["probFits"] for c in cells), cells[:3]
         assert all(c["prob"] not in ("0%", "100%") for c in cells)  # the tiny model is never that sure
         # byte pieces of 東京… and 😀 show as bytes, never as "�"; the text's own tokens read as characters
         shown = page.text_content(sel("prediction-view")) or ""
@@ -162,6 +163,10 @@ def test_lens_reads_at_1024_px_and_a_click_or_key_selects(lab_predictions: PageW
         assert focused == "lens-2-5"
         page.hover('[data-testid="lens-3-5"]')
         page.wait_for_selector(f"{sel('lens-tooltip')}:visible")
+        # the full list of candidates, within the view (the notebook would cut what runs past it)
+        assert (page.text_content(sel("lens-tooltip")) or "").count("\n") == 3
+        tip = page.eval_on_selector(sel("lens-tooltip"), "n => n.getBoundingClientRect().bottom")
+        assert tip <= page.eval_on_selector(sel("prediction-view"), "n => n.getBoundingClientRect().bottom") + 1
         lab_predictions.screenshot(f"predictions-{'dark' if dark else 'light'}")
         assert contrast_failures(lab_predictions, sel("prediction-view")) == []
         assert lab_predictions.errors == []
