@@ -88,8 +88,10 @@ export const LENS_STYLES = `
 .dsv-ll-preds .dsv-ll-p { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 
-/** A predicted token's text with whitespace made visible. */
-const visible = (text: string): string => tokenLabel([[text, NORMAL]], 0) || "∅";
+/** A predicted token's text with whitespace made visible and control characters (but tab and newline)
+ * written as their byte, like the pieces of characters Python sends ("<0x01>": any font shows it). */
+export const visible = (text: string): string =>
+  tokenLabel([[text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `<0x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}>`), NORMAL]], 0) || "∅";
 
 function listing(items: Candidate[]): string {
   return items.map((item, rank) => `${rank + 1}. ${visible(item.text)}  ${formatPercent(item.prob)}`).join("\n");

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import widget, { LENS_COLUMNS, moveCursor, type PredictionModel } from "../src/predictions";
+import widget, { LENS_COLUMNS, moveCursor, visible, type PredictionModel } from "../src/predictions";
 import { decodeLens, LensCache, rowName, visibleRange } from "../src/lib/routing/lens";
 import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
@@ -45,6 +45,7 @@ describe("logit lens data", () => {
     expect(visibleRange(0, 640, 64, 3)).toEqual([0, 3]);
     expect([rowName(0, 3), rowName(1, 3), rowName(2, 3)]).toEqual(["embed", "L0", "L1 (out)"]);
     expect(rowName(61, 62)).toBe("L60 (out)");
+    expect([" the", "\x01", "a\x7f", "\r\n", ""].map(visible)).toEqual(["␣the", "<0x01>", "a<0x7F>", "<0x0D>⏎", "∅"]);
   });
 });
 
