@@ -298,8 +298,5 @@ class PredictionView(TracedTextWidget, InterventionsView):
             zmin=0.0,
             zmax=1.0,
             colorbar_title="top-1 probability",
-            cell_text=[
-                readable_texts([position[0] for position in layer], [int(i) for i in ids[:, 0]], self._vocab)
-                for layer, ids in zip(lens.texts, lens.token_ids, strict=True)
-            ],
+            cell_text=[[position[0] for position in layer] for layer in lens.texts],
         )
