@@ -88,7 +88,9 @@ class PredictionView(TracedTextWidget, InterventionsView):
     over ``max_tokens``) set ``status`` and keep the previous view; an empty text shows an empty state.
 
     Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
-    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts of the window;
+    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts of the window (a
+    token that is a piece of a multi-byte character, "�" decoded alone, as its bytes: "<0xE4>"; the
+    same in ``_predictions``, ``_change`` and the command's ``strings``);
     ``_lens_ids`` uint16/uint32 ``[layer + 1, position, k]`` indices into ``_strings`` and
     ``_lens_probs`` float16 probabilities of the same shape, for positions ``_lens_start`` … (all
     ``num_layers + 1`` rows, embeddings first); ``_predictions`` ``[[text, prob], …]`` the model's
@@ -102,10 +104,14 @@ class PredictionView(TracedTextWidget, InterventionsView):
     (``ids``/``probs`` the headers of the two reply buffers, as the traits above) for positions
     ``start`` … ``start + count`` (clamped to the text and to :func:`window_columns`).
 
-    Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the scrolling lens:
-    ``lens-scroll`` its scroller, ``lens-position-P`` column heads, ``lens-row-R`` row names,
-    ``lens-R-P`` cells, each with its top token and probability), ``lens-tooltip``, ``lens-error``,
-    ``predictions`` (top-``k`` of the hovered, selected or last position), ``prediction-change`` (before →
+    Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the lens grid:
+    ``lens-scroll`` its scroller, bounded in height, ``lens-corner`` what the axes are, ``lens-position-P``
+    column heads (position and token; a click selects), ``lens-row-R`` row names, ``lens-R-P`` cells,
+    each with its top token and, in an element of its own, its probability, coloured on the theme's heat
+    scale; a click, or Enter/Space on the focused cell, arrow keys moving it, sets ``selected_token``),
+    ``lens-legend`` (the colour scale), ``lens-tooltip`` (the cell's top-``k``), ``lens-error``,
+    ``predictions`` (top-``k`` of the hovered, selected or last position: ``prediction-I`` the token,
+    ``prediction-prob-I`` its probability), ``prediction-change`` (before →
     after: ``change-main`` "flu 0.41 → 0.12 (−0.29)", ``change-now`` the new top token where it changed),
     ``interventions`` (the list, as in the attention view), ``empty-state``.
     """
