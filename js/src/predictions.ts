@@ -68,6 +68,7 @@ export const LENS_STYLES = `
 .dsv-ll-cells { position: relative; flex: none; }
 .dsv-ll { position: absolute; top: 0; border-collapse: collapse; border-spacing: 0; table-layout: fixed; font: 10px/12px ui-monospace, monospace; }
 .dsv-ll th { position: sticky; top: 0; z-index: 1; padding: 0 2px; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #222); text-align: left; vertical-align: top; box-sizing: border-box; overflow: hidden; cursor: pointer; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
+.dsv-ll th::before { content: attr(data-position); display: block; height: 12px; }
 .dsv-ll th span, .dsv-ll td span { display: block; overflow: hidden; white-space: pre; text-overflow: ellipsis; height: 12px; }
 .dsv-ll th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; box-shadow: inset 0 -3px 0 var(--jp-brand-color1, #1976d2); }
 .dsv-ll td { padding: 0 1px; overflow: hidden; border: 1px solid var(--jp-border-color2, #e0e0e0); cursor: pointer; box-sizing: border-box; vertical-align: top; }
@@ -266,7 +267,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
             className: p === selected ? "dsv-on" : "",
             attrs: { title: `position ${p}: ${label}`, "data-position": String(p), scope: "col", style: `width:${COL_W}px;height:${HEADER_H}px` },
           },
-          element("span", { text: String(p) }),
+          // the position number is drawn by CSS (from data-position): the head's text is the token alone
           element("span", { className: "dsv-ll-head", text: label }),
         );
       }),
@@ -344,7 +345,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     }
     const row = Number(cell.dataset.row);
     const position = Number(cell.dataset.position);
-    tooltip.textContent = `${rowName(row, rows)}, after ${position}: ${tokenLabel(tokens, position) || "·"}\n${listing(items)}`;
+    tooltip.textContent = `${rowName(row, rows)}, after ${tokenLabel(tokens, position) || "·"}\n${listing(items)}`;
     tooltip.hidden = false;
     // below the pointer, or above it where the list would run past the view's end (the notebook clips it)
     const box = lensWrap.getBoundingClientRect();

@@ -96,7 +96,7 @@ describe("prediction widget", () => {
     expect(q("lens-row-2")?.textContent).toBe("L1 (out)");
     // the corner says what both axes are; the column heads give position and token, full text on hover
     expect([...(q("lens-corner")?.children ?? [])].map((n) => n.textContent)).toEqual(["position →", "token →", "layer ↓"]);
-    expect([...(q("lens-position-1")?.children ?? [])].map((n) => n.textContent)).toEqual(["1", "Hello"]);
+    expect([q("lens-position-1")?.dataset.position, q("lens-position-1")?.textContent]).toEqual(["1", "Hello"]); // CSS draws the number
     expect(q("lens-position-1")?.title).toBe("position 1: Hello");
     // the legend: the same scale, ticks as percentages
     expect(q("lens-legend")?.textContent).toBe("top-1 probability0%50%100%");
@@ -110,7 +110,7 @@ describe("prediction widget", () => {
     const { q, model, cleanup } = setup();
     q("lens-2-1")?.dispatchEvent(new MouseEvent("mousemove", { bubbles: true }));
     expect(q("lens-tooltip")?.hidden).toBe(false);
-    expect(q("lens-tooltip")?.textContent).toContain("1. ␣the  40%");
+    expect(q("lens-tooltip")?.textContent).toContain("L1 (out), after Hello\n1. ␣the  40%");
     q("token-0")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(q("predictions")?.textContent).toContain("after 0: <bos>");
     q("token-0")?.click();
