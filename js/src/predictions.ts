@@ -253,6 +253,8 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
     const positions = Array.from({ length: last - first }, (_, i) => first + i);
     const selected = model.get("selected_token");
     cursor = [Math.min(cursor[0], rows - 1), Math.min(cursor[1], n - 1)];
+    // the keyboard's cell stays among those drawn (so Tab always reaches the grid) unless it has focus
+    if (!hadFocus && (cursor[1] < first || cursor[1] >= last)) cursor = [cursor[0], Math.max(first, Math.min(last - 1, cursor[1]))];
     table.style.left = `${first * COL_W}px`;
     table.style.width = `${positions.length * COL_W}px`;
     const header = element(
