@@ -166,7 +166,9 @@ def test_lens_reads_at_1024_px_and_a_click_or_key_selects(lab_predictions: PageW
         # the full list of candidates, within the view (the notebook would cut what runs past it)
         assert (page.text_content(sel("lens-tooltip")) or "").count("\n") == 3
         tip = page.eval_on_selector(sel("lens-tooltip"), "n => n.getBoundingClientRect().bottom")
-        assert tip <= page.eval_on_selector(sel("prediction-view"), "n => n.getBoundingClientRect().bottom") + 1
+        assert (
+            tip <= page.eval_on_selector(sel("prediction-view"), "n => n.getBoundingClientRect().bottom") + 1
+        )
         lab_predictions.screenshot(f"predictions-{'dark' if dark else 'light'}")
         assert contrast_failures(lab_predictions, sel("prediction-view")) == []
         assert lab_predictions.errors == []
