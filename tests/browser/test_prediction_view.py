@@ -232,5 +232,6 @@ def test_v3_counts_lens_scrolls_inside_and_fetches_more_columns(lab_v3: PageWatc
     assert box["clientHeight"] <= 480 and box["scrollHeight"] > box["clientHeight"], box
     assert page.is_visible(sel("lens-legend"))
     assert contrast_failures(lab_v3, sel("prediction-view")) == []
+    page.eval_on_selector(sel("prediction-view"), "n => n.scrollIntoView({ block: 'start' })")
     lab_v3.screenshot(f"lens-v3-{'dark' if dark else 'light'}")
     assert lab_v3.errors == []
