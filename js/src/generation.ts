@@ -4,8 +4,8 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { decodeFloats, decodeIndices, type ArrayValue } from "./lib/buffers";
-import { colourAt, cssColour, inkOn, over } from "./lib/colour";
-import { groundOf } from "./lib/theme";
+import { cssAt, heatStops, inkOn, interpolate, legendTicks, stopsGradient } from "./lib/colour";
+import { groundOf, onThemeChange } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { element, markDrawn } from "./lib/dom";
 import { colourValue, columnMeans, entropyScale, splitBlocks, type ColourBy } from "./lib/generation/data";
@@ -195,21 +195,38 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
     markDrawn(tokenArea);
   }
 
+  /** Colour the generated tokens on the theme's heat scale (its low end each block's own background,
+   * the text black or white by contrast) and draw the legend of that scale. */
   function colour(): void {
     const by = model.get("colour_by");
     const scale = entropyScale(entropies);
-    const ground = groundOf(tokenArea);
+    const stopsOf = new Map<Block, ReturnType<typeof heatStops>>();
+    const scaleOf = (block: Block): ReturnType<typeof heatStops> => {
+      let stops = stopsOf.get(block);
+      if (!stops) stopsOf.set(block, (stops = heatStops(groundOf(blockBodies[block]))));
+      return stops;
+    };
     spans.forEach((span, i) => {
       const j = i - promptLength;
       if (j < 0 || j >= probs.length) return;
-      const t = colourValue(by, probs[j], entropies[j], scale);
-      span.style.backgroundColor = cssColour(t, 0.85);
-      span.style.color = inkOn(over(colourAt(t), 0.85, ground));
+      const t = Math.max(0, Math.min(1, colourValue(by, probs[j], entropies[j], scale)));
+      const stops = scaleOf(spanBlocks[i]);
+      span.style.backgroundColor = cssAt(stops, t);
+      span.style.color = inkOn(interpolate(stops, t));
     });
+    const stops = heatStops(groundOf(legend));
+    const ticks = legendTicks(by === "probability" ? 1 : scale, 3).map((tick) =>
+      element("span", { text: by === "probability" ? formatPercent(tick) : formatWeight(tick) }),
+    );
     legend.replaceChildren(
-      element("span", { text: by === "probability" ? "colour: probability 0" : "colour: entropy 0" }),
-      element("span", { className: "dsv-gen-legend-bar" }),
-      element("span", { text: by === "probability" ? "1" : `${formatWeight(scale)} nats` }),
+      element("span", { className: "dsv-legend-title", text: by === "probability" ? "colour: probability of the token" : "colour: entropy (nats)" }),
+      element(
+        "div",
+        { className: "dsv-legend-scale" },
+        element("div", { testid: "legend-bar", className: "dsv-legend-bar", attrs: { style: `background:${stopsGradient(stops)}` } }),
+        element("div", { className: "dsv-legend-ticks" }, ...ticks),
+      ),
+      element("span", { className: "dsv-gen-legend-note", text: "timeline: the same scale; bar height is the value (lens row: taller = agrees at an earlier layer)" }),
     );
   }
 
@@ -326,9 +343,11 @@ function render({ model, el, experimental, signal }: RenderProps<GenerationModel
   showSettings();
   showGenerating();
   onData();
+  const unwatchTheme = onThemeChange(colour);
 
   return () => {
     unlisten();
+    unwatchTheme();
     timeline.destroy();
     tokenArea.removeEventListener("mouseover", onTokenOver);
     tokenArea.removeEventListener("mouseleave", hideTooltip);

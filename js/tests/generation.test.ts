@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { cssAt, heatStops } from "../src/lib/colour";
 import widget, { type GenerationModel } from "../src/generation";
 import { colourValue, columnAt, columnCentre, columnMeans, entropyScale, HEAT_GAP, HEAT_ROW, LABEL_WIDTH, MAX_COLUMN, MIN_COLUMN, ROW_HEIGHT, splitBlocks, timelineLayout } from "../src/lib/generation/data";
 import { READY } from "../src/lib/status";
@@ -119,6 +120,22 @@ describe("GenerationView", () => {
     expect(q("token-2")?.style.backgroundColor).not.toBe("");
     expect(q("generation-timeline")?.dataset.columns).toBe("4");
     expect(q("generation-timeline")?.dataset.rows).toBe("confidence,entropy");
+  });
+
+  it("colours tokens on the themed heat scale (its low end the ground) and shows its legend", () => {
+    const { model, q } = renderView(widget, state(), { attach: true });
+    model.update({ ...streamed(4), _data_id: 1 });
+    // probability 0.9 on the (white) ground: near the dark end of the scale, white ink on it
+    const first = heatStops([255, 255, 255]);
+    expect(q("token-2")?.style.backgroundColor).toBe(cssAt(first, 0.9));
+    expect(q("token-2")?.style.color).toBe("rgb(255, 255, 255)");
+    expect(q("token-3")?.style.backgroundColor).toBe(cssAt(first, 0.2)); // pale: close to the ground
+    expect(q("timeline-legend")?.querySelector(".dsv-legend-ticks")?.textContent).toBe("0%50%100%");
+    expect(q("timeline-legend")?.textContent).toContain("colour: probability");
+    expect(q("legend-bar")?.style.background).toContain("linear-gradient");
+    model.update({ colour_by: "entropy" });
+    expect(q("timeline-legend")?.textContent).toContain("colour: entropy (nats)");
+    expect(q("timeline-legend")?.querySelector(".dsv-legend-ticks")?.textContent).toBe("01.53");
   });
 
   it("adds the lens and expert rows once they arrive, and shows them in the tooltip", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import widget, { LENS_COLUMNS, type PredictionModel } from "../src/predictions";
+import widget, { LENS_COLUMNS, moveCursor, visible, type PredictionModel } from "../src/predictions";
 import { decodeLens, LensCache, rowName, visibleRange } from "../src/lib/routing/lens";
 import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
@@ -45,6 +45,7 @@ describe("logit lens data", () => {
     expect(visibleRange(0, 640, 64, 3)).toEqual([0, 3]);
     expect([rowName(0, 3), rowName(1, 3), rowName(2, 3)]).toEqual(["embed", "L0", "L1 (out)"]);
     expect(rowName(61, 62)).toBe("L60 (out)");
+    expect([" the", "\x01", "a\x7f", "\r\n", ""].map(visible)).toEqual(["␣the", "<0x01>", "a<0x7F>", "<0x0D>⏎", "∅"]);
   });
 });
 
@@ -81,15 +82,27 @@ describe("prediction widget", () => {
     const { q, el } = setup();
     expect(q("prediction-view")?.dataset.ready).toBe("true");
     expect(el.querySelectorAll('[data-testid^="lens-"][data-row]')).toHaveLength(3 * 2);
-    expect(q("lens-0-0")?.querySelector("span")?.textContent).toBe(STRINGS[0]);
-    expect(q("lens-0-0")?.querySelector("small")?.textContent).toBe("100%");
-    expect(q("lens-1-0")?.querySelector("small")?.textContent).toBe("75%");
+    const tok = (id: string): string | null | undefined => q(id)?.querySelector(".dsv-ll-tok")?.textContent;
+    const prob = (id: string): string | null | undefined => q(id)?.querySelector(".dsv-ll-p")?.textContent;
+    expect(tok("lens-0-0")).toBe(STRINGS[0]);
+    expect(prob("lens-0-0")).toBe("100%");
+    expect(prob("lens-1-0")).toBe("75%");
     expect(el.querySelector("img")).toBeNull();
-    expect(q("lens-0-1")?.querySelector("span")?.textContent).toBe("⏎"); // whitespace made visible
-    expect(q("lens-1-0")?.querySelector("span")?.textContent).toBe("␣the");
-    expect(q("lens-0-0")?.style.background).toContain("rgb(253, 231, 37)"); // probability 1 → top colour
+    expect(tok("lens-0-1")).toBe("⏎"); // whitespace made visible
+    expect(tok("lens-1-0")).toBe("␣the");
+    // the themed heat scale: on the (white) ground, probability 1 is the dark end, with white ink on it
+    expect(q("lens-0-0")?.style.background).toContain("rgb(68, 1, 84)");
+    expect(q("lens-0-0")?.style.color).toBe("rgb(255, 255, 255)");
     expect(q("lens-row-2")?.textContent).toBe("L1 (out)");
+    // the corner says what both axes are; the column heads give position and token, full text on hover
+    expect([...(q("lens-corner")?.children ?? [])].map((n) => n.textContent)).toEqual(["position →", "token →", "layer ↓"]);
+    expect([q("lens-position-1")?.dataset.position, q("lens-position-1")?.textContent]).toEqual(["1", "Hello"]); // CSS draws the number
+    expect(q("lens-position-1")?.title).toBe("position 1: Hello");
+    // the legend: the same scale, ticks as percentages
+    expect(q("lens-legend")?.textContent).toBe("top-1 probability0%50%100%");
     expect(q("predictions")?.textContent).toContain("after 1: Hello"); // the last position by default
+    // the top-k: token and probability in elements of their own (rows from the lens's last row)
+    expect([q("prediction-0")?.textContent, q("prediction-prob-0")?.textContent]).toEqual(["␣the", "40%"]);
     expect(LENS_COLUMNS).toBeGreaterThan(8);
   });
 
@@ -97,7 +110,7 @@ describe("prediction widget", () => {
     const { q, model, cleanup } = setup();
     q("lens-2-1")?.dispatchEvent(new MouseEvent("mousemove", { bubbles: true }));
     expect(q("lens-tooltip")?.hidden).toBe(false);
-    expect(q("lens-tooltip")?.textContent).toContain("1. ␣the  40%");
+    expect(q("lens-tooltip")?.textContent).toContain("L1 (out), after Hello\n1. ␣the  40%");
     q("token-0")?.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(q("predictions")?.textContent).toContain("after 0: <bos>");
     q("token-0")?.click();
@@ -105,12 +118,35 @@ describe("prediction widget", () => {
     expect(q("lens-position-0")?.classList.contains("dsv-on")).toBe(true);
     q("lens-1-1")?.click();
     expect(model.get("selected_token")).toBe(1);
+    expect(q("lens-0-1")?.classList.contains("dsv-ll-col")).toBe(true); // the column is marked
+    expect(q("lens-0-0")?.classList.contains("dsv-ll-col")).toBe(false);
     const version = Number(q("logit-lens")?.dataset.version);
     model.update({ _tokens: [], _lens_ids: null, _lens_probs: null, _strings: [], _predictions: [], _data_id: 2 });
     expect(Number(q("logit-lens")?.dataset.version)).toBeGreaterThan(version);
     expect(q("empty-state")?.hidden).toBe(false);
     cleanup();
     expect([...model.handlers.values()].every((set) => set.size === 0)).toBe(true);
+  });
+
+  it("moves a focused cell with the arrow keys and selects its position with Enter or Space", () => {
+    const { q, model } = setup();
+    expect(q("lens-2-1")?.getAttribute("tabindex")).toBe("0"); // the last row at the last position
+    expect(q("lens-0-0")?.getAttribute("tabindex")).toBe("-1");
+    (q("lens-2-1") as HTMLElement).focus();
+    const key = (name: string): void => {
+      (document.activeElement as HTMLElement).dispatchEvent(new KeyboardEvent("keydown", { key: name, bubbles: true }));
+    };
+    key("ArrowLeft");
+    key("ArrowUp");
+    expect(document.activeElement).toBe(q("lens-1-0"));
+    expect(q("lens-1-0")?.getAttribute("tabindex")).toBe("0");
+    key("Enter");
+    expect(model.get("selected_token")).toBe(0);
+    expect(q("lens-position-0")?.classList.contains("dsv-on")).toBe(true);
+    key("ArrowRight");
+    key(" ");
+    expect(model.get("selected_token")).toBe(1);
+    expect([moveCursor("ArrowLeft", 0, 0, 3, 5), moveCursor("End", 1, 0, 3, 5), moveCursor("ArrowDown", 2, 4, 3, 5), moveCursor("a", 0, 0, 3, 5)]).toEqual([[0, 0], [1, 4], [2, 4], null]);
   });
 
   it("fetches the window of positions in view that it lacks, with the data id, and draws it", async () => {
@@ -130,6 +166,6 @@ describe("prediction widget", () => {
     await vi.waitFor(() => expect(invoke).toHaveBeenCalled());
     expect(invoke.mock.calls[0][1]).toMatchObject({ data_id: 1, start: 0, count: 2 });
     await vi.waitFor(() => expect(q("lens-2-1")).not.toBeNull());
-    expect(q("lens-2-1")?.querySelector("small")?.textContent).toBe("40%");
+    expect(q("lens-2-1")?.querySelector(".dsv-ll-p")?.textContent).toBe("40%");
   });
 });

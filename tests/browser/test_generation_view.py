@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.conftest import (
     PageWatch,
+    contrast_failures,
     kernel_run,
     kernel_value,
     notebook_in_lab,
@@ -37,6 +38,24 @@ OBSERVE = """() => {
     if (!last || last[0] !== count) window.dsvTokenCounts.push([count, generating]);
   });
   window.dsvObserver.observe(area, { childList: true, subtree: true });
+}"""
+
+
+#: The first colour of the legend bar's gradient and the opaque background behind the bar, as rgb lists.
+LOW_END_AND_GROUND = """bar => {
+  const paint = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  const rgba = (colour) => {
+    paint.clearRect(0, 0, 1, 1);
+    paint.fillStyle = "rgba(0, 0, 0, 0)";
+    paint.fillStyle = colour;
+    paint.fillRect(0, 0, 1, 1);
+    return [...paint.getImageData(0, 0, 1, 1).data];
+  };
+  let at = bar.parentElement;
+  while (at && rgba(getComputedStyle(at).backgroundColor)[3] === 0) at = at.parentElement;
+  const ground = at ? rgba(getComputedStyle(at).backgroundColor).slice(0, 3) : [255, 255, 255];
+  const first = bar.style.background.split("rgb(")[1].split(")")[0];
+  return [rgba(`rgb(${first})`).slice(0, 3), ground];
 }"""
 
 
@@ -96,7 +115,15 @@ def test_tokens_appear_while_generating_and_a_click_selects(lab_generation: Page
     page.click(sel(f"token-{target}"))
     assert kernel_value(lab_generation, "view.selected_token", str(target)) == str(target)
     assert page.locator(f"{sel(f'token-{target}')}.dsv-selected").count() == 1
-    lab_generation.screenshot(f"generation-view-{'dark' if dark else 'light'}")
+    # the colours: the theme's heat scale, its low end the view's own background, with a legend
+    assert page.is_visible(sel("timeline-legend"))
+    ticks = page.text_content(f"{sel('timeline-legend')} .dsv-legend-ticks")
+    assert ticks == "0%50%100%"
+    low, ground = page.eval_on_selector(sel("legend-bar"), LOW_END_AND_GROUND)
+    assert low == ground, (low, ground)
+    assert contrast_failures(lab_generation, sel("generation-view")) == []
+    page.mouse.move(0, 0)  # the tooltip away: the screenshot shows the tokens and the legend
+    lab_generation.screenshot(f"generation-{'dark' if dark else 'light'}")
     # continue from the selected token: the tokens up to it become the prompt, the rest is written again
     page.click(sel("continue-button"))
     wait_for_status(lab_generation, "ready —")

@@ -12,6 +12,7 @@ import traitlets
 
 import deepseek_viz as dv
 from deepseek_viz.model import LogitLens, ModelInterface
+from deepseek_viz.model.tokens import readable_token
 from deepseek_viz.widgets.buffers import decode
 from deepseek_viz.widgets.prediction_view import (
     LENS_CELL_BUDGET,
@@ -49,6 +50,22 @@ def shown_lens(view: PredictionView) -> tuple[list[list[list[str]]], np.ndarray]
     return texts, decode(view._lens_probs)
 
 
+def shown(model: ModelInterface, text: str, token_id: int) -> str:
+    """A predicted token's text as the view sends it (a piece of a character as its bytes)."""
+    return readable_token(text, model.token_strings([token_id])[0])
+
+
+def shown_texts(model: ModelInterface, lens: LogitLens) -> list[list[list[str]]]:
+    """``lens.texts`` as the view sends them."""
+    return [
+        [
+            [shown(model, t, int(i)) for t, i in zip(texts, ids, strict=True)]
+            for texts, ids in zip(*row, strict=True)
+        ]
+        for row in zip(lens.texts, lens.token_ids, strict=True)
+    ]
+
+
 @pytest.mark.parametrize("family", ["deepseek_v3", "llama"])
 def test_last_lens_row_is_the_models_own_top_prediction(
     models: dict[str, dv.HookedModel], family: str
@@ -63,11 +80,11 @@ def test_last_lens_row_is_the_models_own_top_prediction(
     assert view._lens_ids is not None and view._lens_ids.shape == (model.num_layers + 1, n, 3)
     own = trace.top_predictions(3)
     for position in range(n):
-        assert texts[-1][position] == [p.text for p in own[position]]
+        assert texts[-1][position] == [shown(model, p.text, p.token_id) for p in own[position]]
         expected = [p.prob for p in own[position]]
         np.testing.assert_allclose(probs[-1, position], expected, rtol=1e-3, atol=1e-7)  # float16
     lens = trace.logit_lens(3)
-    assert texts == lens.texts
+    assert texts == shown_texts(model, lens)
     assert len(view._strings) == len(np.unique(lens.token_ids))  # each predicted token's text sent once
 
 
@@ -134,7 +151,9 @@ def test_lens_window_command_fetches_other_positions(models: dict[str, dv.Hooked
     reply, ids, probs = run_window(view, 3)
     assert reply["start"] == 3 and ids.shape == (model.num_layers + 1, 32, 2)
     lens = trace.logit_lens(2, positions=range(3, 35))
-    assert [[[reply["strings"][i] for i in ranks] for ranks in row] for row in ids] == lens.texts
+    assert [[[reply["strings"][i] for i in ranks] for ranks in row] for row in ids] == shown_texts(
+        model, lens
+    )
     np.testing.assert_allclose(probs, lens.probs, rtol=1e-3, atol=1e-7)
     # clamped to the text; a request for an older text answers stale
     assert run_window(view, n - 2)[1].shape[1] == 2
@@ -170,7 +189,7 @@ def test_selected_token_sends_its_top_predictions(view: PredictionView) -> None:
     view.selected_token = 2
     assert view._predictions_at == 2
     own = trace.top_predictions(3, positions=[2])[0]
-    assert [text for text, _ in view._predictions] == [p.text for p in own]
+    assert [text for text, _ in view._predictions] == [shown(view.model, p.text, p.token_id) for p in own]
     np.testing.assert_allclose([prob for _, prob in view._predictions], [p.prob for p in own], rtol=1e-6)
 
 
@@ -214,3 +233,21 @@ def test_v3_counts_update_bytes_stay_under_1_mib(
     window = message_bytes(reply, buffers)
     print(f"PredictionView at V3 counts, {n} tokens, k={k}: messages {sent}, one window {window}")
     assert max(sent) <= MiB and window <= MiB
+
+
+def test_predicted_pieces_of_characters_show_as_bytes(models: dict[str, dv.HookedModel]) -> None:
+    """The tiny vocabulary has a token per byte: with k = 20 some predicted tokens are pieces of a UTF-8
+    character (alone they decode to "�"); the view sends them as their bytes, "<0xE4>"."""
+    model = models["deepseek_v3"]
+    view = PredictionView(model, text="東京は日本の首都です 😀", k=20)
+    assert view.lens is not None and view.trace is not None
+    raw = {text for layer in view.lens.texts for position in layer for text in position}
+    assert any("\ufffd" in text for text in raw)  # what the decoder alone shows
+    assert not any("\ufffd" in text for text in view._strings)
+    assert any(re.fullmatch(r"\s?(<0x[0-9A-F]{2}>)+", text) for text in view._strings)
+    reply, _, _ = run_window(view, 0, 4)
+    assert not any("\ufffd" in text for text in reply["strings"])
+    view.k = 20
+    for position in range(len(view.trace.tokens)):
+        view.selected_token = position
+        assert not any("\ufffd" in text for text, _ in view._predictions)

@@ -8,10 +8,12 @@ export function formatWeight(value: number): string {
   return value.toPrecision(3).replace(/\.?0+$/, "");
 }
 
-/** A probability as a percentage that keeps small values: 45%, 3.1%, 0.13%, 0.0042%, 1.2e-6%. */
+/** A probability as a percentage that keeps small values: 45%, 3.1%, 0.13%, 0.0042%, 1.2e-6%; "0%" and
+ * "100%" only for 0 and 1 (99.7%, >99.9%). */
 export function formatPercent(prob: number): string {
   const percent = prob * 100;
   if (percent === 0) return "0%";
+  if (percent >= 99.5 && percent < 100) return percent >= 99.95 ? ">99.9%" : `${percent.toFixed(1)}%`; // never "100%" short of it
   if (percent >= 10) return `${percent.toFixed(0)}%`;
   if (percent >= 1) return `${percent.toFixed(1)}%`;
   if (percent >= 1e-4) return `${Number(percent.toPrecision(2))}%`;

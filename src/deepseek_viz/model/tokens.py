@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,3 +53,48 @@ def tokens_from_offsets(
         covered = max(covered, end)
         tokens.append(Token(int(token_id), source[start:end], start, end))
     return tokens
+
+
+def _byte_level_table() -> dict[str, int]:
+    """Byte-level BPE's (GPT-2's, DeepSeek's) vocabulary characters → the byte each stands for."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    chars, extra = list(printable), 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(char): byte for byte, char in zip(printable, chars, strict=True)}
+
+
+_BYTE_LEVEL = _byte_level_table()
+_BYTE_FALLBACK = re.compile(r"(?:<0x[0-9A-Fa-f]{2}>)+")
+
+
+def readable_token(text: str, vocab_string: str) -> str:
+    """A predicted token's text as a view shows it: ``text`` (its decoding), unless that holds a U+FFFD
+    the token does not mean (a piece of a multi-byte UTF-8 character, which decodes alone to "�"); then
+    the character's bytes are written out: "<0xE4><0xBA>", " <0xF0>" (the whole characters in the token
+    as themselves). ``vocab_string`` is the token's vocabulary string: byte-level BPE's ("æĿ", "Ġ"…) or a
+    sentencepiece byte fallback ("<0xE4>"); any other vocabulary string leaves ``text`` as it is."""
+    if "\ufffd" not in text:
+        return text
+    if _BYTE_FALLBACK.fullmatch(vocab_string):
+        return vocab_string.upper().replace("<0X", "<0x")
+    if not vocab_string or any(char not in _BYTE_LEVEL for char in vocab_string):
+        return text
+    raw = bytes(_BYTE_LEVEL[char] for char in vocab_string)
+    parts: list[str] = []
+    while raw:
+        try:
+            parts.append(raw.decode("utf-8"))
+            break
+        except UnicodeDecodeError as error:
+            parts.append(raw[: error.start].decode("utf-8"))
+            parts.extend(f"<0x{byte:02X}>" for byte in raw[error.start : error.end])
+            raw = raw[error.end :]
+    return "".join(parts)

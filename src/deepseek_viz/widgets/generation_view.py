@@ -46,7 +46,8 @@ selected token; enabled once a generation has finished and a token is selected),
 reason>`` after a generation), ``generation-tokens`` (the token area; ``data-version`` bumps with each
 redraw), ``prompt-block``, ``reasoning-block``, ``answer-block``, each token ``token-I`` (``I`` its
 position), ``generation-tooltip``, ``generation-timeline`` (the canvas; a column per generated token),
-``timeline-legend``.
+``timeline-legend`` (the colour scale of the tokens and the timeline: the theme's heat scale, its low end
+the background, ticks as percentages or nats; ``legend-bar`` its bar).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import traitlets
 
 from ..export.figures import token_heatmap
 from ..model import EmptyTextError, LogitLens, ModelInterface, Trace
+from ..model.tokens import readable_token
 from .base import bundle
 from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_indices
 from .commands import Reply, command
@@ -25,12 +27,32 @@ LENS_COLUMNS = 32
 LENS_CELL_BUDGET = 16_384
 
 
-def string_table(lens: LogitLens) -> tuple[list[str], np.ndarray]:
-    """The distinct token texts of ``lens`` and, for each ``[layer, position, rank]``, its index there."""
+#: The vocabulary strings of token ids (:meth:`ModelInterface.token_strings`).
+VocabStrings = Callable[[Sequence[int]], list[str]]
+
+
+def readable_texts(texts: list[str], ids: Sequence[int], vocab: VocabStrings | None) -> list[str]:
+    """``texts`` (the decodings of token ``ids``) with each piece of a multi-byte character, which
+    decodes alone to "�", written as its bytes ("<0xE4>", :func:`~deepseek_viz.model.tokens.readable_token`;
+    ``vocab`` is asked only for those)."""
+    broken = [j for j, text in enumerate(texts) if "\ufffd" in text]
+    if vocab is None or not broken:
+        return texts
+    names = vocab([int(ids[j]) for j in broken])
+    shown = list(texts)
+    for j, name in zip(broken, names, strict=True):
+        shown[j] = readable_token(texts[j], name)
+    return shown
+
+
+def string_table(lens: LogitLens, vocab: VocabStrings | None = None) -> tuple[list[str], np.ndarray]:
+    """The distinct token texts of ``lens`` (pieces of characters as their bytes, given ``vocab``) and,
+    for each ``[layer, position, rank]``, its index there."""
     ids = lens.token_ids
-    _, first, inverse = np.unique(ids.ravel(), return_index=True, return_inverse=True)
+    unique, first, inverse = np.unique(ids.ravel(), return_index=True, return_inverse=True)
     flat = [text for layer in lens.texts for position in layer for text in position]
-    return [flat[int(i)] for i in first], inverse.reshape(ids.shape)
+    strings = readable_texts([flat[int(i)] for i in first], [int(i) for i in unique], vocab)
+    return strings, inverse.reshape(ids.shape)
 
 
 def window_columns(rows: int, k: int) -> int:
@@ -39,11 +61,13 @@ def window_columns(rows: int, k: int) -> int:
     return max(1, min(LENS_COLUMNS, LENS_CELL_BUDGET // max(1, rows * k)))
 
 
-def encode_lens(lens: LogitLens) -> tuple[list[str], EncodedArray, EncodedArray]:
-    """``(strings, ids, probs)`` of a lens window as sent: the distinct texts, uint16/uint32 indices into
-    them and float16 probabilities (a probability of 0.13% arrives as 0.13%, not as 0), both
-    ``[row, position, k]``."""
-    strings, indices = string_table(lens)
+def encode_lens(
+    lens: LogitLens, vocab: VocabStrings | None = None
+) -> tuple[list[str], EncodedArray, EncodedArray]:
+    """``(strings, ids, probs)`` of a lens window as sent: the distinct texts (a piece of a multi-byte
+    character as its bytes, "<0xE4>", given ``vocab``), uint16/uint32 indices into them and float16
+    probabilities (a probability of 0.13% arrives as 0.13%, not as 0), both ``[row, position, k]``."""
+    strings, indices = string_table(lens, vocab)
     return strings, encode_indices(indices), encode_float16(lens.probs)
 
 
@@ -64,7 +88,9 @@ class PredictionView(TracedTextWidget, InterventionsView):
     over ``max_tokens``) set ``status`` and keep the previous view; an empty text shows an empty state.
 
     Wire protocol (private traits; arrays are :class:`~.buffers.ArrayTrait` traits, ``None`` when absent):
-    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts of the window;
+    ``_tokens`` ``[[text, kind], …]``; ``_strings`` the distinct predicted token texts of the window (a
+    token that is a piece of a multi-byte character, "�" decoded alone, as its bytes: "<0xE4>"; the
+    same in ``_predictions``, ``_change`` and the command's ``strings``);
     ``_lens_ids`` uint16/uint32 ``[layer + 1, position, k]`` indices into ``_strings`` and
     ``_lens_probs`` float16 probabilities of the same shape, for positions ``_lens_start`` … (all
     ``num_layers + 1`` rows, embeddings first); ``_predictions`` ``[[text, prob], …]`` the model's
@@ -78,10 +104,14 @@ class PredictionView(TracedTextWidget, InterventionsView):
     (``ids``/``probs`` the headers of the two reply buffers, as the traits above) for positions
     ``start`` … ``start + count`` (clamped to the text and to :func:`window_columns`).
 
-    Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the scrolling lens:
-    ``lens-scroll`` its scroller, ``lens-position-P`` column heads, ``lens-row-R`` row names,
-    ``lens-R-P`` cells, each with its top token and probability), ``lens-tooltip``, ``lens-error``,
-    ``predictions`` (top-``k`` of the hovered, selected or last position), ``prediction-change`` (before →
+    Browser ids (``data-testid``): ``prediction-view`` (root), ``logit-lens`` (the lens grid:
+    ``lens-scroll`` its scroller, bounded in height, ``lens-corner`` what the axes are, ``lens-position-P``
+    column heads (position and token; a click selects), ``lens-row-R`` row names, ``lens-R-P`` cells,
+    each with its top token and, in an element of its own, its probability, coloured on the theme's heat
+    scale; a click, or Enter/Space on the focused cell, arrow keys moving it, sets ``selected_token``),
+    ``lens-legend`` (the colour scale), ``lens-tooltip`` (the cell's top-``k``), ``lens-error``,
+    ``predictions`` (top-``k`` of the hovered, selected or last position: ``prediction-I`` the token,
+    ``prediction-prob-I`` its probability), ``prediction-change`` (before →
     after: ``change-main`` "flu 0.41 → 0.12 (−0.29)", ``change-now`` the new top token where it changed),
     ``interventions`` (the list, as in the attention view), ``empty-state``.
     """
@@ -182,7 +212,7 @@ class PredictionView(TracedTextWidget, InterventionsView):
                 self._strings, self._lens_ids, self._lens_probs = [], None, None
                 self._lens_start = 0
             else:
-                self._strings, self._lens_ids, self._lens_probs = encode_lens(lens)
+                self._strings, self._lens_ids, self._lens_probs = encode_lens(lens, self._vocab)
                 self._lens_start = lens.positions[0]
             if trace is None:
                 self._predictions, self._predictions_at, self._change = [], -1, None
@@ -195,9 +225,15 @@ class PredictionView(TracedTextWidget, InterventionsView):
         position = self._focus(len(trace.tokens))
         [predictions] = trace.top_predictions(self.k, positions=[position])
         with self.hold_sync():
-            self._predictions = [[p.text, p.prob] for p in predictions]
+            texts = readable_texts(
+                [p.text for p in predictions], [p.token_id for p in predictions], self._vocab
+            )
+            self._predictions = [[text, p.prob] for text, p in zip(texts, predictions, strict=True)]
             self._predictions_at = position
             self._change = self.prediction_change(position) if self._shown_under else None
+
+    def _vocab(self, ids: Sequence[int]) -> list[str]:
+        return self._hooked.token_strings(ids)
 
     @property
     def _shown_under(self) -> tuple[Any, ...]:
@@ -219,10 +255,13 @@ class PredictionView(TracedTextWidget, InterventionsView):
         [[first, *_]] = original.top_predictions(1, positions=[at])
         [now] = trace.top_predictions(MAX_K, positions=[at])
         then = next((p.prob for p in now if p.token_id == first.token_id), None)
+        before, after = readable_texts(
+            [first.text, now[0].text], [first.token_id, now[0].token_id], self._vocab
+        )
         return {
             "at": at,
-            "before": [first.text, first.prob],
-            "after": [now[0].text, now[0].prob],
+            "before": [before, first.prob],
+            "after": [after, now[0].prob],
             "then": then,
             "bound": now[-1].prob,
         }
@@ -235,7 +274,7 @@ class PredictionView(TracedTextWidget, InterventionsView):
         if data_id != self._data_id:
             return {"data_id": self._data_id, "stale": True}, []
         lens = self.lens_window(int(msg["start"]), int(msg.get("count", LENS_COLUMNS)))
-        strings, ids, probs = encode_lens(lens)
+        strings, ids, probs = encode_lens(lens, self._vocab)
         reply = {
             "data_id": data_id,
             "start": lens.positions[0],

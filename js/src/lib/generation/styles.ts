@@ -21,6 +21,7 @@ export const GENERATION_STYLES = `
 .dsv-gen-root .dsv-token { box-shadow: inset 0 0 0 0.5px var(--jp-border-color2, #ddd); }
 .dsv-gen-timeline-wrap { overflow-x: auto; max-width: 100%; }
 .dsv-gen-timeline { display: block; cursor: pointer; }
-.dsv-gen-legend { display: flex; gap: 6px; align-items: center; font-size: 11px; color: var(--jp-ui-font-color1, #444); }
-.dsv-gen-legend-bar { display: inline-block; width: 120px; height: 10px; background: linear-gradient(to right, #440154, #31688e, #35b779, #fde725); }
+.dsv-gen-legend { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; font-size: 11px; color: var(--jp-ui-font-color1, #222); }
+.dsv-gen-legend .dsv-legend-bar { border: 1px solid var(--jp-border-color2, #e0e0e0); }
+.dsv-gen-legend .dsv-legend-ticks { color: var(--jp-ui-font-color1, #222); }
 `;

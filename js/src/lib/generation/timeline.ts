@@ -1,10 +1,10 @@
 // GenerationView's timeline: one canvas, a column per generated token, rows for confidence, entropy and
 // (once generation has finished) where the logit lens first agrees and how much the experts changed.
 
-import { colourAt, cssColour } from "../colour";
+import { cssAt, heatStops, type Rgb } from "../colour";
 import { element, markDrawn } from "../dom";
 import { isLightColour } from "../routing/theme";
-import { onThemeChange } from "../theme";
+import { groundOf, onThemeChange } from "../theme";
 import { HEAT_ROW, columnAt, entropyScale, timelineLayout, type RowName, type TimelineLayout } from "./data";
 
 /** What the timeline draws; `lensLayer`/`expertChange` null until the generation has finished. */
@@ -39,6 +39,8 @@ export class Timeline {
   layout: TimelineLayout = timelineLayout(0, 600, ["confidence", "entropy"]);
   private data: TimelineData | null = null;
   private selected = -1;
+  /** The heat scale on the timeline's ground (read at each draw: the theme may change). */
+  private stops: Rgb[] = heatStops([255, 255, 255]);
 
   constructor(private readonly callbacks: TimelineCallbacks) {
     this.canvas = element("canvas", { testid: "generation-timeline", className: "dsv-gen-timeline" });
@@ -96,6 +98,7 @@ export class Timeline {
     if (context) {
       context.setTransform(ratio, 0, 0, ratio, 0, 0);
       const dark = isLightColour(this.root.isConnected ? getComputedStyle(this.root).color : "");
+      if (this.root.isConnected) this.stops = heatStops(groundOf(this.root));
       const [text, track, mark] = dark ? ["#ddd", "#2b2b2b", "#ff5252"] : ["#333", "#f1f1f1", "#e53935"];
       context.clearRect(0, 0, width, height);
       context.font = "11px system-ui, sans-serif";
@@ -126,10 +129,11 @@ export class Timeline {
       context.fillRect(labelWidth + column * w, top + h - 2 - height, Math.max(1, w - (w > 3 ? 1 : 0)), height);
     };
     const n = data.probs.length;
-    if (row === "confidence") for (let i = 0; i < n; i++) bar(i, data.probs[i], cssColour(data.probs[i]));
+    const colour = (t: number): string => cssAt(this.stops, t);
+    if (row === "confidence") for (let i = 0; i < n; i++) bar(i, data.probs[i], colour(data.probs[i]));
     if (row === "entropy") {
       const scale = entropyScale(data.entropies);
-      for (let i = 0; i < n; i++) bar(i, data.entropies[i] / scale, cssColour(data.entropies[i] / scale));
+      for (let i = 0; i < n; i++) bar(i, data.entropies[i] / scale, colour(data.entropies[i] / scale));
     }
     if (row === "lens agrees from layer" && data.lensLayer) {
       const layers = data.numLayers;
@@ -138,12 +142,11 @@ export class Timeline {
         if (layer > layers) continue; // the lens never agreed: left blank
         // early agreement (a low layer) is a tall, bright bar
         const t = layers > 0 ? 1 - layer / layers : 1;
-        const [r, g, b] = colourAt(t);
-        bar(i, 0.15 + 0.85 * t, `rgb(${r}, ${g}, ${b})`);
+        bar(i, 0.15 + 0.85 * t, colour(t));
       }
     }
     if (row === "expert change" && data.expertChange) {
-      for (let i = 0; i < n; i++) bar(i, data.expertChange[i], cssColour(data.expertChange[i]));
+      for (let i = 0; i < n; i++) bar(i, data.expertChange[i], colour(data.expertChange[i]));
     }
   }
 
@@ -159,7 +162,7 @@ export class Timeline {
     context.fillText("experts by layer", 4, heatTop + Math.min(11, (heat.layers * HEAT_ROW) / 2));
     for (let layer = 0; layer < heat.layers; layer++) {
       for (let i = 0; i < columns; i++) {
-        context.fillStyle = cssColour(heat.values[layer * columns + i]);
+        context.fillStyle = cssAt(this.stops, heat.values[layer * columns + i]);
         context.fillRect(labelWidth + i * w, heatTop + layer * HEAT_ROW, Math.max(1, w - (w > 3 ? 1 : 0)), HEAT_ROW);
       }
     }
