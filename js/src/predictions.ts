@@ -9,6 +9,7 @@ import type { ArrayValue } from "./lib/buffers";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { cssAt, heatStops, interpolate, inkOn, legendTicks, stopsGradient, type Rgb } from "./lib/colour";
 import { element, markDrawn } from "./lib/dom";
+import { moveCursor } from "./lib/grid_cursor";
 import { describeChange, type InterventionEntry, type PredictionChange } from "./lib/interventions/format";
 import { InterventionsPanel, type InterventionAction } from "./lib/interventions/panel";
 import { INTERVENTION_STYLES } from "./lib/interventions/styles";
@@ -96,28 +97,6 @@ export const visible = (text: string): string =>
 
 function listing(items: Candidate[]): string {
   return items.map((item, rank) => `${rank + 1}. ${visible(item.text)}  ${formatPercent(item.prob)}`).join("\n");
-}
-
-/** Where the keyboard's cursor moves from (`row`, `position`) on `key` in a grid of `rows` × `n` (null:
- * not a moving key). */
-export function moveCursor(key: string, row: number, position: number, rows: number, n: number): [number, number] | null {
-  const clamp = (value: number, size: number): number => Math.max(0, Math.min(size - 1, value));
-  switch (key) {
-    case "ArrowLeft":
-      return [row, clamp(position - 1, n)];
-    case "ArrowRight":
-      return [row, clamp(position + 1, n)];
-    case "ArrowUp":
-      return [clamp(row - 1, rows), position];
-    case "ArrowDown":
-      return [clamp(row + 1, rows), position];
-    case "Home":
-      return [row, 0];
-    case "End":
-      return [row, n - 1];
-    default:
-      return null;
-  }
 }
 
 function render({ model, el, experimental, signal }: RenderProps<PredictionModel>): () => void {
@@ -375,7 +354,7 @@ function render({ model, el, experimental, signal }: RenderProps<PredictionModel
       select(cursor[1], false);
       return;
     }
-    const next = moveCursor(event.key, cursor[0], cursor[1], rows, tokens.length);
+    const next = moveCursor(event.key, cursor, rows, tokens.length);
     if (!next) return;
     event.preventDefault();
     cursor = next;

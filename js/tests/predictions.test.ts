@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import widget, { LENS_COLUMNS, moveCursor, visible, type PredictionModel } from "../src/predictions";
+import widget, { LENS_COLUMNS, visible, type PredictionModel } from "../src/predictions";
 import { decodeLens, LensCache, rowName, visibleRange } from "../src/lib/routing/lens";
 import type { WireArray } from "../src/lib/buffers";
 import { NORMAL, SPECIAL, type TokenEntry } from "../src/lib/tokens";
@@ -146,7 +146,6 @@ describe("prediction widget", () => {
     key("ArrowRight");
     key(" ");
     expect(model.get("selected_token")).toBe(1);
-    expect([moveCursor("ArrowLeft", 0, 0, 3, 5), moveCursor("End", 1, 0, 3, 5), moveCursor("ArrowDown", 2, 4, 3, 5), moveCursor("a", 0, 0, 3, 5)]).toEqual([[0, 0], [1, 4], [2, 4], null]);
   });
 
   it("fetches the window of positions in view that it lacks, with the data id, and draws it", async () => {

@@ -19,7 +19,7 @@ from deepseek_viz.export.text import hover_text, label, plot_text, unescape
 from deepseek_viz.widgets import attention_view
 from deepseek_viz.widgets.attention_view import AttentionView
 from deepseek_viz.widgets.attribution_view import AttributionView, describe_target
-from deepseek_viz.widgets.prediction_view import PredictionView
+from deepseek_viz.widgets.prediction_view import PredictionView, string_table
 
 #: Markup, a repeated token and a control character: every label must show them as text.
 TEXT = "Fever <b>may</b> & flu. flu\x10"
@@ -77,7 +77,9 @@ def test_prediction_figure_is_the_logit_lens_with_predicted_tokens(hooked: dv.Ho
     trace = heatmap(figure)
     np.testing.assert_array_equal(np.asarray(trace.z), view.lens.probs[:, :, 0])
     assert list(figure.layout.yaxis.ticktext) == ["embed", "L0", "L1", "L2 (out)"]
-    assert [list(row) for row in trace.text] == [[label(p[0]) for p in layer] for layer in view.lens.texts]
+    strings, indices = string_table(view.lens, view._vocab)
+    assert [list(row) for row in trace.text] == [[label(strings[i]) for i in row] for row in indices[:, :, 0]]
+    assert not any("\ufffd" in text for row in trace.text for text in row)
     assert list(figure.layout.xaxis.ticktext) == [label(token.text) for token in view.trace.tokens]
     assert (trace.zmin, trace.zmax) == (0.0, 1.0)
 

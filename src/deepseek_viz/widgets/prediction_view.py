@@ -287,11 +287,14 @@ class PredictionView(TracedTextWidget, InterventionsView):
     def figure(self) -> go.Figure:
         """Plotly heatmap of the logit-lens window shown: the top-1 probability read from each layer
         (rows, embeddings first, as in the widget) after each position of the window, the predicted
-        token written in each cell. :class:`ValueError` when the view shows no predictions (empty text)."""
+        token written in each cell as the view writes it (a piece of a character as its bytes). :class:`ValueError` when the view shows no predictions (empty text)."""
         lens, trace = self._lens, self._trace
         if lens is None or trace is None:
             raise ValueError("the view shows no predictions: its text is empty")
         rows = lens.probs.shape[0]
+        strings, indices = string_table(
+            lens, self._vocab
+        )  # a piece of a character as its bytes, as in the view
         names = ["embed", *(f"L{row - 1}" for row in range(1, rows - 1)), f"L{rows - 2} (out)"]
         return token_heatmap(
             lens.probs[:, :, 0],
@@ -304,5 +307,5 @@ class PredictionView(TracedTextWidget, InterventionsView):
             zmin=0.0,
             zmax=1.0,
             colorbar_title="top-1 probability",
-            cell_text=[[position[0] for position in layer] for layer in lens.texts],
+            cell_text=[list(row) for row in np.asarray(strings, dtype=object)[indices[:, :, 0]]],
         )

@@ -60,20 +60,4 @@ export const ROUTING_STYLES = `
 .dsv-token-experts .dsv-row b { cursor: pointer; }
 .dsv-chip { padding: 0 4px; border-radius: 3px; font: 11px ui-monospace, monospace; }
 .dsv-note { color: var(--jp-ui-font-color1, #444); font-size: 12px; }
-.dsv-lens-body { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; }
-.dsv-lens-scroll { position: relative; overflow: auto; max-width: 100%; max-height: 460px; border: 1px solid var(--jp-border-color2, #e0e0e0); }
-.dsv-lens-sizer { position: relative; display: flex; }
-.dsv-lens-names { position: sticky; left: 0; z-index: 2; background: var(--jp-layout-color0, #fff); flex: none; }
-.dsv-lens-names div, .dsv-lens-corner { font: 11px ui-monospace, monospace; color: var(--jp-ui-font-color1, #444); padding: 0 4px; white-space: nowrap; box-sizing: border-box; }
-.dsv-lens-corner { position: sticky; top: 0; z-index: 3; background: var(--jp-layout-color0, #fff); }
-.dsv-lens-cells { position: relative; flex: none; }
-.dsv-lens { position: absolute; top: 0; border-collapse: collapse; table-layout: fixed; font: 11px ui-monospace, monospace; }
-.dsv-lens th { position: sticky; top: 0; z-index: 1; background: var(--jp-layout-color0, #fff); font-weight: normal; color: var(--jp-ui-font-color1, #444); white-space: pre; overflow: hidden; text-overflow: ellipsis; box-sizing: border-box; }
-.dsv-lens td { padding: 0 2px; overflow: hidden; white-space: pre; border: 1px solid var(--jp-layout-color0, #fff); cursor: default; box-sizing: border-box; line-height: 12px; }
-.dsv-lens td small { display: block; font-size: 9px; }
-.dsv-lens td.dsv-pending { background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color1, #444); }
-.dsv-lens th.dsv-on { color: var(--jp-ui-font-color0, #000); font-weight: 700; text-decoration: underline; text-decoration-color: var(--jp-error-color1, #e53935); text-decoration-thickness: 2px; }
-.dsv-predictions { font: 12px ui-monospace, monospace; display: flex; flex-direction: column; gap: 2px; min-width: 220px; }
-.dsv-prob-bar { display: inline-block; height: 8px; background: #5c6bc0; vertical-align: middle; margin-right: 4px; }
-.dsv-lens-top { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 `;
