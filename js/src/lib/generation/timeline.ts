@@ -2,6 +2,7 @@
 // (once generation has finished) where the logit lens first agrees and how much the experts changed.
 
 import { cssAt, heatStops, type Rgb } from "../colour";
+import { gridCursor } from "../grid_cursor";
 import { element, markDrawn } from "../dom";
 import { isLightColour } from "../routing/theme";
 import { groundOf, onThemeChange } from "../theme";
@@ -39,6 +40,7 @@ export class Timeline {
   layout: TimelineLayout = timelineLayout(0, 600, ["confidence", "entropy"]);
   private data: TimelineData | null = null;
   private selected = -1;
+  private readonly unkey: () => void;
   /** The heat scale on the timeline's ground (read at each draw: the theme may change). */
   private stops: Rgb[] = heatStops([255, 255, 255]);
 
@@ -49,6 +51,11 @@ export class Timeline {
     this.unwatchTheme = onThemeChange(() => this.draw());
     this.canvas.addEventListener("mouseleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
+    this.canvas.setAttribute("aria-label", "generation timeline: one column per generated token");
+    this.unkey = gridCursor(this.canvas, {
+      shape: () => [1, this.data?.probs.length ?? 0],
+      centre: (_row, column) => [this.layout.labelWidth + (column + 0.5) * this.layout.columnWidth, this.layout.rowHeight / 2],
+    });
   }
 
   private columnOf(event: MouseEvent): number {
@@ -172,6 +179,7 @@ export class Timeline {
 
   destroy(): void {
     this.unwatchTheme();
+    this.unkey();
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);
