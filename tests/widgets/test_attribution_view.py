@@ -215,6 +215,7 @@ def test_a_background_run_reports_its_progress_and_can_be_cancelled(slow: Attrib
     assert slow.start_sampling() and slow.sampling
     wait_until(lambda: slow._progress.get("label") == "SHAP" and slow._progress["done"] > 0)
     assert slow.status.state == "computing" and re.fullmatch(r"SHAP \d+/\d+ evaluations", slow.status.message)
+    assert str(slow.status) == f"computing: {slow.status.message}"  # what the status line shows
     assert slow._progress["total"] >= 40_000 * 0.9
     first = slow._progress["done"]
     wait_until(lambda: slow._progress["done"] > first)  # it advances
