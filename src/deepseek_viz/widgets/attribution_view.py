@@ -273,7 +273,9 @@ class AttributionView(LiveTextWidget, InterventionsView):
     def _update(self) -> None:
         """Explain the text with the live methods (dropping any sampling rows); errors become ``status``."""
         self._computing()
-        result, effect = self._explain(self.methods, self.text, self.target, self._active, self._live_faithfulness)
+        result, effect = self._explain(
+            self.methods, self.text, self.target, self._active, self._live_faithfulness
+        )
         self._show(result, effect)
 
     # --- sampling (SHAP, LIME) ----------------------------------------------------------------------

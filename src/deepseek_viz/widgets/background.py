@@ -25,7 +25,9 @@ class Job:
 
     def start(self, work: Callable[[Job], None]) -> None:
         """Run ``work(self)`` in a daemon thread of its own."""
-        self.thread = threading.Thread(target=work, args=(self,), daemon=True, name=f"deepseek-viz {self.name}")
+        self.thread = threading.Thread(
+            target=work, args=(self,), daemon=True, name=f"deepseek-viz {self.name}"
+        )
         self.thread.start()
 
     @property
