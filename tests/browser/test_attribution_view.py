@@ -207,7 +207,7 @@ def test_a_shap_run_shows_progress_and_cancel_keeps_the_rows(lab_attribution: Pa
     page = lab_attribution.page
     set_theme(lab_attribution, dark)
     try:
-        type_text(lab_attribution, "Fever may indicate a flu.")
+        type_text(lab_attribution, f"Fever may indicate a flu ({theme_name(dark)}).")  # new text each time
         rows_before, scores_before = row_methods(lab_attribution), kernel_scores(lab_attribution)
         table_before = page.text_content(sel("faithfulness"))
         kernel_run(lab_attribution, "view._settings['shap_max_evals'] = 400_000")  # a run that lasts
@@ -305,7 +305,7 @@ def test_the_target_choice_changes_what_is_explained(lab_attribution: PageWatch)
 
 def test_the_faithfulness_table_explains_itself(lab_attribution: PageWatch) -> None:
     page = lab_attribution.page
-    type_text(lab_attribution, "Fever may indicate a flu.")
+    type_text(lab_attribution, "Fever may indicate a flu, or a cold.")
     key = " ".join(page.locator(sel("faithfulness-key")).all_text_contents())
     assert "Completeness gap = Σ scores − (f(x) − f(baseline))" in key
     assert "Integrated gradients promise ≈ 0" in key and "too few ig_steps" in key
