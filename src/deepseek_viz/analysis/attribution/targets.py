@@ -324,4 +324,6 @@ def next_token_candidates(model: ModelInterface, tokens: Sequence[Token], k: int
         top = torch.topk(probs, min(k, probs.shape[-1]))
     chosen = [int(i) for i in top.indices]
     texts = [model.decode([token]) for token in chosen]
-    return [Candidate(token, text, float(p)) for token, text, p in zip(chosen, texts, top.values, strict=True)]
+    return [
+        Candidate(token, text, float(p)) for token, text, p in zip(chosen, texts, top.values, strict=True)
+    ]
