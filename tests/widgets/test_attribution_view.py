@@ -306,3 +306,18 @@ def test_the_target_choice_sets_the_target(view: AttributionView) -> None:
     assert view.target is None and view._target_spec == {"kind": "next"} and "top next token" in view._caption
     view.target = dv.Verbalizer("{text}\nSentiment:", (" positive", " negative"))
     assert view._target_spec == {"kind": "other"}
+
+
+def test_a_dashboard_edit_stops_the_attributions_run_first(hooked: dv.HookedModel) -> None:
+    texts = ["risk rose", "risk fell", "flu season", "fever and cough"]
+    board = dv.Dashboard(
+        hooked, texts, text="Fever may indicate flu.", attribution={"shap_max_evals": 40_000}
+    )
+    view = board.attribution
+    assert view.start_sampling()
+    wait_until(lambda: view._progress.get("done", 0) > 0)
+    started = time.monotonic()
+    board.text = "risk rose"  # every view re-traces: the stale run must not hold the model meanwhile
+    assert time.monotonic() - started < 10 and view.wait_sampling(timeout=2)
+    assert view.text == "risk rose" and not view.sampling and view.status.ok
+    assert view._score_methods == list(view.methods)
