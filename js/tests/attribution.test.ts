@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import widget, { missingSampling, type AttributionModel } from "../src/attribution";
-import { methodCells, notes } from "../src/lib/attribution/faithfulness";
+import { statusText } from "../src/lib/status";
+import { KEY, methodCells, notes } from "../src/lib/attribution/faithfulness";
+import { progressFraction, progressText, running, targetOptions, targetRequest, type Candidate } from "../src/lib/attribution/controls";
 import { AttributionRows, cellAt, readScores, tooltipPosition, tooltipText } from "../src/lib/attribution/rows";
 import { cssDiverging, divergingColour, formatScore, inkFor, legendGradient, normalise, peakAbs } from "../src/lib/attribution/scale";
 import type { TokenEntry } from "../src/lib/tokens";
@@ -149,20 +151,71 @@ describe("score rows", () => {
 });
 
 describe("faithfulness panel figures", () => {
-  it("formats gaps and AUCs, leaving out what was not measured", () => {
-    expect(methodCells("IG", { sum_gap: -0.01, relative_gap: 0.05, deletion_auc: -5.9, normalized_auc: 0.21 })).toEqual([
+  it("formats gaps and AUCs with what each method promises, leaving out what was not measured", () => {
+    expect(
+      methodCells("integrated_gradients", "IG", { sum_gap: -0.01, relative_gap: 0.05, deletion_auc: -5.9, normalized_auc: 0.21 }),
+    ).toEqual(["IG", "−0.01 (5.0% of the change)", "≈ 0", "−5.9 (0.21)"]);
+    expect(methodCells("integrated_gradients", "IG", { sum_gap: -10.8, relative_gap: 1, deletion_auc: null, normalized_auc: null })).toEqual([
       "IG",
-      "−0.01 (5.0%)",
-      "−5.9 (0.21)",
+      "−10.8 (100% of the change)",
+      "≈ 0 — large: more ig_steps?",
+      "–",
     ]);
-    expect(methodCells("IxG", { sum_gap: 0.2, relative_gap: 1.02, deletion_auc: 1, normalized_auc: -0.04 })).toEqual(["IxG", "+0.2 (102%)", "+1 (−0.04)"]);
-    expect(methodCells("LIME", { sum_gap: null, relative_gap: null, deletion_auc: null, normalized_auc: null })).toEqual(["LIME", "–", "–"]);
+    expect(methodCells("input_x_gradient", "IxG", { sum_gap: 0.2, relative_gap: 1.02, deletion_auc: 1, normalized_auc: -0.04 })).toEqual([
+      "IxG",
+      "+0.2 (102% of the change)",
+      "none",
+      "+1 (−0.04)",
+    ]);
+    expect(methodCells("shap", "SHAP", { sum_gap: 2e-7, relative_gap: 4e-8, deletion_auc: null, normalized_auc: null })[1]).toBe(
+      "+2.0e-7 (4.0e-6% of the change)",
+    );
+    expect(methodCells("shap", "SHAP", { sum_gap: 0, relative_gap: 0, deletion_auc: null, normalized_auc: null })[2]).toBe("0 (additive)");
+    expect(methodCells("lime", "LIME", { sum_gap: null, relative_gap: null, deletion_auc: null, normalized_auc: null })).toEqual(["LIME", "–", "none", "–"]);
     expect(notes({ additivity_gap: 1e-7, random_auc: -5.7, random_normalized_auc: null, lime_fit: 0.88 })).toEqual([
       "SHAP additivity gap (Σ values + base − f(x)): +1.0e-7",
       "random deletion order AUC: −5.7 — lower than this is better",
-      "LIME surrogate R²: 0.880",
+      "LIME surrogate R²: 0.88",
     ]);
     expect(notes({})).toEqual([]);
+  });
+
+  it("says what the completeness gap and the deletion AUC are", () => {
+    expect(KEY[0]).toContain("Σ scores − (f(x) − f(baseline))");
+    expect(KEY[0]).toContain("too few ig_steps");
+    expect(KEY[1]).toContain("lower = more faithful");
+  });
+});
+
+describe("sampling progress and the target choice", () => {
+  it("says what runs and how far", () => {
+    expect(statusText({ state: "computing", message: "SHAP 120/500 evaluations" })).toBe("computing: SHAP 120/500 evaluations");
+    expect(running({})).toBe(false);
+    expect(running({ label: "SHAP, LIME", done: 0, total: 0 })).toBe(true);
+    expect(progressText({ label: "SHAP, LIME", done: 0, total: 0 })).toBe("SHAP, LIME: starting");
+    expect(progressText({ label: "SHAP", done: 120, total: 500 })).toBe("SHAP 120/500 evaluations");
+    expect(progressFraction({ label: "SHAP", done: 120, total: 500 })).toBeCloseTo(0.24);
+    expect(progressFraction({ label: "SHAP", done: 900, total: 500 })).toBe(1);
+  });
+
+  it("offers the next token, the likely ones and a continuation", () => {
+    const candidates: Candidate[] = [
+      [7, " the", 0.42],
+      [9, "\n", 0.0004],
+    ];
+    const { options, selected } = targetOptions({ kind: "next" }, candidates);
+    expect(selected).toBe("next");
+    expect(options.map((o) => o.text)).toEqual(["the model's next token", "next token “ the” · 42%", "next token “\n” · 0.04%", "a continuation…"]);
+    expect(targetOptions({ kind: "token", token: 9, text: "\n" }, candidates).selected).toBe("token:9");
+    const absent = targetOptions({ kind: "token", token: 3, text: "x" }, candidates);
+    expect(absent.selected).toBe("token:3");
+    expect(absent.options.map((o) => o.value)).toContain("token:3");
+    expect(targetOptions({ kind: "continuation", text: " rose" }, []).selected).toBe("continuation");
+    expect(targetOptions({ kind: "other" }, []).selected).toBe("other");
+    expect(targetRequest("token:7", "")).toEqual({ kind: "token", token: 7 });
+    expect(targetRequest("next", "")).toEqual({ kind: "next" });
+    expect(targetRequest("continuation", "")).toBeNull();
+    expect(targetRequest("continuation", " rose")).toEqual({ kind: "continuation", text: " rose" });
   });
 });
 
@@ -200,6 +253,11 @@ describe("the widget", () => {
       _faithfulness: {},
       _data_id: 0,
       _labels: LABELS,
+      _progress: {},
+      _sampling_note: "",
+      _sampling_error: "",
+      _candidates: [],
+      _target_spec: { kind: "next" },
     };
     const invoke = vi.fn((): Promise<[object, DataView[]]> => Promise.resolve([{ stale: false }, []]));
     return { ...renderView(widget, state, { invoke, attach: true }), invoke };
@@ -231,19 +289,71 @@ describe("the widget", () => {
 
   it("shows a failed run's error beside the button, which works again", async () => {
     const { model, invoke, q, cleanup } = setup();
-    invoke.mockImplementationOnce(() => Promise.resolve([{ error: "out of memory while scoring" }, []]));
+    invoke.mockImplementationOnce(() => Promise.resolve([{ error: "the run could not start" }, []]));
     model.update(data(["input_x_gradient"], 1, 4));
     const button = q("run-sampling") as HTMLButtonElement;
     expect(q("sampling-error")?.hidden).toBe(true);
     button.click();
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(q("sampling-error")?.hidden).toBe(false);
-    expect(q("sampling-error")?.textContent).toBe("error: out of memory while scoring");
+    expect(q("sampling-error")?.textContent).toBe("error: the run could not start");
     expect(button.disabled).toBe(false);
     expect(button.textContent).toBe("Run SHAP, LIME");
     button.click(); // the next run clears the error
     expect(q("sampling-error")?.hidden).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    model.update({ _sampling_error: "out of memory while scoring" }); // the background run failed
+    expect(q("sampling-error")?.hidden).toBe(false);
+    expect(q("sampling-error")?.textContent).toBe("error: out of memory while scoring");
+    expect(button.disabled).toBe(false);
     expect(invoke).toHaveBeenCalledTimes(2);
+    cleanup();
+  });
+
+  it("shows a run's progress bar and Cancel while it goes, then the note", () => {
+    const { model, invoke, q, cleanup } = setup();
+    model.update(data(["input_x_gradient"], 1, 4));
+    const bar = q("sampling-progress") as HTMLElement;
+    expect(bar.closest<HTMLElement>(".dsv-progress-wrap")?.hidden).toBe(true);
+    model.update({ _progress: { label: "SHAP", done: 120, total: 500 } });
+    expect(bar.closest<HTMLElement>(".dsv-progress-wrap")?.hidden).toBe(false);
+    expect(bar.getAttribute("role")).toBe("progressbar");
+    expect(bar.getAttribute("aria-valuenow")).toBe("120");
+    expect(bar.getAttribute("aria-valuemax")).toBe("500");
+    expect(q("sampling-progress-label")?.textContent).toBe("SHAP 120/500 evaluations");
+    const button = q("run-sampling") as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    const cancel = q("cancel-sampling") as HTMLButtonElement;
+    expect(cancel.tagName).toBe("BUTTON");
+    cancel.focus();
+    cancel.click();
+    expect(invoke).toHaveBeenCalledWith("_cancel_sampling", {}, expect.anything());
+    model.update({ _progress: {}, _sampling_note: "SHAP, LIME run cancelled" });
+    expect(bar.closest<HTMLElement>(".dsv-progress-wrap")?.hidden).toBe(true);
+    expect(q("sampling-note")?.textContent).toBe("SHAP, LIME run cancelled");
+    expect(button.disabled).toBe(false);
+    expect(document.activeElement).toBe(button); // the keyboard stays in the view
+    cleanup();
+  });
+
+  it("sends the target chosen", () => {
+    const { model, invoke, q, cleanup } = setup();
+    model.update({ ...data(["input_x_gradient"], 1, 4), _candidates: [[7, " the", 0.4]] });
+    model.update({ _data_id: 5 });
+    const select = q("target-choice") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual(["the model's next token", "next token “ the” · 40%", "a continuation…"]);
+    expect((q("target-continuation") as HTMLInputElement).hidden).toBe(true);
+    select.value = "token:7";
+    select.dispatchEvent(new Event("change"));
+    expect(invoke).toHaveBeenCalledWith("_set_target", { kind: "token", token: 7 }, expect.anything());
+    select.value = "continuation";
+    select.dispatchEvent(new Event("change"));
+    const input = q("target-continuation") as HTMLInputElement;
+    expect(input.hidden).toBe(false);
+    input.value = " rose";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(invoke).toHaveBeenLastCalledWith("_set_target", { kind: "continuation", text: " rose" }, expect.anything());
+    model.update({ _target_spec: { kind: "continuation", text: " rose" } });
+    expect(select.value).toBe("continuation");
     cleanup();
   });
 

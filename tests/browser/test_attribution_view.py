@@ -6,6 +6,7 @@ needs, so their order does not matter. Sample counts are tiny: the model is a ra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
@@ -14,8 +15,10 @@ import pytest
 from tests.browser.conftest import (
     HTML_TEXT,
     PageWatch,
+    contrast_failures,
     kernel_run,
     sel,
+    set_theme,
     version,
     wait_for_newer,
     wait_for_status,
@@ -184,3 +187,129 @@ def test_sampling_out_of_memory_is_shown_beside_the_button(lab_attribution: Page
     assert row_methods(lab_attribution) == [*GRADIENTS, "shap", "lime"]
     assert error.is_hidden()
     assert lab_attribution.errors == []
+
+
+THEMES = [pytest.param(False, id="light"), pytest.param(True, id="dark")]
+
+
+def theme_name(dark: bool) -> str:
+    return "dark" if dark else "light"
+
+
+def kernel_scores(page: PageWatch) -> str:
+    return kernel_run(
+        page, "print(view.explanation.methods, view.explanation.score_matrix().tolist())"
+    ).strip()
+
+
+@pytest.mark.parametrize("dark", THEMES)
+def test_a_shap_run_shows_progress_and_cancel_keeps_the_rows(lab_attribution: PageWatch, dark: bool) -> None:
+    page = lab_attribution.page
+    set_theme(lab_attribution, dark)
+    try:
+        type_text(lab_attribution, f"Fever may indicate a flu ({theme_name(dark)}).")  # new text each time
+        rows_before, scores_before = row_methods(lab_attribution), kernel_scores(lab_attribution)
+        table_before = page.text_content(sel("faithfulness"))
+        kernel_run(lab_attribution, "view._settings['shap_max_evals'] = 400_000")  # a run that lasts
+        try:
+            page.click(sel("run-sampling"))
+            bar = page.locator(sel("sampling-progress"))
+            bar.wait_for(state="visible")
+            assert "computing: SHAP" in wait_for_status(lab_attribution, "computing: SHAP ")
+            page.wait_for_function(
+                "s => Number(document.querySelector(s)?.getAttribute('aria-valuenow')) > 0",
+                arg=sel("sampling-progress"),
+            )
+            first = int(bar.get_attribute("aria-valuenow") or 0)
+            page.wait_for_function(  # it advances
+                "([s, first]) => Number(document.querySelector(s)?.getAttribute('aria-valuenow')) > first",
+                arg=[sel("sampling-progress"), first],
+            )
+            assert bar.get_attribute("role") == "progressbar"
+            assert int(bar.get_attribute("aria-valuemax") or 0) > first
+            label = page.text_content(sel("sampling-progress-label")) or ""
+            assert label.startswith("SHAP ") and label.endswith(" evaluations")
+            assert page.is_disabled(sel("run-sampling"))
+            assert contrast_failures(lab_attribution, sel(ROOT)) == []
+            lab_attribution.screenshot(f"attribution-running-{theme_name(dark)}")
+            page.focus(sel("cancel-sampling"))  # the keyboard reaches Cancel
+            started = time.monotonic()
+            page.keyboard.press("Enter")
+            page.locator(sel("sampling-note")).wait_for(state="visible")
+            assert kernel_run(lab_attribution, "print(view.status)").strip() == "ready"
+            assert time.monotonic() - started < 3  # the kernel answered at once
+            assert kernel_run(lab_attribution, "print(view.wait_sampling(2))").strip() == "True"  # stopped
+        finally:
+            kernel_run(lab_attribution, "view._settings.pop('shap_max_evals', None); view.cancel_sampling()")
+        assert page.text_content(sel("sampling-note")) == "SHAP, LIME run cancelled"
+        assert wait_for_status(lab_attribution, "ready") == "ready"
+        assert bar.is_hidden() and page.is_enabled(sel("run-sampling"))
+        # the previous rows and faithfulness table stay: same methods, same scores
+        assert row_methods(lab_attribution) == rows_before == list(GRADIENTS)
+        assert kernel_scores(lab_attribution) == scores_before
+        assert page.text_content(sel("faithfulness")) == table_before
+        before = version(lab_attribution, ROOT)
+        page.click(sel("run-sampling"))  # a full run afterwards still adds the rows
+        wait_for_newer(lab_attribution, ROOT, before)
+        assert row_methods(lab_attribution) == [*GRADIENTS, "shap", "lime"]
+        assert wait_for_status(lab_attribution, "ready") == "ready"
+        assert page.is_hidden(sel("sampling-note"))
+        faithfulness = page.text_content(sel("faithfulness")) or ""
+        assert "of the change" in faithfulness and "0 (additive)" in faithfulness
+        assert contrast_failures(lab_attribution, sel(ROOT)) == []
+        lab_attribution.screenshot(f"attribution-{theme_name(dark)}")
+        assert lab_attribution.errors == []
+    finally:
+        set_theme(lab_attribution, False)
+
+
+def test_the_target_choice_changes_what_is_explained(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "The risk")
+    choice = page.locator(sel("target-choice"))
+    assert choice.input_value() == "next"
+    token, text = (
+        kernel_run(lab_attribution, "print(*view._candidates[1][:2], sep='\\x00')").rstrip("\n").split("\x00")
+    )
+    options = choice.locator("option").all_text_contents()
+    assert options[0] == "the model's next token" and options[-1] == "a continuation…"
+    assert len(options) == 7 and f"“{text}”" in options[2]
+    before = version(lab_attribution, ROOT)
+    choice.focus()
+    choice.select_option(f"token:{token}")
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert (
+        kernel_run(lab_attribution, "print(view.target)").strip()
+        == f"NextToken(token={token}, score='logprob')"
+    )
+    assert repr(text) in (page.text_content(sel("attribution-caption")) or "")
+    before = version(lab_attribution, ROOT)
+    choice.select_option("continuation")
+    box = page.locator(sel("target-continuation"))
+    assert (
+        box.is_visible()
+        and page.evaluate("() => document.activeElement?.dataset.testid") == "target-continuation"
+    )
+    box.fill(" rose")
+    box.press("Enter")
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert "' rose'" in (page.text_content(sel("attribution-caption")) or "")
+    assert kernel_run(lab_attribution, "print(view.target)").strip() == "Continuation(text=' rose')"
+    assert choice.input_value() == "continuation"
+    before = version(lab_attribution, ROOT)
+    choice.select_option("next")
+    wait_for_newer(lab_attribution, ROOT, before)
+    assert "top next token" in (page.text_content(sel("attribution-caption")) or "")
+    assert kernel_run(lab_attribution, "print(view.target)").strip() == "None"
+
+
+def test_the_faithfulness_table_explains_itself(lab_attribution: PageWatch) -> None:
+    page = lab_attribution.page
+    type_text(lab_attribution, "Fever may indicate a flu, or a cold.")
+    key = " ".join(page.locator(sel("faithfulness-key")).all_text_contents())
+    assert "Completeness gap = Σ scores − (f(x) − f(baseline))" in key
+    assert "Integrated gradients promise ≈ 0" in key and "too few ig_steps" in key
+    assert "Deletion AUC" in key and "lower = more faithful" in key
+    row = page.text_content(sel("faithfulness-integrated_gradients")) or ""
+    assert "of the change" in row and "≈ 0" in row
+    assert "none" in (page.text_content(sel("faithfulness-input_x_gradient")) or "")

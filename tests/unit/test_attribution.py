@@ -194,3 +194,55 @@ def test_global_importance_aggregates_per_token(hooked: dv.HookedModel) -> None:
     assert isinstance(figure, go.Figure) and len(figure.data[0].x) == 5
     signed = global_importance(hooked, texts, NextToken(), method="ixg", aggregate="mean", min_count=2)
     assert set(signed.tokens) <= {"Fever", "pain", "."}
+
+
+def test_a_run_reports_its_progress_and_stops_when_cancelled(hooked: dv.HookedModel) -> None:
+    import threading
+
+    from deepseek_viz.analysis.attribution import AttributionCancelled
+
+    seen: list[tuple[str, int, int]] = []
+    explain(
+        hooked,
+        "risk rose sharply",
+        methods=["shap", "lime", "ig"],
+        lime_samples=20,
+        ig_steps=4,
+        cache=False,
+        faithfulness=False,
+        on_progress=lambda *args: seen.append(args),
+    )
+    for what in ("SHAP", "LIME", "integrated gradients"):
+        counts = [(done, total) for name, done, total in seen if name == what]
+        assert counts[0][0] == 0 and counts[-1][0] >= counts[-1][1] > 0  # from 0 to the whole planned
+    cancel = threading.Event()
+
+    def stop_after_some(what: str, done: int, total: int) -> None:
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(AttributionCancelled):
+        explain(
+            hooked,
+            "risk rose sharply",
+            methods=["shap"],
+            shap_max_evals=400,
+            cache=False,
+            faithfulness=False,
+            cancel=cancel,
+            on_progress=stop_after_some,
+        )
+    # nothing half-done was cached: the same run without the flag computes
+    result = explain(hooked, "risk rose sharply", methods=["shap"], shap_max_evals=400, faithfulness=False)
+    assert result.cached == () and "shap" in result.scores
+
+
+def test_next_token_candidates_are_the_most_probable(hooked: dv.HookedModel) -> None:
+    from deepseek_viz.analysis.attribution.targets import next_token_candidates
+
+    tokens = hooked.tokenize("The risk")
+    found = next_token_candidates(hooked, tokens, 4)
+    assert len(found) == 4 and [c.prob for c in found] == sorted((c.prob for c in found), reverse=True)
+    top = explain(hooked, "The risk", methods=["ixg"], faithfulness=False).target
+    assert repr(found[0].text) in top  # the model's own next token is the first choice
+    assert next_token_candidates(hooked, tokens, 0) == []

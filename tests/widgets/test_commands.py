@@ -81,7 +81,7 @@ def test_a_command_that_raises_answers_with_an_error(
         def broken(self: AttributionView) -> None:
             raise RuntimeError("a bug in sampling")
 
-        monkeypatch.setattr(AttributionView, "run_sampling", broken)
+        monkeypatch.setattr(AttributionView, "start_sampling", broken)
         msg = {"data_id": widget._data_id}
     elif name == "_fetch_window":
         msg = {**msg, "data_id": widget._data_id}
@@ -111,15 +111,15 @@ def test_sampling_out_of_memory_answers_with_its_message(
     monkeypatch.setattr(Scorer, "score_keep", out_of_memory)
     with caplog.at_level(logging.ERROR):
         reply = run_command(view, "_run_sampling", {"data_id": view._data_id})
-    assert reply == {"error": "out of memory while scoring: try fewer samples"}
+        assert view.wait_sampling(timeout=60)  # the run goes in the background; its error is a trait
+    assert reply == {"stale": False, "started": True}
+    assert view._sampling_error == "out of memory while scoring: try fewer samples"
     assert view.status == Status.error("out of memory while scoring: try fewer samples")
     assert view.explanation is shown  # the rows shown stay
     assert "failed" not in caplog.text  # an expected error is not logged as a bug
     monkeypatch.undo()
-    assert run_command(view, "_run_sampling", {"data_id": view._data_id}) == {
-        "stale": False,
-        "data_id": view._data_id,
-    }
+    assert run_command(view, "_run_sampling", {"data_id": view._data_id}) == {"stale": False, "started": True}
+    assert view.wait_sampling(timeout=60)
     assert view.status.ok and view.explanation is not None and "shap" in view.explanation.methods
 
 

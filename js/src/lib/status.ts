@@ -15,8 +15,10 @@ export function errorStatus(message: string): Status {
   return { state: "error", message };
 }
 
-/** What the browser shows: `ready`, `computing` or `error: …`. */
+/** What the browser shows: `ready`, `computing` (`computing: SHAP 120/500 evaluations` when it says
+ * what runs) or `error: …`. */
 export function statusText(status: Status): string {
+  if (status.state === "computing" && status.message) return `computing: ${status.message}`;
   return status.state === "error" ? `error: ${status.message}` : status.state;
 }
 

@@ -324,6 +324,7 @@ class Dashboard(StrictKeywords, ipywidgets.VBox):
     def _show_text(self, text: str) -> Status:
         """Give ``text`` to every view, all within one time limit; the combined status (the map's only
         where the text was traced and so placed on it). Views never raise: a failure is their status."""
+        self.attribution.cancel_sampling()  # a SHAP/LIME run of the old text holds the model: stop it first
         with self.model.time_limit():
             for view in self._views.values():
                 if view.text == text:

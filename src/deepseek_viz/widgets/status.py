@@ -14,7 +14,8 @@ State = Literal["ready", "computing", "error"]
 class Status:
     """``state`` (``"ready"``, ``"computing"`` or ``"error"``) and, for an error, its ``message``.
 
-    ``str(status)`` is what the browser shows: ``"ready"``, ``"computing"`` or ``"error: …"``.
+    ``str(status)`` is what the browser shows: ``"ready"``, ``"computing"`` (``"computing: …"`` with a
+    message saying what runs) or ``"error: …"``.
     """
 
     state: State = "ready"
@@ -46,6 +47,8 @@ class Status:
         return self.state == "error"
 
     def __str__(self) -> str:
+        if self.state == "computing" and self.message:
+            return f"computing: {self.message}"  # what runs, e.g. "SHAP 120/500 evaluations"
         return f"error: {self.message}" if self.failed else self.state
 
 

@@ -1,7 +1,9 @@
-// The faithfulness panel: per method, the completeness gap (Σ scores − (f(x) − f(baseline))) and the
-// deletion-curve AUC; SHAP's additivity gap, the random-order reference and LIME's fit below.
+// The faithfulness panel: per method, the completeness gap (Σ scores − (f(x) − f(baseline))), what the
+// method promises of it, and the deletion-curve AUC; a short key saying how to read them, and SHAP's
+// additivity gap, the random-order reference and LIME's fit below.
 
 import { element } from "../dom";
+import { formatPercent, formatWeight } from "../format";
 import { formatScore } from "./scale";
 
 /** Per-method figures (null: not measured, or not a finite number). */
@@ -21,34 +23,66 @@ export interface FaithfulnessFigures {
   lime_fit: number | null;
 }
 
-const show = (value: number | null | undefined): string => (value === null || value === undefined ? "–" : formatScore(value));
+/** A relative gap above this, for a method that promises ≈ 0, is called large. */
+export const LARGE_GAP = 0.1;
 
-function percent(value: number | null): string {
-  if (value === null) return "";
-  const p = 100 * value;
-  return ` (${p >= 10 ? p.toFixed(0) : p.toPrecision(2)}%)`;
+const measured = (value: number | null | undefined): value is number => value !== null && value !== undefined;
+
+const show = (value: number | null | undefined): string => (measured(value) ? formatScore(value) : "–");
+
+/** An unsigned-looking number with a real minus sign ("0.21", "−0.04"). */
+const plain = (value: number): string => (value < 0 ? `−${formatWeight(-value)}` : formatWeight(value));
+
+/** The gap relative to the change f(x) − f(baseline), in words ("" when not measured). */
+function ofTheChange(value: number | null): string {
+  return measured(value) ? ` (${formatPercent(value)} of the change)` : "";
 }
 
-/** A normalised AUC in brackets, two decimals ("" when not measured). */
+/** A normalised AUC in brackets ("" when not measured). */
 function bracketed(value: number | null | undefined): string {
-  return value === null || value === undefined ? "" : ` (${value.toFixed(2).replace("-", "−")})`;
+  return measured(value) ? ` (${plain(value)})` : "";
 }
 
-/** Table cells of one method: name, completeness gap, deletion AUC (normalised). */
-export function methodCells(label: string, figures: MethodFigures): [string, string, string] {
-  return [label, `${show(figures.sum_gap)}${percent(figures.relative_gap)}`, `${show(figures.deletion_auc)}${bracketed(figures.normalized_auc)}`];
+/** What a method promises of its completeness gap, and a word when it does not keep the promise. */
+export function promise(method: string, figures: MethodFigures): string {
+  if (method === "integrated_gradients") {
+    const large = measured(figures.relative_gap) && figures.relative_gap > LARGE_GAP;
+    return large ? "≈ 0 — large: more ig_steps?" : "≈ 0";
+  }
+  if (method === "shap") return "0 (additive)";
+  return "none";
 }
+
+/** Table cells of one method: name, completeness gap, its promise, deletion AUC (normalised). */
+export function methodCells(method: string, label: string, figures: MethodFigures): [string, string, string, string] {
+  return [
+    label,
+    `${show(figures.sum_gap)}${ofTheChange(figures.relative_gap)}`,
+    promise(method, figures),
+    `${show(figures.deletion_auc)}${bracketed(figures.normalized_auc)}`,
+  ];
+}
+
+/** How to read the table: what the completeness gap is and what a large one means, and the deletion AUC. */
+export const KEY: readonly string[] = [
+  "Completeness gap = Σ scores − (f(x) − f(baseline)): the part of the change from the all-masked text to this " +
+    "text that the scores do not account for. Integrated gradients promise ≈ 0 (a large gap: too few ig_steps, " +
+    "or a strongly nonlinear path); SHAP adds up by construction; input × gradient and LIME promise nothing, " +
+    "so a large gap there is no failure.",
+  "Deletion AUC: the target as the top-scored tokens are masked first; lower = more faithful (normalised: " +
+    "0 = the first token takes the whole effect, 0.5 = an even decline). Compare with the random order.",
+];
 
 /** The lines under the table (only the figures that were measured). */
 export function notes(figures: Partial<FaithfulnessFigures>): string[] {
   const lines: string[] = [];
-  if (figures.additivity_gap !== null && figures.additivity_gap !== undefined) {
+  if (measured(figures.additivity_gap)) {
     lines.push(`SHAP additivity gap (Σ values + base − f(x)): ${formatScore(figures.additivity_gap)}`);
   }
-  if (figures.random_auc !== null && figures.random_auc !== undefined) {
+  if (measured(figures.random_auc)) {
     lines.push(`random deletion order AUC: ${formatScore(figures.random_auc)}${bracketed(figures.random_normalized_auc)} — lower than this is better`);
   }
-  if (figures.lime_fit !== null && figures.lime_fit !== undefined) lines.push(`LIME surrogate R²: ${figures.lime_fit.toFixed(3)}`);
+  if (measured(figures.lime_fit)) lines.push(`LIME surrogate R²: ${formatWeight(figures.lime_fit)}`);
   return lines;
 }
 
@@ -65,19 +99,20 @@ export class FaithfulnessPanel {
     const rows = methods.flatMap((method, i) => {
       const entry = perMethod[method];
       if (!entry) return [];
-      const cells = methodCells(labels[i] ?? method, entry).map((text) => element("td", { text }));
+      const cells = methodCells(method, labels[i] ?? method, entry).map((text) => element("td", { text }));
       return [element("tr", { testid: `faithfulness-${method}` }, ...cells)];
     });
     this.root.hidden = rows.length === 0;
     const header = element(
       "tr",
       {},
-      ...["method", "completeness gap Σ − (f(x) − f(b))", "deletion AUC (normalised)"].map((text) => element("th", { text })),
+      ...["method", "completeness gap", "promised", "deletion AUC (normalised)"].map((text) => element("th", { text })),
     );
     this.root.replaceChildren(
       element("div", { className: "dsv-caption", text: "Faithfulness" }),
       element("table", {}, element("thead", {}, header), element("tbody", {}, ...rows)),
       ...notes(figures).map((text) => element("div", { className: "dsv-note", text })),
+      ...KEY.map((text) => element("div", { testid: "faithfulness-key", className: "dsv-note dsv-key", text })),
     );
   }
 }

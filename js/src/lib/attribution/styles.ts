@@ -17,5 +17,15 @@ export const ATTRIBUTION_STYLES = `
 .dsv-faithfulness { color: var(--jp-ui-font-color1, #222); }
 .dsv-faithfulness th { font-weight: 600; color: var(--jp-ui-font-color1, #444); }
 .dsv-note { color: var(--jp-ui-font-color1, #444); }
-.dsv-sampling { display: flex; gap: 8px; align-items: center; }
+.dsv-sampling { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; font-size: 12px; }
+.dsv-target { display: flex; gap: 8px; align-items: center; color: var(--jp-ui-font-color1, #222); }
+.dsv-target-label { display: flex; gap: 4px; align-items: center; }
+.dsv-target select { max-width: 420px; }
+.dsv-continuation { width: 16em; font: 12px ui-monospace, monospace; }
+.dsv-progress-wrap[hidden] { display: none; }
+.dsv-progress-wrap { display: inline-flex; gap: 6px; align-items: center; color: var(--jp-ui-font-color1, #222); }
+.dsv-progress { width: 140px; height: 8px; border: 1px solid var(--jp-border-color1, #bbb); background: var(--jp-layout-color2, #eee); }
+.dsv-progress-fill { height: 100%; width: 0; background: var(--jp-brand-color1, #1976d2); transition: width 0.2s linear; }
+.dsv-key { max-width: 960px; margin-top: 2px; }
+.dsv-root button:focus-visible, .dsv-root select:focus-visible, .dsv-root input:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 `;

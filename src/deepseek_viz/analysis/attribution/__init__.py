@@ -14,11 +14,13 @@ from .explain import METHODS, clear_cache, explain
 from .explanation import METHOD_NAMES, Explanation, Faithfulness
 from .faithfulness import DeletionCurve, SumCheck
 from .global_importance import GlobalImportance, global_importance
+from .scoring import AttributionCancelled
 from .targets import BoundTarget, Continuation, NextToken, Target, Verbalizer
 
 __all__ = [
     "METHODS",
     "METHOD_NAMES",
+    "AttributionCancelled",
     "BoundTarget",
     "Continuation",
     "DeletionCurve",

@@ -20,7 +20,7 @@ from .explanation import Explanation, Faithfulness
 from .faithfulness import DeletionCurve, additivity, completeness, deletion_curve, random_deletion_curve
 from .gradients import Attribution, input_x_gradient, integrated_gradients
 from .sampling import SHAP_ALGORITHMS, lime_weights, shap_values
-from .scoring import Baseline, Scorer, baseline_vector
+from .scoring import Baseline, CancelFlag, ProgressCallback, Scorer, baseline_vector
 from .targets import NextToken, Target
 
 METHODS = ("shap", "lime", "input_x_gradient", "integrated_gradients")
@@ -96,6 +96,8 @@ def explain(
     progress: bool = False,
     cache: bool = True,
     truncate: bool = False,
+    cancel: CancelFlag | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Explanation:
     """Attribute ``target`` (default :class:`NextToken`: the model's own next-token prediction) to the
     tokens of ``text`` with each of ``methods``.
@@ -110,6 +112,11 @@ def explain(
     ``m`` tokens), ``lime_samples``, ``ig_steps``; ``batch_size`` inputs per forward pass. ``seed`` makes
     SHAP, LIME and the random deletion reference deterministic. ``progress=True`` shows tqdm bars.
     ``faithfulness=False`` skips the deletion curves (sum checks are free and always reported).
+
+    ``cancel`` (e.g. a :class:`threading.Event`) is checked before every batch of model evaluations:
+    once set, the run raises :class:`~.scoring.AttributionCancelled` (nothing half-done is cached).
+    ``on_progress(what, done, total)`` is told the evaluations of SHAP, LIME and integrated gradients as
+    they are scored (``what``: ``"SHAP"``, ``"LIME"``, ``"integrated gradients"``).
 
     Gradients through DeepSeek's MoE layers follow the selected experts' gate weights, not the top-k
     choice itself (see :mod:`.gradients`).
@@ -129,7 +136,7 @@ def explain(
     with model.time_limit():  # one deadline for all methods (ModelInterface.max_seconds)
         bound = target.bind(model, tokens)
         vector, baseline_text = baseline_vector(model, baseline)
-        scorer = Scorer(bound, special, vector, batch_size=batch_size)
+        scorer = Scorer(bound, special, vector, batch_size=batch_size, cancel=cancel, on_progress=on_progress)
         common = (text, len(tokens), target, baseline, model.interventions)
         (f_x, f_b), _ = _cached(
             model, (*common, "values"), cache, lambda: (scorer.value(True), scorer.value(False))

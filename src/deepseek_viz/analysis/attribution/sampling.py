@@ -100,7 +100,7 @@ def shap_values(
             model, _masker(m, clustering), algorithm=algorithm, seed=seed, feature_names=names
         )
         planned = evals if algorithm == "partition" else (evals // minimum) * minimum
-        with scorer.progress("shap", planned, progress):
+        with scorer.progress("SHAP", planned, progress):
             result = explainer(np.ones((1, m)), max_evals=evals, batch_size=scorer.batch_size, silent=True)
     finally:
         np.random.set_state(state)
@@ -172,7 +172,7 @@ def lime_weights(
         random_state=seed,
         class_names=["target"],
     )
-    with scorer.progress("lime", samples, progress):
+    with scorer.progress("LIME", samples, progress):
         result = explainer.explain_instance(raw, classifier, labels=(0,), num_features=m, num_samples=samples)
     weights = np.zeros(m)
     for feature, weight in result.local_exp[0]:

@@ -8,9 +8,9 @@ curve, the integrated-gradients baseline) removes a token the same way: SHAP's b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -19,6 +19,18 @@ from ...model import ModelInterface
 from .targets import BoundTarget
 
 Baseline = str | int
+#: ``on_progress(what, done, total)``: ``done`` of ``total`` model evaluations of ``what`` (e.g. ``"SHAP"``).
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class CancelFlag(Protocol):
+    """What a scorer checks between batches (a :class:`threading.Event` is one)."""
+
+    def is_set(self) -> bool: ...
+
+
+class AttributionCancelled(Exception):
+    """An attribution run stopped between two batches because its ``cancel`` flag was set."""
 
 
 def baseline_vector(model: ModelInterface, baseline: Baseline) -> tuple[torch.Tensor, str]:
@@ -65,10 +77,20 @@ class Scorer:
     ``features`` are the indices of the non-special traced tokens (the things SHAP/LIME toggle);
     ``inputs`` the traced tokens' embeddings ``[n, d]``; ``baseline_inputs`` the same with every
     feature replaced by the baseline (special tokens kept). ``evaluations`` counts model inputs scored.
+
+    ``cancel``: checked before every batch; once set, scoring raises :class:`AttributionCancelled`.
+    ``on_progress(what, done, total)``: called after every batch of a :meth:`progress` block.
     """
 
     def __init__(
-        self, bound: BoundTarget, special: np.ndarray, baseline: torch.Tensor, batch_size: int = 32
+        self,
+        bound: BoundTarget,
+        special: np.ndarray,
+        baseline: torch.Tensor,
+        batch_size: int = 32,
+        *,
+        cancel: CancelFlag | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
@@ -81,7 +103,10 @@ class Scorer:
         self.baseline_inputs = self.inputs.clone()
         self.baseline_inputs[torch.as_tensor(self.features, device=self.inputs.device)] = self.baseline
         self.evaluations = 0
+        self.cancel = cancel
+        self.on_progress = on_progress
         self._bar: Any = None
+        self._task: tuple[str, int, int] | None = None  # what a progress block counts, its total, the start
 
     @property
     def num_features(self) -> int:
@@ -90,23 +115,40 @@ class Scorer:
 
     @contextmanager
     def progress(self, description: str, total: int, enabled: bool) -> Iterator[None]:
-        """Show a tqdm bar counting model evaluations while the block runs (when ``enabled``)."""
-        if not enabled:
-            yield
-            return
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=total, desc=description, unit="eval", leave=False)
+        """Count the block's model evaluations as ``description`` of ``total``: a tqdm bar (when
+        ``enabled``) and ``on_progress``."""
+        self._task = (description, total, self.evaluations)
+        self._report()
         try:
-            yield
+            if not enabled:
+                yield
+                return
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=description, unit="eval", leave=False)
+            try:
+                yield
+            finally:
+                self._bar.close()
+                self._bar = None
         finally:
-            self._bar.close()
-            self._bar = None
+            self._task = None
+
+    def check(self) -> None:
+        """Raise :class:`AttributionCancelled` when the run's ``cancel`` flag is set."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise AttributionCancelled("the attribution run was cancelled")
+
+    def _report(self) -> None:
+        if self.on_progress is not None and self._task is not None:
+            what, total, start = self._task
+            self.on_progress(what, self.evaluations - start, total)
 
     def _count(self, batch: int) -> None:
         self.evaluations += batch
         if self._bar is not None:
             self._bar.update(batch)
+        self._report()
 
     def embeddings_for(self, keep: np.ndarray) -> torch.Tensor:
         """Embeddings ``[batch, n, d]`` where the features with ``keep[b, j] == False`` are masked."""
@@ -123,6 +165,7 @@ class Scorer:
         out = []
         with torch.no_grad():
             for start in range(0, len(keep), self.batch_size):
+                self.check()
                 chunk = keep[start : start + self.batch_size]
                 out.append(self.bound.score(self.embeddings_for(chunk)).double().cpu().numpy())
                 self._count(len(chunk))
@@ -130,6 +173,7 @@ class Scorer:
 
     def score_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Target values ``[batch]`` for embeddings ``[batch, n, d]`` of the traced tokens (differentiable)."""
+        self.check()
         self._count(embeddings.shape[0])
         return self.bound.score(embeddings)
 

@@ -301,3 +301,29 @@ def _pick(chosen: int) -> Callable[[torch.Tensor], torch.Tensor]:
         return values[:, chosen]
 
     return combine
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One of the model's likely next tokens after a text: its ``token`` id, ``text`` and ``prob``."""
+
+    token: int
+    text: str
+    prob: float
+
+
+def next_token_candidates(model: ModelInterface, tokens: Sequence[Token], k: int = 5) -> list[Candidate]:
+    """The model's ``k`` most probable next tokens after the traced ``tokens`` (most probable first):
+    the choices of a :class:`NextToken` target (``NextToken(token=candidate.token)``)."""
+    if k < 1 or not tokens:
+        return []
+    ids = [t.id for t in tokens]
+    with torch.no_grad():
+        logits = model.logits(model.input_embeddings(torch.tensor([ids])), [len(ids) - 1])
+        probs = torch.softmax(logits[0, -1].float(), dim=-1)
+        top = torch.topk(probs, min(k, probs.shape[-1]))
+    chosen = [int(i) for i in top.indices]
+    texts = [model.decode([token]) for token in chosen]
+    return [
+        Candidate(token, text, float(p)) for token, text, p in zip(chosen, texts, top.values, strict=True)
+    ]
