@@ -150,7 +150,7 @@ def test_a_second_generate_while_running_cancels_the_first(bundled: dv.HookedMod
     view.prompt, view.max_new_tokens = "The cat sat", 8
     view.generate()
     trace = generated(view)
-    assert first.stop.is_set() and first.thread is not None and not first.thread.is_alive()
+    assert first.cancel.is_set() and first.thread is not None and not first.running
     assert trace.text.startswith("The cat sat") and trace.completion is not None
     assert trace.completion.stop_reason in ("length", "eos")
     assert len(trace.tokens) - trace.prompt_length <= 8 and len(view._tokens) == len(trace.tokens)

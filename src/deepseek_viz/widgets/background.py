@@ -2,9 +2,9 @@
 flag the work checks between steps) and a :class:`Throttle` (at most so many updates a second).
 
 The kernel keeps answering the browser while a job runs; the job publishes its progress through the
-view's traits (ipywidgets sends trait changes from any thread). The pattern is the generation view's
-(a stop ``Event`` checked between steps, a thread, its updates batched); the attribution view's
-SHAP/LIME runs use these classes.
+view's traits (ipywidgets sends trait changes from any thread). The generation view's runs (stopped
+between tokens, their steps batched) and the attribution view's SHAP/LIME runs (cancelled between
+batches of evaluations, their progress throttled) are both jobs.
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -64,6 +63,7 @@ from ..analysis.generation_stats import expert_change, lens_agreement, prompt_op
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface, Token, Trace
 from ..model.generation import GenerationStep
 from ..model.tokens import well_formed
+from .background import Job, Throttle
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32, encode_indices
 from .commands import command, describe_error
@@ -78,12 +78,13 @@ FLUSHES_PER_SECOND = 20
 COLOUR_BY = ("probability", "entropy")
 
 
-class _Run:
-    """One generation of a view: its thread, its stop request and the steps it has produced."""
+class _Run(Job):
+    """One generation of a view: a :class:`~.background.Job` (its thread; ``cancel`` stops it) and the
+    steps it has produced."""
 
     def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
+        super().__init__("generation view")
+        self.throttle = Throttle(FLUSHES_PER_SECOND)
         self.prompt_tokens: list[list[Any]] = []
         self.prompt_text = ""
         self.prompt_length = -1  # known with the first step
@@ -91,7 +92,6 @@ class _Run:
         self.tokens: list[Token] = []
         self.probs: list[float] = []
         self.entropies: list[float] = []
-        self.flushed = 0.0  # time.monotonic() of the last update sent
 
 
 class GenerationView(ModelView):
@@ -192,7 +192,7 @@ class GenerationView(ModelView):
         with self._lock:
             previous, self._run = self._run, run
         if previous is not None:
-            previous.stop.set()
+            previous.cancel.set()
         settings = {
             "temperature": self.temperature,
             "top_k": self.top_k,
@@ -207,28 +207,20 @@ class GenerationView(ModelView):
         with self.hold_sync():
             self.set_trait("generating", True)
             self._computing()
-        run.thread = threading.Thread(
-            target=self._work,
-            args=(run, previous, prompt, new_tokens, settings),
-            daemon=True,
-            name="deepseek-viz generation view",
-        )
-        run.thread.start()
+        run.start(lambda _job: self._work(run, previous, prompt, new_tokens, settings))
 
     def stop(self) -> None:
         """Stop the running generation after the token being made (what was produced stays)."""
         run = self._run
         if run is not None:
-            run.stop.set()
+            run.cancel.set()
 
     def wait(self, timeout: float | None = None) -> Trace | None:
         """Wait (at most ``timeout`` seconds: :class:`TimeoutError` after) for the running generation;
         its trace (``None`` when it failed: see ``status``, or when none ran)."""
         run = self._run
-        if run is not None and run.thread is not None:
-            run.thread.join(timeout)
-            if run.thread.is_alive():
-                raise TimeoutError(f"the generation did not finish within {timeout} s")
+        if run is not None and not run.wait(timeout):
+            raise TimeoutError(f"the generation did not finish within {timeout} s")
         return self._trace
 
     # --- traits ----------------------------------------------------------------------------------
@@ -260,8 +252,8 @@ class GenerationView(ModelView):
     def _work(
         self, run: _Run, previous: _Run | None, prompt: str, new_tokens: int, settings: dict[str, Any]
     ) -> None:
-        if previous is not None and previous.thread is not None:
-            previous.thread.join()  # one generation per view at a time
+        if previous is not None:
+            previous.wait()  # one generation per view at a time
         if not self._current(run):
             return  # a newer Generate came meanwhile
         try:
@@ -270,7 +262,7 @@ class GenerationView(ModelView):
                     prompt,
                     new_tokens,
                     on_step=lambda step: self._on_step(run, step),
-                    stop_event=run.stop,
+                    stop_event=run.cancel,
                     **settings,
                 )
             self._show_final(run, trace)
@@ -295,9 +287,7 @@ class GenerationView(ModelView):
         run.tokens.append(step.token)
         run.probs.append(step.prob)
         run.entropies.append(step.entropy)
-        now = time.monotonic()
-        if now - run.flushed >= 1 / FLUSHES_PER_SECOND:
-            run.flushed = now
+        if run.throttle.ready():
             self._flush(run)
 
     def _prompt_display(self, prompt_text: str, length: int) -> list[list[Any]]:
