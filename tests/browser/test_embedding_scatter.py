@@ -197,7 +197,7 @@ def test_the_keyboard_steps_through_the_points_and_picks_one(lab_scatter: PageWa
     )
     assert kernel_run(lab_scatter, "print(scatter.clicked)").strip() == "1"
     fitted = page.get_attribute(ROOT, "data-camera")
-    camera = f"([root, camera]) => document.querySelector(root).dataset.camera {{}} camera"
+    camera = "([root, camera]) => document.querySelector(root).dataset.camera {} camera"
     page.keyboard.press("ArrowLeft")
     page.wait_for_function(camera.format("!=="), arg=[ROOT, fitted])
     assert (

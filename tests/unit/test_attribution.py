@@ -246,3 +246,13 @@ def test_next_token_candidates_are_the_most_probable(hooked: dv.HookedModel) -> 
     top = explain(hooked, "The risk", methods=["ixg"], faithfulness=False).target
     assert repr(found[0].text) in top  # the model's own next token is the first choice
     assert next_token_candidates(hooked, tokens, 0) == []
+
+
+def test_a_next_token_that_is_a_piece_of_a_character_is_named_by_its_bytes(hooked: dv.HookedModel) -> None:
+    """The caption and the target choices never show "�": 東 (E6 9D B1) is three byte tokens here."""
+    from deepseek_viz.analysis.attribution.targets import NextToken
+
+    piece = hooked.tokenize("東", truncate=False)[-1].id
+    assert "\ufffd" in hooked.decode([piece])
+    bound = NextToken(token=piece).bind(hooked, hooked.tokenize("The risk"))
+    assert bound.description.startswith("log p('<0xB1>' | text)")

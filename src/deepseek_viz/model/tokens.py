@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -98,3 +98,21 @@ def readable_token(text: str, vocab_string: str) -> str:
             parts.extend(f"<0x{byte:02X}>" for byte in raw[error.start : error.end])
             raw = raw[error.end :]
     return "".join(parts)
+
+
+#: The vocabulary strings of token ids (:meth:`ModelInterface.token_strings`).
+VocabStrings = Callable[[Sequence[int]], list[str]]
+
+
+def readable_texts(texts: list[str], ids: Sequence[int], vocab: VocabStrings | None) -> list[str]:
+    """``texts`` (the decodings of token ``ids``) with each piece of a multi-byte character, which
+    decodes alone to "�", written as its bytes ("<0xE4>", :func:`readable_token`;
+    ``vocab`` is asked only for those)."""
+    broken = [j for j, text in enumerate(texts) if "\ufffd" in text]
+    if vocab is None or not broken:
+        return texts
+    names = vocab([int(ids[j]) for j in broken])
+    shown = list(texts)
+    for j, name in zip(broken, names, strict=True):
+        shown[j] = readable_token(texts[j], name)
+    return shown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import traitlets
 
 from ..export.figures import token_heatmap
 from ..model import EmptyTextError, LogitLens, ModelInterface, Trace
-from ..model.tokens import readable_token
+from ..model.tokens import VocabStrings, readable_texts
 from .base import bundle
 from .buffers import ArrayTrait, EncodedArray, encode_float16, encode_indices
 from .commands import Reply, command
@@ -25,24 +25,6 @@ LENS_COLUMNS = 32
 #: Most ``[row, position, rank]`` values one lens window sends: 16,384 × (2–4 bytes id + 2 bytes
 #: probability) plus their distinct texts stays far below 1 MiB at any shape.
 LENS_CELL_BUDGET = 16_384
-
-
-#: The vocabulary strings of token ids (:meth:`ModelInterface.token_strings`).
-VocabStrings = Callable[[Sequence[int]], list[str]]
-
-
-def readable_texts(texts: list[str], ids: Sequence[int], vocab: VocabStrings | None) -> list[str]:
-    """``texts`` (the decodings of token ``ids``) with each piece of a multi-byte character, which
-    decodes alone to "�", written as its bytes ("<0xE4>", :func:`~deepseek_viz.model.tokens.readable_token`;
-    ``vocab`` is asked only for those)."""
-    broken = [j for j, text in enumerate(texts) if "\ufffd" in text]
-    if vocab is None or not broken:
-        return texts
-    names = vocab([int(ids[j]) for j in broken])
-    shown = list(texts)
-    for j, name in zip(broken, names, strict=True):
-        shown[j] = readable_token(texts[j], name)
-    return shown
 
 
 def string_table(lens: LogitLens, vocab: VocabStrings | None = None) -> tuple[list[str], np.ndarray]:

@@ -21,6 +21,7 @@ from typing import Literal
 import torch
 
 from ...model import ModelInterface, Token
+from ...model.tokens import readable_texts
 
 ReadKind = Literal["logprob", "logit"]
 
@@ -131,7 +132,8 @@ def _encode(model: ModelInterface, text: str, what: str) -> list[int]:
 
 
 def _show(model: ModelInterface, token_id: int) -> str:
-    return repr(model.decode([token_id]))
+    """The token as a caption names it: quoted, a piece of a character as its bytes ('<0xE4>')."""
+    return repr(readable_texts([model.decode([token_id])], [token_id], model.token_strings)[0])
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,7 @@ def next_token_candidates(model: ModelInterface, tokens: Sequence[Token], k: int
         probs = torch.softmax(logits[0, -1].float(), dim=-1)
         top = torch.topk(probs, min(k, probs.shape[-1]))
     chosen = [int(i) for i in top.indices]
-    texts = [model.decode([token]) for token in chosen]
+    texts = readable_texts([model.decode([token]) for token in chosen], chosen, model.token_strings)
     return [
         Candidate(token, text, float(p)) for token, text, p in zip(chosen, texts, top.values, strict=True)
     ]
