@@ -4,18 +4,21 @@
 
 import type { RenderProps } from "@anywidget/types";
 import { formatScore, normalise, peakAbs } from "./lib/attribution/scale";
+import { formatWeight } from "./lib/format";
 import { decodeFloats, decodeIndices, decodeQuantised, type ArrayValue } from "./lib/buffers";
-import { heatStops, inkOn, interpolate } from "./lib/colour";
+import { heatStops, inkOn, interpolate, legendTicks, stopsGradient, type Rgb } from "./lib/colour";
 import { groundOf } from "./lib/theme";
 import { CommandErrorLine, invoke } from "./lib/commands";
 import { agreementColour, cssDifference, differenceColour, differenceGradient } from "./lib/compare/colours";
 import { expertsAt, heatmapTip, lensTip, predictionText, routingTip } from "./lib/compare/data";
 import { cellUnder, paintCells } from "./lib/compare/draw";
+import { axisLabels, LENS_ROW, lensCellWidth, type AxisLabel } from "./lib/compare/layout";
 import { COMPARE_STYLES } from "./lib/compare/styles";
 import { debounce } from "./lib/debounce";
 import { element, markDrawn } from "./lib/dom";
 import { gridCursor } from "./lib/grid_cursor";
 import { listen } from "./lib/model";
+import { rowName } from "./lib/routing/lens";
 import { isLightColour } from "./lib/routing/theme";
 import { renderStatus, type Status } from "./lib/status";
 import { STYLES } from "./lib/styles";
@@ -69,10 +72,38 @@ function options(select: HTMLSelectElement, count: number, prefix: string, chose
 }
 
 function tokenSpan(testid: string, entry: TokenEntry | undefined): HTMLSpanElement {
-  const [text, kind] = entry ?? ["", PIECE];
+  if (!entry) return element("span", { testid, className: "dsv-token dsv-cmp-missing", text: " " }); // the other run is longer
+  const [text, kind] = entry;
   const className = kind === SPECIAL ? "dsv-token dsv-special" : kind === PIECE ? "dsv-token dsv-piece" : "dsv-token";
-  return element("span", { testid, className, text: entry ? showControls(text) || " " : " " });
+  return element("span", { testid, className, text: showControls(text) || " " });
 }
+
+/** A legend: what the colours mean, a bar of the scale and its ticks under it. */
+function legendBox(testid: string, title: string, gradient: string, ticks: readonly string[]): HTMLElement {
+  const bar = element("div", { className: "dsv-legend-bar" });
+  bar.style.background = gradient;
+  return element(
+    "div",
+    { testid, className: "dsv-legend dsv-cmp-legend" },
+    element("span", { className: "dsv-legend-title", text: title }),
+    element("div", { className: "dsv-legend-scale" }, bar, element("div", { className: "dsv-legend-ticks" }, ...ticks.map((tick) => element("span", { text: tick })))),
+  );
+}
+
+/** Fill an axis strip with its labels (text as text, the full label as the title). */
+function placeLabels(strip: HTMLElement, prefix: string, along: "top" | "left", step: number, labels: readonly AxisLabel[]): void {
+  strip.replaceChildren(
+    ...labels.map((label) => {
+      const node = element("span", { testid: `${prefix}-${label.index}`, className: "dsv-cmp-axis-label", text: label.text, attrs: { title: label.title, "data-index": String(label.index) } });
+      node.style[along] = `${label.position}px`;
+      return node;
+    }),
+  );
+  strip.dataset.step = String(step);
+}
+
+/** Side of a heatmap canvas in CSS px (styles.ts). */
+const HEATMAP_PX = 220;
 
 function render({ model, el, experimental, signal }: RenderProps<CompareModel>): () => void {
   let disposed = false;
@@ -98,7 +129,17 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     b: element("canvas", { testid: "pattern-b" }),
     difference: element("canvas", { testid: "difference-heatmap" }),
   };
-  const legend = element("div", { className: "dsv-cmp-legend" });
+  const patternLegend = element("div", { className: "dsv-cmp-legend-slot" });
+  const differenceLegend = element("div", { className: "dsv-cmp-legend-slot" });
+  const attrLegend = element("div", { testid: "attribution-legend", className: "dsv-cmp-legends" });
+  const axisOf = (name: string) => ({
+    query: element("div", { testid: `query-labels-${name}`, className: "dsv-cmp-queries" }),
+    key: element("div", { testid: `key-labels-${name}`, className: "dsv-cmp-keys" }),
+  });
+  const axes = { a: axisOf("a"), b: axisOf("b"), difference: axisOf("difference") };
+  const lensRowLabels = element("div", { testid: "lens-rows", className: "dsv-cmp-lens-rows" });
+  const lensColLabels = element("div", { testid: "lens-columns", className: "dsv-cmp-keys dsv-cmp-lens-cols" });
+  const lensLegend = element("div", { testid: "lens-legend", className: "dsv-legend dsv-cmp-legend" });
   const tooltip = element("div", { testid: "heatmap-tooltip", className: "dsv-cmp-tooltip" });
   const routingTooltip = element("div", { testid: "routing-tooltip", className: "dsv-cmp-tooltip" });
   const lensTooltip = element("div", { testid: "lens-tooltip", className: "dsv-cmp-tooltip" });
@@ -110,8 +151,18 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
   const attrError = new CommandErrorLine("attribution-error");
   const attrCaption = element("div", { testid: "attribution-caption", className: "dsv-cmp-note" });
 
-  const figure = (canvas: HTMLCanvasElement, title: string, ...extra: Node[]) =>
-    element("figure", {}, element("figcaption", { text: title }), canvas, ...extra);
+  const figure = (name: "a" | "b" | "difference", title: string, legend?: HTMLElement) =>
+    element(
+      "figure",
+      { className: "dsv-cmp-figure" },
+      element("figcaption", { text: title }),
+      element("div", { className: "dsv-cmp-axis-title dsv-cmp-key-title", text: "key →" }),
+      element("div", { className: "dsv-cmp-axis-title dsv-cmp-query-title", text: "query ↓" }),
+      axes[name].key,
+      axes[name].query,
+      canvases[name],
+      ...(legend ? [legend] : []),
+    );
   const root = element(
     "div",
     { testid: "compare-view", className: "dsv-root dsv-cmp-root" },
@@ -119,12 +170,25 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     element("div", { className: "dsv-top" }, element("div", { className: "dsv-cmp-editors", attrs: { style: "flex: 1" } }, ...editors.map((e) => e.label)), status),
     caption,
     element("div", { className: "dsv-cmp-controls" }, layerSelect, headSelect, element("span", { className: "dsv-cmp-note", text: "tokens that differ are underlined" })),
-    element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "tokens · experts changed · attributions" }), columns, routingNote),
+    element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "tokens · experts changed · attributions" }), columns, attrLegend, routingNote),
     element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "attention of the chosen head" }),
-      element("div", { className: "dsv-cmp-heatmaps" }, figure(canvases.a, "run a"), figure(canvases.b, "run b"),
-        figure(canvases.difference, "b − a (blue: b lower, red: b higher)", legend))),
+      element("div", { className: "dsv-cmp-heatmaps" }, figure("a", "run a", patternLegend), figure("b", "run b"), figure("difference", "b − a", differenceLegend))),
     element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "next-token predictions a → b" }), predictions),
-    element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "logit lens: where the runs part (orange)" }), lens, lensCaption),
+    element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-title", text: "logit lens: where the runs part (orange)" }),
+      element(
+        "div",
+        { className: "dsv-cmp-lens-grid" },
+        element("div", { className: "dsv-cmp-axis-title dsv-cmp-query-title", text: "layer ↓" }),
+        element("div", { className: "dsv-cmp-lens-spacer" }),
+        lensRowLabels,
+        lens,
+        element("div", { className: "dsv-cmp-lens-spacer" }),
+        lensColLabels,
+        element("div", { className: "dsv-cmp-lens-spacer" }),
+        element("div", { className: "dsv-cmp-axis-title", text: "position →" }),
+      ),
+      lensLegend,
+      lensCaption),
     element("div", { className: "dsv-cmp-section" }, element("div", { className: "dsv-cmp-controls" }, button, attrError.root), attrCaption),
     tooltip,
     routingTooltip,
@@ -163,10 +227,28 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     if (values) {
       const peak = peakAbs(values);
       paintCells(canvases.difference, side, side, (i) => differenceColour(normalise(values[i], peak), theme));
-      legend.title = `±${formatScore(peak)}`;
-    }
-    legend.style.background = differenceGradient(theme);
+      const ticks = peak > 0 ? [`−${formatWeight(peak)}`, "0", `+${formatWeight(peak)}`] : ["0"];
+      differenceLegend.replaceChildren(legendBox("difference-legend", "b − a: blue b lower, red b higher", differenceGradient(theme), ticks));
+    } else differenceLegend.replaceChildren();
+    if (a || b) {
+      const ticks = legendTicks(model.get("_colour_max"), 3).map(formatWeight);
+      patternLegend.replaceChildren(legendBox("pattern-legend", "weight (runs a and b)", stopsGradient(stops), ticks));
+    } else patternLegend.replaceChildren();
+    drawAxes();
     root.dataset.theme = theme ? "dark" : "light";
+  }
+
+  /** Token labels of run a (the runs are aligned) along the three heatmaps' query and key axes. */
+  function drawAxes(): void {
+    const tokens = model.get("_tokens_a");
+    const block = model.get("_block");
+    const label = (position: number) => tokenLabel(tokens, position);
+    const rows = axisLabels("query", side, HEATMAP_PX, label, block);
+    const cols = axisLabels("key", side, HEATMAP_PX, label, block);
+    for (const [name, axis] of Object.entries(axes)) {
+      placeLabels(axis.query, `query-label-${name}`, "top", rows.step, rows.labels);
+      placeLabels(axis.key, `key-label-${name}`, "left", cols.step, cols.labels);
+    }
   }
 
   function drawLens(): void {
@@ -177,12 +259,33 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     lens.hidden = !agree;
     const values = agree;
     const theme = dark();
+    const start = model.get("_lens_start");
     if (values) {
       paintCells(lens, lensRows, lensCols, (i) => agreementColour(values[i] > 0.5, theme));
-      lens.style.width = `${Math.min(720, lensCols * 12)}px`;
-      const start = model.get("_lens_start");
+      const cell = lensCellWidth(lensCols, Math.max(240, (root.clientWidth || 960) - 90));
+      lens.style.width = `${lensCols * cell}px`;
+      lens.style.height = `${lensRows * LENS_ROW}px`;
+      lensColLabels.style.width = lens.style.width;
+      lensRowLabels.style.height = lens.style.height;
+      const rows = axisLabels("layer", lensRows, lensRows * LENS_ROW, (row) => rowName(row, lensRows));
+      placeLabels(lensRowLabels, "lens-row", "top", rows.step, rows.labels.map((row) => ({ ...row, title: row.text })));
+      const tokens = model.get("_tokens_a");
+      const cols = axisLabels("position", lensCols, lensCols * cell, (position) => tokenLabel(tokens, position), 1, start);
+      placeLabels(lensColLabels, "lens-col", "left", cols.step, cols.labels);
+      const swatch = (agree: boolean, text: string) => {
+        const box = element("span", { className: "dsv-cmp-swatch" });
+        const [r, g, b]: Rgb = agreementColour(agree, theme);
+        box.style.background = `rgb(${r}, ${g}, ${b})`;
+        return element("span", { className: "dsv-cmp-swatch-item" }, box, element("span", { text }));
+      };
+      lensLegend.replaceChildren(swatch(true, "top-1 agrees"), swatch(false, "top-1 differs (the runs part)"));
       lensCaption.textContent = `positions ${start}–${start + lensCols - 1} · rows: embeddings (top) to the output (bottom)`;
-    } else lensCaption.textContent = "";
+    } else {
+      lensCaption.textContent = "";
+      lensLegend.replaceChildren();
+      lensRowLabels.replaceChildren();
+      lensColLabels.replaceChildren();
+    }
   }
 
   function drawColumns(): void {
@@ -200,7 +303,7 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
     const theme = dark();
     const names = ["a", "b", ...(changes ? ["experts"] : []), ...(attrDiff ? ["attr a", "attr b", "b − a"] : [])];
     const selected = model.get("selected_token");
-    const cols: HTMLElement[] = [element("div", { className: "dsv-cmp-rowname" }, ...names.map((name) => element("span", { text: name })))];
+    const cols: HTMLElement[] = [element("div", { className: "dsv-cmp-rowname" }, ...names.map((name, i) => element("span", { text: name, className: i < 2 ? "dsv-cmp-token-row" : "dsv-cmp-cell-row" })))];
     for (let i = 0; i < Math.max(tokensA.length, tokensB.length); i++) {
       const col = element("div", { testid: `position-${i}`, className: "dsv-cmp-col", attrs: { "data-index": String(i) } });
       if (i >= compared) col.classList.add("dsv-cmp-extra");
@@ -225,6 +328,16 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
       cols.push(col);
     }
     columns.replaceChildren(...cols);
+    const scale = (peak: number) => (peak > 0 ? [`−${formatWeight(peak)}`, "0", `+${formatWeight(peak)}`] : ["0"]);
+    attrLegend.replaceChildren(
+      ...(attrDiff
+        ? [
+            legendBox("attr-legend-runs", "attr a, attr b: blue lowers the target, red raises it", differenceGradient(theme), scale(peakAttr)),
+            legendBox("attr-legend-difference", "attr b − a: blue b lower, red b higher", differenceGradient(theme), scale(peakDiff)),
+          ]
+        : []),
+    );
+    attrLegend.hidden = !attrDiff;
     routingNote.textContent = model.get("_routing_note");
     routingNote.hidden = !model.get("_routing_note");
     attrCaption.textContent = model.get("_attr_caption");

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import widget, { type CompareModel } from "../src/compare";
 import { agreementColour, differenceColour, neutral } from "../src/lib/compare/colours";
-import { changedCount, expertsAt, heatmapTip, lensRowName, lensTip, predictionText, routingTip } from "../src/lib/compare/data";
+import { changedCount, expertsAt, heatmapTip, lensTip, predictionText, routingTip } from "../src/lib/compare/data";
+import { axisLabels, LABEL_SPACING, lensCellWidth } from "../src/lib/compare/layout";
 import { READY } from "../src/lib/status";
 import { renderView, wireArray } from "./fake_model";
 
@@ -42,8 +43,8 @@ describe("compare helpers", () => {
     expect(heatmapTip(2, 1, 1, 0.25, 0.5, 0.25)).toBe("query 2 → key 1\na 0.25 · b 0.5 · b − a +0.25");
     expect(heatmapTip(1, 0, 4, 0.5, 0.25, -0.25)).toContain("query 4–7 → key 0–3");
     expect(heatmapTip(1, 0, 4, 0.5, 0.25, -0.25)).toContain("b − a −0.25");
-    expect(lensRowName(0, 5)).toBe("embed");
-    expect(lensRowName(4, 5)).toBe("L3 (out)");
+    expect(lensTip(0, 5, 1, true)).toBe("embed · position 1: top-1 agrees");
+    expect(lensTip(4, 5, 1, true)).toBe("L3 (out) · position 1: top-1 agrees");
     expect(lensTip(2, 5, 7, false)).toBe("L1 · position 7: top-1 differs");
     expect(predictionText("flu", 0.5, "gout", 0.25, -0.3)).toBe("flu (50%) → gout (25%) · Δp −0.3");
     expect(predictionText("a", 0.5, "a", 0.5, 0)).toContain("=");
@@ -90,6 +91,45 @@ function state(): CompareModel {
   };
 }
 
+describe("compare axis layout", () => {
+  const names = ["<s>", "Fever", "␣may", "␣indicate"];
+  const label = (i: number) => names[i] ?? `t${i}`;
+
+  it("labels every cell when cells are as large as the font, with the token text and a title", () => {
+    const { step, labels } = axisLabels("query", 4, 220, label);
+    expect(step).toBe(1);
+    expect(labels.map((l) => l.text)).toEqual(names);
+    expect(labels[1]).toEqual({ index: 1, position: 220 * 1.5 / 4, text: "Fever", title: "query 1: Fever" });
+  });
+
+  it("thins the labels where cells are smaller than the font, naming each label's position", () => {
+    const { step, labels } = axisLabels("key", 100, 220, label);
+    expect(step).toBeGreaterThan(1);
+    expect((220 / 100) * step).toBeGreaterThanOrEqual(LABEL_SPACING); // never overlap
+    for (const [i, l] of labels.entries()) {
+      expect(l.index).toBe(i * step);
+      expect(l.text).toBe(`${l.index}·${label(l.index)}`);
+      expect(l.title).toBe(`key ${l.index}: ${label(l.index)}`);
+    }
+  });
+
+  it("names a pooled cell by the first position of its block and an offset axis by its positions", () => {
+    const pooled = axisLabels("query", 4, 220, label, 2);
+    expect(pooled.labels[1].text).toBe("2·␣may");
+    expect(pooled.labels[1].title).toBe("query 2–3: ␣may …");
+    const offset = axisLabels("position", 2, 48, label, 1, 2);
+    expect(offset.labels.map((l) => l.text)).toEqual(["␣may", "␣indicate"]);
+    expect(axisLabels("query", 0, 220, label).labels).toEqual([]);
+  });
+
+  it("sizes the lens cells 12 to 24 px", () => {
+    expect(lensCellWidth(6, 900)).toBe(24);
+    expect(lensCellWidth(64, 900)).toBe(14);
+    expect(lensCellWidth(200, 900)).toBe(12);
+    expect(lensCellWidth(0, 900)).toBe(24);
+  });
+});
+
 describe("Compare view", () => {
   beforeAll(() => {
     vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null); // jsdom draws nothing
@@ -112,6 +152,29 @@ describe("Compare view", () => {
     model.update({ _attr_a: wireArray("float32", [3], Float32Array.from([0, 1, -1])), _attr_b: wireArray("float32", [3], Float32Array.from([0, 2, -1])), _data_id: 2 });
     expect(Number(q("compare-view")?.dataset.version)).toBeGreaterThan(version);
     expect(Number(q("attr-diff-1")?.dataset.score)).toBe(1);
+    cleanup();
+  });
+
+  it("labels the heatmaps' axes and the lens strip, and gives every colour scale a legend", () => {
+    const { q, model, cleanup } = renderView(widget, state());
+    for (const name of ["a", "b", "difference"]) {
+      expect(q(`query-label-${name}-2`)?.textContent).toBe("␣b");
+      expect(q(`key-label-${name}-1`)?.getAttribute("title")).toBe("key 1: a");
+    }
+    expect(q("pattern-legend")?.textContent).toContain("0.5");
+    expect(q("lens-row-0")?.textContent).toBe("embed");
+    expect(q("lens-row-2")?.textContent).toBe("L1 (out)");
+    expect(q("lens-col-2")?.textContent).toBe("␣b");
+    expect(q("lens-legend")?.textContent).toContain("agrees");
+    expect(q("attribution-legend")?.hidden).toBe(true);
+    const difference = new Uint16Array(9);
+    difference[8] = 0x3800; // 0.5 in float16
+    model.update({ _difference: wireArray("float16", [3, 3], difference), _data_id: 2 });
+    expect(Array.from(q("difference-legend")?.querySelectorAll(".dsv-legend-ticks span") ?? []).map((t) => t.textContent)).toEqual(["−0.5", "0", "+0.5"]);
+    model.update({ _attr_a: wireArray("float32", [3], Float32Array.from([0, 1, -1])), _attr_b: wireArray("float32", [3], Float32Array.from([0, 2, -1])), _data_id: 3 });
+    expect(q("attribution-legend")?.hidden).toBe(false);
+    expect(q("attr-legend-runs")?.textContent).toContain("+2");
+    expect(q("attr-legend-difference")?.textContent).toContain("+1");
     cleanup();
   });
 

@@ -2,7 +2,8 @@
 // written. No DOM here (js/tests/compare.test.ts tests them).
 
 import { formatScore } from "../attribution/scale";
-import { formatWeight } from "../format";
+import { formatPercent, formatWeight } from "../format";
+import { rowName } from "../routing/lens";
 
 /** The experts of position `index` in a `[position, k]` array of expert ids. */
 export function expertsAt(experts: Uint32Array | null, k: number, index: number): number[] {
@@ -30,21 +31,14 @@ export function heatmapTip(query: number, key: number, block: number, a: number,
   return `query ${span(query)} → key ${span(key)}\na ${formatWeight(a)} · b ${formatWeight(b)} · b − a ${formatScore(difference)}`;
 }
 
-/** The name of lens row `row` of `rows` (embeddings first, the output last). */
-export function lensRowName(row: number, rows: number): string {
-  if (row === 0) return "embed";
-  return row === rows - 1 ? `L${row - 1} (out)` : `L${row - 1}`;
-}
-
 /** The lens strip's tooltip for one cell. */
 export function lensTip(row: number, rows: number, position: number, agree: boolean): string {
-  return `${lensRowName(row, rows)} · position ${position}: ${agree ? "top-1 agrees" : "top-1 differs"}`;
+  return `${rowName(row, rows)} · position ${position}: ${agree ? "top-1 agrees" : "top-1 differs"}`;
 }
 
-/** One prediction row: `top a (p) → top b (p) · Δp`, with the probabilities as percentages. */
+/** One prediction row: `top a (p) → top b (p) · Δp`, the probabilities as percentages (format.ts). */
 export function predictionText(topA: string, probA: number, topB: string, probB: number, change: number): string {
-  const percent = (p: number) => `${formatWeight(100 * p)}%`;
   const arrow = topA === topB ? "=" : "→";
-  return `${topA} (${percent(probA)}) ${arrow} ${topB} (${percent(probB)}) · Δp ${formatScore(change)}`;
+  return `${topA} (${formatPercent(probA)}) ${arrow} ${topB} (${formatPercent(probB)}) · Δp ${formatScore(change)}`;
 }
 
