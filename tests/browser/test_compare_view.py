@@ -3,12 +3,22 @@ heatmap drawn with zero neutral in the theme, a head change redraws, the tooltip
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
 
-from tests.browser.conftest import PageWatch, kernel_run, sel, set_theme, version, wait_for_newer
+from tests.browser.conftest import (
+    PageWatch,
+    contrast_failures,
+    kernel_run,
+    sel,
+    set_theme,
+    version,
+    wait_for_newer,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -96,3 +106,112 @@ def test_attributions_on_demand_and_a_dense_layer(lab_compare: PageWatch) -> Non
     assert f"layer {dense.strip()} is dense" in (page.text_content(sel("routing-note")) or "")
     assert page.locator('[data-testid^="routing-cell-"]').count() == 0
     assert lab_compare.errors == []
+
+
+#: Each axis label and its figure's edges, the figures' axis titles, and whether the view overflows.
+LAYOUT = """root => {
+  const box = (node) => node.getBoundingClientRect().toJSON();
+  const labels = (testid) => [...root.querySelectorAll(`[data-testid="${testid}"] .dsv-cmp-axis-label`)]
+    .map((node) => ({ text: node.textContent, title: node.title, box: box(node) }));
+  const figures = [...root.querySelectorAll(".dsv-cmp-figure")];
+  const parts = [...root.querySelectorAll("canvas, button, select, textarea, .dsv-cmp-axis-label, .dsv-legend")];
+  return {
+    root: box(root), scroll: root.scrollWidth, client: root.clientWidth, window: window.innerWidth,
+    right: Math.max(...parts.map((part) => part.getBoundingClientRect().right)),
+    titles: figures.map((figure) => [...figure.querySelectorAll(".dsv-cmp-axis-title")].map((n) => n.textContent)),
+    figures: figures.map(box),
+    query: Object.fromEntries(["a", "b", "difference"].map((n) => [n, labels(`query-labels-${n}`)])),
+    key: Object.fromEntries(["a", "b", "difference"].map((n) => [n, labels(`key-labels-${n}`)])),
+    lensRows: labels("lens-rows").map((l) => l.text),
+    lensCols: labels("lens-columns"),
+    lens: box(root.querySelector('[data-testid="lens-agreement"]')),
+    lensShape: (c => [c.height, c.width])(root.querySelector('[data-testid="lens-agreement"]')),
+  };
+}"""
+
+TICKS = "node => [...node.querySelectorAll('.dsv-legend-ticks span')].map((span) => span.textContent)"
+
+
+def shown_label(text: str) -> str:
+    """How the view labels a normal token (js/src/lib/tokens.ts tokenLabel): a leading space as ␣."""
+    return "␣" + text[1:] if text.startswith(" ") else text
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_axes_legends_and_a_1024_px_notebook(lab_compare: PageWatch, dark: bool) -> None:
+    page = lab_compare.page
+    page.set_viewport_size({"width": 1024, "height": 900})
+    try:
+        set_theme(lab_compare, dark)
+        page.wait_for_function(
+            f"() => document.querySelector({sel('compare-view')!r})?.dataset.theme === {('dark' if dark else 'light')!r}"
+        )
+        if page.locator(sel("attr-diff-1")).count() == 0:
+            page.click(sel("run-attributions"))
+            page.wait_for_selector(sel("attr-diff-1"))
+        page.wait_for_selector(f"{sel('attribution-legend')}:visible")
+        entries = json.loads(
+            kernel_run(lab_compare, "import json; print(json.dumps(view._tokens_a))").strip()
+        )
+        n = int(kernel_run(lab_compare, "print(view.comparison.positions)").strip())
+        layers = int(kernel_run(lab_compare, "print(model.num_layers)").strip())
+        layout = page.eval_on_selector(sel("compare-view"), LAYOUT)
+
+        # three figures, each titled on both axes, each axis labelled with run a's tokens (none thinned)
+        assert layout["titles"] == [["key →", "query ↓"]] * 3
+        for axis in ("query", "key"):
+            for name in ("a", "b", "difference"):
+                labels = layout[axis][name]
+                assert len(labels) == n, (axis, name)
+                for index, (label, (text, kind)) in enumerate(zip(labels, entries, strict=False)):
+                    assert label["title"].startswith(f"{axis} {index}: ")
+                    if kind == 0 and text.isprintable():
+                        assert label["text"] == shown_label(text), (axis, name, index)
+                        assert label["title"] == f"{axis} {index}: {shown_label(text)}"
+                # the labels follow the cells, in order, and never overlap
+                along = "y" if axis == "query" else "x"
+                centres = [
+                    label["box"][along] + label["box"]["height" if along == "y" else "width"] / 2
+                    for label in labels
+                ]
+                assert centres == sorted(centres)
+                assert all(b - a >= 11 for a, b in itertools.pairwise(centres))
+        # legends with ticks: the runs' scale 0 … colour max, b − a ±peak around 0
+        colour_max = float(kernel_run(lab_compare, "print(view._colour_max)").strip())
+        ticks = page.eval_on_selector(sel("pattern-legend"), TICKS)
+        assert ticks[0] == "0" and len(ticks) == 3 and abs(float(ticks[-1]) - colour_max) <= 0.01 * colour_max
+        ticks = page.eval_on_selector(sel("difference-legend"), TICKS)
+        assert (
+            ticks[1] == "0"
+            and ticks[0].startswith("−")
+            and ticks[2].startswith("+")
+            and ticks[0][1:] == ticks[2][1:]
+        )
+        assert "b lower" in (page.text_content(sel("difference-legend")) or "")
+        for legend in ("attr-legend-runs", "attr-legend-difference"):
+            ticks = page.eval_on_selector(sel(legend), TICKS)
+            assert ticks[1] == "0" and ticks[0].startswith("−") and ticks[2].startswith("+"), legend
+        # the lens strip: layer rows embed … out, position columns of run a's tokens, cells ≥ 12 px
+        rows, cols = layout["lensShape"]
+        assert layout["lensRows"] == ["embed", *[f"L{i}" for i in range(layers - 1)], f"L{layers - 1} (out)"]
+        assert rows == layers + 1
+        start = int(kernel_run(lab_compare, "print(view._lens_start)").strip())
+        assert len(layout["lensCols"]) == cols
+        for offset, label in enumerate(layout["lensCols"]):
+            text, kind = entries[start + offset]
+            assert label["title"].startswith(f"position {start + offset}: ")
+            if kind == 0 and text.isprintable():
+                assert label["text"] == shown_label(text)
+        assert (layout["lens"]["width"] - 2) / cols >= 12 and (layout["lens"]["height"] - 2) / rows >= 12
+        legend = page.text_content(sel("lens-legend")) or ""
+        assert "agrees" in legend and "differs" in legend
+
+        # it fits the 1024 px notebook: nothing sticks out of the view, the view not out of the window
+        assert layout["scroll"] <= layout["client"] + 1, layout
+        assert layout["right"] <= layout["root"]["right"] + 1, layout
+        assert layout["root"]["right"] <= layout["window"], layout
+        assert contrast_failures(page, sel("compare-view")) == []
+        lab_compare.screenshot(f"compare-{'dark' if dark else 'light'}")
+        assert lab_compare.errors == []
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
