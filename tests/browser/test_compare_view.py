@@ -211,6 +211,8 @@ def test_axes_legends_and_a_1024_px_notebook(lab_compare: PageWatch, dark: bool)
         assert layout["right"] <= layout["root"]["right"] + 1, layout
         assert layout["root"]["right"] <= layout["window"], layout
         assert contrast_failures(page, sel("compare-view")) == []
+        page.set_viewport_size({"width": 1024, "height": 2400})  # the whole view in the picture
+        page.locator(sel("compare-view")).scroll_into_view_if_needed()
         lab_compare.screenshot(f"compare-{'dark' if dark else 'light'}")
         assert lab_compare.errors == []
     finally:

@@ -23,8 +23,8 @@ export const COMPARE_STYLES = `
 .dsv-cmp-rowname { font-size: 11px; color: var(--jp-ui-font-color1, #444); width: 4.6em; flex: none; display: flex; flex-direction: column; }
 .dsv-cmp-rowname .dsv-cmp-token-row { height: 20px; line-height: 20px; }
 .dsv-cmp-rowname .dsv-cmp-cell-row { height: 16px; line-height: 16px; margin-top: 1px; white-space: nowrap; }
-.dsv-cmp-heatmaps { display: flex; gap: 12px; flex-wrap: wrap; }
-.dsv-cmp-figure { margin: 0; display: grid; grid-template-columns: 64px 222px; grid-template-rows: auto auto 64px 222px auto; column-gap: 2px; font-size: 11px; }
+.dsv-cmp-heatmaps { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
+.dsv-cmp-figure { margin: 0; display: grid; grid-template-columns: 64px 222px; grid-template-rows: auto auto 64px 222px auto; align-content: start; column-gap: 2px; font-size: 11px; }
 .dsv-cmp-figure figcaption { grid-column: 2; grid-row: 1; font-weight: 600; }
 .dsv-cmp-figure .dsv-cmp-key-title { grid-column: 2; grid-row: 2; }
 .dsv-cmp-figure .dsv-cmp-query-title { grid-column: 1; grid-row: 3; align-self: end; text-align: right; padding-right: 4px; }
@@ -38,9 +38,10 @@ export const COMPARE_STYLES = `
 .dsv-cmp-queries { position: relative; margin-top: 1px; }
 .dsv-cmp-axis-label { position: absolute; font: 11px/13px ui-monospace, monospace; color: var(--jp-ui-font-color1, #444); white-space: pre; overflow: hidden; text-overflow: ellipsis; unicode-bidi: isolate; }
 .dsv-cmp-queries .dsv-cmp-axis-label, .dsv-cmp-lens-rows .dsv-cmp-axis-label { right: 4px; max-width: 60px; transform: translateY(-50%); text-align: right; }
-.dsv-cmp-keys .dsv-cmp-axis-label { bottom: 2px; max-height: 60px; writing-mode: vertical-rl; transform: translateX(-50%) rotate(180deg); }
+.dsv-cmp-keys .dsv-cmp-axis-label { bottom: 2px; max-height: 60px; writing-mode: vertical-rl; text-orientation: sideways; transform: translateX(-50%) rotate(180deg); }
 .dsv-cmp-legend { flex-wrap: wrap; font-size: 11px; color: var(--jp-ui-font-color1, #444); }
-.dsv-cmp-legend .dsv-legend-bar { width: 120px; }
+.dsv-cmp-legend .dsv-legend-bar { width: 180px; }
+.dsv-cmp-legend .dsv-legend-ticks { gap: 8px; }
 .dsv-cmp-legends { display: flex; gap: 16px; flex-wrap: wrap; }
 .dsv-cmp-legends[hidden] { display: none; }
 .dsv-cmp-lens-grid { display: grid; grid-template-columns: 64px auto; column-gap: 2px; justify-content: start; max-width: 100%; overflow-x: auto; }
