@@ -1,6 +1,7 @@
 // Compare (src/deepseek_viz/widgets/compare_view.py): two runs side by side with their differences.
 // One column per position (run a's token over run b's, the experts changed, the attributions), the
-// chosen head's pattern in each run and b − a, the predictions a → b and the lens agreement strip.
+// chosen head's pattern in each run and b − a (run a's tokens along both axes, a legend for each scale), the
+// predictions a → b and the lens agreement strip (layer rows, position columns).
 
 import type { RenderProps } from "@anywidget/types";
 import { formatScore, normalise, peakAbs } from "./lib/attribution/scale";
@@ -231,7 +232,10 @@ function render({ model, el, experimental, signal }: RenderProps<CompareModel>):
       differenceLegend.replaceChildren(legendBox("difference-legend", "b − a: blue b lower, red b higher", differenceGradient(theme), ticks));
     } else differenceLegend.replaceChildren();
     if (a || b) {
-      const ticks = legendTicks(model.get("_colour_max"), 3).map(formatWeight);
+      // Python scales both runs on the largest weight past query 0 (which reads only itself, weight 1):
+      // weights above it (that first row at least) show in the top colour
+      const colourMax = model.get("_colour_max");
+      const ticks = legendTicks(colourMax, 3).map((tick, i) => (i === 2 && colourMax < 1 ? "≥ " : "") + formatWeight(tick));
       patternLegend.replaceChildren(legendBox("pattern-legend", "weight (runs a and b)", stopsGradient(stops), ticks));
     } else patternLegend.replaceChildren();
     drawAxes();

@@ -161,7 +161,8 @@ describe("Compare view", () => {
       expect(q(`query-label-${name}-2`)?.textContent).toBe("␣b");
       expect(q(`key-label-${name}-1`)?.getAttribute("title")).toBe("key 1: a");
     }
-    expect(q("pattern-legend")?.textContent).toContain("0.5");
+    const ticks = (testid: string) => Array.from(q(testid)?.querySelectorAll(".dsv-legend-ticks span") ?? []).map((t) => t.textContent);
+    expect(ticks("pattern-legend")).toEqual(["0", "0.5", "1"]);
     expect(q("lens-row-0")?.textContent).toBe("embed");
     expect(q("lens-row-2")?.textContent).toBe("L1 (out)");
     expect(q("lens-col-2")?.textContent).toBe("␣b");
@@ -170,8 +171,10 @@ describe("Compare view", () => {
     const difference = new Uint16Array(9);
     difference[8] = 0x3800; // 0.5 in float16
     model.update({ _difference: wireArray("float16", [3, 3], difference), _data_id: 2 });
-    expect(Array.from(q("difference-legend")?.querySelectorAll(".dsv-legend-ticks span") ?? []).map((t) => t.textContent)).toEqual(["−0.5", "0", "+0.5"]);
-    model.update({ _attr_a: wireArray("float32", [3], Float32Array.from([0, 1, -1])), _attr_b: wireArray("float32", [3], Float32Array.from([0, 2, -1])), _data_id: 3 });
+    expect(ticks("difference-legend")).toEqual(["−0.5", "0", "+0.5"]);
+    model.update({ _colour_max: 0.4, _data_id: 3 });
+    expect(ticks("pattern-legend")).toEqual(["0", "0.2", "≥ 0.4"]); // query 0's weight 1 saturates
+    model.update({ _attr_a: wireArray("float32", [3], Float32Array.from([0, 1, -1])), _attr_b: wireArray("float32", [3], Float32Array.from([0, 2, -1])), _data_id: 4 });
     expect(q("attribution-legend")?.hidden).toBe(false);
     expect(q("attr-legend-runs")?.textContent).toContain("+2");
     expect(q("attr-legend-difference")?.textContent).toContain("+1");
