@@ -133,3 +133,22 @@ def test_pool_signed_keeps_the_largest_change_with_its_sign() -> None:
     np.testing.assert_allclose(pooled, [[-0.5, 0.0], [0.0, 0.1]])
     assert lens_window(10, -1) == range(0, 10) and lens_window(200, -1) == range(136, 200)
     assert lens_window(200, 5) == range(0, 64) and lens_window(200, 100) == range(68, 132)
+
+
+def test_predicted_pieces_of_characters_are_sent_as_their_bytes(v3: dv.HookedModel) -> None:
+    """A top next token that is a piece of a multi-byte character arrives as "<0xE4>", never "�"."""
+    view = Compare(v3, "東京は日本の首都です 😀", text_b="東京は日本の首都 😀")
+    assert view.status.ok, view.status
+    shown = [*view._top_a, *view._top_b]
+    assert shown and not any("\ufffd" in text for text in shown)
+    for run in ("a", "b"):  # each run's own top tokens, for the positions compared
+        sent = getattr(view, f"_top_{run}")
+        assert sent == readable(v3, view, run)[: len(sent)]
+
+
+def readable(model: dv.HookedModel, view: Compare, run: str) -> list[str]:
+    from deepseek_viz.model.tokens import readable_texts
+
+    trace = model.trace(getattr(view, f"text_{run}"))
+    top = trace.top_predictions(1, range(len(trace.tokens)))
+    return readable_texts([p[0].text for p in top], [p[0].token_id for p in top], model.token_strings)

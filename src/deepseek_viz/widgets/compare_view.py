@@ -30,6 +30,7 @@ import traitlets
 from ..analysis.attribution import NextToken, explain
 from ..analysis.comparison import Comparison, compare
 from ..model import EmptyTextError, Intervention, ModelInterface
+from ..model.tokens import readable_texts
 from .base import bundle
 from .buffers import ArrayTrait, encode_float16, encode_float32, encode_indices, encode_uint8, max_pool
 from .commands import Reply, command
@@ -100,9 +101,9 @@ class Compare(ModelView):
     all three pooled in blocks of ``_block`` positions when longer than :data:`HEATMAP_SIZE`;
     ``_routing_changes`` uint16 ``[position]`` and ``_experts_a`` / ``_experts_b`` uint16
     ``[position, k]`` of ``_routed_layer`` (``-1`` and ``None`` with ``_routing_note`` saying why:
-    a dense layer or model); ``_top_a`` / ``_top_b`` the top next token's text per position and
-    ``_prob_a`` / ``_prob_b`` float16 its probability, ``_prob_change`` float16 ``[position]`` (b − a of
-    a's top token's probability); ``_lens_agree`` uint8 ``[layer + 1, position]`` (1: the lens's top-1
+    a dense layer or model); ``_top_a`` / ``_top_b`` the top next token's text per position (a piece
+    of a character as its bytes) and ``_prob_a`` / ``_prob_b`` float16 its probability,
+    ``_prob_change`` float16 ``[position]`` (b − a of a's top token's probability); ``_lens_agree`` uint8 ``[layer + 1, position]`` (1: the lens's top-1
     agrees) for positions ``_lens_start`` …; ``_attr_a`` / ``_attr_b`` float32 ``[position]`` and
     ``_attr_caption``; ``_caption``; ``_data_id`` bumps with every new data.
 
@@ -274,7 +275,10 @@ class Compare(ModelView):
                 np.isin(np.arange(n), comparison.differing_tokens()).astype(np.uint16)
             )
             first, second = a.top_predictions(1, range(n)), b.top_predictions(1, range(n))
-            self._top_a, self._top_b = [p[0].text for p in first], [p[0].text for p in second]
+            self._top_a, self._top_b = (
+                readable_texts([p[0].text for p in top], [p[0].token_id for p in top], model.token_strings)
+                for top, model in ((first, self._hooked), (second, self.model_b))
+            )
             self._prob_a = encode_float16(np.array([p[0].prob for p in first], dtype=np.float32))
             self._prob_b = encode_float16(np.array([p[0].prob for p in second], dtype=np.float32))
             self._prob_change = encode_float16(comparison.prediction_changes(k=5)[1])
