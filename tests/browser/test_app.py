@@ -13,7 +13,6 @@ import psutil
 import pytest
 
 from tests.browser.conftest import (
-    ARTIFACTS,
     BIN,
     LOCAL,
     PageWatch,
@@ -31,7 +30,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_dashboard import VIEWS, shown_tokens, wait_for_every_view
 from tests.browser.test_hostile_input import HOSTILE
-from tests.browser.test_theme_contrast import STAGE_BACKGROUND, lightness, mean_luminance
+from tests.browser.test_theme_contrast import STAGE_BACKGROUND, lightness, read_view
 
 pytestmark = pytest.mark.browser
 
@@ -210,16 +209,10 @@ def views_follow_the_theme(watch: PageWatch, theme: str) -> None:
     """Every view of the app's dashboard is legible in the page's theme (each text node ≥ 4.5:1) and its
     background, the map's stage included, follows the theme; a screenshot per view."""
     page, dark = watch.page, theme == "dark"
-    ARTIFACTS.mkdir(exist_ok=True)
     failures = {}
     for testid in VIEWS:
-        view = page.locator(sel(testid))
-        view.scroll_into_view_if_needed()
-        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        png = view.screenshot()
-        (ARTIFACTS / f"app-{testid}-{theme}.png").write_bytes(png)
-        assert (mean_luminance(png) > 0.5) != dark, testid
-        found = contrast_failures(watch, sel(testid))
+        shade, found = read_view(watch, sel(testid), f"app-{testid}-{theme}")
+        assert (shade > 0.5) != dark, testid
         if found:
             failures[testid] = found
     assert failures == {}

@@ -129,6 +129,22 @@ def lightness(colour: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
+def read_view(watch: PageWatch, selector: str, name: str) -> tuple[float, list[dict[str, object]]]:
+    """Scroll the view ``selector`` names into sight once painted, write its screenshot as
+    ``ARTIFACTS/<name>.png``; its mean lightness and the text nodes that fail the contrast rule."""
+    page = watch.page
+    view = page.locator(selector)
+    view.scroll_into_view_if_needed()
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = view.screenshot()
+    (ARTIFACTS / f"{name}.png").write_bytes(png)
+    view.evaluate("n => n.setAttribute('data-contrast-check', '1')")
+    found = contrast_failures(watch, '[data-contrast-check="1"]')
+    view.evaluate("n => n.removeAttribute('data-contrast-check')")
+    return mean_luminance(png), found
+
+
 HIGH_CONTRAST = "JupyterLab Dark High Contrast"
 
 
@@ -161,15 +177,7 @@ def test_every_view_is_legible_in_the_theme(lab_theme: PageWatch, theme: str) ->
     failures: dict[str, list[dict[str, object]]] = {}
     shades: dict[str, float] = {}
     for name in VIEWS:
-        view = page.locator(root(name))
-        view.scroll_into_view_if_needed()
-        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        png = view.screenshot()
-        (ARTIFACTS / f"theme-{name}-{theme}.png").write_bytes(png)
-        shades[name] = mean_luminance(png)
-        view.evaluate("n => n.setAttribute('data-contrast-check', '1')")
-        found = contrast_failures(lab_theme, '[data-contrast-check="1"]')
-        view.evaluate("n => n.removeAttribute('data-contrast-check')")
+        shades[name], found = read_view(lab_theme, root(name), f"theme-{name}-{theme}")
         if found:
             failures[name] = found
     (ARTIFACTS / f"theme-contrast-{theme}.json").write_text(
