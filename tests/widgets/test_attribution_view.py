@@ -15,7 +15,7 @@ import pytest
 import traitlets
 
 import deepseek_viz as dv
-from deepseek_viz.analysis.attribution import explain
+from deepseek_viz.analysis.attribution import NextToken, explain
 from deepseek_viz.analysis.attribution.scoring import Scorer
 from deepseek_viz.widgets.attribution_view import PROGRESS_PER_SECOND, AttributionView
 from deepseek_viz.widgets.buffers import decode
@@ -321,3 +321,12 @@ def test_a_dashboard_edit_stops_the_attributions_run_first(hooked: dv.HookedMode
     assert time.monotonic() - started < 10 and view.wait_sampling(timeout=2)
     assert view.text == "risk rose" and not view.sampling and view.status.ok
     assert view._score_methods == list(view.methods)
+
+
+def test_the_target_choice_names_a_piece_of_a_character_by_its_bytes(
+    view: AttributionView, hooked: dv.HookedModel
+) -> None:
+    """A target that is a byte token (東 is three here) reaches the browser's choice as "<0xE6>", not "�"."""
+    piece = hooked.tokenize("東", truncate=False)[-3].id
+    view.target = NextToken(token=piece)
+    assert view._target_spec == {"kind": "token", "token": piece, "text": "<0xE6>"}

@@ -34,6 +34,7 @@ from ..analysis.causal import Effect, intervention_effect
 from ..export.attribution_figures import global_bar_chart
 from ..export.figures import token_heatmap
 from ..model import DeepseekVizError, EmptyTextError, ModelInterface
+from ..model.tokens import readable_texts
 from .background import Job, Throttle
 from .base import bundle
 from .buffers import ArrayTrait, encode_float32
@@ -113,7 +114,8 @@ def target_spec(model: ModelInterface, target: Target | None) -> dict[str, Any]:
             if len(ids) != 1:
                 return {"kind": "other"}
             token = ids[0]
-        return {"kind": "token", "token": int(token), "text": model.decode([int(token)])}
+        text = readable_texts([model.decode([int(token)])], [int(token)], model.token_strings)[0]
+        return {"kind": "token", "token": int(token), "text": text}
     if isinstance(target, Continuation):
         return {"kind": "continuation", "text": target.text}
     return {"kind": "other"}
