@@ -119,7 +119,11 @@ def test_tokens_appear_while_generating_and_a_click_selects(lab_generation: Page
     assert page.is_visible(sel("timeline-legend"))
     ticks = page.text_content(f"{sel('timeline-legend')} .dsv-legend-ticks")
     assert ticks == "0%50%100%"
-    low, ground = page.eval_on_selector(sel("legend-bar"), LOW_END_AND_GROUND)
+    for _ in range(30):  # a late redraw (the lens and expert rows arrive after the text) may be under way
+        low, ground = page.eval_on_selector(sel("legend-bar"), LOW_END_AND_GROUND)
+        if low == ground:
+            break
+        page.wait_for_timeout(100)
     assert low == ground, (low, ground)
     assert contrast_failures(lab_generation, sel("generation-view")) == []
     page.mouse.move(0, 0)  # the tooltip away: the screenshot shows the tokens and the legend
