@@ -85,6 +85,12 @@ def test_compare_draws_both_runs_and_the_difference(lab_compare: PageWatch, dark
     page.wait_for_selector(f"{sel('heatmap-tooltip')}:visible")
     tip = page.text_content(sel("heatmap-tooltip")) or ""
     assert tip.startswith(f"query {n - 1} → key {first}") and "b − a" in tip
+    # the keyboard: focus the heatmap, the arrows show a cell's tooltip (the first key shows 0 → 0)
+    page.focus(sel("difference-heatmap"))
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    assert (page.text_content(sel("heatmap-tooltip")) or "").startswith("query 0 → key 1")
+    page.keyboard.press("Escape")
     page.hover(sel(f"routing-cell-{first}"))
     page.wait_for_selector(f"{sel('routing-tooltip')}:visible")
     tip = page.text_content(sel("routing-tooltip")) or ""

@@ -112,6 +112,16 @@ def test_tokens_appear_while_generating_and_a_click_selects(lab_generation: Page
     page.hover(sel(f"token-{target}"))
     tooltip = page.text_content(sel("generation-tooltip")) or ""
     assert "probability" in tooltip and "entropy" in tooltip and "nats" in tooltip
+    # the keyboard: the timeline's arrows show a column's tooltip, Enter selects its token
+    page.focus(sel("generation-timeline"))
+    for key in ("ArrowRight", "ArrowRight", "ArrowRight"):  # the first key shows column 0
+        page.keyboard.press(key)
+    tooltip = page.text_content(sel("generation-tooltip")) or ""
+    assert tooltip.startswith(f"{prompt_length + 2}: ") and "probability" in tooltip, tooltip
+    page.keyboard.press("Enter")
+    assert kernel_value(lab_generation, "view.selected_token", str(prompt_length + 2)) == str(
+        prompt_length + 2
+    )
     page.click(sel(f"token-{target}"))
     assert kernel_value(lab_generation, "view.selected_token", str(target)) == str(target)
     assert page.locator(f"{sel(f'token-{target}')}.dsv-selected").count() == 1
