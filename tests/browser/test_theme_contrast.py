@@ -29,17 +29,11 @@ from tests.browser.conftest import (
     version,
     wait_for_newer,
 )
+from tests.browser.test_dashboard import LABELS, TEXTS
 
 pytestmark = pytest.mark.browser
 
-FIRST_TEXT = "Fever may indicate flu."
-TEXTS = [
-    "Fever may indicate flu.",
-    "Net income fell 8% as costs climbed.",
-    "Heavy rain tomorrow.",
-    "咳嗽可能是流感。",
-]
-LABELS = ["medical", "finance", "weather", "medical"]
+FIRST_TEXT = TEXTS[0]
 OTHER = "Fever may indicate gout."
 
 #: The views: a name for the screenshot, and the root's data-testid and its index among those roots.
